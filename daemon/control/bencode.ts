@@ -1,0 +1,135 @@
+/**
+ * Bencode as rtpengine's ng protocol uses it: binary-safe byte strings, integers, lists and
+ * dictionaries; dictionary keys are accepted in any order and emitted in insertion order.
+ * Decoded byte strings stay Buffers so SDP bodies and binary blobs survive untouched.
+ */
+export type BencodeValue = Buffer | number | BencodeValue[] | BencodeDict;
+export interface BencodeDict { [key: string]: BencodeValue }
+
+/** What the encoder accepts: strings are written as UTF-8 byte strings, booleans as 0/1. */
+export type Encodable = string | Buffer | number | bigint | boolean | Encodable[] | { [key: string]: Encodable | undefined };
+
+export class BencodeError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`${message} at offset ${offset}`);
+    this.name = 'BencodeError';
+  }
+}
+
+const MAX_DEPTH = 64;
+
+export function bencodeDecode(input: Buffer): BencodeValue {
+  const decoder = new Decoder(input);
+  const value = decoder.value(0);
+  if (decoder.pos !== input.length) throw new BencodeError('trailing data', decoder.pos);
+  return value;
+}
+
+/** Decodes one value from the start of `input`; returns it with the number of bytes it used. */
+export function bencodeDecodePrefix(input: Buffer): { value: BencodeValue; length: number } {
+  const decoder = new Decoder(input);
+  const value = decoder.value(0);
+  return { value, length: decoder.pos };
+}
+
+class Decoder {
+  pos = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  value(depth: number): BencodeValue {
+    if (depth > MAX_DEPTH) throw new BencodeError('nesting too deep', this.pos);
+    const c = this.buf[this.pos];
+    if (c === undefined) throw new BencodeError('unexpected end of data', this.pos);
+    if (c === 0x69 /* i */) return this.integer();
+    if (c === 0x6c /* l */) {
+      this.pos++;
+      const list: BencodeValue[] = [];
+      while (this.peek() !== 0x65 /* e */) list.push(this.value(depth + 1));
+      this.pos++;
+      return list;
+    }
+    if (c === 0x64 /* d */) {
+      this.pos++;
+      const dict: BencodeDict = Object.create(null) as BencodeDict;
+      while (this.peek() !== 0x65) {
+        const key = this.string().toString('utf8');
+        dict[key] = this.value(depth + 1);
+      }
+      this.pos++;
+      return dict;
+    }
+    if (c >= 0x30 && c <= 0x39) return this.string();
+    throw new BencodeError(`unexpected byte 0x${c.toString(16)}`, this.pos);
+  }
+
+  private peek(): number {
+    const c = this.buf[this.pos];
+    if (c === undefined) throw new BencodeError('unexpected end of data', this.pos);
+    return c;
+  }
+
+  private integer(): number {
+    const end = this.buf.indexOf(0x65, this.pos + 1);
+    if (end < 0) throw new BencodeError('unterminated integer', this.pos);
+    const text = this.buf.toString('latin1', this.pos + 1, end);
+    if (!/^-?(0|[1-9][0-9]*)$/.test(text) || text === '-0') throw new BencodeError('invalid integer', this.pos);
+    const n = Number(text);
+    if (!Number.isSafeInteger(n)) throw new BencodeError('integer out of range', this.pos);
+    this.pos = end + 1;
+    return n;
+  }
+
+  private string(): Buffer {
+    const colon = this.buf.indexOf(0x3a, this.pos);
+    if (colon < 0 || colon - this.pos > 10) throw new BencodeError('invalid string length', this.pos);
+    const text = this.buf.toString('latin1', this.pos, colon);
+    if (!/^(0|[1-9][0-9]*)$/.test(text)) throw new BencodeError('invalid string length', this.pos);
+    const len = Number(text);
+    const start = colon + 1;
+    if (start + len > this.buf.length) throw new BencodeError('string exceeds data', this.pos);
+    this.pos = start + len;
+    return this.buf.subarray(start, start + len);
+  }
+}
+
+export function bencodeEncode(value: Encodable): Buffer {
+  const parts: Buffer[] = [];
+  encodeInto(value, parts, 0);
+  return Buffer.concat(parts);
+}
+
+function encodeInto(value: Encodable, out: Buffer[], depth: number): void {
+  if (depth > MAX_DEPTH) throw new BencodeError('nesting too deep', 0);
+  if (Buffer.isBuffer(value)) {
+    out.push(Buffer.from(`${value.length}:`, 'latin1'), value);
+  } else if (typeof value === 'string') {
+    const bytes = Buffer.from(value, 'utf8');
+    out.push(Buffer.from(`${bytes.length}:`, 'latin1'), bytes);
+  } else if (typeof value === 'number' || typeof value === 'bigint') {
+    out.push(Buffer.from(`i${typeof value === 'number' ? Math.trunc(value) : value}e`, 'latin1'));
+  } else if (typeof value === 'boolean') {
+    out.push(Buffer.from(value ? 'i1e' : 'i0e', 'latin1'));
+  } else if (Array.isArray(value)) {
+    out.push(Buffer.from('l', 'latin1'));
+    for (const item of value) encodeInto(item, out, depth + 1);
+    out.push(Buffer.from('e', 'latin1'));
+  } else {
+    out.push(Buffer.from('d', 'latin1'));
+    for (const [key, item] of Object.entries(value)) {
+      if (item === undefined) continue;
+      encodeInto(key, out, depth + 1);
+      encodeInto(item, out, depth + 1);
+    }
+    out.push(Buffer.from('e', 'latin1'));
+  }
+}
+
+/** Converts a decoded value into plain JS (byte strings as UTF-8 strings) for JSON and tests. */
+export function bencodeToPlain(value: BencodeValue): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (typeof value === 'number') return value;
+  if (Array.isArray(value)) return value.map(bencodeToPlain);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = bencodeToPlain(v);
+  return out;
+}

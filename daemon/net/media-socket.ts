@@ -1,0 +1,41 @@
+/**
+ * The socket abstraction under every StreamFd. Two implementations exist: Node's dgram
+ * (`dgram-socket.ts`) and the native fast path's addon-owned sockets (`daemon/kernel/`).
+ * Signalling opens and closes them; the packet path only calls `send`.
+ */
+export type AddressFamily = 4 | 6;
+
+export interface PacketSource {
+  address: string;
+  port: number;
+  family: AddressFamily;
+}
+
+/** Called synchronously for every datagram that reaches JS, in arrival order per socket. */
+export type PacketHandler = (data: Buffer, from: PacketSource) => void;
+
+export interface MediaSocket {
+  readonly family: AddressFamily;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Sends one datagram; never throws for a transient send failure (counted by the caller). */
+  send(data: Buffer, port: number, address: string): boolean;
+  /** Sets the IP TOS / traffic class of outgoing packets (rtpengine's -T/--tos). */
+  setTos(tos: number): void;
+  close(): void;
+}
+
+/** Opening fails with this when the port is taken by someone else: the pool tries the next pair. */
+export class PortInUseError extends Error {
+  readonly code = 'EADDRINUSE';
+  constructor(address: string, port: number, options?: { cause?: unknown }) {
+    super(`port ${address}:${port} is in use`, options);
+    this.name = 'PortInUseError';
+  }
+}
+
+export interface MediaSocketFactory {
+  readonly kind: 'dgram' | 'native';
+  /** Binds exactly `address:port` (never the wildcard). Rejects with PortInUseError if taken. */
+  open(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): Promise<MediaSocket>;
+}
