@@ -1,0 +1,445 @@
+/**
+ * The native fast path: loads the C++ addon (`kernel/`, built by scripts/build-native.mjs) and
+ * wraps it as a `FastPathEngine`. Addon-owned sockets are the engine's `MediaSocketFactory`;
+ * forwarding threads relay packets that match an entry and punt everything else up to the
+ * socket's PacketHandler. See docs/fast-path.md.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  EntryStats,
+  FastPathEngine,
+  FastPathStatus,
+  ForwardDestination,
+  ForwardingEntry,
+} from './fast-path.js';
+import {
+  PortInUseError,
+  type AddressFamily,
+  type MediaSocket,
+  type MediaSocketFactory,
+  type PacketHandler,
+} from '../net/media-socket.js';
+
+/** The addon ABI this file speaks; must equal the addon's exported ABI_VERSION. */
+export const NATIVE_ABI_VERSION = 1;
+
+export const ADDON_FILE = 'rtpengine_fastpath.node';
+
+/** FastPathStatus with the engine's own counters (all cumulative since the engine started). */
+export interface NativeFastPathStatus extends FastPathStatus {
+  /** Datagrams read by the forwarding threads. */
+  received: number;
+  /** Datagrams sent by the threads (one per destination). */
+  sent: number;
+  /** Datagrams handed up to JS. */
+  punted: number;
+  /** Punted datagrams dropped because the queue to JS was full. */
+  puntDropped: number;
+  /** Invalid RTP/RTCP from an entry's source (dropped). */
+  errors: number;
+  /** Datagrams larger than the addon's buffer (dropped). */
+  oversized: number;
+  /** Zero-length datagrams (dropped). */
+  empty: number;
+  /** Accepted packets whose destination list was empty (dropped, not an error). */
+  noDestination: number;
+  /** Thread-side send failures, e.g. a full send buffer (dropped). */
+  sendErrors: number;
+  recvErrors: number;
+  /** Sum of all drops: puntDropped + errors + oversized + empty + noDestination + sendErrors. */
+  dropped: number;
+  /** Sends from JS through engine sockets (MediaSocket.send) and their failures. */
+  jsSent: number;
+  jsSendErrors: number;
+  /** CPU time used by the forwarding threads. */
+  cpuSeconds: number;
+  /** Largest datagram the threads accept (bigger ones count as oversized). */
+  maxPacket: number;
+}
+
+export interface LoadFastPathOptions {
+  threads: number;
+  tos?: number;
+  /** Override the addon path (tests, packaging). Default: <package root>/kernel/build/Release. */
+  addonPath?: string;
+}
+
+// ------------------------------------------------------------------------------------------
+// The addon's raw API (see kernel/src/addon.cc)
+
+interface RawOpenResult {
+  id?: number;
+  port?: number;
+  slot?: number;
+  code?: string;
+  errno?: number;
+  message?: string;
+}
+
+interface RawStatus {
+  threads: number;
+  sockets: number;
+  entries: number;
+  received: number;
+  packets: number;
+  bytes: number;
+  sent: number;
+  punted: number;
+  puntDropped: number;
+  errors: number;
+  oversized: number;
+  empty: number;
+  noDestination: number;
+  sendErrors: number;
+  recvErrors: number;
+  jsSent: number;
+  jsSendErrors: number;
+  cpuSeconds: number;
+}
+
+interface RawEngine {
+  open(address: string, port: number, family: number): RawOpenResult;
+  closeSocket(id: number): boolean;
+  send(id: number, data: Uint8Array, port: number, address: string): boolean;
+  setTos(id: number, tos: number): boolean;
+  setEntry(
+    id: number,
+    sourceAddress: string,
+    sourcePort: number,
+    rtp: (number | string)[],
+    rtcp: (number | string)[],
+    isRtcpSocket: boolean,
+    rtcpMux: boolean,
+    payloadTypes: number[],
+  ): void;
+  removeEntry(id: number): boolean;
+  statsPage(index: number): ArrayBuffer | undefined;
+  status(): RawStatus;
+  live(): { sockets: number; entries: number };
+  close(done: () => void): boolean;
+}
+
+type Dispatch = (data: Buffer, meta: Uint32Array, addrs: string[]) => void;
+
+interface RawAddon {
+  ABI_VERSION: number;
+  MAX_PACKET: number;
+  SLOT_FIELDS: number;
+  SLOTS_PER_PAGE: number;
+  MAX_THREADS: number;
+  Engine: new (options: { threads: number; tos: number }, dispatch: Dispatch) => RawEngine;
+}
+
+// ------------------------------------------------------------------------------------------
+
+/** The package root: the nearest ancestor holding kernel/binding.gyp (works from daemon/ and dist/daemon/). */
+function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'kernel', 'binding.gyp'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function loadAddon(addonPath?: string): RawAddon | { unavailable: string } {
+  let path = addonPath ?? process.env.RTPENGINE_FASTPATH_ADDON;
+  if (!path) {
+    const root = packageRoot();
+    if (!root) return { unavailable: 'cannot find the package root (kernel/binding.gyp) to load the fast path addon from' };
+    path = join(root, 'kernel', 'build', 'Release', ADDON_FILE);
+    if (!existsSync(path)) {
+      const failedFile = join(root, 'kernel', 'build-failed.txt');
+      let why = 'run `npm run build:native`';
+      if (existsSync(failedFile)) {
+        try {
+          why = `build failed: ${readFileSync(failedFile, 'utf8').trim()}`;
+        } catch {
+          // keep the generic hint
+        }
+      }
+      return { unavailable: `fast path addon not built (${path} missing; ${why})` };
+    }
+  }
+  let addon: RawAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as RawAddon;
+  } catch (err) {
+    return { unavailable: `cannot load fast path addon ${path}: ${errorMessage(err)}` };
+  }
+  if (addon.ABI_VERSION !== NATIVE_ABI_VERSION) {
+    return {
+      unavailable: `fast path addon ABI mismatch: ${path} has ABI ${String(addon.ABI_VERSION)}, this daemon expects ${NATIVE_ABI_VERSION} (rebuild with \`npm run build:native\`)`,
+    };
+  }
+  return addon;
+}
+
+const ZERO_STATS: EntryStats = { packets: 0, bytes: 0, errors: 0, lastPacketMs: 0 };
+
+class NativeMediaSocket implements MediaSocket {
+  closed = false;
+  /** Counters frozen at close (the slot is reused by later sockets). */
+  finalStats: EntryStats | undefined;
+
+  constructor(
+    readonly engine: NativeFastPathEngine,
+    readonly id: number,
+    readonly slot: number,
+    readonly family: AddressFamily,
+    readonly localAddress: string,
+    readonly localPort: number,
+    readonly onPacket: PacketHandler,
+  ) {}
+
+  send(data: Buffer, port: number, address: string): boolean {
+    if (this.closed) return false;
+    return this.engine.rawSend(this.id, data, port, address);
+  }
+
+  setTos(tos: number): void {
+    if (this.closed) return;
+    this.engine.rawSetTos(this.id, tos);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.engine.closeSocket(this);
+  }
+}
+
+class NativeSocketFactory implements MediaSocketFactory {
+  readonly kind = 'native' as const;
+  constructor(private readonly engine: NativeFastPathEngine) {}
+  open(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): Promise<MediaSocket> {
+    try {
+      return Promise.resolve(this.engine.openSocket(address, port, family, onPacket));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+export class NativeFastPathEngine implements FastPathEngine {
+  readonly sockets: MediaSocketFactory;
+  private readonly raw: RawEngine;
+  private readonly byId = new Map<number, NativeMediaSocket>();
+  private readonly pages: Float64Array[] = [];
+  private readonly slotFields: number;
+  private readonly slotsPerPage: number;
+  private readonly maxPacket: number;
+  private readonly threadCount: number;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  /** Use loadFastPath(); throws if the threads cannot start. */
+  constructor(addon: RawAddon, options: { threads: number; tos?: number }) {
+    this.slotFields = addon.SLOT_FIELDS;
+    this.slotsPerPage = addon.SLOTS_PER_PAGE;
+    this.maxPacket = addon.MAX_PACKET;
+    this.threadCount = options.threads;
+    this.raw = new addon.Engine({ threads: options.threads, tos: options.tos ?? -1 }, this.dispatch);
+    this.sockets = new NativeSocketFactory(this);
+  }
+
+  /** Delivers a batch of punted packets, in order, to their sockets' handlers. */
+  private readonly dispatch: Dispatch = (data, meta, addrs) => {
+    let firstError: unknown;
+    let failed = false;
+    const n = addrs.length;
+    for (let i = 0; i < n; i++) {
+      const k = i * 5;
+      const sock = this.byId.get(meta[k]!);
+      if (!sock || sock.closed) continue;
+      const off = meta[k + 1]!;
+      const family: AddressFamily = meta[k + 4] === 6 ? 6 : 4;
+      try {
+        sock.onPacket(data.subarray(off, off + meta[k + 2]!), { address: addrs[i]!, port: meta[k + 3]!, family });
+      } catch (err) {
+        // One faulty handler must not starve the rest of the batch; the error still surfaces
+        // as an uncaught exception, as it would from a dgram 'message' listener.
+        if (!failed) {
+          failed = true;
+          firstError = err;
+        }
+      }
+    }
+    if (failed) {
+      process.nextTick(() => {
+        throw firstError;
+      });
+    }
+  };
+
+  openSocket(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): NativeMediaSocket {
+    if (this.closed) throw new Error('fast path engine is closed');
+    if (family !== 4 && family !== 6) throw new TypeError(`bad address family ${String(family)}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad port ${String(port)}`);
+    const r = this.raw.open(address, port, family);
+    if (r.id === undefined || r.port === undefined || r.slot === undefined) {
+      const err = Object.assign(new Error(`cannot open ${address}:${port}: ${r.message ?? 'unknown error'}`), {
+        code: r.code,
+        errno: r.errno,
+      });
+      if (r.code === 'EADDRINUSE') throw new PortInUseError(address, port, { cause: err });
+      throw err;
+    }
+    const page = Math.floor(r.slot / this.slotsPerPage);
+    if (!this.pages[page]) {
+      const ab = this.raw.statsPage(page);
+      if (!ab) throw new Error(`fast path stats page ${page} missing`);
+      this.pages[page] = new Float64Array(ab);
+    }
+    const sock = new NativeMediaSocket(this, r.id, r.slot, family, address, r.port, onPacket);
+    this.byId.set(r.id, sock);
+    return sock;
+  }
+
+  closeSocket(sock: NativeMediaSocket): void {
+    if (sock.closed) return;
+    // After closeSocket returns no thread touches the slot; freeze it before it is reused.
+    this.raw.closeSocket(sock.id);
+    sock.finalStats = this.readSlot(sock.slot);
+    sock.closed = true;
+    this.byId.delete(sock.id);
+  }
+
+  rawSend(id: number, data: Buffer, port: number, address: string): boolean {
+    if (this.closed) return false;
+    return this.raw.send(id, data, port, address);
+  }
+
+  rawSetTos(id: number, tos: number): void {
+    if (!this.closed) this.raw.setTos(id, tos);
+  }
+
+  private own(socket: MediaSocket, what: string): NativeMediaSocket {
+    if (!(socket instanceof NativeMediaSocket) || socket.engine !== this)
+      throw new TypeError(`${what}: not a socket of this fast path engine`);
+    return socket;
+  }
+
+  private readSlot(slot: number): EntryStats {
+    const page = this.pages[Math.floor(slot / this.slotsPerPage)];
+    if (!page) return { ...ZERO_STATS };
+    const k = (slot % this.slotsPerPage) * this.slotFields;
+    return { packets: page[k]!, bytes: page[k + 1]!, errors: page[k + 2]!, lastPacketMs: page[k + 3]! };
+  }
+
+  private flatDests(list: ForwardDestination[], what: string): (number | string)[] {
+    const out: (number | string)[] = [];
+    for (const d of list) {
+      const via = this.own(d.via, `setEntry ${what} destination`);
+      if (via.closed) throw new Error(`setEntry: ${what} destination socket ${via.localAddress}:${via.localPort} is closed`);
+      out.push(via.id, d.address, d.port);
+    }
+    return out;
+  }
+
+  setEntry(socket: MediaSocket, entry: ForwardingEntry): void {
+    if (this.closed) throw new Error('fast path engine is closed');
+    const sock = this.own(socket, 'setEntry');
+    if (sock.closed) throw new Error(`setEntry: socket ${sock.localAddress}:${sock.localPort} is closed`);
+    this.raw.setEntry(
+      sock.id,
+      entry.source.address,
+      entry.source.port,
+      this.flatDests(entry.rtp, 'rtp'),
+      this.flatDests(entry.rtcp, 'rtcp'),
+      entry.isRtcpSocket,
+      entry.rtcpMux,
+      entry.payloadTypes,
+    );
+  }
+
+  removeEntry(socket: MediaSocket): void {
+    const sock = this.own(socket, 'removeEntry');
+    if (this.closed || sock.closed) return;
+    this.raw.removeEntry(sock.id);
+  }
+
+  entryStats(socket: MediaSocket): EntryStats {
+    const sock = this.own(socket, 'entryStats');
+    if (sock.finalStats) return { ...sock.finalStats };
+    return this.readSlot(sock.slot);
+  }
+
+  status(): NativeFastPathStatus {
+    const s = this.raw.status();
+    return {
+      available: true,
+      enabled: !this.closed,
+      reason: this.closed ? 'closed' : '',
+      threads: this.closed ? 0 : this.threadCount,
+      entries: s.entries,
+      sockets: s.sockets,
+      packets: s.packets,
+      bytes: s.bytes,
+      received: s.received,
+      sent: s.sent,
+      punted: s.punted,
+      puntDropped: s.puntDropped,
+      errors: s.errors,
+      oversized: s.oversized,
+      empty: s.empty,
+      noDestination: s.noDestination,
+      sendErrors: s.sendErrors,
+      recvErrors: s.recvErrors,
+      dropped: s.puntDropped + s.errors + s.oversized + s.empty + s.noDestination + s.sendErrors,
+      jsSent: s.jsSent,
+      jsSendErrors: s.jsSendErrors,
+      cpuSeconds: s.cpuSeconds,
+      maxPacket: this.maxPacket,
+    };
+  }
+
+  nativeLive(): { sockets: number; entries: number } {
+    return this.raw.live();
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.closing = new Promise<void>((resolve) => {
+      // Joins the threads and closes every socket synchronously; `resolve` runs when the punt
+      // queue to JS has been drained and released.
+      if (!this.raw.close(() => resolve())) resolve();
+    });
+    // The threads are joined: the slots are final.
+    for (const sock of this.byId.values()) {
+      sock.finalStats = this.readSlot(sock.slot);
+      sock.closed = true;
+    }
+    this.byId.clear();
+    return this.closing;
+  }
+}
+
+/**
+ * Loads the addon and starts `threads` forwarding threads. Resolves to the engine, or to
+ * `{ unavailable }` with the reason (addon not built and why, ABI mismatch, thread start failure).
+ */
+export async function loadFastPath(
+  options: LoadFastPathOptions,
+): Promise<NativeFastPathEngine | { unavailable: string }> {
+  const addon = loadAddon(options.addonPath);
+  if ('unavailable' in addon) return addon;
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > addon.MAX_THREADS)
+    return { unavailable: `fast path threads must be an integer 1..${addon.MAX_THREADS}, got ${String(threads)}` };
+  if (options.tos !== undefined && (!Number.isInteger(options.tos) || options.tos < 0 || options.tos > 255))
+    return { unavailable: `bad TOS ${String(options.tos)} (0..255)` };
+  try {
+    return new NativeFastPathEngine(addon, { threads, tos: options.tos });
+  } catch (err) {
+    return { unavailable: errorMessage(err) };
+  }
+}

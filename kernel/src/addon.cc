@@ -1,0 +1,380 @@
+// rtpengine-ts native fast path: the Node-API face of fp::Engine.
+//
+// JS API (used only by daemon/kernel/native-fast-path.ts):
+//   ABI_VERSION, MAX_PACKET, SLOT_FIELDS, SLOTS_PER_PAGE
+//   new Engine({ threads, tos }, dispatch(buf: Buffer, meta: Uint32Array, addrs: string[]))
+//     meta holds 5 uint32 per punted packet: socketId, offset, length, port, family
+//   .open(address, port, family) -> { id, port, slot } | { code, errno, message }
+//   .closeSocket(id) -> boolean
+//   .send(id, data: Uint8Array, port, address) -> boolean
+//   .setTos(id, tos) -> boolean
+//   .setEntry(id, srcAddr, srcPort, rtp: [viaId, addr, port, ...], rtcp: [...],
+//             isRtcpSocket, rtcpMux, payloadTypes: number[])   (throws on bad input)
+//   .removeEntry(id) -> boolean
+//   .statsPage(index) -> ArrayBuffer (SLOTS_PER_PAGE * SLOT_FIELDS float64)
+//   .status() -> { threads, sockets, entries, received, packets, bytes, ... }
+//   .live() -> { sockets, entries }
+//   .close(done: () => void) -> boolean   (done runs once the punt TSFN is finalized)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <napi.h>
+
+#include <unordered_map>
+
+#include "engine.h"
+
+namespace {
+
+constexpr uint32_t SLOTS_PER_PAGE = 1024;
+
+struct PuntCtx {
+  Napi::FunctionReference closeCb;
+};
+
+void CallJs(Napi::Env env, Napi::Function fn, PuntCtx* ctx, fp::PuntBatch* raw) {
+  std::unique_ptr<fp::PuntBatch> b(raw);
+  if (env == nullptr || fn.IsEmpty() || !b) return;  // torn down: just free the batch
+  try {
+    size_t n = b->meta.size();
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, b->data.data(), b->data.size());
+    Napi::Uint32Array meta = Napi::Uint32Array::New(env, n * 5);
+    Napi::Array addrs = Napi::Array::New(env, n);
+    char text[INET6_ADDRSTRLEN];
+    for (size_t i = 0; i < n; i++) {
+      const auto& m = b->meta[i];
+      meta[i * 5 + 0] = m.sockId;
+      meta[i * 5 + 1] = m.offset;
+      meta[i * 5 + 2] = m.len;
+      meta[i * 5 + 3] = m.port;
+      meta[i * 5 + 4] = m.family;
+      if (!inet_ntop(m.family == 6 ? AF_INET6 : AF_INET, m.addr, text, sizeof text)) text[0] = 0;
+      addrs.Set((uint32_t)i, Napi::String::New(env, text));
+    }
+    b.reset();
+    fn.Call({buf, meta, addrs});
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();  // surfaces as an uncaught exception, like a dgram listener's
+  } catch (const std::exception& e) {
+    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+  }
+}
+
+void FinalizeTsfn(Napi::Env env, void*, PuntCtx* ctx) {
+  if (!ctx->closeCb.IsEmpty()) {
+    try {
+      ctx->closeCb.Call({});
+    } catch (...) {
+    }
+    ctx->closeCb.Reset();
+  }
+  delete ctx;
+}
+
+using Tsfn = Napi::TypedThreadSafeFunction<PuntCtx, fp::PuntBatch, CallJs>;
+
+const char* errnoName(int e) {
+  switch (e) {
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM: return "ENOMEM";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case ESHUTDOWN: return "ESHUTDOWN";
+    default: return "EUNKNOWN";
+  }
+}
+
+class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {
+                           InstanceMethod<&NativeEngine::Open>("open"),
+                           InstanceMethod<&NativeEngine::CloseSocket>("closeSocket"),
+                           InstanceMethod<&NativeEngine::Send>("send"),
+                           InstanceMethod<&NativeEngine::SetTos>("setTos"),
+                           InstanceMethod<&NativeEngine::SetEntry>("setEntry"),
+                           InstanceMethod<&NativeEngine::RemoveEntry>("removeEntry"),
+                           InstanceMethod<&NativeEngine::StatsPage>("statsPage"),
+                           InstanceMethod<&NativeEngine::Status>("status"),
+                           InstanceMethod<&NativeEngine::Live>("live"),
+                           InstanceMethod<&NativeEngine::Close>("close"),
+                       });
+  }
+
+  NativeEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeEngine>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
+      throw Napi::TypeError::New(env, "Engine(options, dispatch)");
+    Napi::Object opts = info[0].As<Napi::Object>();
+    int threads = opts.Has("threads") && opts.Get("threads").IsNumber()
+                      ? opts.Get("threads").As<Napi::Number>().Int32Value()
+                      : 1;
+    int tos = opts.Has("tos") && opts.Get("tos").IsNumber()
+                  ? opts.Get("tos").As<Napi::Number>().Int32Value()
+                  : -1;
+    auto* ctx = new PuntCtx();
+    tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "rtpengine-fastpath-punt",
+                      256 /* queued batches */, 1, ctx, FinalizeTsfn, (void*)nullptr);
+    ctx_ = ctx;
+    tsfnLive_ = true;
+    tsfn_.Unref(env);  // never keeps the process alive
+    engine_ = std::make_unique<fp::Engine>();
+    std::string why = engine_->start(threads, tos, &NativeEngine::Punt, this);
+    if (!why.empty()) {
+      engine_.reset();
+      tsfn_.Release();
+      tsfnLive_ = false;
+      closed_ = true;
+      throw Napi::Error::New(env, "fast path threads failed to start: " + why);
+    }
+    hook_ = env.AddCleanupHook(&NativeEngine::EnvCleanup, this);
+    hookLive_ = true;
+  }
+
+  ~NativeEngine() override { Teardown(); }
+
+ private:
+  static bool Punt(void* self, fp::PuntBatch* b) {
+    auto* me = static_cast<NativeEngine*>(self);
+    return me->tsfn_.NonBlockingCall(b) == napi_ok;
+  }
+
+  static void EnvCleanup(NativeEngine* self) {
+    self->hookLive_ = false;
+    self->Teardown();
+  }
+
+  // Stops threads, closes sockets, releases the TSFN. Safe to call more than once.
+  void Teardown() {
+    if (engine_) engine_->shutdown();
+    if (hookLive_) {
+      hook_.Remove(Env());
+      hookLive_ = false;
+    }
+    if (tsfnLive_) {
+      tsfn_.Release();  // ctx_ now belongs to the TSFN's finalizer
+      tsfnLive_ = false;
+      ctx_ = nullptr;
+    }
+    closed_ = true;
+  }
+
+  fp::Engine& E(Napi::Env env) {
+    if (closed_ || !engine_) throw Napi::Error::New(env, "fast path engine is closed");
+    return *engine_;
+  }
+
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string addr = info[0].As<Napi::String>().Utf8Value();
+    uint32_t port = info[1].As<Napi::Number>().Uint32Value();
+    int family = info[2].As<Napi::Number>().Int32Value();
+    Napi::Object res = Napi::Object::New(env);
+    if (closed_ || !engine_) {
+      res.Set("code", "ESHUTDOWN");
+      res.Set("errno", ESHUTDOWN);
+      res.Set("message", "fast path engine is closed");
+      return res;
+    }
+    if (port > 65535 || (family != 4 && family != 6)) {
+      res.Set("code", "EINVAL");
+      res.Set("errno", EINVAL);
+      res.Set("message", "bad port or family");
+      return res;
+    }
+    uint32_t slot;
+    if (!freeSlots_.empty()) {
+      slot = freeSlots_.back();
+      freeSlots_.pop_back();
+    } else {
+      slot = nextSlot_++;
+      uint32_t page = slot / SLOTS_PER_PAGE;
+      if (page >= pages_.size()) {
+        Napi::ArrayBuffer ab =
+            Napi::ArrayBuffer::New(env, (size_t)SLOTS_PER_PAGE * fp::SLOT_FIELDS * 8);
+        memset(ab.Data(), 0, ab.ByteLength());
+        pagePtrs_.push_back(static_cast<uint64_t*>(ab.Data()));
+        pages_.push_back(Napi::Persistent(ab));
+      }
+    }
+    uint64_t* stats = pagePtrs_[slot / SLOTS_PER_PAGE] + (size_t)(slot % SLOTS_PER_PAGE) * fp::SLOT_FIELDS;
+    fp::OpenResult r = engine_->open(addr, (uint16_t)port, family, stats);
+    if (r.err) {
+      freeSlots_.push_back(slot);
+      res.Set("code", errnoName(r.err));
+      res.Set("errno", r.err);
+      res.Set("message", r.what);
+      return res;
+    }
+    slotOf_[r.id] = slot;
+    res.Set("id", r.id);
+    res.Set("port", r.port);
+    res.Set("slot", slot);
+    return res;
+  }
+
+  Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || !engine_) return Napi::Boolean::New(env, false);
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    engine_->closeSocket(id);
+    auto it = slotOf_.find(id);
+    if (it == slotOf_.end()) return Napi::Boolean::New(env, false);
+    freeSlots_.push_back(it->second);
+    slotOf_.erase(it);
+    return Napi::Boolean::New(env, true);
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || !engine_) return Napi::Boolean::New(env, false);
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "send: data must be a Uint8Array");
+    Napi::Uint8Array data = info[1].As<Napi::Uint8Array>();
+    uint32_t port = info[2].As<Napi::Number>().Uint32Value();
+    std::string addr = info[3].As<Napi::String>().Utf8Value();
+    if (port > 65535) return Napi::Boolean::New(env, false);
+    return Napi::Boolean::New(env, engine_->send(id, data.Data(), data.ByteLength(), addr, (uint16_t)port));
+  }
+
+  Napi::Value SetTos(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || !engine_) return Napi::Boolean::New(env, false);
+    return Napi::Boolean::New(env, engine_->setTos(info[0].As<Napi::Number>().Uint32Value(),
+                                                   info[1].As<Napi::Number>().Int32Value()));
+  }
+
+  static void ReadDests(const Napi::Value& v, std::vector<fp::EntrySpec::D>& out) {
+    Napi::Array a = v.As<Napi::Array>();
+    uint32_t n = a.Length();
+    for (uint32_t i = 0; i + 2 < n; i += 3) {
+      fp::EntrySpec::D d;
+      d.via = a.Get(i).As<Napi::Number>().Uint32Value();
+      d.addr = a.Get(i + 1).As<Napi::String>().Utf8Value();
+      uint32_t port = a.Get(i + 2).As<Napi::Number>().Uint32Value();
+      if (port > 65535) throw Napi::RangeError::New(v.Env(), "destination port out of range");
+      d.port = (uint16_t)port;
+      out.push_back(std::move(d));
+    }
+  }
+
+  Napi::Value SetEntry(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    fp::Engine& e = E(env);
+    fp::EntrySpec spec;
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    spec.sourceAddr = info[1].As<Napi::String>().Utf8Value();
+    uint32_t sport = info[2].As<Napi::Number>().Uint32Value();
+    if (sport > 65535) throw Napi::RangeError::New(env, "source port out of range");
+    spec.sourcePort = (uint16_t)sport;
+    ReadDests(info[3], spec.rtp);
+    ReadDests(info[4], spec.rtcp);
+    spec.isRtcpSocket = info[5].ToBoolean().Value();
+    spec.rtcpMux = info[6].ToBoolean().Value();
+    Napi::Array pts = info[7].As<Napi::Array>();
+    for (uint32_t i = 0; i < pts.Length(); i++)
+      spec.payloadTypes.push_back(pts.Get(i).As<Napi::Number>().Int32Value());
+    std::string err = e.setEntry(id, spec);
+    if (!err.empty()) throw Napi::Error::New(env, "setEntry: " + err);
+    return env.Undefined();
+  }
+
+  Napi::Value RemoveEntry(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || !engine_) return Napi::Boolean::New(env, false);
+    return Napi::Boolean::New(env, engine_->removeEntry(info[0].As<Napi::Number>().Uint32Value()));
+  }
+
+  Napi::Value StatsPage(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t i = info[0].As<Napi::Number>().Uint32Value();
+    if (i >= pages_.size() || pages_[i].IsEmpty()) return env.Undefined();
+    return pages_[i].Value();
+  }
+
+  Napi::Value Status(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    fp::Totals t{};
+    if (engine_) t = engine_->totals();
+    o.Set("threads", engine_ && !closed_ ? engine_->threadCount() : 0);
+    o.Set("sockets", engine_ ? (double)engine_->socketCount() : 0.0);
+    o.Set("entries", engine_ ? (double)engine_->entriesInTable() : 0.0);
+    o.Set("received", (double)t.received);
+    o.Set("packets", (double)t.packets);
+    o.Set("bytes", (double)t.bytes);
+    o.Set("sent", (double)t.sent);
+    o.Set("punted", (double)t.punted);
+    o.Set("puntDropped", (double)t.puntDropped);
+    o.Set("errors", (double)t.errors);
+    o.Set("oversized", (double)t.oversized);
+    o.Set("empty", (double)t.empty);
+    o.Set("noDestination", (double)t.noDest);
+    o.Set("sendErrors", (double)t.sendErrors);
+    o.Set("recvErrors", (double)t.recvErrors);
+    o.Set("jsSent", engine_ ? (double)engine_->jsSent : 0.0);
+    o.Set("jsSendErrors", engine_ ? (double)engine_->jsSendErrors : 0.0);
+    o.Set("cpuSeconds", t.cpuSeconds);
+    return o;
+  }
+
+  Napi::Value Live(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("sockets", engine_ ? (double)engine_->liveSockets.load() : 0.0);
+    o.Set("entries", engine_ ? (double)engine_->liveEntries.load() : 0.0);
+    return o;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) return Napi::Boolean::New(env, false);
+    if (ctx_ && info.Length() > 0 && info[0].IsFunction())
+      ctx_->closeCb = Napi::Persistent(info[0].As<Napi::Function>());
+    if (engine_) engine_->shutdown();  // joins the threads: nothing calls the TSFN afterwards
+    // Keep the loop alive for the one turn it takes to drain and finalize the TSFN, so that
+    // the close callback runs (an unref'd async handle would let the process exit first).
+    if (tsfnLive_) tsfn_.Ref(env);
+    Teardown();                        // releases the TSFN; closeCb runs from its finalizer
+    pages_.clear();                    // JS keeps its own views of the pages
+    pagePtrs_.clear();
+    freeSlots_.clear();
+    slotOf_.clear();
+    return Napi::Boolean::New(env, true);
+  }
+
+  std::unique_ptr<fp::Engine> engine_;
+  Tsfn tsfn_;
+  PuntCtx* ctx_ = nullptr;  // owned by the TSFN (freed in FinalizeTsfn)
+  bool tsfnLive_ = false;
+  bool closed_ = false;
+  Napi::Env::CleanupHook<void (*)(NativeEngine*), NativeEngine> hook_;
+  bool hookLive_ = false;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> pages_;
+  std::vector<uint64_t*> pagePtrs_;
+  std::vector<uint32_t> freeSlots_;
+  uint32_t nextSlot_ = 0;
+  std::unordered_map<uint32_t, uint32_t> slotOf_;
+};
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("ABI_VERSION", Napi::Number::New(env, fp::ABI_VERSION));
+  exports.Set("MAX_PACKET", Napi::Number::New(env, (double)fp::MAX_PACKET));
+  exports.Set("SLOT_FIELDS", Napi::Number::New(env, fp::SLOT_FIELDS));
+  exports.Set("SLOTS_PER_PAGE", Napi::Number::New(env, SLOTS_PER_PAGE));
+  exports.Set("MAX_THREADS", Napi::Number::New(env, fp::MAX_THREADS));
+  exports.Set("Engine", NativeEngine::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(rtpengine_fastpath, InitModule)
