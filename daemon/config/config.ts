@@ -1,0 +1,192 @@
+/**
+ * The typed Config every room reads. Built once at start-up from the ini file and the command
+ * line; invalid values of known options are ConfigErrors (clear message, non-zero exit).
+ */
+import { isIP } from 'node:net';
+import { ConfigError } from '../errors.js';
+import { OPTIONS_BY_LONG } from './options.js';
+import { loadIniFile, mergeRaw, parseArgv, type RawOptions } from './parse.js';
+
+export type EndpointLearning = 'delayed' | 'immediate' | 'off' | 'heuristic';
+export type LeakCheckMode = 'off' | 'summary' | 'full' | 'fatal';
+
+export interface InterfaceSpec {
+  name: string;
+  address: string;
+  advertised: string;
+  family: 4 | 6;
+}
+
+export interface ListenSpec {
+  address: string;
+  port: number;
+}
+
+export interface Config {
+  interfaces: InterfaceSpec[];
+  listenNg: ListenSpec[];
+  listenCli: ListenSpec[];
+  listenUdp: ListenSpec | null;
+  portMin: number;
+  portMax: number;
+  logLevel: number;
+  logFormat: 'json' | 'pretty';
+  pidfile: string | null;
+  tos: number | null;
+  table: number;
+  noFallback: boolean;
+  fastPathThreads: number;
+  deleteDelay: number;
+  maxSessions: number;
+  timeout: number;
+  silentTimeout: number;
+  finalTimeout: number;
+  offerTimeout: number;
+  endpointLearning: EndpointLearning;
+  leakCheck: LeakCheckMode;
+  leakStacks: string[];
+  leakSampleInterval: number;
+  /** rtpengine options given that this daemon does not implement (warned about at start-up). */
+  ignoredOptions: string[];
+  help: boolean;
+  version: boolean;
+}
+
+function intValue(raw: RawOptions, key: string, fallback: number, min = -Infinity, max = Infinity): number {
+  const value = raw.get(key)?.[0];
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value.trim())) throw new ConfigError(`Invalid value "${value}" for --${key}: expected an integer`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(`Invalid value ${n} for --${key}: must be between ${min} and ${max}`);
+  return n;
+}
+
+function boolValue(raw: RawOptions, key: string): boolean {
+  const value = raw.get(key)?.[0];
+  if (value === undefined) return false;
+  if (/^(true|yes|on|1)$/i.test(value)) return true;
+  if (/^(false|no|off|0)$/i.test(value)) return false;
+  throw new ConfigError(`Invalid value "${value}" for --${key}: expected true or false`);
+}
+
+function enumValue<T extends string>(raw: RawOptions, key: string, allowed: readonly T[], fallback: T): T {
+  const value = raw.get(key)?.[0];
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`Invalid value "${value}" for --${key}: expected one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+export function parseInterface(spec: string): InterfaceSpec {
+  let rest = spec.trim();
+  let name = 'default';
+  const slash = rest.indexOf('/');
+  if (slash >= 0) {
+    name = rest.slice(0, slash);
+    rest = rest.slice(slash + 1);
+    if (!/^[A-Za-z0-9_.:=-]+$/.test(name)) throw new ConfigError(`Invalid interface name in "${spec}"`);
+  }
+  let advertised: string | undefined;
+  const bang = rest.indexOf('!');
+  if (bang >= 0) {
+    advertised = rest.slice(bang + 1);
+    rest = rest.slice(0, bang);
+  }
+  const address = rest.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  if (family === 0) {
+    throw new ConfigError(`Invalid interface "${spec}": "${address}" is not an IP address (interface names and hostnames are not supported yet)`);
+  }
+  if (advertised !== undefined && isIP(advertised) === 0) {
+    throw new ConfigError(`Invalid interface "${spec}": advertised address "${advertised}" is not an IP address`);
+  }
+  return { name, address, advertised: advertised ?? address, family: family as 4 | 6 };
+}
+
+export function parseListen(spec: string, option: string, defaultAddress = '127.0.0.1'): ListenSpec {
+  const text = spec.trim();
+  let address = defaultAddress;
+  let portText = text;
+  const v6 = /^\[(.+)\]:(\d+)$/.exec(text);
+  if (v6) {
+    address = v6[1] as string;
+    portText = v6[2] as string;
+  } else if (text.includes(':')) {
+    const colon = text.lastIndexOf(':');
+    address = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+  }
+  if (address === 'localhost') address = '127.0.0.1';
+  if (address === '*' || address === '') address = '0.0.0.0';
+  if (isIP(address) === 0) throw new ConfigError(`Invalid address "${address}" for --${option}`);
+  if (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+    throw new ConfigError(`Invalid port "${portText}" for --${option}`);
+  }
+  return { address, port: Number(portText) };
+}
+
+export function buildConfig(raw: RawOptions): Config {
+  const ignoredOptions = [...raw.keys()].filter((key) => OPTIONS_BY_LONG.get(key)?.implemented === false);
+  const help = boolValue(raw, 'help');
+  const version = boolValue(raw, 'version');
+  const interfaces = (raw.get('interface') ?? []).map(parseInterface);
+  if (interfaces.length === 0 && !help && !version) throw new ConfigError('At least one interface must be given (-i/--interface)');
+  const portMin = intValue(raw, 'port-min', 30000, 1, 65535);
+  const portMax = intValue(raw, 'port-max', 39999, 1, 65535);
+  if (portMax <= portMin) throw new ConfigError(`--port-max (${portMax}) must be above --port-min (${portMin})`);
+  const tosRaw = raw.get('tos')?.[0];
+  const leakStacks = (raw.get('leak-stacks')?.[0] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const maxSessions = intValue(raw, 'max-sessions', -1, -1);
+  const udp = raw.get('listen-udp')?.[0];
+  return {
+    interfaces,
+    listenNg: (raw.get('listen-ng') ?? []).map((s) => parseListen(s, 'listen-ng')),
+    listenCli: (raw.get('listen-cli') ?? []).map((s) => parseListen(s, 'listen-cli')),
+    listenUdp: udp === undefined ? null : parseListen(udp, 'listen-udp'),
+    portMin,
+    portMax,
+    logLevel: intValue(raw, 'log-level', 6, 0, 7),
+    logFormat: enumValue(raw, 'log-format', ['json', 'pretty'] as const, 'json'),
+    pidfile: raw.get('pidfile')?.[0] ?? null,
+    tos: tosRaw === undefined ? null : intValue(raw, 'tos', 0, 0, 255),
+    table: intValue(raw, 'table', -1),
+    noFallback: boolValue(raw, 'no-fallback'),
+    fastPathThreads: intValue(raw, 'fast-path-threads', 1, 1, 64),
+    deleteDelay: intValue(raw, 'delete-delay', 30, 0),
+    maxSessions,
+    timeout: intValue(raw, 'timeout', 60, 0),
+    silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),
+    finalTimeout: intValue(raw, 'final-timeout', 0, 0),
+    offerTimeout: intValue(raw, 'offer-timeout', 3600, 0),
+    endpointLearning: enumValue(raw, 'endpoint-learning', ['delayed', 'immediate', 'off', 'heuristic'] as const, 'delayed'),
+    leakCheck: enumValue(raw, 'leak-check', ['off', 'summary', 'full', 'fatal'] as const, 'summary'),
+    leakStacks,
+    leakSampleInterval: intValue(raw, 'leak-sample-interval', 10, 1),
+    ignoredOptions,
+    help,
+    version,
+  };
+}
+
+const DEFAULT_CONFIG_FILE = '/etc/rtpengine/rtpengine.conf';
+
+/** Command line first (to find --config-file), then the file, then the command line again on top. */
+export function loadConfig(argv: readonly string[]): Config {
+  const cli = parseArgv(argv);
+  const fileArg = cli.get('config-file')?.[0];
+  const section = cli.get('config-section')?.[0] ?? 'rtpengine';
+  let raw = cli;
+  if (fileArg !== 'none') {
+    const path = fileArg ?? DEFAULT_CONFIG_FILE;
+    // A missing default file is fine (rtpengine's rule); a missing named file is fatal.
+    let fileRaw: RawOptions | null = null;
+    try {
+      fileRaw = loadIniFile(path, section);
+    } catch (err) {
+      if (fileArg !== undefined) throw err;
+    }
+    if (fileRaw) raw = mergeRaw(fileRaw, cli);
+  }
+  return buildConfig(raw);
+}

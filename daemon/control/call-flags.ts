@@ -1,0 +1,225 @@
+/**
+ * ng message → typed NgFlags (rtpengine's call_flags.c). Keys and flags are matched through one
+ * normalisation (case-insensitive; space, underscore and hyphen alike), so every spelling
+ * rtpengine accepts (`call-id`, `call id`, `call ID`, `rtpp_flags`) lands on one name. Unknown
+ * keys and flags are ignored with a debug log, as rtpengine does.
+ */
+import { isIP } from 'node:net';
+import type { BencodeDict, BencodeValue } from './bencode.js';
+import { NgCommandError } from '../errors.js';
+import { log } from '../log/logger.js';
+import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
+
+export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
+export type ReplaceOption = 'origin' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
+export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
+export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
+
+export interface CodecFlags {
+  strip: string[];
+  offer: string[];
+  mask: string[];
+  except: string[];
+  transcode: string[];
+  accept: string[];
+  consume: string[];
+  ignore: string[];
+  set: string[];
+}
+
+export interface NgFlags {
+  command: string;
+  callId?: string;
+  fromTag?: string;
+  toTag?: string;
+  viaBranch?: string;
+  sdp?: string;
+  label?: string;
+  setLabel?: string;
+  toLabel?: string;
+  receivedFrom?: { family: 4 | 6; address: string };
+  mediaAddress?: string;
+  addressFamily?: 4 | 6;
+  direction: string[];
+  fromInterface?: string;
+  toInterface?: string;
+  ice?: IceOption;
+  rtcpMux: Set<RtcpMuxOption>;
+  replace: Set<ReplaceOption>;
+  codec: CodecFlags;
+  endpointLearning?: LearningMode;
+  transportProtocol?: string;
+  deleteDelay?: number;
+  limit?: number;
+  tos?: number;
+  supports: Set<string>;
+  /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
+  flags: Set<string>;
+  /** For `leak-stacks`: the object types to watch. */
+  types?: string[];
+}
+
+/** `call ID`, `Call_ID`, `call-id` → `call-id`. */
+export function normalizeKey(key: string): string {
+  return key.trim().toLowerCase().replace(/[\s_]+/g, '-');
+}
+
+function str(v: BencodeValue | RtppValue | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}
+
+function list(v: BencodeValue | RtppValue | undefined): string[] {
+  if (v === undefined) return [];
+  if (Array.isArray(v)) return v.map((x) => str(x as BencodeValue)).filter((x): x is string => x !== undefined);
+  const s = str(v);
+  return s === undefined ? [] : [s];
+}
+
+/** rtpengine's dict_get_int_str: a bencode integer or a numeric string. */
+function int(v: BencodeValue | RtppValue | undefined, key: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return v;
+  const s = str(v);
+  if (s !== undefined && /^-?\d+$/.test(s.trim())) return Number(s);
+  throw new NgCommandError('INVALID_VALUE', `"${key}" must be an integer`);
+}
+
+const RTCP_MUX: readonly RtcpMuxOption[] = ['offer', 'demux', 'accept', 'reject', 'require'];
+const REPLACE: readonly ReplaceOption[] = ['origin', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
+const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional'];
+const LEARNING: readonly LearningMode[] = ['delayed', 'immediate', 'off', 'heuristic'];
+const CODEC_VERBS = ['strip', 'offer', 'mask', 'except', 'transcode', 'accept', 'consume', 'ignore', 'set'] as const;
+
+/** Flags that only switch behaviour on; anything else is logged as unknown. */
+const KNOWN_FLAGS = new Set([
+  'trust-address', 'sip-source-address', 'symmetric', 'asymmetric', 'strict-source', 'media-handover',
+  'port-latching', 'no-port-latching', 'unidirectional', 'reset', 'loop-protect', 'original-sendrecv',
+  'generate-mid', 'full-rtcp-attribute', 'no-rtcp-attribute', 'no-tls-id', 'fatal', 'fast', 'to-tag',
+  'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
+  'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
+  'force-transcoding', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+]);
+
+function emptyCodec(): CodecFlags {
+  return { strip: [], offer: [], mask: [], except: [], transcode: [], accept: [], consume: [], ignore: [], set: [] };
+}
+
+export function parseNgFlags(msg: BencodeDict): NgFlags {
+  const flags: NgFlags = {
+    command: '',
+    direction: [],
+    rtcpMux: new Set(),
+    replace: new Set(),
+    codec: emptyCodec(),
+    supports: new Set(),
+    flags: new Set(),
+  };
+  const entries: Array<[string, BencodeValue | RtppValue]> = [];
+  const flagWords: string[] = [];
+  for (const [rawKey, value] of Object.entries(msg)) {
+    const key = normalizeKey(rawKey);
+    if (key === 'flags') flagWords.push(...list(value));
+    else if (key === 'rtpp-flags') {
+      const parsed = parseRtppFlags(str(value) ?? '');
+      for (const [k, v] of Object.entries(parsed.keys)) entries.push([normalizeKey(k), v]);
+      flagWords.push(...parsed.flags);
+    } else entries.push([key, value]);
+  }
+  for (const [key, value] of entries) applyKey(flags, key, value);
+  for (const word of flagWords) applyFlag(flags, word);
+  return flags;
+}
+
+function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): void {
+  switch (key) {
+    case 'command': f.command = str(value) ?? ''; return;
+    case 'call-id': f.callId = str(value); return;
+    case 'from-tag': f.fromTag = str(value); return;
+    case 'to-tag': f.toTag = str(value); return;
+    case 'via-branch': f.viaBranch = str(value); return;
+    case 'sdp': f.sdp = str(value); return;
+    case 'label': case 'from-label': f.label = str(value); return;
+    case 'set-label': f.setLabel = str(value); return;
+    case 'to-label': f.toLabel = str(value); return;
+    case 'media-address': f.mediaAddress = str(value); return;
+    case 'from-interface': f.fromInterface = str(value); return;
+    case 'to-interface': f.toInterface = str(value); return;
+    case 'direction': f.direction = list(value); return;
+    case 'transport-protocol': f.transportProtocol = str(value); return;
+    case 'delete-delay': f.deleteDelay = int(value, key); return;
+    case 'limit': f.limit = int(value, key); return;
+    case 'tos': f.tos = int(value, key); return;
+    case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
+    case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
+    case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
+    case 'rtcp-mux': for (const r of list(value)) addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(r), key); return;
+    case 'address-family': {
+      const v = str(value)?.toUpperCase();
+      if (v === 'IP4' || v === 'IP6') f.addressFamily = v === 'IP4' ? 4 : 6;
+      else log().debug({ value: v }, 'unknown address family ignored');
+      return;
+    }
+    case 'received-from': {
+      const [fam, addr] = list(value);
+      const family = fam?.toUpperCase() === 'IP6' ? 6 : 4;
+      if (addr && isIP(addr) === family) f.receivedFrom = { family, address: addr };
+      else throw new NgCommandError('INVALID_VALUE', '"received-from" must be [IP4|IP6, address]');
+      return;
+    }
+    case 'ice': {
+      for (const v of list(value)) {
+        const n = normalizeKey(v);
+        if ((ICE as readonly string[]).includes(n)) f.ice = n as IceOption;
+        else log().debug({ value: v }, 'unknown ICE option ignored');
+      }
+      return;
+    }
+    case 'endpoint-learning': {
+      const v = normalizeKey(str(value) ?? '');
+      if ((LEARNING as readonly string[]).includes(v)) f.endpointLearning = v as LearningMode;
+      return;
+    }
+    case 'codec': {
+      if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
+        for (const [verb, items] of Object.entries(value)) {
+          const v = normalizeKey(verb) as (typeof CODEC_VERBS)[number];
+          if ((CODEC_VERBS as readonly string[]).includes(v)) f.codec[v].push(...list(items as BencodeValue));
+        }
+      }
+      return;
+    }
+    default:
+      log().debug({ key }, 'Unknown dictionary key encountered');
+  }
+}
+
+function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: string, key: string): void {
+  if ((allowed as readonly string[]).includes(value)) set.add(value as T);
+  else log().debug({ key, value }, 'unknown value ignored');
+}
+
+const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
+  ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => f.codec[verb].push(rest)] as [string, (f: NgFlags, rest: string) => void]),
+  ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
+  ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
+  ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
+  ['ice-', (f, rest) => applyKey(f, 'ice', rest)],
+];
+
+function applyFlag(f: NgFlags, word: string): void {
+  // codec names keep their case (`codec-strip-PCMA`); the prefix is matched case-insensitively
+  const lower = word.toLowerCase().replace(/[\s_]+/g, '-');
+  for (const [prefix, apply] of PREFIXED) {
+    if (lower.startsWith(prefix) && lower.length > prefix.length) {
+      apply(f, word.slice(prefix.length));
+      return;
+    }
+  }
+  const n = normalizeKey(word);
+  if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
+  f.flags.add(n);
+}

@@ -1,0 +1,69 @@
+/**
+ * Typed errors with stable machine codes. Handlers throw these; the ng dispatcher
+ * (control/control-ng.ts) is the one place that turns them into `error-reason` replies,
+ * using rtpengine's exact strings from NG_ERROR_REASONS.
+ */
+export const NG_ERROR_REASONS = {
+  NO_PAYLOAD: 'Invalid data (no payload)',
+  INVALID_FORMAT: 'Invalid NG data format',
+  BENCODE_DECODE: 'Could not decode bencode dictionary',
+  JSON_PARSE: 'Failed to parse JSON document',
+  JSON_DICT: 'Could not decode JSON dictionary',
+  NO_COMMAND: 'Dictionary contains no key "command"',
+  UNKNOWN_COMMAND: 'Unrecognized command',
+  NO_SDP: 'No SDP body in message',
+  NO_CALL_ID: 'No call-id in message',
+  NO_FROM_TAG: 'No from-tag in message',
+  NO_TO_TAG: 'No to-tag in message',
+  UNKNOWN_CALL: 'Unknown call-id',
+  SDP_PARSE: 'Failed to parse SDP',
+  SDP_INCOMPLETE: 'Incomplete SDP specification',
+  SDP_REWRITE: 'Error rewriting SDP',
+  NO_PORTS: 'Ran out of ports',
+  DELETE_NOT_FOUND: "Call-ID not found or tags didn't match",
+  SESSION_LIMIT: 'Parallel session limit reached',
+  DIALOGUE: 'Invalid dialogue association',
+  INVALID_LIMIT: 'invalid limit, must be >= 0',
+  TAG_NOT_FOUND: 'From-tag not found',
+  INTERFACE: 'Unknown interface',
+  INVALID_VALUE: 'Invalid value',
+  INTERNAL: 'Internal error',
+} as const;
+
+export type NgErrorCode = keyof typeof NG_ERROR_REASONS;
+
+export class RtpengineError extends Error {
+  constructor(readonly code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A command failed; `reason` is what the ng reply's `error-reason` says. */
+export class NgCommandError extends RtpengineError {
+  readonly reason: string;
+  constructor(code: NgErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const reason = NG_ERROR_REASONS[code];
+    super(code, detail ? `${reason}: ${detail}` : reason, options);
+    this.reason = detail && code === 'INVALID_VALUE' ? `${reason}: ${detail}` : reason;
+  }
+}
+
+/** A known option got a value it cannot take: a clear start-up error, non-zero exit. */
+export class ConfigError extends RtpengineError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
+export class PortsExhaustedError extends NgCommandError {
+  constructor(detail: string) {
+    super('NO_PORTS', detail);
+  }
+}
+
+export class SdpParseError extends NgCommandError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('SDP_PARSE', detail, options);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Daemon-wide counters, one table so the statistics reply, logs and tests read the same names.
+ * Per-command counters are generated from the ng command table (control/ng-commands.ts).
+ */
+export const GLOBAL_COUNTERS = [
+  'managedSessions',
+  'rejectedSessions',
+  'timeoutSessions',
+  'silentTimeoutSessions',
+  'finalTimeoutSessions',
+  'offerTimeoutSessions',
+  'regularTerminatedSessions',
+  'forcedTerminatedSessions',
+  'relayedPackets',
+  'relayedBytes',
+  'relayedErrors',
+  'droppedInvalidPackets',
+  'droppedStrictSource',
+  'droppedNoSink',
+  'droppedDeferredOverflow',
+  'deferredPackets',
+  'sendErrors',
+  'ngGarbage',
+  'ngDuplicates',
+  'ngErrors',
+] as const;
+
+export type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];
+
+export class Counters {
+  private readonly values = new Map<GlobalCounter, number>(GLOBAL_COUNTERS.map((c) => [c, 0]));
+
+  add(counter: GlobalCounter, n = 1): void {
+    this.values.set(counter, (this.values.get(counter) ?? 0) + n);
+  }
+
+  get(counter: GlobalCounter): number {
+    return this.values.get(counter) ?? 0;
+  }
+
+  snapshot(): Record<GlobalCounter, number> {
+    return Object.fromEntries(this.values) as Record<GlobalCounter, number>;
+  }
+}
