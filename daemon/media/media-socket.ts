@@ -7,7 +7,7 @@
  * the RTP or RTCP list: send from the sink's selected fd to its endpoint.
  */
 import type { Counters } from '../stats/counters.js';
-import { classifyPacket, PacketKind, rtpSsrc } from './rtp.js';
+import { classifyPacket, MAX_PACKET_SIZE, PacketKind, rtpSsrc } from './rtp.js';
 import { MAX_SSRCS, sameEndpoint, type Endpoint, type PacketStream, type StreamFd } from './packet-stream.js';
 
 /** rtpengine's learning window for delayed and heuristic learning. */
@@ -20,7 +20,9 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
     if (!stream.gate.defer(fd, data, from)) counters.add('droppedDeferredOverflow');
     return;
   }
-  const kind = classifyPacket(data, stream.isRtcp, stream.rtcpMux);
+  const kind = stream.plainUdp
+    ? (data.length === 0 || data.length > MAX_PACKET_SIZE ? PacketKind.Invalid : PacketKind.Rtp)
+    : classifyPacket(data, stream.isRtcp, stream.rtcpMux);
   if (kind === PacketKind.Invalid || kind === PacketKind.Dtls || kind === PacketKind.Stun) {
     // No ICE/DTLS on this path yet: such packets are counted, never forwarded.
     stream.stats.errors++;
@@ -36,7 +38,7 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   stats.packets++;
   stats.bytes += data.length;
   stats.lastPacketMs = now;
-  if (kind === PacketKind.Rtp && stream.ssrcs.size < MAX_SSRCS) stream.ssrcs.add(rtpSsrc(data));
+  if (kind === PacketKind.Rtp && !stream.plainUdp && stream.ssrcs.size < MAX_SSRCS) stream.ssrcs.add(rtpSsrc(data));
 
   const sinks = kind === PacketKind.Rtcp ? stream.rtcpSinks : stream.rtpSinks;
   for (let i = 0; i < sinks.length; i++) {

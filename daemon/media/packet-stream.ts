@@ -83,6 +83,8 @@ export class PacketStream {
   mediaHandover = false;
   /** RTCP shares the RTP port on the receiving side (rtcp-mux accepted for this participant). */
   rtcpMux = false;
+  /** Not an RTP protocol (e.g. `udptl` for T.38): relayed as plain UDP without RTP checks. */
+  plainUdp = false;
   rtpSinks: SinkHandler[] = [];
   rtcpSinks: SinkHandler[] = [];
   readonly stats: StreamStats = { packets: 0, bytes: 0, errors: 0, lastPacketMs: 0 };

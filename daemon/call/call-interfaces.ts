@@ -1,0 +1,152 @@
+/**
+ * The ng command handlers on calls (rtpengine's call_interfaces.c: call_offer_ng,
+ * call_answer_ng, call_delete_ng, call_query_ng, call_list_ng). Each takes typed NgFlags and
+ * returns the reply's keys; failures are thrown as NgCommandErrors and turned into
+ * `error-reason` replies by the dispatcher.
+ */
+import type { Encodable } from '../control/bencode.js';
+import type { NgFlags } from '../control/call-flags.js';
+import { NgCommandError } from '../errors.js';
+import { parseSdp } from '../sdp/sdp-parse.js';
+import type { Call } from './call.js';
+import type { CallHash } from './callhash.js';
+import type { Monologue } from './monologue.js';
+import { monologueOfferAnswer } from './offer-answer.js';
+import { callStats } from './query.js';
+
+export type Reply = { [key: string]: Encodable };
+
+function requireKeys(flags: NgFlags, needSdp: boolean, needToTag: boolean): { callId: string; fromTag: string; sdp: string } {
+  if (needSdp && !flags.sdp) throw new NgCommandError('NO_SDP');
+  if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+  if (!flags.fromTag) throw new NgCommandError('NO_FROM_TAG');
+  if (needToTag && !flags.toTag) throw new NgCommandError('NO_TO_TAG');
+  return { callId: flags.callId, fromTag: flags.fromTag, sdp: flags.sdp ?? '' };
+}
+
+/** The monologue that will receive the offer: the known peer, a via-branch, or a new one. */
+function offerReceiver(call: Call, sender: Monologue, flags: NgFlags): Monologue {
+  if (flags.toTag) {
+    const byTag = call.monologueByTag(flags.toTag);
+    if (byTag && byTag !== sender) return byTag;
+    const tagless = sender.subscribers.find((m) => m.tag === '' && (!flags.viaBranch || m.viaBranch === flags.viaBranch));
+    if (tagless) {
+      tagless.tag = flags.toTag;
+      return tagless;
+    }
+    return call.addMonologue(flags.toTag, flags.viaBranch);
+  }
+  const branch = flags.viaBranch;
+  const peers = sender.subscribers.filter((m) => !m.deleted);
+  if (branch !== undefined) {
+    const match = peers.find((m) => m.viaBranch === branch);
+    if (match) return match;
+    // a new branch of a forked INVITE only if the dialogue has no answered peer yet
+    if (!peers.some((m) => m.tag !== '')) return call.addMonologue('', branch);
+  }
+  return peers.find((m) => m.tag !== '') ?? peers[0] ?? call.addMonologue('', branch);
+}
+
+/** In an answer the to-tag names the answerer; tag-less branches get their tag now. */
+function answerSender(call: Call, offerer: Monologue, flags: NgFlags, toTag: string): Monologue {
+  const byTag = call.monologueByTag(toTag);
+  if (byTag && byTag !== offerer) return byTag;
+  const peers = offerer.subscribers.filter((m) => !m.deleted);
+  const branch = peers.find((m) => m.tag === '' && flags.viaBranch !== undefined && m.viaBranch === flags.viaBranch)
+    ?? peers.find((m) => m.tag === '');
+  if (branch) {
+    branch.tag = toTag;
+    return branch;
+  }
+  // rtpengine's default: an unexpected to-tag is an alias of the existing answerer
+  const existing = peers.find((m) => m.tag !== '');
+  if (existing && !flags.flags.has('new-branch')) return existing;
+  return call.addMonologue(toTag, flags.viaBranch);
+}
+
+export class CallInterfaces {
+  constructor(private readonly calls: CallHash) {}
+
+  async offer(flags: NgFlags): Promise<Reply> {
+    const { callId, fromTag, sdp } = requireKeys(flags, true, false);
+    const session = parseSdp(sdp);
+    const { call, created } = this.calls.getOrCreate(callId);
+    try {
+      const out = await call.write(async () => {
+        if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+        call.lastSignal = Date.now();
+        const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+        const receiver = offerReceiver(call, sender, flags);
+        sender.subscribe(receiver);
+        receiver.subscribe(sender);
+        return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
+      });
+      return { sdp: out };
+    } catch (err) {
+      if (created) this.calls.destroy(call, 'failed');
+      throw err;
+    }
+  }
+
+  async answer(flags: NgFlags): Promise<Reply> {
+    const { callId, fromTag, sdp } = requireKeys(flags, true, true);
+    const session = parseSdp(sdp);
+    const call = this.calls.get(callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    const out = await call.write(async () => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      call.lastSignal = Date.now();
+      const offerer = call.monologueByTag(fromTag);
+      if (!offerer) throw new NgCommandError('TAG_NOT_FOUND');
+      const sender = answerSender(call, offerer, flags, flags.toTag as string);
+      sender.subscribe(offerer);
+      offerer.subscribe(sender);
+      const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
+      call.answered = true;
+      return text;
+    });
+    return { sdp: out };
+  }
+
+  async delete(flags: NgFlags): Promise<Reply> {
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    const call = this.calls.get(flags.callId);
+    const notFound = (): Reply => {
+      if (flags.flags.has('fatal')) throw new NgCommandError('DELETE_NOT_FOUND');
+      return { warning: "Call-ID not found or tags didn't match" };
+    };
+    if (!call || call.destroyed) return notFound();
+    const delay = flags.deleteDelay ?? this.calls.ctx.config.deleteDelay;
+    return call.write(() => {
+      if (call.destroyed) return notFound();
+      call.lastSignal = Date.now();
+      const stats = flags.flags.has('fast') ? {} : callStats(call);
+      const tag = flags.flags.has('to-tag') && flags.toTag ? flags.toTag : flags.fromTag;
+      if (tag !== undefined && !call.monologueByTag(tag)) return notFound();
+      // a via-branch names one branch of a forked offer: it goes alone while others remain
+      const branch = flags.viaBranch !== undefined
+        ? call.monologues.find((m) => m.tag === '' && m.viaBranch === flags.viaBranch)
+        : undefined;
+      if (branch && call.monologues.some((m) => m !== branch && m.tag === '')) {
+        call.removeMonologue(branch);
+        call.rebuildSinks();
+        return { ...stats };
+      }
+      this.calls.scheduleDestroy(call, delay);
+      return { ...stats };
+    });
+  }
+
+  async query(flags: NgFlags): Promise<Reply> {
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    return callStats(call);
+  }
+
+  list(flags: NgFlags): Reply {
+    const limit = flags.limit ?? 32;
+    if (limit < 0) throw new NgCommandError('INVALID_LIMIT');
+    return { calls: this.calls.ids().slice(0, limit) };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * One m= line of a monologue (rtpengine's call_media): its RTP and RTCP packet streams, the
+ * local port pair they use, and what the participant's SDP said. Owned by the Call
+ * (call.medias); `monologue` is a back-reference. Changed only under the call's write lock.
+ */
+import type { LeakHandle } from '../leak/registry.js';
+import type { PacketStream } from '../media/packet-stream.js';
+import type { LocalAddress } from '../net/interfaces.js';
+import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
+import type { Monologue } from './monologue.js';
+
+export interface PortPair {
+  local: LocalAddress;
+  port: number;
+  leak: LeakHandle;
+}
+
+export class CallMedia {
+  /** Local ports of this side: where the participant sends and where we send from. */
+  ports: PortPair | null = null;
+  /** The participant's last SDP for this m= line (null until it sent one). */
+  sdp: SdpMedia | null = null;
+  type: string;
+  protocol = 'RTP/AVP';
+  direction: Direction = 'sendrecv';
+  codecs: SdpCodec[] = [];
+  /** The participant offered/accepted rtcp-mux. */
+  muxOffered = false;
+  /** RTCP shares the RTP port toward this participant. */
+  rtcpMux = false;
+  /** Port 0 in the participant's SDP: no ports, no sinks. */
+  rejected = false;
+
+  constructor(
+    readonly monologue: Monologue,
+    /** 1-based position of the m= line, as rtpengine numbers medias. */
+    readonly index: number,
+    type: string,
+    readonly rtp: PacketStream,
+    readonly rtcp: PacketStream,
+    readonly leak: LeakHandle,
+  ) {
+    this.type = type;
+  }
+
+  /** Where RTCP for this participant goes: its RTP stream when muxed. */
+  rtcpTarget(): PacketStream {
+    return this.rtcpMux ? this.rtp : this.rtcp;
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The Call: the parent of everything of one SIP call (rtpengine's struct call).
+ *
+ * Owner and lifetime: the callhash holds the call by call-id (the signalling entry point);
+ * sockets hold their StreamFd (the packet entry point). The call owns every child through its
+ * primary containers below; children are added exactly once, get their uniqueId from their
+ * position, and teardown releases them by walking these lists. Lock rule: containers and
+ * children change only inside `lock.write()`; the packet path reads them (CallGate).
+ */
+import { callLogger } from '../log/logger.js';
+import type { LeakHandle } from '../leak/registry.js';
+import type { LeakType } from '../leak/types.js';
+import { streamPacket } from '../media/media-socket.js';
+import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
+import type { LocalAddress } from '../net/interfaces.js';
+import { CallMedia } from './call-media.js';
+import type { CallContext } from './context.js';
+import { MasterLock } from './master-lock.js';
+import { Monologue } from './monologue.js';
+
+/** Packets held while a writer has the call; beyond this they are dropped and counted. */
+export const DEFERRED_QUEUE_LIMIT = 256;
+
+interface DeferredPacket {
+  fd: StreamFd;
+  data: Buffer;
+  from: Endpoint;
+}
+
+class DeferredQueue {
+  readonly items: DeferredPacket[] = [];
+  constructor(readonly leak: LeakHandle) {}
+}
+
+export type StreamTotals = {
+  packets: number;
+  bytes: number;
+  errors: number;
+};
+
+export class Call implements CallGate {
+  readonly monologues: Monologue[] = [];
+  readonly medias: CallMedia[] = [];
+  readonly streams: PacketStream[] = [];
+  readonly fds: StreamFd[] = [];
+  readonly lock = new MasterLock();
+  readonly created = Date.now();
+  lastSignal = Date.now();
+  /** An answer was seen: the regular timeouts apply (before it, --offer-timeout). */
+  answered = false;
+  destroyed = false;
+  /** Set by `delete` with a delay: the teardown timer and its leak handle. */
+  deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
+  private deferred: DeferredQueue | null = null;
+  readonly leak: LeakHandle;
+  /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
+  readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
+
+  constructor(
+    readonly callId: string,
+    readonly ctx: CallContext,
+  ) {
+    this.leak = ctx.leaks.register('Call', callId);
+  }
+
+  get writeLocked(): boolean {
+    return this.lock.writeLocked;
+  }
+
+  log(tag?: string) {
+    return callLogger(this.callId, tag);
+  }
+
+  /** Runs a signalling command under the write lock; deferred packets are handled afterwards. */
+  write<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.lock.write(fn, () => this.drainDeferred());
+  }
+
+  // ---- CallGate (packet path side) ----
+
+  defer(fd: StreamFd, data: Buffer, from: Endpoint): boolean {
+    if (this.destroyed) return false;
+    if (!this.deferred) this.deferred = new DeferredQueue(this.ctx.leaks.register('DeferredQueue', this.callId));
+    if (this.deferred.items.length >= DEFERRED_QUEUE_LIMIT) return false;
+    this.deferred.items.push({ fd, data, from });
+    this.ctx.counters.add('deferredPackets');
+    return true;
+  }
+
+  private drainDeferred(): void {
+    const queue = this.deferred;
+    if (!queue || this.lock.writeLocked) return;
+    // handled in arrival order, against the sinks the writer just finished building
+    const items = queue.items.splice(0);
+    for (const p of items) streamPacket(p.fd, p.data, p.from, this.ctx.counters);
+  }
+
+  endpointChanged(stream: PacketStream): void {
+    const kernel = this.ctx.kernel;
+    if (!kernel || this.destroyed) return;
+    kernel.update(stream);
+    // streams that send to this one must now send to its new endpoint
+    for (const s of this.streams) {
+      if (s !== stream && (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream))) kernel.update(s);
+    }
+  }
+
+  // ---- building (signalling, under the write lock) ----
+
+  addMonologue(tag: string, viaBranch: string | undefined): Monologue {
+    const m = new Monologue(this, tag, viaBranch, this.ctx.leaks.register('Monologue', this.callId));
+    this.monologues.push(m);
+    return m;
+  }
+
+  monologueByTag(tag: string): Monologue | undefined {
+    return this.monologues.find((m) => m.tag === tag && !m.deleted);
+  }
+
+  addMedia(monologue: Monologue, index: number, type: string): CallMedia {
+    const rtp = this.addStream(1);
+    const rtcp = this.addStream(2);
+    const media = new CallMedia(monologue, index, type, rtp, rtcp, this.ctx.leaks.register('Media', this.callId));
+    monologue.medias.push(media);
+    this.medias.push(media);
+    return media;
+  }
+
+  private addStream(component: 1 | 2): PacketStream {
+    const stream = new PacketStream(this, component, this.ctx.leaks.register('PacketStream', this.callId));
+    stream.learning = this.ctx.config.endpointLearning;
+    this.streams.push(stream);
+    return stream;
+  }
+
+  /** Binds an RTP/RTCP pair for `media` on `local` (awaits: packets may be deferred meanwhile). */
+  async allocatePorts(media: CallMedia, local: LocalAddress): Promise<void> {
+    const leak = this.ctx.leaks.register('PortReservation', this.callId);
+    let rtpFd: StreamFd | null = null;
+    let rtcpFd: StreamFd | null = null;
+    try {
+      const counters = this.ctx.counters;
+      const pair = await this.ctx.interfaces.openPair(
+        local,
+        this.ctx.sockets,
+        (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
+        (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
+      );
+      if (this.destroyed) {
+        pair.rtp.close();
+        pair.rtcp.close();
+        local.pool.release(pair.port);
+        this.ctx.leaks.release(leak);
+        return;
+      }
+      rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
+      rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
+      if (this.ctx.config.tos !== null) {
+        pair.rtp.setTos(this.ctx.config.tos);
+        pair.rtcp.setTos(this.ctx.config.tos);
+      }
+      this.fds.push(rtpFd, rtcpFd);
+      media.rtp.selectedFd = rtpFd;
+      media.rtcp.selectedFd = rtcpFd;
+      media.ports = { local, port: pair.port, leak };
+    } catch (err) {
+      this.ctx.leaks.release(leak);
+      throw err;
+    }
+  }
+
+  /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
+  releasePorts(media: CallMedia): void {
+    for (const stream of [media.rtp, media.rtcp]) {
+      const fd = stream.selectedFd;
+      if (!fd) continue;
+      this.ctx.kernel?.remove(stream);
+      this.closeFd(fd);
+      stream.selectedFd = null;
+      const i = this.fds.indexOf(fd);
+      if (i >= 0) this.fds.splice(i, 1);
+    }
+    if (media.ports) {
+      media.ports.local.pool.release(media.ports.port);
+      this.release('PortReservation', media.ports.leak, media.ports);
+      media.ports = null;
+    }
+  }
+
+  private closeFd(fd: StreamFd): void {
+    fd.stream = null; // the socket's callback can no longer reach the call
+    fd.socket.close();
+    this.release('StreamFd', fd.leak, fd);
+  }
+
+  // ---- sinks ----
+
+  /**
+   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers): every stream's
+   * sink lists are rebuilt from its monologue's subscribers, media by media index.
+   */
+  rebuildSinks(): void {
+    for (const stream of this.streams) this.clearSinks(stream);
+    for (const source of this.monologues) {
+      if (source.deleted) continue;
+      for (const media of source.medias) {
+        if (media.rejected) continue;
+        for (const subscriber of source.subscribers) {
+          if (subscriber.deleted) continue;
+          const dst = subscriber.medias.find((m) => m.index === media.index);
+          if (!dst || dst.rejected || dst.type !== media.type) continue;
+          media.rtp.rtpSinks.push(this.newSink(dst.rtp));
+          media.rtp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
+          media.rtcp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
+        }
+      }
+    }
+    if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
+  }
+
+  private newSink(dst: PacketStream): SinkHandler {
+    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId));
+  }
+
+  private clearSinks(stream: PacketStream): void {
+    for (const sink of stream.rtpSinks) this.release('SinkHandler', sink.leak, sink);
+    for (const sink of stream.rtcpSinks) this.release('SinkHandler', sink.leak, sink);
+    stream.rtpSinks = [];
+    stream.rtcpSinks = [];
+  }
+
+  // ---- teardown ----
+
+  /** Releases through the registry, honouring the test-only leak injections. */
+  private release(type: LeakType, handle: LeakHandle, obj: object): void {
+    const injector = this.ctx.injector;
+    if (injector.skipRelease(type, this.callId)) return;
+    this.ctx.leaks.release(handle, obj);
+    if (injector.releaseTwice(type, this.callId)) this.ctx.leaks.release(handle, obj);
+  }
+
+  /** Removes one monologue and everything it owns (delete of one branch/side). */
+  removeMonologue(m: Monologue): void {
+    for (const media of [...m.medias]) this.removeMedia(media);
+    m.unsubscribeAll();
+    m.deleted = true;
+    const i = this.monologues.indexOf(m);
+    if (i >= 0) this.monologues.splice(i, 1);
+    this.release('Monologue', m.leak, m);
+  }
+
+  removeMedia(media: CallMedia): void {
+    this.releasePorts(media);
+    for (const stream of [media.rtp, media.rtcp]) {
+      this.clearSinks(stream);
+      // sinks elsewhere that point at this stream go too
+      for (const s of this.streams) {
+        if (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream)) {
+          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
+          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
+          s.rtpSinks = s.rtpSinks.filter((k) => k.dst !== stream);
+          s.rtcpSinks = s.rtcpSinks.filter((k) => k.dst !== stream);
+        }
+      }
+      const totals = stream.isRtcp ? this.releasedTotals.RTCP : this.releasedTotals.RTP;
+      totals.packets += stream.stats.packets;
+      totals.bytes += stream.stats.bytes;
+      totals.errors += stream.stats.errors;
+      const i = this.streams.indexOf(stream);
+      if (i >= 0) this.streams.splice(i, 1);
+      this.release('PacketStream', stream.leak, stream);
+    }
+    const mi = media.monologue.medias.indexOf(media);
+    if (mi >= 0) media.monologue.medias.splice(mi, 1);
+    const ci = this.medias.indexOf(media);
+    if (ci >= 0) this.medias.splice(ci, 1);
+    this.release('Media', media.leak, media);
+  }
+
+  cancelDeleteTimer(): void {
+    if (!this.deleteTimer) return;
+    clearTimeout(this.deleteTimer.timer);
+    this.release('Timer', this.deleteTimer.leak, this.deleteTimer);
+    this.deleteTimer = null;
+  }
+
+  /**
+   * Teardown: walks the primary containers and releases every child exactly once, then asks the
+   * leak registry to audit the call. The caller has already removed the call from the callhash.
+   */
+  destroy(keepListener: (call: Call) => void): Record<string, number> {
+    if (this.destroyed) return {};
+    this.destroyed = true;
+    this.cancelDeleteTimer();
+    if (this.deferred) {
+      this.deferred.items.length = 0;
+      this.release('DeferredQueue', this.deferred.leak, this.deferred);
+      this.deferred = null;
+    }
+    for (const m of [...this.monologues]) this.removeMonologue(m);
+    // anything not reachable through a monologue (should be nothing) is swept by container
+    for (const media of [...this.medias]) this.removeMedia(media);
+    for (const fd of [...this.fds]) this.closeFd(fd);
+    this.fds.length = 0;
+    for (const stream of [...this.streams]) {
+      this.clearSinks(stream);
+      this.release('PacketStream', stream.leak, stream);
+    }
+    this.streams.length = 0;
+    if (this.ctx.injector.keepListener(this.callId)) keepListener(this);
+    this.release('Call', this.leak, this);
+    const leaked = this.ctx.leaks.auditCall(this.callId);
+    this.ctx.injector.finishCall(this.callId);
+    return leaked;
+  }
+
+  /** RTP/RTCP totals over live and released streams, with fast-path counters merged. */
+  totals(): { RTP: StreamTotals; RTCP: StreamTotals } {
+    const RTP = { ...this.releasedTotals.RTP };
+    const RTCP = { ...this.releasedTotals.RTCP };
+    for (const stream of this.streams) {
+      const t = stream.isRtcp ? RTCP : RTP;
+      const s = streamStats(stream, this.ctx);
+      t.packets += s.packets;
+      t.bytes += s.bytes;
+      t.errors += s.errors;
+    }
+    return { RTP, RTCP };
+  }
+}
+
+/** JS-path counters of a stream plus what the fast path forwarded for it. */
+export function streamStats(stream: PacketStream, ctx: CallContext): { packets: number; bytes: number; errors: number; lastPacketMs: number } {
+  const js = stream.stats;
+  const native = ctx.kernel?.stats(stream) ?? null;
+  if (!native) return { ...js };
+  return {
+    packets: js.packets + native.packets,
+    bytes: js.bytes + native.bytes,
+    errors: js.errors + native.errors,
+    lastPacketMs: Math.max(js.lastPacketMs, native.lastPacketMs),
+  };
+}

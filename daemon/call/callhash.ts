@@ -1,0 +1,152 @@
+/**
+ * The call registry (rtpengine's rtpe_callhash): the signalling entry point into calls, keyed
+ * by call-id. It creates calls (subject to --max-sessions), tears them down through the leak
+ * audit, runs the timeout sweep, and keeps the call observers (monitoring listeners).
+ */
+import { NgCommandError } from '../errors.js';
+import { log } from '../log/logger.js';
+import type { GlobalCounter } from '../stats/counters.js';
+import { Call } from './call.js';
+import type { CallContext } from './context.js';
+
+export type TeardownReason = 'delete' | 'timeout' | 'silent-timeout' | 'final-timeout' | 'offer-timeout' | 'shutdown' | 'failed';
+
+/** A monitoring listener attached to a call; teardown must remove it. */
+interface CallObserver {
+  owner: Call;
+  onDestroy: () => void;
+}
+
+const TEARDOWN_COUNTER: Record<TeardownReason, GlobalCounter> = {
+  delete: 'regularTerminatedSessions',
+  timeout: 'timeoutSessions',
+  'silent-timeout': 'silentTimeoutSessions',
+  'final-timeout': 'finalTimeoutSessions',
+  'offer-timeout': 'offerTimeoutSessions',
+  shutdown: 'forcedTerminatedSessions',
+  failed: 'forcedTerminatedSessions',
+};
+
+export class CallHash {
+  private readonly calls = new Map<string, Call>();
+  private readonly observers: CallObserver[] = [];
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  constructor(readonly ctx: CallContext) {
+    ctx.leaks.addHolderProbe('callhash', (obj) => [...this.calls.values()].includes(obj as Call));
+    ctx.leaks.addHolderProbe('call observers', (obj) => this.observers.some((o) => o.owner === obj));
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  get(callId: string): Call | undefined {
+    return this.calls.get(callId);
+  }
+
+  ids(): string[] {
+    return [...this.calls.keys()];
+  }
+
+  all(): Call[] {
+    return [...this.calls.values()];
+  }
+
+  /** Finds or creates the call; creating one is where the session limit applies. */
+  getOrCreate(callId: string): { call: Call; created: boolean } {
+    const existing = this.calls.get(callId);
+    if (existing) return { call: existing, created: false };
+    const max = this.ctx.config.maxSessions;
+    if (max >= 0 && this.calls.size >= max) {
+      this.ctx.counters.add('rejectedSessions');
+      throw new NgCommandError('SESSION_LIMIT');
+    }
+    const call = new Call(callId, this.ctx);
+    this.calls.set(callId, call);
+    this.ctx.counters.add('managedSessions');
+    call.log().info('Creating new call');
+    return { call, created: true };
+  }
+
+  /** Removes the entry point, releases everything, audits. Safe to call twice. */
+  destroy(call: Call, reason: TeardownReason): void {
+    if (call.destroyed) return;
+    if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+    for (let i = this.observers.length - 1; i >= 0; i--) {
+      if ((this.observers[i] as CallObserver).owner === call) this.observers.splice(i, 1);
+    }
+    const leaked = call.destroy((c) => this.observers.push({ owner: c, onDestroy: () => undefined }));
+    this.ctx.counters.add(TEARDOWN_COUNTER[reason]);
+    call.log().info({ reason, durationMs: Date.now() - call.created, leaked: Object.keys(leaked).length ? leaked : undefined }, 'Call torn down');
+  }
+
+  /** Tears down after `delaySec`, as rtpengine's delete-delay does; the timer is call-owned. */
+  scheduleDestroy(call: Call, delaySec: number): void {
+    if (delaySec <= 0) {
+      this.destroy(call, 'delete');
+      return;
+    }
+    if (call.deleteTimer) return;
+    const timer = setTimeout(() => {
+      call.cancelDeleteTimer();
+      this.destroy(call, 'delete');
+    }, delaySec * 1000);
+    timer.unref();
+    call.deleteTimer = { timer, leak: this.ctx.leaks.register('Timer', call.callId) };
+  }
+
+  startTimeoutSweep(intervalMs = 1000): void {
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), intervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * rtpengine's timeout rules: a call that never saw an answer lives --offer-timeout; an
+   * answered call dies after --timeout without media (--silent-timeout when every stream is on
+   * hold or one-sided); --final-timeout caps any call's lifetime.
+   */
+  sweep(now: number): void {
+    const cfg = this.ctx.config;
+    for (const call of this.calls.values()) {
+      if (call.destroyed || call.deleteTimer || call.writeLocked) continue;
+      const age = (now - call.created) / 1000;
+      if (cfg.finalTimeout > 0 && age >= cfg.finalTimeout) {
+        this.timeout(call, 'final-timeout');
+        continue;
+      }
+      if (!call.answered) {
+        if (cfg.offerTimeout > 0 && (now - call.lastSignal) / 1000 >= cfg.offerTimeout) this.timeout(call, 'offer-timeout');
+        continue;
+      }
+      let last = call.lastSignal;
+      let silent = true;
+      for (const media of call.medias) {
+        if (media.rejected) continue;
+        if (media.direction === 'sendrecv' && !isHoldAddress(media.rtp.advertisedEndpoint?.address)) silent = false;
+        for (const stream of [media.rtp, media.rtcp]) {
+          last = Math.max(last, stream.stats.lastPacketMs, this.ctx.kernel?.stats(stream)?.lastPacketMs ?? 0);
+        }
+      }
+      const limit = silent ? cfg.silentTimeout : cfg.timeout;
+      if (limit > 0 && (now - last) / 1000 >= limit) this.timeout(call, silent ? 'silent-timeout' : 'timeout');
+    }
+  }
+
+  private timeout(call: Call, reason: TeardownReason): void {
+    call.log().warn({ reason }, 'Call timed out, tearing down');
+    this.destroy(call, reason);
+  }
+
+  /** Shutdown: every call goes through the same teardown and audit. */
+  destroyAll(reason: TeardownReason): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    for (const call of [...this.calls.values()]) this.destroy(call, reason);
+    if (this.observers.length > 0) log().warn({ observers: this.observers.length }, 'call observers left after shutdown');
+  }
+}
+
+function isHoldAddress(address: string | undefined): boolean {
+  return address === '0.0.0.0' || address === '::';
+}

@@ -1,0 +1,54 @@
+/**
+ * One participant of a call, named by its SIP tag (rtpengine's call_monologue). Owned by its
+ * Call (call.monologues); subscriptions/subscribers are plain references to other monologues of
+ * the same call, turned into sinks by sinks.ts. Changed only under the call's write lock.
+ */
+import type { LeakHandle } from '../leak/registry.js';
+import type { SdpOrigin } from '../sdp/sdp-model.js';
+import type { CallMedia } from './call-media.js';
+import type { Call } from './call.js';
+
+export class Monologue {
+  medias: CallMedia[] = [];
+  /** Monologues whose media this one receives. */
+  subscriptions: Monologue[] = [];
+  /** Monologues that receive this one's media. */
+  subscribers: Monologue[] = [];
+  label: string | undefined;
+  readonly created = Date.now();
+  /** Interface name chosen for this side (from `direction`/`from-interface`/`to-interface`). */
+  interfaceName: string | undefined;
+  /** Address family wanted in SDP sent to this participant (`address-family`). */
+  family: 4 | 6 | undefined;
+  /** The last SDP this participant sent us: its o= line is kept for our replies to the peer. */
+  lastOrigin: SdpOrigin | null = null;
+  /** What we last sent to this participant, for `replace: sdp-version`. */
+  lastOutput: { body: string; version: bigint } | null = null;
+  deleted = false;
+  /** rtcp-mux policy of the last offer this monologue received (applied when it answers). */
+  muxFlags: ReadonlySet<string> = new Set();
+
+  constructor(
+    readonly call: Call,
+    public tag: string,
+    public viaBranch: string | undefined,
+    readonly leak: LeakHandle,
+  ) {}
+
+  /** The participant on the other side of the dialogue (first subscription), if any. */
+  peer(): Monologue | undefined {
+    return this.subscriptions[0] ?? this.subscribers[0];
+  }
+
+  subscribe(to: Monologue): void {
+    if (!this.subscriptions.includes(to)) this.subscriptions.push(to);
+    if (!to.subscribers.includes(this)) to.subscribers.push(this);
+  }
+
+  unsubscribeAll(): void {
+    for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
+    for (const m of this.subscribers) m.subscriptions = m.subscriptions.filter((x) => x !== this);
+    this.subscriptions = [];
+    this.subscribers = [];
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The call statistics in rtpengine's `query`/`delete` reply shape: created times, per-tag
+ * medias and streams (local port, endpoint, advertised endpoint, flags, stats) and totals.
+ */
+import type { Encodable } from '../control/bencode.js';
+import type { Endpoint, PacketStream } from '../media/packet-stream.js';
+import type { CallMedia } from './call-media.js';
+import { streamStats, type Call } from './call.js';
+import type { Monologue } from './monologue.js';
+
+type Dict = { [key: string]: Encodable };
+
+function endpointDict(ep: Endpoint | null): Dict {
+  if (!ep) return {};
+  return { family: ep.family === 6 ? 'IPv6' : 'IPv4', address: ep.address, port: ep.port };
+}
+
+function streamDict(call: Call, stream: PacketStream): Dict {
+  const stats = streamStats(stream, call.ctx);
+  const flags: string[] = [stream.isRtcp ? 'RTCP' : 'RTP'];
+  if (stream.advertisedEndpoint) flags.push('filled');
+  if (stream.confirmed) flags.push('confirmed');
+  if (stream.kernelized) flags.push('kernelized');
+  const out: Dict = {
+    'local port': stream.selectedFd?.localPort ?? 0,
+    'local address': stream.selectedFd?.local.address ?? '',
+    endpoint: endpointDict(stream.endpoint),
+    'advertised endpoint': endpointDict(stream.advertisedEndpoint),
+    'last packet': Math.floor(stats.lastPacketMs / 1000),
+    flags,
+    SSRC: [...stream.ssrcs],
+    stats: { packets: stats.packets, bytes: stats.bytes, errors: stats.errors },
+  };
+  return out;
+}
+
+function mediaDict(call: Call, media: CallMedia): Dict {
+  const flags: string[] = [];
+  if (media.ports) flags.push('initialized');
+  if (media.rtcpMux) flags.push('rtcp-mux');
+  if (media.rejected) flags.push('rejected');
+  return {
+    index: media.index,
+    type: media.type,
+    protocol: media.protocol,
+    direction: media.direction,
+    flags,
+    streams: [streamDict(call, media.rtp), streamDict(call, media.rtcp)],
+  };
+}
+
+function tagDict(call: Call, m: Monologue): Dict {
+  const out: Dict = {
+    tag: m.tag,
+    created: Math.floor(m.created / 1000),
+    'in dialogue with': m.peer()?.tag ?? '',
+    subscriptions: m.subscriptions.map((s) => ({ tag: s.tag, type: 'offer/answer' })),
+    subscribers: m.subscribers.map((s) => ({ tag: s.tag, type: 'offer/answer' })),
+    medias: [...m.medias].sort((a, b) => a.index - b.index).map((media) => mediaDict(call, media)),
+  };
+  if (m.label !== undefined) out.label = m.label;
+  if (m.viaBranch !== undefined) out['via-branch'] = m.viaBranch;
+  return out;
+}
+
+export function callStats(call: Call): Dict {
+  const createdUs = call.created * 1000;
+  const tags: Dict = {};
+  for (const m of call.monologues) tags[m.tag] = tagDict(call, m);
+  return {
+    created: Math.floor(call.created / 1000),
+    created_us: createdUs % 1_000_000,
+    created_ts: createdUs,
+    'last signal': Math.floor(call.lastSignal / 1000),
+    'last redis update': 0,
+    SSRC: {},
+    tags,
+    totals: call.totals(),
+  };
+}

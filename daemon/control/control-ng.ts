@@ -1,0 +1,182 @@
+/**
+ * The ng control transport over UDP (rtpengine's control_ng.c): `<cookie> <body>` in,
+ * `<cookie> <reply>` out from the listening socket to the sender. Bodies are bencode (`d…`) or
+ * JSON (`{…}`), answered in the same encoding. Every cookie goes through the cookie cache
+ * first, so retransmits are answered with the identical bytes and never executed twice.
+ *
+ * This is the one place that maps thrown errors to `error-reason` replies: handlers throw,
+ * they never build failure replies themselves.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { ListenSpec } from '../config/config.js';
+import { NgCommandError, NG_ERROR_REASONS } from '../errors.js';
+import { log } from '../log/logger.js';
+import type { Counters } from '../stats/counters.js';
+import { bencodeDecode, bencodeEncode, type BencodeDict, type BencodeValue, type Encodable } from './bencode.js';
+import { parseNgFlags, type NgFlags } from './call-flags.js';
+import { CookieCache } from './cookie-cache.js';
+import { CommandCounters, lookupCommand, type SupportedCommand } from './ng-commands.js';
+
+export type Reply = { [key: string]: Encodable };
+export type NgHandler = (flags: NgFlags) => Promise<Reply> | Reply;
+export type NgHandlers = Record<SupportedCommand, NgHandler>;
+
+type Encoding = 'bencode' | 'json';
+
+function jsonToBencode(value: unknown): BencodeValue {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (typeof value === 'number') return Math.trunc(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (Array.isArray(value)) return value.map(jsonToBencode);
+  if (value && typeof value === 'object') {
+    const out: BencodeDict = Object.create(null) as BencodeDict;
+    for (const [k, v] of Object.entries(value)) out[k] = jsonToBencode(v);
+    return out;
+  }
+  return Buffer.alloc(0);
+}
+
+function encodeReply(reply: Reply, encoding: Encoding): Buffer {
+  if (encoding === 'bencode') return bencodeEncode(reply);
+  return Buffer.from(JSON.stringify(reply, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'bigint' ? Number(v) : v)));
+}
+
+export class ControlNg {
+  private readonly sockets: Socket[] = [];
+  readonly cache = new CookieCache();
+  readonly commandCounters = new CommandCounters();
+
+  constructor(
+    private readonly handlers: NgHandlers,
+    private readonly counters: Counters,
+  ) {}
+
+  async listen(specs: readonly ListenSpec[]): Promise<void> {
+    for (const spec of specs) {
+      const socket = createSocket({ type: spec.address.includes(':') ? 'udp6' : 'udp4' });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(spec.port, spec.address, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      socket.on('error', (err) => log().warn({ err: err.message }, 'ng socket error'));
+      socket.on('message', (msg, rinfo) => void this.onDatagram(socket, msg, rinfo));
+      this.sockets.push(socket);
+      log().info({ address: spec.address, port: spec.port }, 'Listening for ng commands (UDP)');
+    }
+  }
+
+  private async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
+    const reply = await this.handleDatagram(msg, `${rinfo.address}:${rinfo.port}`);
+    if (reply) socket.send(reply, rinfo.port, rinfo.address);
+  }
+
+  /** Returns the full reply datagram, or null when the message is dropped (no cookie). */
+  async handleDatagram(msg: Buffer, from: string): Promise<Buffer | null> {
+    const space = msg.indexOf(0x20);
+    if (space <= 0) {
+      this.counters.add('ngGarbage');
+      log().warn({ from, bytes: msg.length }, 'Received invalid NG data (no cookie)');
+      return null;
+    }
+    const cookie = msg.toString('latin1', 0, space);
+    const body = msg.subarray(space + 1);
+    const cached = this.cache.lookup(cookie);
+    let reply: Buffer;
+    if (cached) {
+      this.counters.add('ngDuplicates');
+      log().info({ from, cookie }, 'Detected command as a duplicate');
+      reply = await cached;
+    } else {
+      reply = await this.cache.run(cookie, () => this.process(body, from));
+    }
+    return Buffer.concat([Buffer.from(`${cookie} `, 'latin1'), reply]);
+  }
+
+  /** Decodes, dispatches and encodes one body; never throws. */
+  async process(body: Buffer, from = 'local'): Promise<Buffer> {
+    const encoding: Encoding = body[0] === 0x7b ? 'json' : 'bencode';
+    const started = performance.now();
+    let command = '';
+    let failed = false;
+    let reply: Reply;
+    try {
+      const flags = parseNgFlags(this.decode(body));
+      command = flags.command;
+      if (command === '') throw new NgCommandError('NO_COMMAND');
+      const entry = lookupCommand(command);
+      if (!entry) throw new NgCommandError('UNKNOWN_COMMAND');
+      if (!entry.supported) throw new NgCommandError('UNKNOWN_COMMAND', `"${command}" is not supported by rtpengine-ts yet`);
+      log().debug({ from, command, callId: flags.callId }, `Received command '${command}'`);
+      const result = await this.handlers[entry.name as SupportedCommand](flags);
+      reply = command === 'ping' ? { result: 'pong' } : { ...result, result: 'ok' };
+      if (command !== 'ping' && command !== 'statistics' && command !== 'list') {
+        log().info({ from, command, callId: flags.callId, tag: flags.fromTag, ms: +(performance.now() - started).toFixed(3) }, `Replying to '${command}'`);
+      }
+    } catch (err) {
+      failed = true;
+      this.counters.add('ngErrors');
+      reply = this.errorReply(err, body, command);
+    }
+    this.commandCounters.record(command, performance.now() - started, failed);
+    return encodeReply(reply, encoding);
+  }
+
+  private decode(body: Buffer): BencodeDict {
+    if (body.length === 0) throw new NgCommandError('NO_PAYLOAD');
+    const first = body[0];
+    if (first === 0x64 /* d */) {
+      let value: BencodeValue;
+      try {
+        value = bencodeDecode(body);
+      } catch (err) {
+        throw new NgCommandError('BENCODE_DECODE', undefined, { cause: err });
+      }
+      return value as BencodeDict;
+    }
+    if (first === 0x7b /* { */) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        throw new NgCommandError('JSON_PARSE', undefined, { cause: err });
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new NgCommandError('JSON_DICT');
+      return jsonToBencode(parsed) as BencodeDict;
+    }
+    throw new NgCommandError('INVALID_FORMAT');
+  }
+
+  private errorReply(err: unknown, body: Buffer, command: string): Reply {
+    if (err instanceof NgCommandError) {
+      log().warn({ command, reason: err.message }, 'Protocol error');
+      if (err.code === 'SESSION_LIMIT' && this.lastRequestSupportsLoadLimit(body)) {
+        return { result: 'load limit', message: NG_ERROR_REASONS.SESSION_LIMIT };
+      }
+      return { result: 'error', 'error-reason': err.reason };
+    }
+    // Anything else is our bug: report it without crashing and without touching other calls.
+    log().error({ command, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'Internal error handling command');
+    return { result: 'error', 'error-reason': NG_ERROR_REASONS.INTERNAL };
+  }
+
+  private lastRequestSupportsLoadLimit(body: Buffer): boolean {
+    try {
+      return supportsLoadLimit(parseNgFlags(this.decode(body)));
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.close();
+    this.sockets.length = 0;
+    this.cache.close();
+  }
+}
+
+function supportsLoadLimit(flags: NgFlags): boolean {
+  return flags.supports.has('load-limit');
+}

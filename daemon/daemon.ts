@@ -1,0 +1,202 @@
+/**
+ * The Daemon: builds every room from the Config, starts the listeners, and shuts down in
+ * order (stop listening → tear every call down through the leak audit → close sockets and the
+ * fast path → leak summary). main.ts owns the process (arguments, signals, exit code).
+ */
+import { createServer, type Server } from 'node:net';
+import { createSocket, type Socket } from 'node:dgram';
+import type { Config } from './config/config.js';
+import { CallHash } from './call/callhash.js';
+import { CallInterfaces } from './call/call-interfaces.js';
+import type { CallContext } from './call/context.js';
+import { ControlNg, type NgHandlers, type Reply } from './control/control-ng.js';
+import type { NgFlags } from './control/call-flags.js';
+import { NgCommandError } from './errors.js';
+import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
+import { Kernelizer } from './kernel/kernelize.js';
+import { loadFastPath } from './kernel/native-fast-path.js';
+import { LeakInjector, readLeakInjection } from './leak/inject.js';
+import { LeakRegistry } from './leak/registry.js';
+import { isLeakType } from './leak/types.js';
+import { log } from './log/logger.js';
+import { dgramSocketFactory } from './net/dgram-socket.js';
+import { InterfaceSet } from './net/interfaces.js';
+import { Counters } from './stats/counters.js';
+
+export const VERSION = '0.1.0';
+
+export class Daemon {
+  readonly counters = new Counters();
+  readonly leaks: LeakRegistry;
+  readonly interfaces: InterfaceSet;
+  private engine: FastPathEngine | null = null;
+  private fastPathReason = 'disabled (-t/--table is negative)';
+  private ctx!: CallContext;
+  calls!: CallHash;
+  private control!: ControlNg;
+  private readonly auxServers: Server[] = [];
+  private readonly auxSockets: Socket[] = [];
+  private growthTimer: NodeJS.Timeout | null = null;
+  readonly started = Date.now();
+
+  constructor(readonly config: Config) {
+    this.leaks = new LeakRegistry(config.leakCheck, config.leakStacks);
+    this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax);
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    if (cfg.table >= 0) {
+      const loaded = await loadFastPath({ threads: cfg.fastPathThreads, tos: cfg.tos ?? undefined });
+      if ('unavailable' in loaded) {
+        this.fastPathReason = loaded.unavailable;
+        if (cfg.noFallback) throw new Error(`fast path unavailable and --no-fallback given: ${loaded.unavailable}`);
+        log().warn({ reason: loaded.unavailable }, 'Fast path unavailable, forwarding on the JS path');
+      } else {
+        this.engine = loaded;
+        this.fastPathReason = '';
+        log().info({ threads: cfg.fastPathThreads }, 'Fast path enabled');
+      }
+    }
+    const kernel = this.engine ? new Kernelizer(this.engine, this.leaks) : null;
+    this.ctx = {
+      config: cfg,
+      interfaces: this.interfaces,
+      leaks: this.leaks,
+      injector: new LeakInjector(readLeakInjection()),
+      counters: this.counters,
+      sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
+      kernel,
+    };
+    if (this.ctx.injector.injection) log().warn({ injection: this.ctx.injector.injection }, 'TEST-ONLY leak injection is active');
+    this.calls = new CallHash(this.ctx);
+    this.calls.startTimeoutSweep();
+    const ci = new CallInterfaces(this.calls);
+    const handlers: NgHandlers = {
+      ping: () => ({}),
+      offer: (f) => ci.offer(f),
+      answer: (f) => ci.answer(f),
+      delete: (f) => ci.delete(f),
+      query: (f) => ci.query(f),
+      list: (f) => ci.list(f),
+      statistics: () => this.statistics(),
+      'leak-report': () => this.leakReport(),
+      'leak-stacks': (f) => this.leakStacks(f),
+    };
+    this.control = new ControlNg(handlers, this.counters);
+    await this.control.listen(cfg.listenNg);
+    await this.bindAuxiliary();
+    this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
+    this.growthTimer.unref();
+    this.sampleGrowth();
+  }
+
+  /** -c and -u are bound (so port clashes show at start-up) though their protocols are not served yet. */
+  private async bindAuxiliary(): Promise<void> {
+    for (const spec of this.config.listenCli) {
+      const server = createServer((conn) => {
+        conn.end('rtpengine-ts: the CLI protocol is not implemented yet; use the ng commands "statistics", "list" and "leak-report"\n');
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(spec.port, spec.address, () => resolve());
+      });
+      this.auxServers.push(server);
+      log().info({ address: spec.address, port: spec.port }, 'CLI port bound (protocol not implemented yet)');
+    }
+    const udp = this.config.listenUdp;
+    if (udp) {
+      const socket = createSocket(udp.address.includes(':') ? 'udp6' : 'udp4');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(udp.port, udp.address, () => resolve());
+      });
+      socket.on('message', (_m, r) => log().debug({ from: `${r.address}:${r.port}` }, 'legacy rtpproxy protocol not implemented; datagram ignored'));
+      socket.on('error', () => undefined);
+      this.auxSockets.push(socket);
+      log().info({ address: udp.address, port: udp.port }, 'Legacy UDP port bound (protocol not implemented yet)');
+    }
+  }
+
+  private sampleGrowth(): void {
+    this.leaks.sampleGrowth({ CookieCacheEntry: this.control?.cache.size ?? 0, calls: this.calls?.size ?? 0 });
+  }
+
+  fastPathStatus(): FastPathStatus {
+    if (this.engine) return { ...this.engine.status(), entries: this.ctx.kernel?.entryCount ?? 0 };
+    return { available: false, enabled: false, reason: this.fastPathReason, threads: 0, entries: 0, sockets: 0, packets: 0, bytes: 0 };
+  }
+
+  statistics(): Reply {
+    const c = this.counters.snapshot();
+    const calls = this.calls.all();
+    let packets = 0;
+    let bytes = 0;
+    let errors = 0;
+    for (const call of calls) {
+      const t = call.totals();
+      packets += t.RTP.packets + t.RTCP.packets;
+      bytes += t.RTP.bytes + t.RTCP.bytes;
+      errors += t.RTP.errors + t.RTCP.errors;
+    }
+    const commands: Reply = {};
+    for (const [name, v] of this.control.commandCounters.byCommand) {
+      commands[name] = { count: v.count, errors: v.errors, 'average ms': v.count ? +(v.totalMs / v.count).toFixed(3) : 0 };
+    }
+    return {
+      statistics: {
+        currentstatistics: {
+          sessionsown: calls.length,
+          sessionsforeign: 0,
+          sessionstotal: calls.length,
+          transcodedmedia: 0,
+          packets, bytes, errors,
+        },
+        totalstatistics: {
+          uptime: Math.floor((Date.now() - this.started) / 1000),
+          ...c,
+        },
+        controlstatistics: { commands },
+      },
+      leaks: this.leaks.counters() as unknown as Reply,
+      fastPath: this.fastPathStatus() as unknown as Reply,
+      cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
+    };
+  }
+
+  private async leakReport(): Promise<Reply> {
+    await this.leaks.settle();
+    const native = this.engine?.nativeLive() ?? null;
+    return { ...(this.leaks.report() as unknown as Reply), native: native ?? {} };
+  }
+
+  private leakStacks(flags: NgFlags): Reply {
+    const types = flags.types ?? [];
+    const bad = types.filter((t) => !isLeakType(t));
+    if (bad.length > 0) throw new NgCommandError('INVALID_VALUE', `unknown object type(s): ${bad.join(', ')}`);
+    this.leaks.setStackTypes(types);
+    log().info({ types }, 'Leak allocation stacks now recorded for these types');
+    return { types };
+  }
+
+  /** Orderly shutdown; returns true when the leak check found nothing. */
+  async shutdown(): Promise<boolean> {
+    if (this.growthTimer) clearInterval(this.growthTimer);
+    this.control?.close();
+    for (const s of this.auxServers) s.close();
+    for (const s of this.auxSockets) s.close();
+    this.calls?.destroyAll('shutdown');
+    await this.leaks.settle();
+    if (this.engine) {
+      const native = this.engine.nativeLive();
+      if (native.entries > 0 || native.sockets > 0) {
+        log().warn({ native }, 'leak audit: native fast-path objects still live after every call was torn down');
+        this.leaks.leaked += native.entries + native.sockets;
+      }
+      await this.engine.close();
+    }
+    const summary = this.leaks.summaryText();
+    if (this.config.leakCheck !== 'off') process.stderr.write(`${summary}\n`);
+    return !this.leaks.hasProblems();
+  }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+/**
+ * rtpengine-ts entry point (rtpengine's main.c): options, the Daemon, signals, exit code.
+ * SIGINT/SIGTERM shut down in order; SIGUSR1/SIGUSR2 lower/raise the log level. The exit code
+ * is 0 unless start-up failed (1) or --leak-check=fatal found a leak (3).
+ */
+import { writeFileSync, unlinkSync } from 'node:fs';
+import { loadConfig } from './config/config.js';
+import { helpText } from './config/options.js';
+import { Daemon, VERSION } from './daemon.js';
+import { ConfigError } from './errors.js';
+import { initLogger, log, shiftLogLevel } from './log/logger.js';
+
+export const EXIT_STARTUP = 1;
+export const EXIT_LEAKS = 3;
+
+async function main(argv: string[]): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(argv);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`rtpengine-ts: ${err.message}\n`);
+      process.exit(EXIT_STARTUP);
+    }
+    throw err;
+  }
+  if (config.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return;
+  }
+  if (config.version) {
+    process.stdout.write(`rtpengine-ts ${VERSION}\n`);
+    return;
+  }
+  initLogger(config.logLevel, config.logFormat);
+  for (const name of config.ignoredOptions) log().warn(`option --${name} is not implemented by rtpengine-ts yet and is ignored`);
+
+  const daemon = new Daemon(config);
+  try {
+    await daemon.start();
+  } catch (err) {
+    log().fatal({ err: err instanceof Error ? err.message : String(err) }, 'Start-up failed');
+    await daemon.shutdown().catch(() => undefined);
+    process.exit(EXIT_STARTUP);
+  }
+  if (config.pidfile) writeFileSync(config.pidfile, `${process.pid}\n`);
+  log().info({ version: VERSION, interfaces: config.interfaces, ng: config.listenNg }, 'Startup complete');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log().info({ signal }, 'Shutting down');
+    const clean = await daemon.shutdown();
+    if (config.pidfile) {
+      try {
+        unlinkSync(config.pidfile);
+      } catch {
+        // already gone
+      }
+    }
+    const fatal = config.leakCheck === 'fatal' && !clean;
+    if (fatal) log().error('Leak check failed (--leak-check=fatal)');
+    process.exit(fatal ? EXIT_LEAKS : 0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGUSR1', () => log().warn({ level: shiftLogLevel(-1) }, 'Log level lowered'));
+  process.on('SIGUSR2', () => log().warn({ level: shiftLogLevel(1) }, 'Log level raised'));
+  // Input must never crash the daemon; a bug that escapes is logged and the daemon goes on.
+  process.on('uncaughtException', (err) => log().error({ err: { message: err.message, stack: err.stack } }, 'Uncaught exception'));
+  process.on('unhandledRejection', (err) => log().error({ err: String(err) }, 'Unhandled rejection'));
+}
+
+void main(process.argv.slice(2));
