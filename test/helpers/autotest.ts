@@ -81,14 +81,30 @@ export function matchPlaceholders(actual: string, expected: string): string[] | 
  */
 export function substituteMatchingLines(actual: string, expected: string): string {
   const act = actual.split('\n');
-  return expected
-    .split('\n')
-    .map((line, i) => {
-      const a = act[i];
-      if (a !== undefined && new RegExp(`^${placeholderPattern(line)}$`).test(a)) return a;
-      return line;
-    })
-    .join('\n');
+  const exp = expected.split('\n');
+  const res = exp.map((line) => new RegExp(`^${placeholderPattern(line)}$`));
+  // longest common subsequence where "equal" means the expected line's pattern matches,
+  // so a missing or extra line does not misalign everything after it
+  const n = exp.length;
+  const m = act.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[i]![j] = res[i]!.test(act[j]!)
+        ? lcs[i + 1]![j + 1]! + 1
+        : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    }
+  }
+  const out = [...exp];
+  for (let i = 0, j = 0; i < n && j < m;) {
+    if (res[i]!.test(act[j]!)) {
+      out[i] = act[j]!;
+      i++;
+      j++;
+    } else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) i++;
+    else j++;
+  }
+  return out.join('\n');
 }
 
 /**

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { NgClient } from './ng-client.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DAEMON_MAIN = path.join(REPO_ROOT, 'dist', 'daemon', 'main.js');
+/** The daemon entry point; RTPENGINE_TS_DAEMON_MAIN overrides it (e.g. to test another build). */
+export const DAEMON_MAIN = process.env.RTPENGINE_TS_DAEMON_MAIN ?? path.join(REPO_ROOT, 'dist', 'daemon', 'main.js');
 
 export interface DaemonOptions {
   env?: Record<string, string>;

@@ -142,6 +142,14 @@ describe('mismatch reporting', () => {
       .toBe('v=0\nm=audio 30000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\na=rtcp:30001\n');
   });
 
+  it('keeps lines aligned across a missing or an extra line', () => {
+    const expected = 'v=0\nm=audio PORT RTP/AVP 0\na=rtpmap:0 PCMU/8000\na=sendrecv\na=rtcp:PORT\n';
+    expect(substituteMatchingLines('v=0\nm=audio 30000 RTP/AVP 0\na=sendrecv\na=rtcp:30001\n', expected))
+      .toBe('v=0\nm=audio 30000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\na=sendrecv\na=rtcp:30001\n');
+    expect(substituteMatchingLines('v=0\nm=audio 30000 RTP/AVP 0\na=x\na=rtpmap:0 PCMU/8000\na=sendrecv\na=rtcp:30001\n', expected))
+      .toBe('v=0\nm=audio 30000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\na=sendrecv\na=rtcp:30001\n');
+  });
+
   it('fails with an assertion error on mismatch and passes on match', () => {
     const expected = 'v=0\nm=audio PORT RTP/AVP 0\n';
     expect(expectPlaceholderMatch('v=0\nm=audio 1 RTP/AVP 0\n', expected)).toEqual(['1']);
