@@ -95,7 +95,6 @@ export async function startDaemon(extraArgs: string[] = [], opts: DaemonOptions 
   const portRange = opts.portRange ?? nextPortRange();
   const interfaces = opts.interfaces ?? ['127.0.0.1'];
   const args = [
-    '--expose-gc',
     DAEMON_MAIN,
     '--config-file=none',
     '-f', '-E', '-L', '7',
