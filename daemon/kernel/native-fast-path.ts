@@ -65,6 +65,12 @@ export interface LoadFastPathOptions {
   tos?: number;
   /** Override the addon path (tests, packaging). Default: <package root>/kernel/build/Release. */
   addonPath?: string;
+  /**
+   * Bound on packets / bytes punted to JS and not yet delivered (a busy event loop); beyond
+   * either, punted packets are dropped and counted in puntDropped. Defaults 32768 / 16 MiB.
+   */
+  puntQueuePackets?: number;
+  puntQueueBytes?: number;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -130,7 +136,10 @@ interface RawAddon {
   SLOT_FIELDS: number;
   SLOTS_PER_PAGE: number;
   MAX_THREADS: number;
-  Engine: new (options: { threads: number; tos: number }, dispatch: Dispatch) => RawEngine;
+  Engine: new (
+    options: { threads: number; tos: number; puntQueuePackets?: number; puntQueueBytes?: number },
+    dispatch: Dispatch,
+  ) => RawEngine;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -241,12 +250,20 @@ export class NativeFastPathEngine implements FastPathEngine {
   private closing: Promise<void> | undefined;
 
   /** Use loadFastPath(); throws if the threads cannot start. */
-  constructor(addon: RawAddon, options: { threads: number; tos?: number }) {
+  constructor(addon: RawAddon, options: { threads: number; tos?: number; puntQueuePackets?: number; puntQueueBytes?: number }) {
     this.slotFields = addon.SLOT_FIELDS;
     this.slotsPerPage = addon.SLOTS_PER_PAGE;
     this.maxPacket = addon.MAX_PACKET;
     this.threadCount = options.threads;
-    this.raw = new addon.Engine({ threads: options.threads, tos: options.tos ?? -1 }, this.dispatch);
+    this.raw = new addon.Engine(
+      {
+        threads: options.threads,
+        tos: options.tos ?? -1,
+        ...(options.puntQueuePackets !== undefined ? { puntQueuePackets: options.puntQueuePackets } : {}),
+        ...(options.puntQueueBytes !== undefined ? { puntQueueBytes: options.puntQueueBytes } : {}),
+      },
+      this.dispatch,
+    );
     this.sockets = new NativeSocketFactory(this);
   }
 
@@ -438,7 +455,16 @@ export async function loadFastPath(
   if (options.tos !== undefined && (!Number.isInteger(options.tos) || options.tos < 0 || options.tos > 255))
     return { unavailable: `bad TOS ${String(options.tos)} (0..255)` };
   try {
-    return new NativeFastPathEngine(addon, { threads, tos: options.tos });
+    for (const k of ['puntQueuePackets', 'puntQueueBytes'] as const) {
+      const v = options[k];
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) return { unavailable: `bad ${k} ${String(v)}` };
+    }
+    return new NativeFastPathEngine(addon, {
+      threads,
+      tos: options.tos,
+      puntQueuePackets: options.puntQueuePackets,
+      puntQueueBytes: options.puntQueueBytes,
+    });
   } catch (err) {
     return { unavailable: errorMessage(err) };
   }

@@ -2,7 +2,7 @@
 //
 // JS API (used only by daemon/kernel/native-fast-path.ts):
 //   ABI_VERSION, MAX_PACKET, SLOT_FIELDS, SLOTS_PER_PAGE
-//   new Engine({ threads, tos }, dispatch(buf: Buffer, meta: Uint32Array, addrs: string[]))
+//   new Engine({ threads, tos, puntQueuePackets?, puntQueueBytes? }, dispatch(buf: Buffer, meta: Uint32Array, addrs: string[]))
 //     meta holds 5 uint32 per punted packet: socketId, offset, length, port, family
 //   .open(address, port, family) -> { id, port, slot } | { code, errno, message }
 //   .closeSocket(id) -> boolean
@@ -28,14 +28,27 @@
 namespace {
 
 constexpr uint32_t SLOTS_PER_PAGE = 1024;
+// Packets waiting for the JS thread are bounded by count and bytes (not by batches: at low
+// rates a batch may hold a single packet). Beyond either limit new batches are dropped and
+// counted (puntDropped), so a stalled event loop costs memory up to these limits, no more.
+// Defaults; the Engine options puntQueuePackets / puntQueueBytes override them.
+constexpr size_t PUNT_QUEUE_PACKETS = 32768;
+constexpr size_t PUNT_QUEUE_BYTES = 16 * 1024 * 1024;
 
 struct PuntCtx {
   Napi::FunctionReference closeCb;
+  std::atomic<size_t> queuedPackets{0};
+  std::atomic<size_t> queuedBytes{0};
+  size_t maxPackets = PUNT_QUEUE_PACKETS;
+  size_t maxBytes = PUNT_QUEUE_BYTES;
 };
 
 void CallJs(Napi::Env env, Napi::Function fn, PuntCtx* ctx, fp::PuntBatch* raw) {
   std::unique_ptr<fp::PuntBatch> b(raw);
-  if (env == nullptr || fn.IsEmpty() || !b) return;  // torn down: just free the batch
+  if (!b) return;
+  ctx->queuedPackets.fetch_sub(b->meta.size(), std::memory_order_relaxed);
+  ctx->queuedBytes.fetch_sub(b->data.size(), std::memory_order_relaxed);
+  if (env == nullptr || fn.IsEmpty()) return;  // torn down: just free the batch
   try {
     size_t n = b->meta.size();
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, b->data.data(), b->data.size());
@@ -121,8 +134,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                   ? opts.Get("tos").As<Napi::Number>().Int32Value()
                   : -1;
     auto* ctx = new PuntCtx();
+    if (opts.Has("puntQueuePackets") && opts.Get("puntQueuePackets").IsNumber())
+      ctx->maxPackets = (size_t)opts.Get("puntQueuePackets").As<Napi::Number>().Int64Value();
+    if (opts.Has("puntQueueBytes") && opts.Get("puntQueueBytes").IsNumber())
+      ctx->maxBytes = (size_t)opts.Get("puntQueueBytes").As<Napi::Number>().Int64Value();
     tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "rtpengine-fastpath-punt",
-                      256 /* queued batches */, 1, ctx, FinalizeTsfn, (void*)nullptr);
+                      0 /* unbounded: Punt() bounds it */, 1, ctx, FinalizeTsfn, (void*)nullptr);
     ctx_ = ctx;
     tsfnLive_ = true;
     tsfn_.Unref(env);  // never keeps the process alive
@@ -142,9 +159,20 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   ~NativeEngine() override { Teardown(); }
 
  private:
+  // Forwarding threads: hand a batch to the JS thread, or refuse it (caller counts and frees).
   static bool Punt(void* self, fp::PuntBatch* b) {
     auto* me = static_cast<NativeEngine*>(self);
-    return me->tsfn_.NonBlockingCall(b) == napi_ok;
+    PuntCtx* ctx = me->ctx_;  // alive until the TSFN is released, which is after the threads join
+    size_t n = b->meta.size(), bytes = b->data.size();
+    size_t qp = ctx->queuedPackets.fetch_add(n, std::memory_order_relaxed);
+    size_t qb = ctx->queuedBytes.fetch_add(bytes, std::memory_order_relaxed);
+    if (qp + n > ctx->maxPackets || qb + bytes > ctx->maxBytes ||
+        me->tsfn_.NonBlockingCall(b) != napi_ok) {
+      ctx->queuedPackets.fetch_sub(n, std::memory_order_relaxed);
+      ctx->queuedBytes.fetch_sub(bytes, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
   }
 
   static void EnvCleanup(NativeEngine* self) {

@@ -19,7 +19,10 @@ namespace fp {
 namespace {
 
 constexpr uint64_t WAKE_ID = 0;  // epoll data of a thread's stop eventfd; socket ids start at 1
-constexpr size_t PUNT_FLUSH = 256;
+// A punt batch goes up once it holds this many packets or bytes (checked after each recvmmsg
+// batch, so a batch may exceed them by up to BATCH packets), and at the end of every epoll round.
+constexpr size_t PUNT_FLUSH_PACKETS = 128;
+constexpr size_t PUNT_FLUSH_BYTES = 128 * 1024;
 
 inline void bump(std::atomic<uint64_t>& a, uint64_t n) {
   // single writer per counter: a plain load/store pair, no locked instruction
@@ -289,7 +292,8 @@ void Engine::run(Thread* t) {
       uint64_t id = evs[i].data.u64;
       if (id == WAKE_ID) continue;  // stop_ is checked by the loop
       handleSocket(t, (uint32_t)id, now);
-      if (t->punt && t->punt->meta.size() >= PUNT_FLUSH) flushPunts(t);
+      if (t->punt && (t->punt->meta.size() >= PUNT_FLUSH_PACKETS || t->punt->data.size() >= PUNT_FLUSH_BYTES))
+        flushPunts(t);
     }
     flushPunts(t);
   }
