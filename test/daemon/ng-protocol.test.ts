@@ -55,6 +55,13 @@ async function rawRequest(data: string | Buffer): Promise<{ reply: NgReply; raw:
   return { reply: decodeNgBody(got!.body), raw: raw! };
 }
 
+/** The daemon's live object counts per type (statistics → leaks.live). */
+async function liveCounts(): Promise<Record<string, number>> {
+  const s = await d.ng.request({ command: 'statistics' });
+  expect(s.leaks?.live, 'statistics → leaks.live').toBeTypeOf('object');
+  return s.leaks.live as Record<string, number>;
+}
+
 function expectError(reply: NgReply, reason: string): void {
   expect(reply.result, `error reply (${JSON.stringify(reply)})`).toBe('error');
   expect(reply['error-reason']).toBe(reason);
@@ -197,6 +204,45 @@ describe('error replies', () => {
   });
 });
 
+describe('lenient parsing', () => {
+  it('keys may be spelled with spaces instead of hyphens', async () => {
+    t.newCall();
+    const r = await d.ng.request({ command: 'offer', 'call id': t.callId, 'from tag': t.fromTag, sdp: SDP_A,
+      replace: ['origin'] });
+    t.calls.add(t.callId);
+    expect(r.result, String(r['error-reason'] ?? '')).toBe('ok');
+    expect(r.sdp).toContain('o=- 1545997027 1 IN IP4 127.0.0.1\r\n');
+    const a = await d.ng.request({ command: 'answer', 'call ID': t.callId, 'from tag': t.fromTag, 'to tag': t.toTag,
+      sdp: SDP_B });
+    expect(a.result, String(a['error-reason'] ?? '')).toBe('ok');
+    const q = await t.query('spaced keys');
+    expect(Object.keys(q.tags)).toEqual(expect.arrayContaining([t.fromTag, t.toTag]));
+  });
+
+  it('unknown keys and unknown flags are ignored, not errors', async () => {
+    t.newCall();
+    const r = await d.ng.request({ command: 'offer', 'call-id': t.callId, 'from-tag': t.fromTag, sdp: SDP_A,
+      'x-no-such-key': 'whatever', flags: ['no-such-flag', 'trust-address'], replace: ['no-such-replace'] });
+    t.calls.add(t.callId);
+    expect(r.result, String(r['error-reason'] ?? '')).toBe('ok');
+  });
+
+  it('list with a negative limit is refused', async () => {
+    expectError(await d.ng.request({ command: 'list', limit: -1 }), 'invalid limit, must be >= 0');
+  });
+
+  it('a deleted call is gone from list and query', async () => {
+    t.newCall();
+    await t.request('offer', 'delete then query', { 'from-tag': t.fromTag, sdp: SDP_A });
+    const del = await t.deleteCall();
+    expect(del.result).toBe('ok');
+    expect(del.warning).toBeUndefined();
+    expectError(await d.ng.request({ command: 'query', 'call-id': t.callId }), 'Unknown call-id');
+    const list = await d.ng.request({ command: 'list', limit: 1000 });
+    expect(list.calls).not.toContain(t.callId);
+  });
+});
+
 describe('retransmissions', () => {
   it('the same cookie twice returns the byte-identical reply and executes once', async () => {
     t.newCall();
@@ -204,9 +250,11 @@ describe('retransmissions', () => {
       bencodeEncode({ command: 'offer', 'call-id': t.callId, 'from-tag': t.fromTag, sdp: SDP_A })]);
     t.calls.add(t.callId);
     const first = await d.ng.raw(offer, { timeoutMs: 3000 });
+    const liveAfterFirst = await liveCounts();
     const second = await d.ng.raw(offer, { timeoutMs: 3000 });
     expect(first).not.toBeNull();
     expect(second?.equals(first!), 'retransmitted offer: identical reply bytes').toBe(true);
+    expect(await liveCounts(), 'the retransmit allocated nothing (leaks.live unchanged)').toEqual(liveAfterFirst);
     const list = await d.ng.request({ command: 'list', limit: 1000 });
     expect((list.calls as string[]).filter((c) => c === t.callId)).toHaveLength(1);
     const q = await t.query('retransmitted offer');
@@ -243,7 +291,18 @@ c=IN IP4 198.51.100.1
     const msg = Buffer.concat([Buffer.from(`${cookie()} `),
       bencodeEncode({ command: 'offer', 'call-id': t.callId, 'from-tag': t.fromTag, sdp })]);
     t.calls.add(t.callId);
+    // what one execution of this offer allocates, measured on a separate call
+    const before = await liveCounts();
+    const ref = await d.ng.request({ command: 'offer', 'call-id': `${t.callId}-ref`, 'from-tag': t.fromTag, sdp });
+    t.calls.add(`${t.callId}-ref`);
+    expect(ref.result).toBe('ok');
+    const afterRef = await liveCounts();
     const [r1, r2] = await Promise.all([d.ng.raw(msg, { timeoutMs: 3000 }), d.ng.raw(msg, { timeoutMs: 3000 })]);
+    const afterPair = await liveCounts();
+    for (const k of Object.keys(afterRef)) {
+      expect((afterPair[k] ?? 0) - (afterRef[k] ?? 0), `${k}: original + retransmit allocate as much as one offer`)
+        .toBe((afterRef[k] ?? 0) - (before[k] ?? 0));
+    }
     expect(r1, 'reply to the original').not.toBeNull();
     expect(r2, 'reply to the retransmit').not.toBeNull();
     expect(r2!.equals(r1!), 'identical reply bytes').toBe(true);

@@ -655,8 +655,123 @@ a=rtcp:PORT
   });
 });
 
+describe('re-offers with changes', () => {
+  it('a hold re-offer (sendonly) keeps the port and states the new direction', async () => {
+    t.newCall();
+    const [p1] = await t.offer('hold: initial offer', {}, OFFER_A);
+    const [a1] = await t.answer('hold: initial answer', {}, ANSWER_B);
+    const [p2] = await t.offer('hold: re-offer', {}, `
+v=0
+o=- 1545997027 2 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio 2000 RTP/AVP 0 8
+c=IN IP4 198.51.100.1
+a=sendonly
+----------------------------------
+v=0
+o=- 1545997027 2 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0 8
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=sendonly
+a=rtcp:PORT
+`);
+    expect(p2).toBe(p1);
+    const [a2] = await t.answer('hold: answer', {}, `
+v=0
+o=- 1545997028 2 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio 2002 RTP/AVP 0
+c=IN IP4 198.51.100.3
+a=recvonly
+----------------------------------
+v=0
+o=- 1545997028 2 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=recvonly
+a=rtcp:PORT
+`);
+    expect(a2).toBe(a1);
+  });
+
+  it('a re-offer adding a video stream keeps the audio ports', async () => {
+    t.newCall();
+    const [pa, pax] = await t.offer('add video: initial offer', {}, OFFER_A);
+    const [ba, bax] = await t.answer('add video: initial answer', {}, ANSWER_B);
+    const o2 = await t.offer('add video: re-offer', {}, `
+v=0
+o=- 1545997027 2 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio 2000 RTP/AVP 0 8
+c=IN IP4 198.51.100.1
+a=sendrecv
+m=video 2010 RTP/AVP 96
+c=IN IP4 198.51.100.1
+a=rtpmap:96 H264/90000
+a=sendrecv
+----------------------------------
+v=0
+o=- 1545997027 2 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0 8
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=sendrecv
+a=rtcp:PORT
+m=video PORT RTP/AVP 96
+c=IN IP4 127.0.0.1
+a=rtpmap:96 H264/90000
+a=sendrecv
+a=rtcp:PORT
+`);
+    expect(o2.slice(0, 2), 'audio ports kept').toEqual([pa, pax]);
+    expect([pa, pax, ba, bax], 'video ports are new').not.toContain(o2[2]);
+    const a2 = await t.answer('add video: answer', {}, `
+v=0
+o=- 1545997028 2 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio 2002 RTP/AVP 0
+c=IN IP4 198.51.100.3
+a=sendrecv
+m=video 2012 RTP/AVP 96
+c=IN IP4 198.51.100.3
+a=rtpmap:96 H264/90000
+a=sendrecv
+----------------------------------
+v=0
+o=- 1545997028 2 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+m=video PORT RTP/AVP 96
+c=IN IP4 127.0.0.1
+a=rtpmap:96 H264/90000
+a=sendrecv
+a=rtcp:PORT
+`);
+    expect(a2.slice(0, 2), 'answer audio ports kept').toEqual([ba, bax]);
+  });
+});
+
 describe('labels and branches', () => {
-  it('label and set-label are stored per participant', async () => {
+  it('label is stored per participant', async () => {
     t.newCall();
     await t.offer('labels', { label: 'caller' }, OFFER_A);
     await t.answer('labels', { label: 'callee' }, ANSWER_B);
