@@ -1,0 +1,79 @@
+/**
+ * Sets up a call between two RtpPeers through the daemon and tells where each side must send:
+ * the relay ports the daemon wrote into the SDP each side received.
+ */
+import { expect } from 'vitest';
+import type { DaemonHandle } from './daemon.js';
+import type { RtpPeer } from './rtp-peer.js';
+
+export interface RelayPorts {
+  /** Where A sends RTP (from the answer SDP A received). */
+  aRtp: number;
+  aRtcp: number;
+  /** Where B sends RTP (from the offer SDP B received). */
+  bRtp: number;
+  bRtcp: number;
+  relayAddress: string;
+}
+
+let callCounter = 0;
+
+export function uniqueCallId(prefix = 'media'): string {
+  return `${prefix}-${process.pid}-${++callCounter}-${Date.now()}`;
+}
+
+export function sdpFor(peer: { address: string; port: number }, opts: { mux?: boolean; direction?: string; rtcpPort?: number; version?: number } = {}): string {
+  const ipv = peer.address.includes(':') ? 'IP6' : 'IP4';
+  const lines = [
+    'v=0',
+    `o=- 1545997027 ${opts.version ?? 1} IN ${ipv} ${peer.address}`,
+    's=tester',
+    't=0 0',
+    `m=audio ${peer.port} RTP/AVP 0 8`,
+    `c=IN ${ipv} ${peer.address}`,
+    `a=${opts.direction ?? 'sendrecv'}`,
+  ];
+  if (opts.rtcpPort !== undefined) lines.push(`a=rtcp:${opts.rtcpPort}`);
+  if (opts.mux) lines.push('a=rtcp-mux');
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+export function relayPortsOf(sdp: string): { rtp: number; rtcp: number; address: string } {
+  const m = /^m=\w+ (\d+) /m.exec(sdp);
+  const rtcp = /^a=rtcp:(\d+)/m.exec(sdp);
+  const c = /^c=IN IP[46] (\S+)/m.exec(sdp);
+  if (!m || !c) throw new Error(`no m=/c= in SDP:\n${sdp}`);
+  const rtp = Number(m[1]);
+  return { rtp, rtcp: rtcp ? Number(rtcp[1]) : rtp + 1, address: c[1] as string };
+}
+
+export interface CallSetup {
+  callId: string;
+  fromTag: string;
+  toTag: string;
+  a: RtpPeer;
+  b: RtpPeer;
+  offerFlags?: Record<string, unknown>;
+  answerFlags?: Record<string, unknown>;
+  aMux?: boolean;
+  bMux?: boolean;
+}
+
+export async function offerAnswer(d: DaemonHandle, s: CallSetup): Promise<RelayPorts> {
+  const offer = await d.ng.request({
+    command: 'offer', 'call-id': s.callId, 'from-tag': s.fromTag, sdp: sdpFor(s.a, { mux: s.aMux }), ...s.offerFlags,
+  });
+  expect(offer.result, JSON.stringify(offer)).toBe('ok');
+  const answer = await d.ng.request({
+    command: 'answer', 'call-id': s.callId, 'from-tag': s.fromTag, 'to-tag': s.toTag, sdp: sdpFor(s.b, { mux: s.bMux }), ...s.answerFlags,
+  });
+  expect(answer.result, JSON.stringify(answer)).toBe('ok');
+  const toB = relayPortsOf(offer.sdp as string);
+  const toA = relayPortsOf(answer.sdp as string);
+  return { aRtp: toA.rtp, aRtcp: toA.rtcp, bRtp: toB.rtp, bRtcp: toB.rtcp, relayAddress: toA.address };
+}
+
+export async function deleteCall(d: DaemonHandle, callId: string): Promise<void> {
+  const reply = await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+  expect(reply.result).toBe('ok');
+}
