@@ -100,7 +100,15 @@ export async function monologueOfferAnswer(
       sm.muxOffered = sdp.rtcpMux;
       sm.rtp.rtcpMux = sdp.rtcpMux || sm.rtcpMux;
     }
+    const before = sm.rtp.advertisedEndpoint;
     setSenderEndpoints(call, sm, sdp, session, flags);
+    const after = sm.rtp.advertisedEndpoint;
+    // rtpengine hands out a new relay port toward the peer when a participant's media address
+    // or port changes, unless port-latching keeps it
+    if (before && after && (before.address !== after.address || before.port !== after.port)
+      && !flags.flags.has('port-latching') && rm.ports) {
+      call.releasePorts(rm);
+    }
 
     if (sm.rejected) {
       // a rejected m= line stays rejected and holds no ports on either side
