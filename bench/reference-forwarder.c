@@ -27,7 +27,8 @@
  *   -V             don't (forward any datagram from the right peer)
  *
  * Output (stdout):
- *   ready pairs=N first_port=P last_port=Q          once every socket is bound
+ *   ready pairs=N first_port=P last_port=Q ports=A0,B0,A1,B1,...   once every socket is bound
+ *                                                   (ports lists every pair's A and B port)
  *   ... at exit (time bound, idle, SIGINT or SIGTERM):
  *   forwarded=F received=R dropped=D send_errors=E cpu_user=U cpu_sys=S cpu=C wall=W pps=F/W
  *   {"forwarded":F,"received":R,"dropped":D,"sendErrors":E,"cpuUser":U,"cpuSys":S,"cpu":C,"wall":W}
@@ -58,6 +59,7 @@
 
 struct side {
 	int fd;
+	int port;                    /* bound local port */
 	int index;                   /* socket k = 2*pair + (0 for A, 1 for B) */
 	struct sockaddr_storage peer; /* where packets for this side's peer go, and where they come from */
 	socklen_t peer_len;
@@ -310,6 +312,7 @@ int main(int argc, char **argv) {
 		socklen_t bl = sizeof b;
 		getsockname(s->fd, (struct sockaddr *)&b, &bl);
 		int port = ntohs(af == AF_INET6 ? ((struct sockaddr_in6 *)&b)->sin6_port : ((struct sockaddr_in *)&b)->sin_port);
+		s->port = port;
 		if (port < lo_port) lo_port = port;
 		if (port > hi_port) hi_port = port;
 		int pair = k / 2;
@@ -344,7 +347,9 @@ int main(int argc, char **argv) {
 		targ[t].epfd = epfds[t];
 		if (pthread_create(&th[t], NULL, forward_thread, &targ[t])) { perror("pthread_create"); return 1; }
 	}
-	printf("ready pairs=%d first_port=%d last_port=%d\n", pairs, lo_port, hi_port);
+	printf("ready pairs=%d first_port=%d last_port=%d ports=", pairs, lo_port, hi_port);
+	for (int k = 0; k < nsides; k++) printf("%s%d", k ? "," : "", sides[k].port);
+	printf("\n");
 	fflush(stdout);
 
 	uint64_t last_seen = 0;
