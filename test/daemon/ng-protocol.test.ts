@@ -151,10 +151,14 @@ describe('framing and encodings', () => {
   });
 
   it('malformed bencode and malformed JSON', async () => {
-    const { reply } = await rawRequest(`${cookie()} d7:command4:ping`);
+    // a string longer than the data, and a byte that starts no bencode value
+    const { reply } = await rawRequest(`${cookie()} d7:command99:ping`);
     expectError(reply, 'Could not decode bencode dictionary');
-    const { reply: r2 } = await rawRequest(`${cookie()} {"command": "ping"`);
+    const { reply: r1 } = await rawRequest(`${cookie()} d7:command4:pingxe`);
+    expectError(r1, 'Could not decode bencode dictionary');
+    const { reply: r2, raw } = await rawRequest(`${cookie()} {"command": "ping"`);
     expectError(r2, 'Failed to parse JSON document');
+    expect(splitCookie(raw)!.body[0], 'the JSON parse error is answered in JSON').toBe(0x7b);
   });
 });
 
