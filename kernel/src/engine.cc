@@ -16,6 +16,26 @@
 
 namespace fp {
 
+// The same checks as the JS path's classifyPacket (daemon/media/rtp.ts), so a packet is
+// judged alike whichever path sees it: version 2; RTCP with a packet type of 192..223 and at
+// least 8 bytes; RTP with its CSRC list, header extension and padding inside the datagram.
+static bool validRtpOrRtcp(const uint8_t* p, size_t len, bool rtcp) {
+  if (len < 2 || (p[0] >> 6) != 2) return false;
+  if (rtcp) return len >= 8 && p[1] >= 192 && p[1] <= 223;
+  if (len < 12) return false;
+  size_t header = 12 + (size_t)(p[0] & 0x0f) * 4;
+  if (p[0] & 0x10) {
+    if (len < header + 4) return false;
+    header += 4 + (size_t)((p[header + 2] << 8) | p[header + 3]) * 4;
+  }
+  if (header > len) return false;
+  if (p[0] & 0x20) {
+    uint8_t pad = p[len - 1];
+    if (pad == 0 || header + pad > len) return false;
+  }
+  return true;
+}
+
 namespace {
 
 constexpr uint64_t WAKE_ID = 0;  // epoll data of a thread's stop eventfd; socket ids start at 1
@@ -370,7 +390,7 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
         rtcp = true;
       else
         rtcp = false;
-      if ((b0 >> 6) != 2 || len < (rtcp ? 8u : 12u)) {
+      if (!validRtpOrRtcp(p, len, rtcp)) {
         errs++;
         continue;
       }
