@@ -370,6 +370,43 @@ describe('list, query, statistics', () => {
   });
 });
 
+describe('delete-delay and list limits', () => {
+  it('delete with a delete-delay keeps the call until the delay has passed', async () => {
+    t.newCall();
+    await t.request('offer', 'delete-delay', { 'from-tag': t.fromTag, sdp: SDP_A });
+    const del = await d.ng.request({ command: 'delete', 'call-id': t.callId, 'delete-delay': '1' });
+    expect(del.result).toBe('ok');
+    let list = await d.ng.request({ command: 'list', limit: 1000 });
+    expect(list.calls, 'still there right after delete').toContain(t.callId);
+    const deadline = Date.now() + 4000;
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      list = await d.ng.request({ command: 'list', limit: 1000 });
+    } while ((list.calls as string[]).includes(t.callId) && Date.now() < deadline);
+    expect(list.calls, 'gone once the delay has passed').not.toContain(t.callId);
+    t.calls.delete(t.callId);
+  });
+
+  it('list returns at most 32 call-ids by default', async () => {
+    for (let i = 0; i < 34; i++) {
+      t.newCall();
+      const r = await d.ng.request({ command: 'offer', 'call-id': t.callId, 'from-tag': t.fromTag, sdp: SDP_A });
+      t.calls.add(t.callId);
+      expect(r.result).toBe('ok');
+    }
+    const dflt = await d.ng.request({ command: 'list' });
+    expect(dflt.calls).toHaveLength(32);
+    const more = await d.ng.request({ command: 'list', limit: 100 });
+    expect(more.calls.length).toBeGreaterThanOrEqual(34);
+    await t.cleanup();
+  });
+
+  it('statistics has the statistics dictionary next to the leaks', async () => {
+    const s = await d.ng.request({ command: 'statistics' });
+    expect(s.statistics).toBeTypeOf('object');
+  });
+});
+
 describe('cleanup', () => {
   it('deletes every call and leaves no leaks', async () => {
     await t.cleanup();

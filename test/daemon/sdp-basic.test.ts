@@ -2,7 +2,7 @@
  * Auto-daemon-style SDP tests: the default offer/answer rewrite on one IPv4 interface.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutoTest } from '../helpers/autotest.js';
+import { AutoTest, expectSdp } from '../helpers/autotest.js';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 
@@ -71,6 +71,25 @@ a=rtcp:PORT
 `);
     expectPair(pb, pbx);
     expect(pb, 'the two sides get different relay ports').not.toBe(pa);
+  });
+
+  it('an SDP with bare LF line ends is answered with CRLF line ends', async () => {
+    t.newCall();
+    const reply = await t.request('offer', 'LF input', {
+      'from-tag': t.fromTag,
+      sdp: 'v=0\no=- 1545997027 1 IN IP4 198.51.100.1\ns=tester\nt=0 0\nm=audio 2000 RTP/AVP 8\nc=IN IP4 198.51.100.1\na=sendrecv\n',
+    });
+    expectSdp(reply.sdp, `
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 8
+c=IN IP4 127.0.0.1
+a=rtpmap:8 PCMA/8000
+a=sendrecv
+a=rtcp:PORT
+`, 'LF input - output SDP');
   });
 
   it('several codecs with a dynamic payload type, fmtp kept', async () => {
@@ -442,6 +461,63 @@ a=rtcp:PORT
 `);
   });
 
+});
+
+describe('output shape flags', () => {
+  it('generate-mid numbers the media sections', async () => {
+    t.newCall();
+    await t.offer('generate-mid', { flags: ['generate-mid'] }, `
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio 2000 RTP/AVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+m=video 2010 RTP/AVP 96
+c=IN IP4 198.51.100.1
+a=rtpmap:96 H264/90000
+a=sendrecv
+----------------------------------
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=mid:1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+m=video PORT RTP/AVP 96
+c=IN IP4 127.0.0.1
+a=mid:2
+a=rtpmap:96 H264/90000
+a=sendrecv
+a=rtcp:PORT
+`);
+  });
+
+  it('original-sendrecv keeps the direction attributes as received (none here)', async () => {
+    t.newCall();
+    await t.offer('original-sendrecv', { flags: ['original-sendrecv'] }, `
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio 2000 RTP/AVP 0
+c=IN IP4 198.51.100.1
+----------------------------------
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=rtcp:PORT
+`);
+  });
 });
 
 describe('rejected media', () => {

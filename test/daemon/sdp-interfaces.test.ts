@@ -126,6 +126,15 @@ describe('dual stack: -i 127.0.0.1 -i ::1', () => {
       .toMatchObject({ address: '198.51.100.77', port: 2000 });
   });
 
+  it('received-from with an IPv6 source address', async () => {
+    t.newCall();
+    await t.offer('SIP-source-address v6', { 'received from': ['IP6', '2001:db8:4321::77'], flags: ['SIP source address'] },
+      V6_OFFER + sep + out(V6_OFFER, 'IP6', '::1'));
+    const q = await t.query('SIP-source-address v6');
+    expect(q.tags?.[t.fromTag]?.medias?.[0]?.streams?.[0]?.endpoint)
+      .toMatchObject({ address: '2001:db8:4321::77', port: 2000 });
+  });
+
   it('media-address is the address written into the outgoing SDP (as rtpengine does)', async () => {
     t.newCall();
     await t.offer('media-address', { 'media-address': '203.0.113.50' },

@@ -160,6 +160,37 @@ a=rtcp:PORT
   });
 });
 
+describe('a=rtcp attribute flags', () => {
+  it('full-rtcp-attribute names the address too', async () => {
+    t.newCall();
+    separateRtcp(await t.offer('full-rtcp-attribute', { flags: ['full-rtcp-attribute'] }, `${offerIn(false)}${sep}
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT IN IP4 127.0.0.1
+`), 'offer');
+  });
+
+  it('no-rtcp-attribute leaves a=rtcp out', async () => {
+    t.newCall();
+    await t.offer('no-rtcp-attribute', { flags: ['no-rtcp-attribute'] }, `${offerIn(false)}${sep}
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+`);
+  });
+});
+
 describe('ICE remove', () => {
   it('strips candidates, ufrag, pwd and ICE options from offer and answer', async () => {
     t.newCall();
