@@ -1,0 +1,192 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { InterfaceSpec } from '../../../daemon/config/config.js';
+import { PortsExhaustedError } from '../../../daemon/errors.js';
+import { dgramSocketFactory } from '../../../daemon/net/dgram-socket.js';
+import { InterfaceSet, type OpenedPair } from '../../../daemon/net/interfaces.js';
+import type { PacketSource } from '../../../daemon/net/media-socket.js';
+
+const spec = (name: string, address: string, family: 4 | 6 = 4, advertised = address): InterfaceSpec => ({ name, address, advertised, family });
+
+describe('InterfaceSet.select', () => {
+  const set = new InterfaceSet(
+    [
+      spec('priv', '10.0.0.1'),
+      spec('pub', '203.0.113.1', 4, '198.51.100.9'),
+      spec('pub', '2001:db8::1', 6),
+      spec('default', '192.0.2.1'),
+      spec('default', '2001:db8::2', 6),
+    ],
+    30000,
+    30099,
+  );
+
+  it('lists the names once each', () => {
+    expect(set.names()).toEqual(['priv', 'pub', 'default']);
+    expect(set.hasName('pub')).toBe(true);
+    expect(set.hasName('nope')).toBe(false);
+  });
+
+  it('selects by name', () => {
+    expect(set.select('priv', undefined)?.address).toBe('10.0.0.1');
+    expect(set.select('pub', undefined)?.address).toBe('203.0.113.1');
+    expect(set.select('pub', undefined)?.advertised).toBe('198.51.100.9');
+  });
+
+  it('selects by name and family', () => {
+    expect(set.select('pub', 6)?.address).toBe('2001:db8::1');
+    expect(set.select('pub', 4)?.address).toBe('203.0.113.1');
+    // no IPv6 on priv: the first of the name
+    expect(set.select('priv', 6)?.address).toBe('10.0.0.1');
+  });
+
+  it('no name or an unknown name falls back to "default"', () => {
+    expect(set.select(undefined, undefined)?.address).toBe('192.0.2.1');
+    expect(set.select(undefined, 6)?.address).toBe('2001:db8::2');
+    expect(set.select('internal', 4)?.address).toBe('192.0.2.1');
+    expect(set.select('external', 6)?.address).toBe('2001:db8::2');
+  });
+
+  it('without a "default" interface, falls back to all addresses', () => {
+    const s = new InterfaceSet([spec('a', '10.0.0.1'), spec('b', '2001:db8::3', 6)], 30000, 30099);
+    expect(s.select(undefined, undefined)?.address).toBe('10.0.0.1');
+    expect(s.select('zzz', 6)?.address).toBe('2001:db8::3');
+  });
+
+  it('every address has its own pool over the configured range', () => {
+    const s = new InterfaceSet([spec('a', '10.0.0.1'), spec('b', '10.0.0.2')], 30001, 30010);
+    expect(s.addresses.map((a) => [a.pool.first, a.pool.last])).toEqual([[30002, 30009], [30002, 30009]]);
+    expect(s.addresses[0]!.pool).not.toBe(s.addresses[1]!.pool);
+  });
+});
+
+describe('InterfaceSet.openPair on 127.0.0.1', () => {
+  const opened: OpenedPair[] = [];
+  const blockers: Socket[] = [];
+  const noop = (_d: Buffer, _f: PacketSource) => undefined;
+
+  afterEach(async () => {
+    for (const p of opened.splice(0)) {
+      p.rtp.close();
+      p.rtcp.close();
+    }
+    await Promise.all(blockers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+  });
+
+  async function canBind(port: number): Promise<boolean> {
+    const s = createSocket('udp4');
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve(true));
+    });
+    await new Promise<void>((r) => s.close(() => r()));
+    return ok;
+  }
+
+  /**
+   * An even base port with base..base+3 free right now, above the ephemeral range (32768-60999)
+   * and the daemon tests' media blocks (20000-59999), so nobody else picks them meanwhile.
+   */
+  async function freeBase(): Promise<number> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const base = 61000 + 2 * Math.floor(Math.random() * 2200);
+      let free = true;
+      for (let p = base; p < base + 4 && free; p++) free = await canBind(p);
+      if (free) return base;
+    }
+    throw new Error('no free port block found');
+  }
+
+  async function block(port: number): Promise<Socket> {
+    const s = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve());
+    });
+    blockers.push(s);
+    return s;
+  }
+
+  it('opens even/odd pairs and exhausts a two-pair range with PortsExhaustedError', async () => {
+    const base = await freeBase();
+    const set = new InterfaceSet([spec('default', '127.0.0.1')], base, base + 3);
+    const local = set.select(undefined, 4)!;
+    const a = await set.openPair(local, dgramSocketFactory, noop, noop);
+    opened.push(a);
+    const b = await set.openPair(local, dgramSocketFactory, noop, noop);
+    opened.push(b);
+    expect([a.port, b.port].sort()).toEqual([base, base + 2]);
+    for (const p of [a, b]) {
+      expect(p.rtp.localPort).toBe(p.port);
+      expect(p.rtcp.localPort).toBe(p.port + 1);
+      expect(p.rtp.localAddress).toBe('127.0.0.1');
+      expect(p.local).toBe(local);
+    }
+    expect(local.pool.inUse).toBe(2);
+    await expect(set.openPair(local, dgramSocketFactory, noop, noop)).rejects.toBeInstanceOf(PortsExhaustedError);
+    expect(local.pool.inUse).toBe(2);
+
+    // releasing a pair (close + pool release) makes it available again
+    const freed = opened.shift()!;
+    freed.rtp.close();
+    freed.rtcp.close();
+    local.pool.release(freed.port);
+    await new Promise((r) => setTimeout(r, 10));
+    const c = await set.openPair(local, dgramSocketFactory, noop, noop);
+    opened.push(c);
+    expect(c.port).toBe(freed.port);
+  });
+
+  it('skips a pair whose RTP port is taken by another socket', async () => {
+    const base = await freeBase();
+    await block(base);
+    const set = new InterfaceSet([spec('default', '127.0.0.1')], base, base + 3);
+    const local = set.addresses[0]!;
+    const p = await set.openPair(local, dgramSocketFactory, noop, noop);
+    opened.push(p);
+    expect(p.port).toBe(base + 2);
+    expect(local.pool.has(base)).toBe(false);
+    await expect(set.openPair(local, dgramSocketFactory, noop, noop)).rejects.toBeInstanceOf(PortsExhaustedError);
+  });
+
+  it('skips a pair whose RTCP port is taken, and releases the RTP port it bound', async () => {
+    const base = await freeBase();
+    await block(base + 1);
+    const set = new InterfaceSet([spec('default', '127.0.0.1')], base, base + 3);
+    const local = set.addresses[0]!;
+    const p = await set.openPair(local, dgramSocketFactory, noop, noop);
+    opened.push(p);
+    expect(p.port).toBe(base + 2);
+    expect(local.pool.inUse).toBe(1);
+    // the RTP port of the skipped pair was closed again: we can bind it ourselves
+    await new Promise((r) => setTimeout(r, 10));
+    await expect(block(base)).resolves.toBeDefined();
+  });
+
+  it('a range where every port is taken throws PortsExhaustedError', async () => {
+    const base = await freeBase();
+    await block(base);
+    const set = new InterfaceSet([spec('default', '127.0.0.1')], base, base + 1);
+    await expect(set.openPair(set.addresses[0]!, dgramSocketFactory, noop, noop)).rejects.toThrow(PortsExhaustedError);
+    expect(set.addresses[0]!.pool.inUse).toBe(0);
+  });
+
+  it('packets reach the handlers of the opened sockets', async () => {
+    const base = await freeBase();
+    const set = new InterfaceSet([spec('default', '127.0.0.1')], base, base + 1);
+    const got: Array<[string, string]> = [];
+    const p = await set.openPair(
+      set.addresses[0]!,
+      dgramSocketFactory,
+      (d) => got.push(['rtp', d.toString()]),
+      (d) => got.push(['rtcp', d.toString()]),
+    );
+    opened.push(p);
+    const s = createSocket('udp4');
+    blockers.push(s);
+    s.send('one', p.port, '127.0.0.1');
+    s.send('two', p.port + 1, '127.0.0.1');
+    for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(got.sort()).toEqual([['rtcp', 'two'], ['rtp', 'one']]);
+  });
+});
