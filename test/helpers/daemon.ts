@@ -49,18 +49,30 @@ const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 let blockCounter = 0;
 
+function killAll(): void {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* gone already */
-      }
-    }
-  });
+  process.on('exit', killAll);
+  // a test process stopped by a signal does not run 'exit' handlers: kill the daemons, then
+  // let the signal do what it would have done
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAll();
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 /** A UDP port that was free a moment ago (bind to 0, read the port, close). */
