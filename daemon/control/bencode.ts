@@ -7,7 +7,7 @@ export type BencodeValue = Buffer | number | BencodeValue[] | BencodeDict;
 export interface BencodeDict { [key: string]: BencodeValue }
 
 /** What the encoder accepts: strings are written as UTF-8 byte strings, booleans as 0/1. */
-export type Encodable = string | Buffer | number | bigint | boolean | Encodable[] | { [key: string]: Encodable | undefined };
+export type Encodable = string | Buffer | number | bigint | boolean | null | Encodable[] | { [key: string]: Encodable | undefined };
 
 export class BencodeError extends Error {
   constructor(message: string, readonly offset: number) {
@@ -100,7 +100,10 @@ export function bencodeEncode(value: Encodable): Buffer {
 
 function encodeInto(value: Encodable, out: Buffer[], depth: number): void {
   if (depth > MAX_DEPTH) throw new BencodeError('nesting too deep', 0);
-  if (Buffer.isBuffer(value)) {
+  if (value === null) {
+    // bencode has no null: an absent value is an empty string (dictionary entries are skipped)
+    out.push(Buffer.from('0:', 'latin1'));
+  } else if (Buffer.isBuffer(value)) {
     out.push(Buffer.from(`${value.length}:`, 'latin1'), value);
   } else if (typeof value === 'string') {
     const bytes = Buffer.from(value, 'utf8');
@@ -116,7 +119,7 @@ function encodeInto(value: Encodable, out: Buffer[], depth: number): void {
   } else {
     out.push(Buffer.from('d', 'latin1'));
     for (const [key, item] of Object.entries(value)) {
-      if (item === undefined) continue;
+      if (item === undefined || item === null) continue;
       encodeInto(key, out, depth + 1);
       encodeInto(item, out, depth + 1);
     }

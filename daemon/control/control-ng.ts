@@ -121,7 +121,12 @@ export class ControlNg {
       reply = this.errorReply(err, body, command);
     }
     this.commandCounters.record(command, performance.now() - started, failed);
-    return encodeReply(reply, encoding);
+    try {
+      return encodeReply(reply, encoding);
+    } catch (err) {
+      log().error({ command, err: err instanceof Error ? err.message : String(err) }, 'Could not encode reply');
+      return encodeReply({ result: 'error', 'error-reason': NG_ERROR_REASONS.INTERNAL }, encoding);
+    }
   }
 
   private decode(body: Buffer): BencodeDict {
