@@ -339,6 +339,37 @@ a=rtcp:PORT
 `);
   });
 
+  it('several b= lines, and a session-level b= stays at session level', async () => {
+    t.newCall();
+    await t.offer('bandwidth lines', {}, `
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+b=AS:200
+t=0 0
+m=audio 2000 RTP/AVP 8
+c=IN IP4 198.51.100.1
+b=AS:80
+b=RR:0
+b=RS:0
+a=sendrecv
+----------------------------------
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+b=AS:200
+t=0 0
+m=audio PORT RTP/AVP 8
+c=IN IP4 127.0.0.1
+b=AS:80
+b=RR:0
+b=RS:0
+a=rtpmap:8 PCMA/8000
+a=sendrecv
+a=rtcp:PORT
+`);
+  });
+
   it('a=mid comes first among the attributes', async () => {
     t.newCall();
     await t.offer('mid', {}, `
