@@ -18,7 +18,6 @@ import type { Monologue } from './monologue.js';
 export type SdpRole = 'offer' | 'answer';
 
 function senderEndpointAddress(media: SdpMedia, session: SdpSession, flags: NgFlags): SdpConnection | null {
-  if (flags.mediaAddress) return { family: flags.mediaAddress.includes(':') ? 6 : 4, address: flags.mediaAddress };
   if (flags.flags.has('sip-source-address') && flags.receivedFrom) return flags.receivedFrom;
   return media.connection ?? session.connection;
 }
@@ -51,7 +50,7 @@ function setSenderEndpoints(call: Call, media: CallMedia, sdp: SdpMedia, session
   const rtpEp: Endpoint | null = conn ? { address: conn.address, family: conn.family, port: sdp.port } : null;
   let rtcpEp: Endpoint | null = null;
   if (conn) {
-    const rtcpConn = sdp.rtcpAddress && !flags.mediaAddress ? sdp.rtcpAddress : conn;
+    const rtcpConn = sdp.rtcpAddress ?? conn;
     rtcpEp = { address: rtcpConn.address, family: rtcpConn.family, port: sdp.rtcpPort ?? sdp.port + 1 };
   }
   media.rtp.setAdvertised(rtpEp);
@@ -144,7 +143,8 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
   let rtcpOnRtpPort = false;
   if (role === 'offer') {
     const p = flags.rtcpMux;
-    emitMux = isRtp && (p.has('require') || p.has('offer') || (sdp.rtcpMux && !p.has('demux') && !p.has('reject')));
+    // `reject` only refuses mux toward the offerer (in the answer); the answerer is still offered it
+    emitMux = isRtp && (p.has('require') || p.has('offer') || (sdp.rtcpMux && !p.has('demux')));
     rtcpOnRtpPort = p.has('require');
     // the receiver must mux if we require it; otherwise we learn it from its answer
     rm.rtcpMux = p.has('require');
@@ -164,15 +164,21 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
   const local = rm.ports?.local ?? null;
   const port = sm.rejected || !rm.ports ? 0 : rm.ports.port;
   const codecs = role === 'offer' && isRtp ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
+  // `media-address` is the address written into the SDP the peer gets (rtpengine's behaviour)
+  const connection: SdpConnection | null = flags.mediaAddress
+    ? { family: flags.mediaAddress.includes(':') ? 6 : 4, address: flags.mediaAddress }
+    : local ? { family: local.family, address: local.advertised } : sdp.connection;
   return {
     source: sdp,
     port,
     codecs,
     formats: isRtp ? codecs.map((c) => String(c.payloadType)) : sdp.formats,
-    connection: local ? { family: local.family, address: local.advertised } : sdp.connection,
-    direction: sm.direction,
+    connection,
+    direction: flags.flags.has('original-sendrecv') ? sdp.direction : sm.direction,
     rtcpPort: !isRtp || port === 0 || flags.flags.has('no-rtcp-attribute') ? null : rtcpOnRtpPort ? port : port + 1,
+    fullRtcp: flags.flags.has('full-rtcp-attribute'),
     rtcpMux: emitMux && port !== 0,
+    mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(sm.index) : null),
   };
 }
 
@@ -182,19 +188,13 @@ function renderSdp(receiver: Monologue, session: SdpSession, medias: SdpOutputMe
   if (flags.replace.has('origin') && firstLocal) {
     origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
   }
-  const keepSessionC = flags.replace.has('session-connection') && session.connection !== null;
-  const build = (version: string) => writeSdp({
-    session,
-    origin: { ...origin, sessionVersion: version },
-    sessionConnection: keepSessionC ? firstLocal : null,
-    medias,
-  });
+  const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias });
   const inputVersion = safeBigInt(session.origin.sessionVersion);
   const last = receiver.lastOutput;
   let version = inputVersion;
   const bodyWithout = (text: string) => text.split('\r\n').filter((l) => !l.startsWith('o=')).join('\r\n');
-  if (flags.replace.has('force-increment-sdp-ver') && last) {
-    version = last.version + 1n;
+  if (flags.replace.has('force-increment-sdp-ver')) {
+    version = (last?.version ?? inputVersion) + 1n;
   } else if (flags.replace.has('sdp-version') && last) {
     version = bodyWithout(build(String(last.version))) === last.body ? last.version : last.version + 1n;
   }

@@ -55,26 +55,24 @@ export function parseRtppFlags(text: string): RtppParsed {
   return out;
 }
 
-/** Splits on whitespace, with `[` and `]` as their own tokens (`key=[` → `key=`, `[`). */
+/** Splits on whitespace, with `[` and `]` as their own tokens (`key=[a` → `key=`, `[`, `a`). */
 function tokenize(text: string): string[] {
   const tokens: string[] = [];
   for (const word of text.trim().split(/\s+/)) {
     if (word === '') continue;
     let w = word;
-    const eqBracket = w.indexOf('=[');
-    if (eqBracket > 0) {
-      tokens.push(w.slice(0, eqBracket + 1), '[');
-      w = w.slice(eqBracket + 2);
-      if (w === '') continue;
+    for (let open = w.indexOf('=['); open > 0; open = w.indexOf('=[')) {
+      tokens.push(w.slice(0, open + 1), '[');
+      w = w.slice(open + 2);
+    }
+    while (w.startsWith('[')) {
+      tokens.push('[');
+      w = w.slice(1);
     }
     let closing = 0;
     while (w.endsWith(']')) {
       w = w.slice(0, -1);
       closing++;
-    }
-    if (w.startsWith('[')) {
-      tokens.push('[');
-      w = w.slice(1);
     }
     if (w !== '') tokens.push(w);
     for (let k = 0; k < closing; k++) tokens.push(']');

@@ -2,9 +2,11 @@
  * SdpOutput → SDP text in rtpengine's order. The order is part of rtpengine's contract (its
  * tests compare SDP byte for byte), so the writer is ours rather than sdp-transform's.
  *
- * Session: v= o= s= (i= u= e= p=) [c=] b= t=/r=/z= session a= lines.
- * Media:   m= c= b= [a=mid] per-codec (rtpmap, fmtp, rtcp-fb) other a= lines in original order,
- *          direction, a=rtcp, a=rtcp-mux.
+ * Session: v= o= s= (i= u= e= p=) b= t=/r=/z= session a= lines; a session-level c= is never
+ *          written (every media section carries its own).
+ * Media:   m= c= b= other a= lines in original order, a=mid, per-codec (rtpmap, fmtp, rtcp-fb),
+ *          direction, a=rtcp, a=rtcp-mux, a=ptime.
+ * Rejected media (port 0): m= and a null c= only.
  */
 import {
   DIRECTIONS,
@@ -21,27 +23,36 @@ import {
 
 export interface SdpOutputMedia {
   source: SdpMedia;
+  /** 0 = rejected: only m= and a null c= are written, as rtpengine does. */
   port: number;
   codecs: SdpCodec[];
   /** Formats that are not RTP payload types (non-RTP protocols) pass through as given. */
   formats: string[];
   connection: SdpConnection | null;
-  direction: Direction;
+  /** null: none written (`original-sendrecv` with no direction in the input). */
+  direction: Direction | null;
   /** `a=rtcp:PORT`; null leaves it out. */
   rtcpPort: number | null;
+  /** `full-rtcp-attribute`: `a=rtcp:PORT IN IP4 ADDR`. */
+  fullRtcp: boolean;
   rtcpMux: boolean;
+  /** `a=mid` value: the input's, or generated (`generate-mid`). */
+  mid: string | null;
 }
 
 export interface SdpOutput {
   session: SdpSession;
   origin: SdpOrigin;
-  /** A session-level c= to write (only when asked to keep it); media sections carry their own. */
-  sessionConnection: SdpConnection | null;
   medias: SdpOutputMedia[];
 }
 
 /** Attributes the writer regenerates; every other attribute passes through unchanged. */
-const REGENERATED = new Set(['rtpmap', 'fmtp', 'rtcp-fb', 'rtcp', 'rtcp-mux', 'mid', ...DIRECTIONS]);
+const REGENERATED = new Set(['rtpmap', 'fmtp', 'rtcp-fb', 'rtcp', 'rtcp-mux', 'mid', 'ptime', ...DIRECTIONS]);
+
+/** Session attributes that would be wrong after the rewrite: BUNDLE groups (each m= gets its own port). */
+function keepSessionAttribute(a: SdpAttribute): boolean {
+  return !ICE_ATTRIBUTES.has(a.name) && !(a.name === 'group' && a.value?.startsWith('BUNDLE'));
+}
 
 function attributeLine(a: SdpAttribute): string {
   return a.value === null ? `a=${a.name}` : `a=${a.name}:${a.value}`;
@@ -66,10 +77,9 @@ export function writeSdp(out: SdpOutput): string {
     `s=${out.session.sessionName}`,
     ...out.session.infoLines,
   ];
-  if (out.sessionConnection) lines.push(connectionLine(out.sessionConnection));
   for (const b of out.session.bandwidth) lines.push(`b=${b}`);
   lines.push(...out.session.timing);
-  for (const a of out.session.attributes) if (!ICE_ATTRIBUTES.has(a.name)) lines.push(attributeLine(a));
+  for (const a of out.session.attributes) if (keepSessionAttribute(a)) lines.push(attributeLine(a));
   for (const media of out.medias) lines.push(...mediaLines(media));
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -78,28 +88,34 @@ function mediaLines(m: SdpOutputMedia): string[] {
   const src = m.source;
   const portText = src.portCount !== null && m.port !== 0 ? `${m.port}/${src.portCount}` : `${m.port}`;
   const lines = [`m=${src.type} ${portText} ${src.protocol} ${m.formats.join(' ')}`.trimEnd()];
+  if (m.port === 0) {
+    const family = m.connection?.family ?? src.connection?.family ?? 4;
+    lines.push(connectionLine({ family, address: family === 6 ? '::' : '0.0.0.0' }));
+    return lines;
+  }
   lines.push(...src.otherLines);
   if (m.connection) lines.push(connectionLine(m.connection));
   for (const b of src.bandwidth) lines.push(`b=${b}`);
-  if (src.mid !== null) lines.push(`a=mid:${src.mid}`);
+  for (const a of src.attributes) {
+    if (ICE_ATTRIBUTES.has(a.name)) continue;
+    // rtpmap/fmtp/rtcp-fb are written per kept codec below (those of stripped codecs go with
+    // them); wildcard rtcp-fb applies to all and stays here
+    if (a.name === 'rtcp-fb' && a.value?.startsWith('* ')) lines.push(attributeLine(a));
+    else if (!REGENERATED.has(a.name)) lines.push(attributeLine(a));
+  }
+  if (m.mid !== null) lines.push(`a=mid:${m.mid}`);
   for (const codec of m.codecs) {
     const rtpmap = rtpmapFor(codec);
     if (rtpmap) lines.push(`a=rtpmap:${rtpmap}`);
     for (const f of codec.fmtp) lines.push(`a=fmtp:${f}`);
     for (const f of codec.rtcpFb) lines.push(`a=rtcp-fb:${f}`);
   }
-  for (const a of src.attributes) {
-    if (ICE_ATTRIBUTES.has(a.name)) continue;
-    if (a.name === 'rtcp-fb' && a.value?.startsWith('* ')) {
-      lines.push(attributeLine(a));
-      continue;
-    }
-    // rtpmap/fmtp/rtcp-fb were written per kept codec above; those of stripped codecs go with them
-    if (REGENERATED.has(a.name)) continue;
-    lines.push(attributeLine(a));
+  if (m.direction) lines.push(`a=${m.direction}`);
+  if (m.rtcpPort !== null) {
+    const c = m.connection;
+    lines.push(m.fullRtcp && c ? `a=rtcp:${m.rtcpPort} IN IP${c.family} ${c.address}` : `a=rtcp:${m.rtcpPort}`);
   }
-  lines.push(`a=${m.direction}`);
-  if (m.rtcpPort !== null) lines.push(`a=rtcp:${m.rtcpPort}`);
   if (m.rtcpMux) lines.push('a=rtcp-mux');
+  for (const a of src.attributes) if (a.name === 'ptime') lines.push(attributeLine(a));
   return lines;
 }

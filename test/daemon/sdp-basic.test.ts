@@ -280,7 +280,7 @@ a=rtcp:PORT
     expect(ep, 'offerer endpoint taken from the session-level c=').toMatchObject({ address: '198.51.100.1', port: 2000 });
   });
 
-  it('session and media attributes the relay does not know pass through in order', async () => {
+  it('unknown attributes pass through in order, before the codecs; a=ptime goes last (rtpengine order)', async () => {
     t.newCall();
     await t.offer('pass-through attributes', {}, `
 v=0
@@ -303,14 +303,14 @@ t=0 0
 a=tool:some-softphone 1.2
 m=audio PORT RTP/AVP 0 8
 c=IN IP4 127.0.0.1
-a=rtpmap:0 PCMU/8000
-a=rtpmap:8 PCMA/8000
-a=ptime:20
 a=x-custom-thing:foo bar
 a=silenceSupp:off - - - -
 a=x-flag
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
 a=sendrecv
 a=rtcp:PORT
+a=ptime:20
 `);
   });
 
