@@ -8,6 +8,7 @@ import type { NgReply } from './ng-client.js';
 interface LeakReport {
   leaked: number;
   doubleRelease: number;
+  reachableAfterRelease: number;
   live: Record<string, number>;
 }
 
@@ -41,6 +42,7 @@ export async function expectNoLeaks(d: DaemonHandle): Promise<void> {
     const leaks = reply.leaks as LeakReport;
     expect(leaks.leaked, 'leaks.leaked').toBe(0);
     expect(leaks.doubleRelease, 'leaks.doubleRelease').toBe(0);
+    expect(leaks.reachableAfterRelease, 'leaks.reachableAfterRelease').toBe(0);
     expect(leaks.live, 'leaks.live').toBeTypeOf('object');
     expect(liveNonZero(leaks), 'call-owned objects still alive (leaks.live)').toEqual({});
   } catch (err) {
