@@ -127,8 +127,8 @@ t=0 0
 a=x-session-thing:1
 m=audio PORT RTP/AVP 0
 c=IN IP4 203.0.113.1
-a=rtpmap:0 PCMU/8000
 a=x-foo:bar
+a=rtpmap:0 PCMU/8000
 a=sendrecv
 a=rtcp:PORT
 SDP
