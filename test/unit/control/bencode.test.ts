@@ -178,6 +178,23 @@ describe('bencode encode', () => {
     expect(Buffer.compare(bencodeEncode(bencodeDecode(enc)), enc)).toBe(0);
   });
 
+  it('truncates fractional numbers', () => {
+    expect(bencodeEncode(1.9).toString()).toBe('i1e');
+    expect(bencodeEncode(-1.9).toString()).toBe('i-1e');
+    expect(bencodeEncode(-0).toString()).toBe('i0e');
+  });
+
+  it.each([NaN, Infinity, -Infinity, 1e21])('never emits invalid bencode for the number %s (throws or encodes a valid integer)', (n) => {
+    let enc: Buffer;
+    try {
+      enc = bencodeEncode({ result: 'ok', value: n });
+    } catch (err) {
+      expect(err).toBeInstanceOf(BencodeError);
+      return;
+    }
+    expect(() => bencodeDecode(enc)).not.toThrow();
+  });
+
   it('rejects nesting deeper than the limit on encode', () => {
     let v: unknown = 1;
     for (let i = 0; i < 200; i++) v = [v];

@@ -238,7 +238,6 @@ function passthrough(session: SdpSession): SdpOutput {
   return {
     session,
     origin: session.origin,
-    sessionConnection: session.connection,
     medias: session.medias.map((m) => ({
       source: m,
       port: m.port,
@@ -247,7 +246,9 @@ function passthrough(session: SdpSession): SdpOutput {
       connection: m.connection ?? session.connection,
       direction: m.direction ?? session.direction ?? 'sendrecv',
       rtcpPort: m.rtcpPort,
+      fullRtcp: false,
       rtcpMux: m.rtcpMux,
+      mid: m.mid,
     })),
   };
 }
@@ -255,11 +256,11 @@ function passthrough(session: SdpSession): SdpOutput {
 describe('writeSdp', () => {
   it('writes rtpengine order with CRLF line endings', () => {
     const session = parseSdp(AUDIO_VIDEO);
+    const base = passthrough(session);
     const out = writeSdp({
-      ...passthrough(session),
+      ...base,
       origin: { ...session.origin, address: '203.0.113.1' },
-      sessionConnection: null,
-      medias: passthrough(session).medias.map((m, i) => ({
+      medias: base.medias.map((m, i) => ({
         ...m,
         port: 30000 + 2 * i,
         connection: { family: 4 as const, address: '203.0.113.1' },
@@ -273,14 +274,15 @@ describe('writeSdp', () => {
       'o=alice 12345678901234567890 98765432109876543210 IN IP4 203.0.113.1',
       's=A call',
       'i=session info',
+      // session-level c= is never written; BUNDLE groups and ICE attributes are dropped
       'b=AS:256',
       't=0 0',
-      'a=group:BUNDLE 0 1',
       'a=x-unknown-session:foo bar',
       'm=audio 30000 RTP/AVP 0 8 111 101',
       'i=audio info',
       'c=IN IP4 203.0.113.1',
       'b=TIAS:64000',
+      'a=x-custom:hello world',
       'a=mid:0',
       'a=rtpmap:0 PCMU/8000',
       'a=rtpmap:8 PCMA/8000',
@@ -289,18 +291,17 @@ describe('writeSdp', () => {
       'a=rtcp-fb:111 transport-cc',
       'a=rtpmap:101 telephone-event/8000',
       'a=fmtp:101 0-16',
-      'a=ptime:20',
-      'a=x-custom:hello world',
       'a=sendonly',
       'a=rtcp:30001',
+      'a=ptime:20',
       'm=video 30002 RTP/AVPF 96 97',
       'c=IN IP4 203.0.113.1',
+      'a=rtcp-fb:* ccm fir',
       'a=mid:1',
       'a=rtpmap:96 VP8/90000',
       'a=rtcp-fb:96 nack pli',
       'a=rtpmap:97 H264/90000',
       'a=fmtp:97 profile-level-id=42e01f;packetization-mode=1',
-      'a=rtcp-fb:* ccm fir',
       'a=recvonly',
       'a=rtcp:30002',
       'a=rtcp-mux',
@@ -308,7 +309,7 @@ describe('writeSdp', () => {
     ]);
   });
 
-  it('session c= written after i= when given; port count kept; stripped codecs lose their attributes', () => {
+  it('port count kept; stripped codecs lose their attributes; full rtcp attribute; generated mid; no direction', () => {
     const session = parseSdp(crlf([
       'v=0',
       'o=- 5 6 IN IP4 192.0.2.1',
@@ -323,22 +324,32 @@ describe('writeSdp', () => {
     const media = base.medias[0]!;
     const out = writeSdp({
       ...base,
-      sessionConnection: { family: 6, address: '2001:db8::5' },
-      medias: [{ ...media, port: 30000, codecs: [media.codecs[0]!], formats: ['8'], connection: null, rtcpPort: null }],
+      medias: [{
+        ...media,
+        port: 30000,
+        codecs: [media.codecs[0]!],
+        formats: ['8'],
+        connection: { family: 6, address: '2001:db8::5' },
+        direction: null,
+        rtcpPort: 30001,
+        fullRtcp: true,
+        mid: '0',
+      }],
     });
     expect(out).toBe(crlf([
       'v=0',
       'o=- 5 6 IN IP4 192.0.2.1',
       's=-',
-      'c=IN IP6 2001:db8::5',
       't=0 0',
       'm=audio 30000/2 RTP/AVP 8',
+      'c=IN IP6 2001:db8::5',
+      'a=mid:0',
       'a=rtpmap:8 PCMA/8000',
-      'a=sendrecv',
+      'a=rtcp:30001 IN IP6 2001:db8::5',
     ]));
   });
 
-  it('a rejected stream keeps port 0 without a port count; ICE attributes are not passed through', () => {
+  it('a rejected stream: m= with port 0 and a null c= only; ICE attributes are not passed through', () => {
     const session = parseSdp(crlf([
       'v=0',
       'o=- 5 6 IN IP4 192.0.2.1',
@@ -346,12 +357,26 @@ describe('writeSdp', () => {
       't=0 0',
       'a=ice-lite',
       'm=audio 4000/2 RTP/AVP 0',
+      'i=gone',
       'a=ice-ufrag:x',
       'a=end-of-candidates',
+      'a=x-foo',
+      'm=video 4002 RTP/AVP 96',
+      'c=IN IP6 2001:db8::1',
+      'a=rtpmap:96 VP8/90000',
     ]));
     const base = passthrough(session);
-    const out = writeSdp({ ...base, medias: [{ ...base.medias[0]!, port: 0, direction: 'inactive' }] });
-    expect(out).toBe(crlf(['v=0', 'o=- 5 6 IN IP4 192.0.2.1', 's=-', 't=0 0', 'm=audio 0 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', 'a=inactive']));
+    const out = writeSdp({ ...base, medias: base.medias.map((m) => ({ ...m, port: 0, direction: 'inactive' as const, rtcpPort: 9 })) });
+    expect(out).toBe(crlf([
+      'v=0',
+      'o=- 5 6 IN IP4 192.0.2.1',
+      's=-',
+      't=0 0',
+      'm=audio 0 RTP/AVP 0',
+      'c=IN IP4 0.0.0.0',
+      'm=video 0 RTP/AVP 96',
+      'c=IN IP6 ::',
+    ]));
   });
 
   it('parse → write → parse is stable', () => {
