@@ -155,6 +155,10 @@ export class Call implements CallGate {
       }
       rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
       rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
+      if (this.ctx.sockets.kind === 'native') {
+        rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+        rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+      }
       if (this.ctx.config.tos !== null) {
         pair.rtp.setTos(this.ctx.config.tos);
         pair.rtcp.setTos(this.ctx.config.tos);
@@ -190,6 +194,7 @@ export class Call implements CallGate {
   private closeFd(fd: StreamFd): void {
     fd.stream = null; // the socket's callback can no longer reach the call
     fd.socket.close();
+    if (fd.nativeLeak) this.release('NativeSocket', fd.nativeLeak, fd.socket);
     this.release('StreamFd', fd.leak, fd);
   }
 

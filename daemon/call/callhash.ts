@@ -77,8 +77,24 @@ export class CallHash {
       if ((this.observers[i] as CallObserver).owner === call) this.observers.splice(i, 1);
     }
     const leaked = call.destroy((c) => this.observers.push({ owner: c, onDestroy: () => undefined }));
+    this.auditNative(call.callId);
     this.ctx.counters.add(TEARDOWN_COUNTER[reason]);
     call.log().info({ reason, durationMs: Date.now() - call.created, leaked: Object.keys(leaked).length ? leaked : undefined }, 'Call torn down');
+  }
+
+  /**
+   * The addon keeps its own live counts of sockets and entries; after a teardown they must not
+   * exceed what the registry still holds for live calls. More means the addon kept something.
+   */
+  private auditNative(callId: string): void {
+    const kernel = this.ctx.kernel;
+    if (!kernel) return;
+    const native = kernel.engine.nativeLive();
+    const live = this.ctx.leaks.liveCountsByType();
+    const extraEntries = native.entries - (live.NativeEntry ?? 0);
+    const extraSockets = native.sockets - (live.NativeSocket ?? 0);
+    if (extraEntries > 0) this.ctx.leaks.recordExternalLeak('NativeEntry', callId, extraEntries, 'addon entry count above the registry after teardown');
+    if (extraSockets > 0) this.ctx.leaks.recordExternalLeak('NativeSocket', callId, extraSockets, 'addon socket count above the registry after teardown');
   }
 
   /** Tears down after `delaySec`, as rtpengine's delete-delay does; the timer is call-owned. */

@@ -128,6 +128,10 @@ export function parseListen(spec: string, option: string, defaultAddress = '127.
 
 export function buildConfig(raw: RawOptions): Config {
   const ignoredOptions = [...raw.keys()].filter((key) => OPTIONS_BY_LONG.get(key)?.implemented === false);
+  // accepted for rtpengine compatibility (we always log to stderr and never daemonise), but
+  // a value that is not a boolean is still an error
+  boolValue(raw, 'foreground');
+  boolValue(raw, 'log-stderr');
   const help = boolValue(raw, 'help');
   const version = boolValue(raw, 'version');
   const interfaces = (raw.get('interface') ?? []).map(parseInterface);

@@ -108,8 +108,12 @@ function encodeInto(value: Encodable, out: Buffer[], depth: number): void {
   } else if (typeof value === 'string') {
     const bytes = Buffer.from(value, 'utf8');
     out.push(Buffer.from(`${bytes.length}:`, 'latin1'), bytes);
-  } else if (typeof value === 'number' || typeof value === 'bigint') {
-    out.push(Buffer.from(`i${typeof value === 'number' ? Math.trunc(value) : value}e`, 'latin1'));
+  } else if (typeof value === 'bigint') {
+    out.push(Buffer.from(`i${value}e`, 'latin1'));
+  } else if (typeof value === 'number') {
+    // NaN/Infinity would produce bytes no decoder accepts: fail here, where the caller can fall back
+    if (!Number.isFinite(value)) throw new BencodeError(`cannot encode ${value} as an integer`, 0);
+    out.push(Buffer.from(`i${BigInt(Math.trunc(value))}e`, 'latin1'));
   } else if (typeof value === 'boolean') {
     out.push(Buffer.from(value ? 'i1e' : 'i0e', 'latin1'));
   } else if (Array.isArray(value)) {

@@ -174,6 +174,17 @@ export class LeakRegistry {
     return counts;
   }
 
+  /**
+   * Objects another bookkeeper (the native addon's own live counters) still holds although
+   * this registry has released them: counted and reported as leaked for `callId`.
+   */
+  recordExternalLeak(type: LeakType, callId: string, count: number, detail: string): void {
+    this.leaked += count;
+    this.leakedByType.set(type, (this.leakedByType.get(type) ?? 0) + count);
+    for (let i = 0; i < count; i++) pushBounded(this.leakedObjects, { id: 0, type, callId, allocationSite: detail });
+    log().warn({ callId, type, count, detail }, 'leak audit: native objects outlive their release');
+  }
+
   /** Resolves after the next reachability check has run (immediately if not tracking). */
   async settle(): Promise<void> {
     if (!this.tracksReachability) return;

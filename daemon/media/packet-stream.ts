@@ -51,6 +51,8 @@ export class SinkHandler {
 /** A bound local socket; the entry point of packets (rtpengine's stream_fd). */
 export class StreamFd {
   stream: PacketStream | null;
+  /** Set when the socket is owned by the native fast path (audited as a NativeSocket). */
+  nativeLeak: LeakHandle | null = null;
   constructor(
     stream: PacketStream,
     readonly socket: MediaSocket,
