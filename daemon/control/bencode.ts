@@ -112,8 +112,9 @@ function encodeInto(value: Encodable, out: Buffer[], depth: number): void {
     out.push(Buffer.from(`i${value}e`, 'latin1'));
   } else if (typeof value === 'number') {
     // NaN/Infinity would produce bytes no decoder accepts: fail here, where the caller can fall back
-    if (!Number.isFinite(value)) throw new BencodeError(`cannot encode ${value} as an integer`, 0);
-    out.push(Buffer.from(`i${BigInt(Math.trunc(value))}e`, 'latin1'));
+    const n = Math.trunc(value);
+    if (!Number.isSafeInteger(n)) throw new BencodeError(`cannot encode ${value} as an integer`, 0);
+    out.push(Buffer.from(`i${n}e`, 'latin1'));
   } else if (typeof value === 'boolean') {
     out.push(Buffer.from(value ? 'i1e' : 'i0e', 'latin1'));
   } else if (Array.isArray(value)) {
