@@ -66,8 +66,8 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGUSR1', () => log().warn({ level: shiftLogLevel(-1) }, 'Log level lowered'));
-  process.on('SIGUSR2', () => log().warn({ level: shiftLogLevel(1) }, 'Log level raised'));
+  process.on('SIGUSR1', () => log().warn({ logLevel: shiftLogLevel(-1) }, 'Log level lowered'));
+  process.on('SIGUSR2', () => log().warn({ logLevel: shiftLogLevel(1) }, 'Log level raised'));
   // Input must never crash the daemon; a bug that escapes is logged and the daemon goes on.
   process.on('uncaughtException', (err) => log().error({ err: { message: err.message, stack: err.stack } }, 'Uncaught exception'));
   process.on('unhandledRejection', (err) => log().error({ err: String(err) }, 'Unhandled rejection'));
