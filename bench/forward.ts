@@ -1,0 +1,510 @@
+/**
+ * bench/forward: RTP forwarding throughput, latency and CPU of three relays in one run —
+ * the daemon's JS path (`-t -1`), the daemon's native fast path (`-t 0`) and the C reference
+ * forwarder (bench/reference-forwarder.c, same socket layout: 2 sockets per call side pair).
+ *
+ * For each relay and each call count K (1, 100, 1000):
+ *   - a fresh relay; K calls set up over ng (offer/answer, 2 relay ports per call carry media);
+ *   - the generator (bench/out/blaster, C, sendmmsg/recvmmsg) sends one packet each way per
+ *     call and waits until all arrived, so the relay knows both endpoints before the blast;
+ *   - latency: 2,500 pps for a few seconds (send timestamp in the payload, kernel receive
+ *     timestamp at the sink), p50/p99, and the relay's CPU% from /proc/PID/stat utime+stime;
+ *   - max forwarded pps at < 0.1 % loss: offered rate doubled until a step fails, then bisected;
+ *     each step a few seconds; a step where the generator could not send the offered rate is
+ *     reported as generator-bound (the relay was not the limit there);
+ *   - relay CPU seconds per million forwarded packets at the highest passing rate.
+ * Results: a table on stdout and bench/out/forward.json.
+ *
+ * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000] [--relays=js,fast,ref]
+ *        [--step-seconds=3] [--lat-seconds=5] [--fast-path-threads=1] [--max-pps=1000000]
+ * Only 127.0.0.1 is used. Every load step is bounded in packets and time.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startDaemon, type BenchDaemon } from './lib/daemon.js';
+import {
+  LineReader, OUT_DIR, cTools, cpuSeconds, cpuSecondsPrecise, machineCpu, ncpu, sleep, stopChild, track, waitExit,
+} from './lib/proc.js';
+import { relayPortOf, sdpFor } from './lib/sdp.js';
+import { argValue, fmt, hasFlag, table } from './lib/stats.js';
+
+type RelayKind = 'js' | 'fast' | 'ref';
+const RELAY_NAME: Record<RelayKind, string> = { js: 'JS path (-t -1)', fast: 'fast path (-t 0)', ref: 'C reference' };
+
+const quick = hasFlag('quick');
+const callCounts = (argValue('calls') ?? (quick ? '1,100' : '1,100,1000')).split(',').map(Number).filter((n) => n > 0 && n <= 4000);
+const relays = (argValue('relays') ?? 'js,fast,ref').split(',').filter((r): r is RelayKind => r === 'js' || r === 'fast' || r === 'ref');
+const stepSeconds = Number(argValue('step-seconds') ?? (quick ? 0.7 : 3));
+const latSeconds = Number(argValue('lat-seconds') ?? (quick ? 1 : 5));
+const fastThreads = Number(argValue('fast-path-threads') ?? 1);
+const maxPps = Number(argValue('max-pps') ?? 1_000_000);
+const startPps = Number(argValue('start-pps') ?? (quick ? 20_000 : 5_000));
+const bisections = quick ? 1 : 3;
+const LOSS_LIMIT = 0.001;
+const LAT_PPS = 2500;
+const DRAIN_MS = 600;
+/** the sender counts as keeping up when it sent at least this share of the offered rate */
+const GEN_OK = 0.97;
+
+interface Step {
+  offered: number;
+  achieved: number;
+  sent: number;
+  received: number;
+  loss: number;
+  seconds: number;
+  relayCpu: number;
+  relayCpuPct: number;
+  blasterCpuPct: number;
+  machineBusyPct: number;
+  otherCpuPct: number;
+  sinkDrops: number;
+  relaySocketDrops: number;
+  generatorBound: boolean;
+  pass: boolean;
+  latUs: Record<string, number>;
+}
+
+interface Result {
+  relay: RelayKind;
+  calls: number;
+  maxPps: number | null;
+  maxPpsGeneratorBound: boolean;
+  lossAtMax: number | null;
+  p50Us: number | null;
+  p99Us: number | null;
+  cpuPctAt2500: number | null;
+  cpuSecPerMpkt: number | null;
+  cpuSecPerMpktRate: number | null;
+  highestOffered: number;
+  cpuSecPerMpktAtHighestOffered: number | null;
+  steps: Step[];
+  latency: Step | null;
+  notes: string[];
+  fastPath?: unknown;
+  leaksLive?: unknown;
+  relayExit?: number | null;
+}
+
+/** bench/out/blaster as a child: stdin commands, one stdout line per reply. */
+class Blaster {
+  readonly child: ChildProcess;
+  private readonly lines: LineReader;
+  aPorts: number[] = [];
+  bPorts: number[] = [];
+
+  private constructor(bin: string, na: number, nb: number) {
+    this.child = track(bin, ['-l', '127.0.0.1', '-a', String(na), '-b', String(nb), '-T', '1800']);
+    this.child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[blaster] ${d.toString()}`));
+    this.lines = new LineReader(this.child.stdout!);
+  }
+
+  static async start(bin: string, na: number, nb: number): Promise<Blaster> {
+    const b = new Blaster(bin, na, nb);
+    const ready = await b.lines.next(5000);
+    const m = /^ready a=([\d,]+) b=([\d,]+)/.exec(ready);
+    if (!m) throw new Error(`blaster: unexpected ${ready}`);
+    b.aPorts = m[1]!.split(',').map(Number);
+    b.bPorts = m[2]!.split(',').map(Number);
+    return b;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async cmd(line: string, timeoutMs = 10_000): Promise<string> {
+    this.child.stdin!.write(`${line}\n`);
+    return this.lines.next(timeoutMs);
+  }
+
+  async flows(list: Array<[number, number]>): Promise<void> {
+    this.child.stdin!.write(list.map(([s, p]) => `flow ${s} ${p}\n`).join(''));
+    for (let i = 0; i < list.length; i++) {
+      const l = await this.lines.next(10_000);
+      if (!l.startsWith('ok')) throw new Error(`blaster flow: ${l}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.child.stdin!.end('quit\n');
+    } catch {
+      /* gone */
+    }
+    const t = setTimeout(() => void stopChild(this.child, 'SIGKILL'), 3000);
+    await waitExit(this.child, 5000);
+    clearTimeout(t);
+  }
+}
+
+interface Relay {
+  pid: number;
+  kind: RelayKind;
+  /** relay ports the generator sends to (for /proc/net/udp drop counts) */
+  ports: Set<number>;
+  daemon?: BenchDaemon;
+  ref?: ChildProcess;
+  callIds?: string[];
+  refOut?: string[];
+}
+
+/** Sum of the drops column of /proc/net/udp for sockets bound to one of `ports`. */
+function udpDrops(ports: Set<number>): number {
+  let sum = 0;
+  try {
+    const lines = readFileSync('/proc/net/udp', 'utf8').split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      const f = lines[i]!.trim().split(/\s+/);
+      if (f.length < 13) continue;
+      const port = parseInt(f[1]!.split(':')[1]!, 16);
+      if (ports.has(port)) sum += Number(f[f.length - 1]);
+    }
+  } catch {
+    /* no /proc/net/udp */
+  }
+  return sum;
+}
+
+async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: number, nb: number, ids: string[]): Promise<Array<[number, number]>> {
+  const flows: Array<[number, number]> = new Array(2 * k);
+  const tag = `${process.pid}-${Date.now().toString(36)}`;
+  let next = 0;
+  const worker = async () => {
+    while (next < k) {
+      const i = next++;
+      const callId = `fwd-${tag}-${i}`;
+      ids.push(callId);
+      const aPort = bl.aPorts[i % na]!;
+      const bPort = bl.bPorts[i % nb]!;
+      const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor('127.0.0.1', aPort) });
+      const answer = await d.ng.ok({
+        command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor('127.0.0.1', bPort),
+      });
+      const toB = relayPortOf(offer.sdp as string); // B sends here
+      const toA = relayPortOf(answer.sdp as string); // A sends here
+      flows[2 * i] = [i % na, toA];
+      flows[2 * i + 1] = [na + (i % nb), toB];
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(20, k) }, worker));
+  return flows;
+}
+
+async function deleteDaemonCalls(d: BenchDaemon, ids: string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      await d.ng.request({ command: 'delete', 'call-id': id, 'delete-delay': 0 }).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(20, Math.max(1, ids.length)) }, worker));
+}
+
+async function startRelay(kind: RelayKind, k: number, bl: Blaster, na: number, nb: number, refBin: string): Promise<{ relay: Relay; flows: Array<[number, number]> }> {
+  if (kind === 'ref') {
+    const child = track(refBin, ['-l', '127.0.0.1', '-p', '0', '-n', String(k), '-t', '1800', '-T', '1']);
+    const lines = new LineReader(child.stdout!);
+    const ready = await lines.next(10_000);
+    const m = /ports=([\d,]+)/.exec(ready);
+    if (!m) throw new Error(`reference-forwarder: ${ready}`);
+    const ports = m[1]!.split(',').map(Number);
+    const refOut: string[] = [];
+    void (async () => {
+      for (;;) {
+        try {
+          refOut.push(await lines.next(3_600_000));
+        } catch {
+          return;
+        }
+      }
+    })();
+    const flows: Array<[number, number]> = [];
+    for (let i = 0; i < k; i++) {
+      flows.push([i % na, ports[2 * i]!]);
+      flows.push([na + (i % nb), ports[2 * i + 1]!]);
+    }
+    return { relay: { pid: child.pid!, kind, ports: new Set(ports), ref: child, refOut }, flows };
+  }
+  const d = await startDaemon({ fastPath: kind === 'fast', fastPathThreads: fastThreads, leakCheck: 'summary' });
+  const t0 = Date.now();
+  const callIds: string[] = [];
+  const flows = await setupDaemonCalls(d, k, bl, na, nb, callIds);
+  console.log(`  ${k} call(s) set up over ng in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { relay: { pid: d.pid, kind, ports: new Set(flows.map((f) => f[1])), daemon: d, callIds }, flows };
+}
+
+async function step(bl: Blaster, relay: Relay, pps: number, seconds: number): Promise<Step> {
+  const c0 = cpuSeconds(relay.pid) ?? NaN;
+  const p0 = cpuSecondsPrecise(relay.pid) ?? NaN;
+  const b0 = cpuSeconds(bl.pid) ?? NaN;
+  const m0 = machineCpu();
+  const drops0 = udpDrops(relay.ports);
+  const t0 = process.hrtime.bigint();
+  const reply = await bl.cmd(`run ${pps} ${seconds} ${DRAIN_MS}`, (seconds + 15) * 1000);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c1 = cpuSeconds(relay.pid) ?? NaN;
+  const p1 = cpuSecondsPrecise(relay.pid) ?? NaN;
+  const b1 = cpuSeconds(bl.pid) ?? NaN;
+  const m1 = machineCpu();
+  const r = JSON.parse(reply) as { sent: number; received: number; seconds: number; achievedPps: number; sinkDrops: number; latUs: Record<string, number> };
+  const relayCpu = c1 - c0;
+  const loss = r.sent > 0 ? Math.max(0, 1 - r.received / r.sent) : 1;
+  const generatorBound = r.achievedPps < GEN_OK * pps;
+  const machineBusy = m1.busy - m0.busy;
+  return {
+    offered: pps,
+    achieved: r.achievedPps,
+    sent: r.sent,
+    received: r.received,
+    loss,
+    seconds: r.seconds,
+    relayCpu,
+    relayCpuPct: (100 * relayCpu) / wall,
+    blasterCpuPct: (100 * (b1 - b0)) / wall,
+    machineBusyPct: (100 * machineBusy) / wall,
+    otherCpuPct: Math.max(0, (100 * (machineBusy - (p1 - p0) - (b1 - b0))) / wall),
+    sinkDrops: r.sinkDrops,
+    relaySocketDrops: udpDrops(relay.ports) - drops0,
+    generatorBound,
+    pass: loss < LOSS_LIMIT,
+    latUs: r.latUs,
+  };
+}
+
+/** A step, repeated (up to 3 times in all) when other processes used more than OTHERS_MAX % CPU during it. */
+const OTHERS_MAX = 25;
+async function measured(bl: Blaster, relay: Relay, pps: number, seconds: number): Promise<Step> {
+  let best: Step | null = null;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const s = await step(bl, relay, pps, seconds);
+    if (!best || s.otherCpuPct < best.otherCpuPct) best = s;
+    if (s.otherCpuPct <= OTHERS_MAX) break;
+    console.log(`  (other processes used ~${s.otherCpuPct.toFixed(0)} % CPU during the ${fmt(pps)} pps step: repeating it)`);
+    await sleep(2000);
+  }
+  return best!;
+}
+
+function describe(s: Step): string {
+  return `offered ${fmt(s.offered)} pps, sent ${fmt(s.achieved)} pps, loss ${(s.loss * 100).toFixed(3)} %, ` +
+    `relay CPU ${s.relayCpuPct.toFixed(0)} %, generator CPU ${s.blasterCpuPct.toFixed(0)} %, machine ${s.machineBusyPct.toFixed(0)} % ` +
+    `(others ~${s.otherCpuPct.toFixed(0)} %), relay socket drops ${s.relaySocketDrops}, sink drops ${s.sinkDrops}` +
+    `${s.generatorBound ? ' [generator could not send the offered rate]' : ''} -> ${s.pass ? 'pass' : 'FAIL'}`;
+}
+
+async function runOne(kind: RelayKind, k: number, tools: { blaster: string; reference: string }): Promise<Result> {
+  const notes: string[] = [];
+  const res: Result = {
+    relay: kind, calls: k, maxPps: null, maxPpsGeneratorBound: false, lossAtMax: null, p50Us: null, p99Us: null,
+    cpuPctAt2500: null, cpuSecPerMpkt: null, cpuSecPerMpktRate: null, highestOffered: 0, cpuSecPerMpktAtHighestOffered: null,
+    steps: [], latency: null, notes,
+  };
+  const na = Math.min(k, 4);
+  const nb = Math.min(k, 4);
+  const bl = await Blaster.start(tools.blaster, na, nb);
+  let relay: Relay | null = null;
+  try {
+    const started = await startRelay(kind, k, bl, na, nb, tools.reference);
+    relay = started.relay;
+    await bl.flows(started.flows);
+    const primed = JSON.parse(await bl.cmd('prime 6 1500', 30_000)) as { primed: number; flows: number; rounds: number };
+    console.log(`  endpoints primed: ${primed.primed}/${primed.flows} flows answered (round ${primed.rounds})`);
+    if (primed.primed < primed.flows) notes.push(`only ${primed.primed}/${primed.flows} flows passed the priming packet`);
+    await sleep(500);
+    if (relay.daemon) {
+      const st = await relay.daemon.ng.request({ command: 'statistics' });
+      const fp = st.fastPath as Record<string, unknown>;
+      console.log(`  fast path: enabled=${String(fp.enabled)} entries=${String(fp.entries)} sockets=${String(fp.sockets)}`);
+      if (kind === 'fast' && Number(fp.entries) < 2 * k) notes.push(`fast path has ${String(fp.entries)} entries for ${2 * k} flows`);
+    }
+
+    // (b)+(c) latency and CPU at 2,500 pps
+    const lat = await measured(bl, relay, LAT_PPS, latSeconds);
+    res.latency = lat;
+    res.p50Us = lat.latUs.p50 ?? null;
+    res.p99Us = lat.latUs.p99 ?? null;
+    res.cpuPctAt2500 = lat.relayCpuPct;
+    console.log(`  latency @${LAT_PPS} pps: p50 ${lat.latUs.p50} us, p99 ${lat.latUs.p99} us, max ${lat.latUs.max} us; ${describe(lat)}`);
+
+    // (a) max pps at < 0.1 % loss: double, then bisect
+    let good: Step | null = null;
+    let bad: Step | null = null;
+    let pps = startPps;
+    const deadline = Date.now() + (quick ? 20_000 : 80_000);
+    for (let i = 0; i < 16 && Date.now() < deadline && pps <= maxPps; i++) {
+      const s = await measured(bl, relay, pps, stepSeconds);
+      res.steps.push(s);
+      console.log(`  step: ${describe(s)}`);
+      if (relay.daemon?.exited() || (relay.ref && relay.ref.exitCode !== null)) throw new Error('relay exited during the load');
+      if (s.pass && !s.generatorBound) {
+        good = s;
+        pps *= 2;
+      } else if (s.pass && s.generatorBound) {
+        good = s;
+        res.maxPpsGeneratorBound = true;
+        notes.push(`generator-bound: the blaster sent only ${fmt(s.achieved)} of ${fmt(s.offered)} pps with no loss; the relay was not the limit`);
+        break;
+      } else {
+        bad = s;
+        break;
+      }
+    }
+    if (good && bad) {
+      let lo = good.offered;
+      let hi = bad.offered;
+      for (let i = 0; i < bisections && Date.now() < deadline && hi / lo > 1.08; i++) {
+        const mid = Math.round(Math.sqrt(lo * hi) / 500) * 500;
+        const s = await measured(bl, relay, mid, stepSeconds);
+        res.steps.push(s);
+        console.log(`  step: ${describe(s)}`);
+        if (s.pass) {
+          if (!good || s.received / s.seconds > good.received / good.seconds) good = s;
+          if (s.generatorBound) {
+            res.maxPpsGeneratorBound = true;
+            break;
+          }
+          lo = mid;
+        } else {
+          hi = mid;
+        }
+      }
+      if (bad.generatorBound) notes.push(`at ${fmt(bad.offered)} pps offered the generator also fell short (${fmt(bad.achieved)} pps sent): generator and relay share 2 cores`);
+    }
+    if (good) {
+      res.maxPps = good.received / good.seconds;
+      res.lossAtMax = good.loss;
+      res.cpuSecPerMpkt = good.relayCpu / (good.received / 1e6);
+      res.cpuSecPerMpktRate = res.maxPps;
+    } else {
+      notes.push(`no step passed (first step ${fmt(startPps)} pps already lost >= 0.1 %)`);
+    }
+    const highest = res.steps.reduce<Step | null>((a, s) => (!a || s.offered > a.offered ? s : a), null);
+    if (highest) {
+      res.highestOffered = highest.offered;
+      res.cpuSecPerMpktAtHighestOffered = highest.received > 0 ? highest.relayCpu / (highest.received / 1e6) : null;
+    }
+  } finally {
+    await bl.stop();
+    if (relay?.daemon) {
+      const d = relay.daemon;
+      if (!d.exited()) {
+        try {
+          const st = await d.ng.request({ command: 'statistics' });
+          res.fastPath = st.fastPath;
+          await deleteDaemonCalls(d, relay.callIds ?? []);
+          await sleep(300);
+          const after = await d.ng.request({ command: 'statistics' });
+          res.leaksLive = after.leaks?.live;
+          const live = Object.entries((after.leaks?.live ?? {}) as Record<string, number>).filter(([, v]) => v > 0);
+          if (live.length) notes.push(`after deleting every call, leaks.live is not zero: ${JSON.stringify(Object.fromEntries(live))}`);
+        } catch (err) {
+          notes.push(`statistics/delete failed: ${(err as Error).message}`);
+        }
+      } else {
+        notes.push(`daemon exited during the benchmark (code ${String(d.child.exitCode)}, signal ${String(d.child.signalCode)})`);
+        console.log(d.output().slice(-3000));
+      }
+      res.relayExit = await d.stop();
+      if (res.relayExit !== 0) {
+        notes.push(`daemon exit code ${String(res.relayExit)} after SIGTERM`);
+        console.log(d.output().slice(-3000));
+      }
+    } else if (relay?.ref) {
+      res.relayExit = await stopChild(relay.ref, 'SIGTERM', 5000);
+      const json = relay.refOut?.find((l) => l.startsWith('{'));
+      if (json) res.fastPath = { referenceForwarder: JSON.parse(json) };
+    }
+  }
+  for (const n of notes) console.log(`  note: ${n}`);
+  return res;
+}
+
+async function main(): Promise<void> {
+  const tools = cTools();
+  const cores = ncpu();
+  console.log(`bench/forward${quick ? ' (--quick)' : ''}: relays ${relays.join(', ')}; calls ${callCounts.join(', ')}; ` +
+    `steps of ${stepSeconds} s, latency run ${latSeconds} s at ${LAT_PPS} pps; 172-byte RTP, both directions of every call`);
+  console.log(`machine: ${cores} core(s); the relay and the load generator (bench/out/blaster: 1 sender + 1 receiver thread) ` +
+    `share ${cores === 2 ? 'these 2' : 'the'} cores, and loopback delivery is charged to the sending process, so absolute ` +
+    `figures are lower than on a dedicated box; other processes may have been running too (see "others" per step).`);
+  const results: Result[] = [];
+  for (const k of callCounts) {
+    for (const kind of relays) {
+      console.log(`\n== ${RELAY_NAME[kind]}, ${k} call(s) ==`);
+      try {
+        results.push(await runOne(kind, k, tools));
+      } catch (err) {
+        console.log(`  ERROR: ${(err as Error).stack ?? String(err)}`);
+        results.push({
+          relay: kind, calls: k, maxPps: null, maxPpsGeneratorBound: false, lossAtMax: null, p50Us: null, p99Us: null,
+          cpuPctAt2500: null, cpuSecPerMpkt: null, cpuSecPerMpktRate: null, highestOffered: 0,
+          cpuSecPerMpktAtHighestOffered: null, steps: [], latency: null, notes: [`error: ${(err as Error).message}`],
+        });
+      }
+    }
+  }
+
+  const rows = results.map((r) => [
+    RELAY_NAME[r.relay],
+    String(r.calls),
+    r.maxPps === null ? '-' : `${fmt(r.maxPps)}${r.maxPpsGeneratorBound ? ' (gen-bound)' : ''}`,
+    r.p50Us === null ? '-' : `${fmt(r.p50Us, 0)} us`,
+    r.p99Us === null ? '-' : `${fmt(r.p99Us, 0)} us`,
+    r.cpuPctAt2500 === null ? '-' : `${r.cpuPctAt2500.toFixed(1)} %`,
+    r.cpuSecPerMpkt === null ? '-' : r.cpuSecPerMpkt.toFixed(2),
+  ]);
+  console.log('\nResults (max pps = forwarded packets/s, both directions together, at < 0.1 % loss; CPU % of one core):\n');
+  console.log(table(['relay', 'calls', 'max pps @<0.1% loss', 'p50 @2500pps', 'p99 @2500pps', 'CPU% @2500pps', 'CPU s per Mpkt @max'], rows));
+
+  const cmp: Array<Record<string, unknown>> = [];
+  for (const k of callCounts) {
+    const get = (kind: RelayKind) => results.find((r) => r.relay === kind && r.calls === k);
+    const js = get('js'), fast = get('fast'), ref = get('ref');
+    const entry: Record<string, unknown> = { calls: k };
+    if (fast?.maxPps && ref?.maxPps) entry.fastVsReferencePct = (100 * fast.maxPps) / ref.maxPps;
+    if (fast?.maxPps && js?.maxPps) entry.fastVsJsX = fast.maxPps / js.maxPps;
+    if (fast?.cpuSecPerMpkt && ref?.cpuSecPerMpkt) entry.fastVsReferenceCpuPerPktPct = (100 * fast.cpuSecPerMpkt) / ref.cpuSecPerMpkt;
+    if (fast?.cpuSecPerMpkt && js?.cpuSecPerMpkt) entry.jsVsFastCpuPerPktX = js.cpuSecPerMpkt / fast.cpuSecPerMpkt;
+    entry.generatorBound = [js, fast, ref].filter((r) => r?.maxPpsGeneratorBound).map((r) => r!.relay);
+    cmp.push(entry);
+  }
+  console.log('\n' + table(
+    ['calls', 'fast vs reference (max pps)', 'fast vs JS (max pps)', 'fast vs ref (CPU/pkt)', 'JS vs fast (CPU/pkt)', 'generator-bound'],
+    cmp.map((c) => [
+      String(c.calls),
+      c.fastVsReferencePct === undefined ? '-' : `${(c.fastVsReferencePct as number).toFixed(0)} %`,
+      c.fastVsJsX === undefined ? '-' : `${(c.fastVsJsX as number).toFixed(1)} x`,
+      c.fastVsReferenceCpuPerPktPct === undefined ? '-' : `${(c.fastVsReferenceCpuPerPktPct as number).toFixed(0)} %`,
+      c.jsVsFastCpuPerPktX === undefined ? '-' : `${(c.jsVsFastCpuPerPktX as number).toFixed(1)} x`,
+      (c.generatorBound as string[]).join(', ') || '-',
+    ]),
+  ));
+  console.log('\n"gen-bound": the generator could not offer more without loss; the relay was not the limit at that rate.');
+  console.log('A relay that is not gen-bound hit >= 0.1 % loss at the next step; on 2 shared cores that limit is where relay and generator');
+  console.log('together saturate the CPU, so the relay with the lower CPU cost per packet leaves more CPU to the generator.');
+
+  mkdirSync(OUT_DIR, { recursive: true });
+  const file = path.join(OUT_DIR, 'forward.json');
+  writeFileSync(file, JSON.stringify({
+    date: new Date().toISOString(), quick, cores, node: process.version, stepSeconds, latSeconds, latPps: LAT_PPS,
+    lossLimit: LOSS_LIMIT, fastPathThreads: fastThreads, packetBytes: 172,
+    table: results.map((r) => ({
+      relay: r.relay, calls: r.calls, maxPps: r.maxPps, maxPpsGeneratorBound: r.maxPpsGeneratorBound, p50Us: r.p50Us, p99Us: r.p99Us,
+      cpuPctAt2500: r.cpuPctAt2500, cpuSecPerMpkt: r.cpuSecPerMpkt,
+    })),
+    comparison: cmp,
+    details: results,
+  }, null, 2));
+  console.log(`\nwritten: ${path.relative(process.cwd(), file) || file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
