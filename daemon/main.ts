@@ -51,6 +51,8 @@ async function main(argv: string[]): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    // the listeners close first; this keeps the process alive until the audit has finished
+    const keepAlive = setInterval(() => undefined, 1000);
     log().info({ signal }, 'Shutting down');
     const clean = await daemon.shutdown();
     if (config.pidfile) {
@@ -62,6 +64,7 @@ async function main(argv: string[]): Promise<void> {
     }
     const fatal = config.leakCheck === 'fatal' && !clean;
     if (fatal) log().error('Leak check failed (--leak-check=fatal)');
+    clearInterval(keepAlive);
     process.exit(fatal ? EXIT_LEAKS : 0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -190,6 +190,8 @@ export class LeakRegistry {
     if (!this.tracksReachability) return;
     if (!this.reachCheckTimer && this.watched.size === 0) return;
     this.scheduleReachabilityCheck();
+    // someone waits for the result: the pending check must keep the process alive
+    this.reachCheckTimer?.ref();
     await new Promise<void>((resolve) => this.reachCheckWaiters.push(resolve));
   }
 

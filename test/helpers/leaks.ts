@@ -51,6 +51,8 @@ export async function expectNoLeaks(d: DaemonHandle): Promise<void> {
     throw err;
   }
   const code = await d.stop();
+  // the exit code only means something if the shutdown audit really ran to its end
+  expect(d.stderr(), 'the daemon printed its LEAK SUMMARY at exit').toMatch(/LEAK SUMMARY:\n   in use at exit: 0 objects/);
   expect(code, `daemon exit code after SIGTERM (--leak-check=fatal)\n--- daemon output tail ---\n${d.stderr().slice(-4000)}`)
     .toBe(0);
 }
