@@ -155,6 +155,10 @@ export class Daemon {
         totalstatistics: {
           uptime: Math.floor((Date.now() - this.started) / 1000),
           ...c,
+          // torn-down calls are in the counters; live calls are added here
+          relayedPackets: c.relayedPackets + packets,
+          relayedBytes: c.relayedBytes + bytes,
+          relayedErrors: c.relayedErrors + errors,
         },
         controlstatistics: { commands },
       },

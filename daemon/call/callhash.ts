@@ -76,6 +76,10 @@ export class CallHash {
     for (let i = this.observers.length - 1; i >= 0; i--) {
       if ((this.observers[i] as CallObserver).owner === call) this.observers.splice(i, 1);
     }
+    const totals = call.totals();
+    this.ctx.counters.add('relayedPackets', totals.RTP.packets + totals.RTCP.packets);
+    this.ctx.counters.add('relayedBytes', totals.RTP.bytes + totals.RTCP.bytes);
+    this.ctx.counters.add('relayedErrors', totals.RTP.errors + totals.RTCP.errors);
     const leaked = call.destroy((c) => this.observers.push({ owner: c, onDestroy: () => undefined }));
     this.auditNative(call.callId);
     this.ctx.counters.add(TEARDOWN_COUNTER[reason]);

@@ -71,7 +71,11 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
       expect(stats.fastPath.packets, 'the addon forwarded the packets after the first of each side').toBeGreaterThanOrEqual(38);
       expect(tagA.medias[0].streams[0].flags).toContain('kernelized');
     }
+    const before = (await d.ng.request({ command: 'statistics' })).statistics.totalstatistics.relayedPackets;
     await deleteCall(d, callId);
+    const after = (await d.ng.request({ command: 'statistics' })).statistics.totalstatistics.relayedPackets;
+    expect(after, 'the aggregate keeps the packets of torn-down calls').toBe(before);
+    expect(after).toBeGreaterThanOrEqual(40);
   });
 
   it('relays RTCP on the odd ports both ways', async () => {
