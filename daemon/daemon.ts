@@ -59,6 +59,7 @@ export class Daemon {
       }
     }
     const kernel = this.engine ? new Kernelizer(this.engine, this.leaks) : null;
+    if (kernel) this.leaks.addHolderProbe('fast-path entries', (obj) => kernel.holds(obj));
     this.ctx = {
       config: cfg,
       interfaces: this.interfaces,

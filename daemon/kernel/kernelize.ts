@@ -48,6 +48,11 @@ export class Kernelizer {
     return this.engine.entryStats(fd.socket);
   }
 
+  /** For the leak audit's holder probe: does the entry map still hold this stream? */
+  holds(obj: object): boolean {
+    return this.entries.has(obj as PacketStream);
+  }
+
   get entryCount(): number {
     return this.entries.size;
   }

@@ -2,7 +2,8 @@
  * Timeouts tear calls down by themselves, through the same zero-leak teardown as `delete`:
  * --offer-timeout (never answered), -o/--timeout (no media), -s/--silent-timeout (on hold),
  * -a/--final-timeout (hard cap) and -d/--delete-delay (kept a while after delete).
- * One daemon with short timeouts runs all scenarios side by side.
+ * One daemon with short timeouts runs all scenarios side by side, on the JS path and on the
+ * fast path (where media keeping a call alive is seen through the addon's counters).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
@@ -12,7 +13,7 @@ import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('call timeouts', () => {
+describe.each([{ fastPath: false }, { fastPath: true }])('call timeouts, fast path $fastPath', ({ fastPath }) => {
   let d: DaemonHandle;
   const peers: RtpPeer[] = [];
   const peer = async () => {
@@ -23,7 +24,7 @@ describe('call timeouts', () => {
   const listed = async () => (await d.ng.request({ command: 'list' })).calls as string[];
 
   beforeAll(async () => {
-    d = await startDaemon(['-o', '2', '-s', '5', '--offer-timeout', '2', '-a', '9']);
+    d = await startDaemon(['-o', '2', '-s', '5', '--offer-timeout', '2', '-a', '9'], { fastPath });
   });
 
   afterAll(async () => {
