@@ -67,13 +67,21 @@ export function callStats(call: Call): Dict {
   const createdUs = call.created * 1000;
   const tags: Dict = {};
   for (const m of call.monologues) tags[m.tag] = tagDict(call, m);
+  // per-SSRC entries: which participant sent it and on which media (quality metrics are not
+  // computed yet: no RTCP report parsing)
+  const ssrc: Dict = {};
+  for (const m of call.monologues) {
+    for (const media of m.medias) {
+      for (const id of media.rtp.ssrcs) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
+    }
+  }
   return {
     created: Math.floor(call.created / 1000),
     created_us: createdUs % 1_000_000,
     created_ts: createdUs,
     'last signal': Math.floor(call.lastSignal / 1000),
     'last redis update': 0,
-    SSRC: {},
+    SSRC: ssrc,
     tags,
     totals: call.totals(),
   };

@@ -66,6 +66,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
     expect(tagA.medias[0].streams[0].stats.packets).toBe(20);
     expect(tagA.medias[0].streams[0].endpoint).toEqual({ family: 'IPv4', address: '127.0.0.1', port: a.port });
     expect(tagA.medias[0].streams[0].SSRC).toEqual([0xa]);
+    expect(q.SSRC).toEqual({ [String(0xa)]: { tag: 'a1', 'media index': 1, type: 'audio' }, [String(0xb)]: { tag: 'b1', 'media index': 1, type: 'audio' } });
     if (fastPath) {
       const stats = await d.ng.request({ command: 'statistics' });
       expect(stats.fastPath.packets, 'the addon forwarded the packets after the first of each side').toBeGreaterThanOrEqual(38);
