@@ -96,8 +96,8 @@ export class CallInterfaces {
     const out = await call.write(async () => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       call.lastSignal = Date.now();
-      const offerer = call.monologueByTag(fromTag);
-      if (!offerer) throw new NgCommandError('TAG_NOT_FOUND');
+      // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
+      const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
       sender.subscribe(offerer);
       offerer.subscribe(sender);

@@ -192,6 +192,15 @@ describe('error replies', () => {
     expect(list.calls, 'a failed answer creates no call').not.toContain(cid);
   });
 
+  it('an answer naming a from-tag the call has not seen is answered, as rtpengine does', async () => {
+    const cid = `stray-${cookie()}`;
+    expect((await d.ng.request({ command: 'offer', 'call-id': cid, 'from-tag': 'a', sdp: SDP_A })).result).toBe('ok');
+    const answer = await d.ng.request({ command: 'answer', 'call-id': cid, 'from-tag': 'zz', 'to-tag': 'b', sdp: SDP_B });
+    expect(answer.result).toBe('ok');
+    expect(answer.sdp).toMatch(/^m=audio \d+ RTP\/AVP 0\r$/m);
+    await d.ng.request({ command: 'delete', 'call-id': cid, 'delete-delay': 0 });
+  });
+
   it('unparseable SDP', async () => {
     t.newCall();
     const reason = await t.offerError('bad SDP', {}, 'this is not an SDP body\nat all\n');
