@@ -61,6 +61,11 @@ interface Step {
   otherCpuPct: number;
   sinkDrops: number;
   relaySocketDrops: number;
+  /** machine-wide /proc/net/snmp Udp deltas during the step (other processes included) */
+  udpNoPorts: number;
+  udpRcvbufErrors: number;
+  udpSndbufErrors: number;
+  generatorSendErrors: number;
   generatorBound: boolean;
   pass: boolean;
   latUs: Record<string, number>;
@@ -148,6 +153,18 @@ interface Relay {
   ref?: ChildProcess;
   callIds?: string[];
   refOut?: string[];
+}
+
+/** Machine-wide UDP counters of /proc/net/snmp (NoPorts, RcvbufErrors, SndbufErrors, InErrors). */
+function udpSnmp(): Record<string, number> {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/).slice(1);
+    const vals = lines[1]!.split(/\s+/).slice(1).map(Number);
+    return Object.fromEntries(names.map((n, i) => [n, vals[i] ?? 0]));
+  } catch {
+    return {};
+  }
 }
 
 /** Sum of the drops column of /proc/net/udp for sockets bound to one of `ports`. */
@@ -242,6 +259,7 @@ async function step(bl: Blaster, relay: Relay, pps: number, seconds: number): Pr
   const b0 = cpuSeconds(bl.pid) ?? NaN;
   const m0 = machineCpu();
   const drops0 = udpDrops(relay.ports);
+  const snmp0 = udpSnmp();
   const t0 = process.hrtime.bigint();
   const reply = await bl.cmd(`run ${pps} ${seconds} ${DRAIN_MS}`, (seconds + 15) * 1000);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -249,7 +267,8 @@ async function step(bl: Blaster, relay: Relay, pps: number, seconds: number): Pr
   const p1 = cpuSecondsPrecise(relay.pid) ?? NaN;
   const b1 = cpuSeconds(bl.pid) ?? NaN;
   const m1 = machineCpu();
-  const r = JSON.parse(reply) as { sent: number; received: number; seconds: number; achievedPps: number; sinkDrops: number; latUs: Record<string, number> };
+  const snmp1 = udpSnmp();
+  const r = JSON.parse(reply) as { sendErrors: number; sent: number; received: number; seconds: number; achievedPps: number; sinkDrops: number; latUs: Record<string, number> };
   const relayCpu = c1 - c0;
   const loss = r.sent > 0 ? Math.max(0, 1 - r.received / r.sent) : 1;
   const generatorBound = r.achievedPps < GEN_OK * pps;
@@ -268,6 +287,10 @@ async function step(bl: Blaster, relay: Relay, pps: number, seconds: number): Pr
     otherCpuPct: Math.max(0, (100 * (machineBusy - (p1 - p0) - (b1 - b0))) / wall),
     sinkDrops: r.sinkDrops,
     relaySocketDrops: udpDrops(relay.ports) - drops0,
+    udpNoPorts: (snmp1.NoPorts ?? 0) - (snmp0.NoPorts ?? 0),
+    udpRcvbufErrors: (snmp1.RcvbufErrors ?? 0) - (snmp0.RcvbufErrors ?? 0),
+    udpSndbufErrors: (snmp1.SndbufErrors ?? 0) - (snmp0.SndbufErrors ?? 0),
+    generatorSendErrors: r.sendErrors,
     generatorBound,
     pass: loss < LOSS_LIMIT,
     latUs: r.latUs,
@@ -291,7 +314,8 @@ async function measured(bl: Blaster, relay: Relay, pps: number, seconds: number)
 function describe(s: Step): string {
   return `offered ${fmt(s.offered)} pps, sent ${fmt(s.achieved)} pps, loss ${(s.loss * 100).toFixed(3)} %, ` +
     `relay CPU ${s.relayCpuPct.toFixed(0)} %, generator CPU ${s.blasterCpuPct.toFixed(0)} %, machine ${s.machineBusyPct.toFixed(0)} % ` +
-    `(others ~${s.otherCpuPct.toFixed(0)} %), relay socket drops ${s.relaySocketDrops}, sink drops ${s.sinkDrops}` +
+    `(others ~${s.otherCpuPct.toFixed(0)} %), relay socket drops ${s.relaySocketDrops}, sink drops ${s.sinkDrops}, ` +
+    `UDP NoPorts/RcvbufErrors/SndbufErrors +${s.udpNoPorts}/+${s.udpRcvbufErrors}/+${s.udpSndbufErrors}, generator send errors ${s.generatorSendErrors}` +
     `${s.generatorBound ? ' [generator could not send the offered rate]' : ''} -> ${s.pass ? 'pass' : 'FAIL'}`;
 }
 
@@ -487,7 +511,7 @@ async function main(): Promise<void> {
   console.log('together saturate the CPU, so the relay with the lower CPU cost per packet leaves more CPU to the generator.');
 
   mkdirSync(OUT_DIR, { recursive: true });
-  const file = path.join(OUT_DIR, 'forward.json');
+  const file = path.join(OUT_DIR, quick ? 'forward-quick.json' : 'forward.json'); // --quick never overwrites a full run
   writeFileSync(file, JSON.stringify({
     date: new Date().toISOString(), quick, cores, node: process.version, stepSeconds, latSeconds, latPps: LAT_PPS,
     lossLimit: LOSS_LIMIT, fastPathThreads: fastThreads, packetBytes: 172,
