@@ -1,36 +1,47 @@
 /**
  * The retransmit cache (rtpengine's cookie_cache.c): a request is executed at most once per
  * cookie. Replies live in two generations rotated every 30 s, so an entry survives 30–60 s; a
- * retransmit arriving while the original is still being handled waits for its reply. Bounded:
- * past `maxEntries` the older generation is dropped early.
+ * retransmit arriving while the original is still being handled waits for its reply.
+ *
+ * Bounded by entries and by bytes: under heavy load (delete replies carry full call
+ * statistics) the current generation is rotated early once it holds half of either bound, so
+ * the cache never holds more than `maxEntries` replies or `maxBytes` bytes. Proxies retransmit
+ * within seconds (Kamailio: 5 × 1 s), well inside even a shortened window.
  */
+interface Generation {
+  replies: Map<string, Buffer>;
+  bytes: number;
+}
+
+const newGeneration = (): Generation => ({ replies: new Map(), bytes: 0 });
+
 export class CookieCache {
-  private current = new Map<string, Buffer>();
-  private old = new Map<string, Buffer>();
+  private current = newGeneration();
+  private old = newGeneration();
   private readonly inProgress = new Map<string, Promise<Buffer>>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly maxEntries = 100_000,
-    rotateMs = 30_000,
-  ) {
-    this.timer = setInterval(() => this.rotate(), rotateMs);
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+
+  constructor(options: { maxEntries?: number; maxBytes?: number; rotateMs?: number } = {}) {
+    this.maxEntries = options.maxEntries ?? 100_000;
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.timer = setInterval(() => this.rotate(), options.rotateMs ?? 30_000);
     this.timer.unref();
   }
 
   get size(): number {
-    return this.current.size + this.old.size;
+    return this.current.replies.size + this.old.replies.size;
   }
 
   get bytes(): number {
-    let n = 0;
-    for (const m of [this.current, this.old]) for (const [k, v] of m) n += k.length + v.length;
-    return n;
+    return this.current.bytes + this.old.bytes;
   }
 
   /** The cached reply, the pending one, or null (then the caller executes and calls `run`). */
   lookup(cookie: string): Buffer | Promise<Buffer> | null {
-    return this.current.get(cookie) ?? this.old.get(cookie) ?? this.inProgress.get(cookie) ?? null;
+    return this.current.replies.get(cookie) ?? this.old.replies.get(cookie) ?? this.inProgress.get(cookie) ?? null;
   }
 
   /** Executes `fn` for `cookie`, marking it in progress, and caches whatever reply it produced. */
@@ -44,19 +55,24 @@ export class CookieCache {
   }
 
   private store(cookie: string, reply: Buffer): void {
-    if (this.current.size >= this.maxEntries) this.rotate();
-    this.current.set(cookie, reply);
+    const size = cookie.length + reply.length;
+    const halfEntries = Math.max(1, Math.floor(this.maxEntries / 2));
+    if (this.current.replies.size >= halfEntries || this.current.bytes + size > this.maxBytes / 2) this.rotate();
+    const previous = this.current.replies.get(cookie);
+    if (previous) this.current.bytes -= cookie.length + previous.length;
+    this.current.replies.set(cookie, reply);
+    this.current.bytes += size;
   }
 
   rotate(): void {
     this.old = this.current;
-    this.current = new Map();
+    this.current = newGeneration();
   }
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.current.clear();
-    this.old.clear();
+    this.current = newGeneration();
+    this.old = newGeneration();
   }
 }

@@ -8,6 +8,9 @@ import { PortsExhaustedError } from '../errors.js';
 import { PortPool } from './port-pool.js';
 import { PortInUseError, type AddressFamily, type MediaSocket, type MediaSocketFactory, type PacketHandler } from './media-socket.js';
 
+/** Socket errors that mean the process or system is out of resources, not this port. */
+const RESOURCE_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM']);
+
 export class LocalAddress {
   readonly pool: PortPool;
   constructor(
@@ -66,7 +69,11 @@ export class InterfaceSet {
       } catch (err) {
         rtp?.close();
         local.pool.release(port);
-        if (!(err instanceof PortInUseError)) throw err;
+        if (err instanceof PortInUseError) continue;
+        // out of file descriptors or socket buffers: the same for every port, a clear refusal
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code && RESOURCE_ERRORS.has(code)) throw new PortsExhaustedError(`cannot open sockets on ${local.address}: ${code}`);
+        throw err;
       }
     }
     throw new PortsExhaustedError(`no free port pair on ${local.name}/${local.address}`);

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CookieCache } from '../../../daemon/control/cookie-cache.js';
 
 const caches: CookieCache[] = [];
-function cache(maxEntries?: number, rotateMs?: number): CookieCache {
-  const c = new CookieCache(maxEntries, rotateMs);
+function cache(maxEntries?: number, rotateMs?: number, maxBytes?: number): CookieCache {
+  const c = new CookieCache({ maxEntries, rotateMs, maxBytes });
   caches.push(c);
   return c;
 }
@@ -94,16 +94,27 @@ describe('CookieCache', () => {
   });
 
   it('is bounded by maxEntries', async () => {
-    const c = cache(3);
+    const c = cache(4);
     for (let i = 0; i < 50; i++) {
       await c.run(`k${i}`, async () => Buffer.from(`v${i}`));
-      expect(c.size).toBeLessThanOrEqual(6);
+      expect(c.size).toBeLessThanOrEqual(4);
       // the newest is always there
       expect((c.lookup(`k${i}`) as Buffer).toString()).toBe(`v${i}`);
     }
     expect(c.lookup('k0')).toBeNull();
     expect(c.lookup('k40')).toBeNull();
     expect(c.lookup('k47')).not.toBeNull();
+  });
+
+  it('is bounded by bytes (large delete replies must not pile up)', async () => {
+    const c = cache(1000, 30_000, 10_000);
+    for (let i = 0; i < 100; i++) {
+      await c.run(`big${i}`, async () => Buffer.alloc(1000, i));
+      expect(c.bytes).toBeLessThanOrEqual(10_000);
+      expect(c.lookup(`big${i}`)).not.toBeNull();
+    }
+    expect(c.lookup('big0')).toBeNull();
+    expect(c.size).toBeLessThan(10);
   });
 
   it('close() drops everything and stops the timer', async () => {

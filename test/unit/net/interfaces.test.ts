@@ -190,3 +190,20 @@ describe('InterfaceSet.openPair on 127.0.0.1', () => {
     expect(got.sort()).toEqual([['rtcp', 'two'], ['rtp', 'one']]);
   });
 });
+
+describe('InterfaceSet.openPair when the process runs out of file descriptors', () => {
+  it('refuses with PortsExhaustedError (a clear "Ran out of ports") and returns the pair to the pool', async () => {
+    const set = new InterfaceSet([{ name: 'default', address: '127.0.0.1', advertised: '127.0.0.1', family: 4 }], 62000, 62009);
+    // socket() failing with EMFILE, as the OS reports it when RLIMIT_NOFILE is reached
+    const exhausted = {
+      kind: 'dgram' as const,
+      open: async () => {
+        throw Object.assign(new Error('bind EMFILE 127.0.0.1'), { code: 'EMFILE' });
+      },
+    };
+    const local = set.addresses[0]!;
+    await expect(set.openPair(local, exhausted, () => undefined, () => undefined)).rejects.toThrow(PortsExhaustedError);
+    await expect(set.openPair(local, exhausted, () => undefined, () => undefined)).rejects.toThrow(/EMFILE/);
+    expect(local.pool.inUse).toBe(0);
+  });
+});
