@@ -32,7 +32,8 @@ our @EXPORT = qw(autotest_start autotest_init new_call new_call_nc offer answer 
 	rtpe_req rtpe_raw_req ft tt cid new_ft new_tt reverse_tags snd snd_no rcv rcv_no rcv_maybe
 	rtp rtpm rtpmre escape crlf sdp_split use_json terminate create create_answer publish
 	subscribe_request subscribe_answer srtp_snd srtp_rcv srtp_dec);
-our @EXPORT_OK = qw(leak_check sdp_regex sdp_match rtpe_client daemon_pid stop_daemon);
+our @EXPORT_OK = qw(leak_check sdp_regex sdp_match sdp_partial_captures rtpe_client daemon_pid
+	stop_daemon);
 our %EXPORT_TAGS = (all => [@EXPORT, @EXPORT_OK]);
 
 our $launch_cb;                 # called once the control socket exists (rtpengine compatibility)
@@ -414,6 +415,44 @@ sub _first_difference {
 	return 'difference not located line by line';
 }
 
+# Captures of an expected SDP that did not match as a whole, taken line by line: each expected
+# line holding capturing placeholders is looked for in the reply from where the previous one was
+# found, first as a whole line, then (so that 'm=audio PORT RTP/AVP 0 8' still yields the port of
+# 'm=audio 30000 RTP/AVP 8') as a line starting with the expected text up to its last capturing
+# placeholder; a line found neither way gives undef for each of its captures. So the list has as
+# many elements as a full match would have had, in the same order.
+my $cap_ph_re = join('|', map { $_->[0] } grep { $_->[1] =~ /^\(/ } @placeholders);
+
+sub sdp_partial_captures {
+	my ($got, $exp) = @_;
+	my @g = split(/\n/, crlf($got // ''));
+	my @out;
+	my $gi = 0;
+	for my $el (split(/\n/, $exp // '')) {
+		my $lre = sdp_regex($el);
+		'' =~ /(?:$lre)|/;    # always matches; $#+ is then the number of capture groups
+		my $n = $#+;
+		next unless $n;
+		my @res = ($lre);
+		if ($el =~ /^(.*(?:$cap_ph_re))/s) {
+			(my $pre = sdp_regex($1)) =~ s/\$\z//;
+			push(@res, $pre);
+		}
+		my @caps;
+		RE: for my $re (@res) {
+			for my $j ($gi .. $#g) {
+				my @m = $g[$j] =~ /$re/;
+				next unless @m;
+				@caps = @m;
+				$gi = $j + 1;
+				last RE;
+			}
+		}
+		push(@out, @caps ? @caps : (undef) x $n);
+	}
+	return @out;
+}
+
 sub sdp_match {
 	my ($cmd, $name, $sdp, $exp) = @_;
 	$exp //= '';
@@ -426,7 +465,13 @@ sub sdp_match {
 		$tb->diag("got SDP:\n$got");
 		$tb->diag("expected SDP:\n$exp");
 	};
-	return $ok ? @matches : ();
+	return @matches if $ok;
+	# Unlike rtpengine (which returns nothing), hand back what can be found line by line, so
+	# that one differing SDP line does not leave later snd()/rcv() without their ports.
+	my @partial = sdp_partial_captures($got, $exp);
+	$tb->diag('captures taken line by line after the mismatch: '
+		. join(', ', map { defined $_ ? $_ : 'undef' } @partial)) if @partial;
+	return @partial;
 }
 
 sub offer_answer {
@@ -536,8 +581,21 @@ sub _peer {
 	return;
 }
 
+# A destination port that is not a number (usually undef: an earlier offer/answer reply did not
+# give the port the script captures) is a failed assertion instead of a die, so the rest of the
+# script still runs (rtpengine's snd dies there).
+sub _bad_dest {
+	my ($what, $dest) = @_;
+	return 0 if defined $dest && $dest =~ /^\d+$/;
+	$tb->ok(0, "$what: packet sent");
+	$tb->diag("$what: no usable destination port (" . (defined $dest ? "'$dest'" : 'undef')
+		. '); was it captured from an SDP reply that did not match?');
+	return 1;
+}
+
 sub snd {
 	my ($sock, $dest, $packet, $addr) = @_;
+	return if _bad_dest('snd', $dest);
 	$addr //= _default_dest($sock);
 	defined($sock->send($packet, 0, _sockaddr($addr, $dest)))
 		or die "sending to [$addr]:$dest failed: $!";
@@ -546,6 +604,7 @@ sub snd {
 # Like snd(), but a failing send is not fatal; returns whether the datagram was sent.
 sub snd_no {
 	my ($sock, $dest, $packet, $addr) = @_;
+	return 0 unless defined $dest && $dest =~ /^\d+$/;
 	$addr //= _default_dest($sock);
 	return defined($sock->send($packet, 0, _sockaddr($addr, $dest))) ? 1 : 0;
 }
