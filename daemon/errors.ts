@@ -11,6 +11,7 @@ export const NG_ERROR_REASONS = {
   JSON_DICT: 'Could not decode JSON dictionary',
   NO_COMMAND: 'Dictionary contains no key "command"',
   UNKNOWN_COMMAND: 'Unrecognized command',
+  NOT_IMPLEMENTED: 'Command not implemented by rtpengine-ts yet',
   NO_SDP: 'No SDP body in message',
   NO_CALL_ID: 'No call-id in message',
   NO_FROM_TAG: 'No from-tag in message',
@@ -45,7 +46,8 @@ export class NgCommandError extends RtpengineError {
   constructor(code: NgErrorCode, detail?: string, options?: { cause?: unknown }) {
     const reason = NG_ERROR_REASONS[code];
     super(code, detail ? `${reason}: ${detail}` : reason, options);
-    this.reason = detail && code === 'INVALID_VALUE' ? `${reason}: ${detail}` : reason;
+    // rtpengine's strings stay exact; our own codes may carry the detail
+    this.reason = detail && (code === 'INVALID_VALUE' || code === 'NOT_IMPLEMENTED') ? `${reason}: ${detail}` : reason;
   }
 }
 

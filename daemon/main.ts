@@ -35,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
   }
   initLogger(config.logLevel, config.logFormat);
   for (const name of config.ignoredOptions) log().warn(`option --${name} is not implemented by rtpengine-ts yet and is ignored`);
+  for (const name of config.unknownOptions) log().warn(`unknown option --${name} ignored (not an rtpengine-ts option, nor an rtpengine option we know of)`);
 
   const daemon = new Daemon(config);
   try {

@@ -22,6 +22,8 @@ export class Monologue {
   family: 4 | 6 | undefined;
   /** The last SDP this participant sent us: its o= line is kept for our replies to the peer. */
   lastOrigin: SdpOrigin | null = null;
+  /** The o= of the first SDP we sent this participant, for `replace: username|origin-full`. */
+  firstOrigin: SdpOrigin | null = null;
   /** What we last sent to this participant, for `replace: sdp-version`. */
   lastOutput: { body: string; version: bigint } | null = null;
   deleted = false;

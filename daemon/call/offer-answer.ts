@@ -8,7 +8,7 @@ import type { NgFlags } from '../control/call-flags.js';
 import { NgCommandError } from '../errors.js';
 import type { Endpoint, LearningMode } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
-import { isRtpProtocol, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
+import { isRtpProtocol, type Direction, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
@@ -41,6 +41,14 @@ async function ensurePorts(call: Call, media: CallMedia, local: LocalAddress): P
 }
 
 /** The family of a participant's SDP, used as its local family unless `address-family` says otherwise. */
+function isNullAddress(address: string | undefined): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+function withoutRecv(direction: Direction): Direction {
+  return direction === 'sendrecv' ? 'sendonly' : direction === 'recvonly' ? 'inactive' : direction;
+}
+
 function sdpFamily(session: SdpSession): 4 | 6 | undefined {
   return session.medias.find((m) => m.connection)?.connection?.family ?? session.connection?.family;
 }
@@ -165,16 +173,21 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
   const port = sm.rejected || !rm.ports ? 0 : rm.ports.port;
   const codecs = role === 'offer' && isRtp ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
   // `media-address` is the address written into the SDP the peer gets (rtpengine's behaviour)
-  const connection: SdpConnection | null = flags.mediaAddress
+  let connection: SdpConnection | null = flags.mediaAddress
     ? { family: flags.mediaAddress.includes(':') ? 6 : 4, address: flags.mediaAddress }
     : local ? { family: local.family, address: local.advertised } : sdp.connection;
+  // old-style hold (RFC 2543 c=0.0.0.0): the sender will not receive; the peer is told so with
+  // a null address and a direction without "recv", as rtpengine does
+  const held = isNullAddress(sm.rtp.advertisedEndpoint?.address);
+  if (held && connection) connection = { family: connection.family, address: connection.family === 6 ? '::' : '0.0.0.0' };
+  const direction = flags.flags.has('original-sendrecv') ? sdp.direction : held ? withoutRecv(sm.direction) : sm.direction;
   return {
     source: sdp,
     port,
     codecs,
     formats: isRtp ? codecs.map((c) => String(c.payloadType)) : sdp.formats,
     connection,
-    direction: flags.flags.has('original-sendrecv') ? sdp.direction : sm.direction,
+    direction,
     rtcpPort: !isRtp || port === 0 || flags.flags.has('no-rtcp-attribute') ? null : rtcpOnRtpPort ? port : port + 1,
     fullRtcp: flags.flags.has('full-rtcp-attribute'),
     rtcpMux: emitMux && port !== 0,
@@ -185,7 +198,12 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
 function renderSdp(receiver: Monologue, session: SdpSession, medias: SdpOutputMedia[], flags: NgFlags): string {
   const firstLocal = medias.find((m) => m.port !== 0 && m.connection)?.connection ?? null;
   let origin: SdpOrigin = { ...session.origin };
-  if (flags.replace.has('origin') && firstLocal) {
+  // `username` keeps the o= username of the first SDP this participant got from us;
+  // `origin-full` keeps that whole first o= (and, like `origin`, puts the relay's address in it)
+  const first = receiver.firstOrigin ?? (receiver.firstOrigin = { ...session.origin });
+  if (flags.replace.has('origin-full')) origin = { ...first };
+  else if (flags.replace.has('username')) origin.username = first.username;
+  if ((flags.replace.has('origin') || flags.replace.has('origin-full')) && firstLocal) {
     origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
   }
   const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias });

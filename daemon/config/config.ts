@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { OPTIONS_BY_LONG } from './options.js';
-import { loadIniFile, mergeRaw, parseArgv, type RawOptions } from './parse.js';
+import { loadIniFile, mergeRaw, parseArgv, UNKNOWN_PREFIX, type RawOptions } from './parse.js';
 
 export type EndpointLearning = 'delayed' | 'immediate' | 'off' | 'heuristic';
 export type LeakCheckMode = 'off' | 'summary' | 'full' | 'fatal';
@@ -48,6 +48,8 @@ export interface Config {
   leakSampleInterval: number;
   /** rtpengine options given that this daemon does not implement (warned about at start-up). */
   ignoredOptions: string[];
+  /** Long options nobody here knows (warned about at start-up: a typo, or a newer rtpengine option). */
+  unknownOptions: string[];
   help: boolean;
   version: boolean;
 }
@@ -128,6 +130,7 @@ export function parseListen(spec: string, option: string, defaultAddress = '127.
 
 export function buildConfig(raw: RawOptions): Config {
   const ignoredOptions = [...raw.keys()].filter((key) => OPTIONS_BY_LONG.get(key)?.implemented === false);
+  const unknownOptions = [...raw.keys()].filter((key) => key.startsWith(UNKNOWN_PREFIX)).map((key) => key.slice(UNKNOWN_PREFIX.length));
   // accepted for rtpengine compatibility (we always log to stderr and never daemonise), but
   // a value that is not a boolean is still an error
   boolValue(raw, 'foreground');
@@ -168,6 +171,7 @@ export function buildConfig(raw: RawOptions): Config {
     leakStacks,
     leakSampleInterval: intValue(raw, 'leak-sample-interval', 10, 1),
     ignoredOptions,
+    unknownOptions,
     help,
     version,
   };

@@ -86,6 +86,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   later('moh-max-duration', undefined, 'int'), later('moh-max-repeats', undefined, 'int'), later('moh-attr-name', undefined, 'string'),
   later('legacy-sdp', undefined, 'bool'), later('priority', undefined, 'int'), later('idle-priority', undefined, 'int'),
   later('interfaces-config', undefined, 'string'), later('http-threads', undefined, 'int'), later('scheduling', undefined, 'string'),
+  later('reorder-codecs', undefined, 'bool'), later('allow-asymmetric-codecs', undefined, 'bool'), later('endpoint-learning-heuristic-disable-early-return', undefined, 'bool'),
+  later('mysql-host', undefined, 'string'), later('mysql-port', undefined, 'int'), later('mysql-user', undefined, 'string'),
+  later('mysql-pass', undefined, 'string'), later('mysql-query', undefined, 'string'), later('jb-clock-drift', undefined, 'bool'),
+  later('jb-adaptive', undefined, 'bool'), later('dtmf-log-dest', undefined, 'string'), later('dtmf-log-ng-tcp', undefined, 'bool'),
+  later('mqtt-tls-alpn', undefined, 'string'), later('mqtt-publish-interval', undefined, 'int'), later('mqtt-publish-scope', undefined, 'string'),
+  later('rtcp-interval', undefined, 'int'), later('player-cache', undefined, 'bool'), later('measure-rtp', undefined, 'bool'),
 ];
 
 const LOG_LEVEL_SUBSYSTEMS = ['core', 'spandsp', 'ffmpeg', 'transcoding', 'codec', 'rtcp', 'ice', 'crypto', 'srtp', 'internals', 'http', 'control', 'dtx'];

@@ -9,8 +9,12 @@ import { OPTIONS_BY_LONG, OPTIONS_BY_SHORT, type OptionSpec } from './options.js
 
 export type RawOptions = Map<string, string[]>;
 
+/** Long options that are neither ours nor in our list of rtpengine's, keyed `?name`. */
+export const UNKNOWN_PREFIX = '?';
+
 export function parseArgv(argv: readonly string[]): RawOptions {
   const raw: RawOptions = new Map();
+  const unknown: RawOptions = new Map();
   const add = (spec: OptionSpec, value: string) => {
     const list = raw.get(spec.long) ?? [];
     if (spec.kind === 'list') list.push(value);
@@ -23,7 +27,13 @@ export function parseArgv(argv: readonly string[]): RawOptions {
       const eq = arg.indexOf('=');
       const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       const spec = OPTIONS_BY_LONG.get(name);
-      if (!spec) throw new ConfigError(`Unknown option --${name}`);
+      if (!spec) {
+        // rtpengine has options we do not list; its command lines must keep working, so an
+        // unknown long option is kept aside (and warned about at start-up) with its value
+        const value = eq >= 0 ? arg.slice(eq + 1) : argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('-') ? (argv[++i] as string) : 'true';
+        unknown.set(name, [value]);
+        continue;
+      }
       if (spec.kind === 'bool') {
         add(spec, eq >= 0 ? arg.slice(eq + 1) : 'true');
       } else if (eq >= 0) {
@@ -52,6 +62,7 @@ export function parseArgv(argv: readonly string[]): RawOptions {
       throw new ConfigError(`Unexpected argument "${arg}"`);
     }
   }
+  for (const [name, value] of unknown) raw.set(`${UNKNOWN_PREFIX}${name}`, value);
   return raw;
 }
 
@@ -73,7 +84,10 @@ export function parseIni(text: string, section: string, source: string): RawOpti
     const key = trimmed.slice(0, eq).trim();
     const value = trimmed.slice(eq + 1).trim();
     const spec = OPTIONS_BY_LONG.get(key);
-    if (!spec) throw new ConfigError(`${source}:${index + 1}: unknown key "${key}"`);
+    if (!spec) {
+      raw.set(`${UNKNOWN_PREFIX}${key}`, [value]);
+      return;
+    }
     const values = spec.kind === 'list' ? value.split(';').map((v) => v.trim()).filter((v) => v !== '') : [value];
     raw.set(key, values);
   });

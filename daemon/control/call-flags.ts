@@ -11,7 +11,7 @@ import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 
 export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
-export type ReplaceOption = 'origin' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
+export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
 export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
 export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
 
@@ -89,7 +89,7 @@ function int(v: BencodeValue | RtppValue | undefined, key: string): number | und
 }
 
 const RTCP_MUX: readonly RtcpMuxOption[] = ['offer', 'demux', 'accept', 'reject', 'require'];
-const REPLACE: readonly ReplaceOption[] = ['origin', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
+const REPLACE: readonly ReplaceOption[] = ['origin', 'origin-full', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
 const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional'];
 const LEARNING: readonly LearningMode[] = ['delayed', 'immediate', 'off', 'heuristic'];
 const CODEC_VERBS = ['strip', 'offer', 'mask', 'except', 'transcode', 'accept', 'consume', 'ignore', 'set'] as const;

@@ -108,7 +108,7 @@ export class ControlNg {
       if (command === '') throw new NgCommandError('NO_COMMAND');
       const entry = lookupCommand(command);
       if (!entry) throw new NgCommandError('UNKNOWN_COMMAND');
-      if (!entry.supported) throw new NgCommandError('UNKNOWN_COMMAND', `"${command}" is not supported by rtpengine-ts yet`);
+      if (!entry.supported) throw new NgCommandError('NOT_IMPLEMENTED', command);
       log().debug({ from, command, callId: flags.callId }, `Received command '${command}'`);
       const result = await this.handlers[entry.name as SupportedCommand](flags);
       reply = command === 'ping' ? { result: 'pong' } : { ...result, result: 'ok' };

@@ -5,7 +5,7 @@
  * Session: v= o= s= (i= u= e= p=) b= t=/r=/z= session a= lines; a session-level c= is never
  *          written (every media section carries its own).
  * Media:   m= c= b= other a= lines in original order, a=mid, per-codec (rtpmap, fmtp, rtcp-fb),
- *          direction, a=rtcp, a=rtcp-mux, a=ptime.
+ *          direction, a=rtcp, a=rtcp-mux, a=ptime, a=maxptime.
  * Rejected media (port 0): m= and a null c= only.
  */
 import {
@@ -46,8 +46,11 @@ export interface SdpOutput {
   medias: SdpOutputMedia[];
 }
 
+/** Packetisation attributes rtpengine writes last, in this order. */
+const TRAILING = ['ptime', 'maxptime'];
+
 /** Attributes the writer regenerates; every other attribute passes through unchanged. */
-const REGENERATED = new Set(['rtpmap', 'fmtp', 'rtcp-fb', 'rtcp', 'rtcp-mux', 'mid', 'ptime', ...DIRECTIONS]);
+const REGENERATED = new Set(['rtpmap', 'fmtp', 'rtcp-fb', 'rtcp', 'rtcp-mux', 'mid', ...TRAILING, ...DIRECTIONS]);
 
 /** Session attributes that would be wrong after the rewrite: BUNDLE groups (each m= gets its own port). */
 function keepSessionAttribute(a: SdpAttribute): boolean {
@@ -116,6 +119,6 @@ function mediaLines(m: SdpOutputMedia): string[] {
     lines.push(m.fullRtcp && c ? `a=rtcp:${m.rtcpPort} IN IP${c.family} ${c.address}` : `a=rtcp:${m.rtcpPort}`);
   }
   if (m.rtcpMux) lines.push('a=rtcp-mux');
-  for (const a of src.attributes) if (a.name === 'ptime') lines.push(attributeLine(a));
+  for (const name of TRAILING) for (const a of src.attributes) if (a.name === name) lines.push(attributeLine(a));
   return lines;
 }

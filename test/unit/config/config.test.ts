@@ -158,7 +158,6 @@ describe('command-line syntax', () => {
     ['no interface', []],
     ['port-max == port-min', ['-i', '127.0.0.1', '-m', '40000', '-M', '40000']],
     ['port-max < port-min', ['-i', '127.0.0.1', '-m', '40000', '-M', '30000']],
-    ['unknown long option', ['-i', '127.0.0.1', '--no-such-option']],
     ['unknown short option', ['-i', '127.0.0.1', '-Z']],
     ['unknown letter in bundle', ['-i', '127.0.0.1', '-fZ']],
     ['missing value', ['-i']],
@@ -173,6 +172,12 @@ describe('command-line syntax', () => {
     ['--leak-check=bogus', ['-i', '127.0.0.1', '--leak-check=bogus']],
   ])('%s throws ConfigError', (_name, args) => {
     expect(() => load(...args)).toThrow(ConfigError);
+  });
+
+  it('keeps unknown long options aside (rtpengine command lines must keep working), with their values', () => {
+    const c = load('-i', '127.0.0.1', '--no-such-option', '--reorder-codecs', '--future-thing=5', '--other', 'value', '-f');
+    expect(c.unknownOptions).toEqual(['no-such-option', 'future-thing', 'other']);
+    expect(c.ignoredOptions).toContain('reorder-codecs');
   });
 });
 
