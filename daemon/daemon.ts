@@ -18,6 +18,7 @@ import { loadFastPath } from './kernel/native-fast-path.js';
 import { LeakInjector, readLeakInjection } from './leak/inject.js';
 import { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
+import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
@@ -120,7 +121,7 @@ export class Daemon {
   }
 
   private sampleGrowth(): void {
-    this.leaks.sampleGrowth({ CookieCacheEntry: this.control?.cache.size ?? 0, calls: this.calls?.size ?? 0 });
+    this.leaks.sampleGrowth({ CookieCacheEntry: this.control?.cache.size ?? 0, [CALLS_GAUGE]: this.calls?.size ?? 0 });
   }
 
   fastPathStatus(): FastPathStatus {

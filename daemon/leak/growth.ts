@@ -30,6 +30,13 @@ export function classifyTrend(values: readonly number[]): Trend {
   return 'linear';
 }
 
+/**
+ * The gauge of live calls, recorded with the counts. Growth of call-owned types that merely
+ * follows more calls being up is load, not a leak: it is reported only while the number of
+ * calls did not grow over the window (calls came and went, the objects stayed).
+ */
+export const CALLS_GAUGE = 'calls';
+
 export class GrowthSampler {
   private readonly series = new Map<string, number[]>();
 
@@ -43,9 +50,12 @@ export class GrowthSampler {
   }
 
   /** Types whose count grew over the window, with their trend; stable types are left out. */
-  report(): GrowthReport[] {
+  report(callOwned: ReadonlySet<string> = new Set()): GrowthReport[] {
     const out: GrowthReport[] = [];
+    const calls = this.series.get(CALLS_GAUGE);
+    const callsGrew = calls !== undefined && calls.length > 1 && (calls[calls.length - 1] as number) > (calls[0] as number);
     for (const [type, values] of this.series) {
+      if (type === CALLS_GAUGE || (callsGrew && callOwned.has(type))) continue;
       const trend = classifyTrend(values);
       if (trend === 'constant') continue;
       const first = values[0] as number;

@@ -17,6 +17,8 @@ import { log } from '../log/logger.js';
 import { LEAK_TYPES, type LeakType } from './types.js';
 import { GrowthSampler, type GrowthReport } from './growth.js';
 
+const CALL_OWNED_TYPES: ReadonlySet<string> = new Set(LEAK_TYPES);
+
 export interface LeakHandle {
   readonly id: number;
   readonly type: LeakType;
@@ -252,7 +254,7 @@ export class LeakRegistry {
       leaked: this.leaked,
       reachableAfterRelease: this.reachableAfterRelease,
       doubleRelease: this.doubleRelease,
-      growth: this.growth.report(),
+      growth: this.growth.report(CALL_OWNED_TYPES),
     };
   }
 

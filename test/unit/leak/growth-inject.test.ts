@@ -55,6 +55,17 @@ describe('GrowthSampler', () => {
     expect(g.report()).toEqual([]);
   });
 
+  it('call-owned types growing with the number of calls are load, not leaks; with calls flat they are reported', () => {
+    const load = new GrowthSampler();
+    for (let i = 0; i < 10; i++) load.record({ calls: 10 * i, Media: 20 * i, CookieCacheEntry: 5 * i });
+    expect(load.report(new Set(['Media'])).map((r) => r.type)).toEqual(['CookieCacheEntry']);
+    const leak = new GrowthSampler();
+    for (let i = 0; i < 10; i++) leak.record({ calls: 10 + ((i + 1) % 2), Media: 20 + 3 * i });
+    expect(leak.report(new Set(['Media']))).toEqual([
+      { type: 'Media', trend: 'linear', samples: 10, first: 20, last: 47, perSample: 3 },
+    ]);
+  });
+
   it('nothing recorded, nothing reported', () => {
     expect(new GrowthSampler().report()).toEqual([]);
   });
