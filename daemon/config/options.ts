@@ -34,7 +34,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   o('log-format', undefined, 'string', 'log line format: json (default) or pretty', 'FORMAT'),
   o('foreground', 'f', 'bool', "don't daemonise (this daemon never daemonises)"),
   o('pidfile', 'p', 'string', 'write the process id to this file', 'FILE'),
-  o('tos', 'T', 'int', 'TOS byte of outgoing media packets (0-255)', 'INT'),
+  o('tos', 'T', 'int', 'TOS byte of outgoing media packets (0-255; set on fast-path sockets, Node dgram cannot set it)', 'INT'),
   o('table', 't', 'int', 'fast path: N >= 0 enables the native forwarding table, negative disables (default -1; the embedded config enables it)', 'INT'),
   o('no-fallback', 'F', 'bool', 'fail start-up if the fast path cannot be used'),
   o('fast-path-threads', undefined, 'int', 'forwarding threads of the native fast path (default 1)', 'INT'),
