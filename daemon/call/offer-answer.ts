@@ -207,13 +207,15 @@ function renderSdp(receiver: Monologue, session: SdpSession, medias: SdpOutputMe
     origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
   }
   const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias });
-  const inputVersion = safeBigInt(session.origin.sessionVersion);
+  // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
+  const fullOrigin = flags.replace.has('origin-full');
+  const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);
   const last = receiver.lastOutput;
   let version = inputVersion;
   const bodyWithout = (text: string) => text.split('\r\n').filter((l) => !l.startsWith('o=')).join('\r\n');
   if (flags.replace.has('force-increment-sdp-ver')) {
     version = (last?.version ?? inputVersion) + 1n;
-  } else if (flags.replace.has('sdp-version') && last) {
+  } else if ((flags.replace.has('sdp-version') || fullOrigin) && last) {
     version = bodyWithout(build(String(last.version))) === last.body ? last.version : last.version + 1n;
   }
   const text = build(String(version));

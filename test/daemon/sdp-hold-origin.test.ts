@@ -152,7 +152,10 @@ a=rtcp:PORT
   it('origin-full: the whole first o= is kept, with the relay address in it', async () => {
     t.newCall();
     await t.offer('origin-full 1', { replace: ['origin-full'] }, offerSdp('test', '1545997027', 1) + out('test 1545997027 1 IN IP4 127.0.0.1'));
-    await t.offer('origin-full 2', { replace: ['origin-full'] }, offerSdp('other', '99', 1) + out('test 1545997027 1 IN IP4 127.0.0.1'));
+    await t.offer('origin-full 2', { replace: ['origin-full'] }, offerSdp('other', '99', 5) + out('test 1545997027 1 IN IP4 127.0.0.1'));
+    // a changed body (new media port, hence a new relay port) raises the kept o= version by one
+    await t.offer('origin-full 3', { replace: ['origin-full'] }, offerSdp('test', '1545997027', 2).replace('m=audio 2000', 'm=audio 2002')
+      + out('test 1545997027 2 IN IP4 127.0.0.1'));
   });
 });
 
