@@ -81,6 +81,7 @@ export class Daemon {
       delete: (f) => ci.delete(f),
       query: (f) => ci.query(f),
       list: (f) => ci.list(f),
+      connect: (f) => ci.connect(f),
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),

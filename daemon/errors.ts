@@ -26,6 +26,7 @@ export const NG_ERROR_REASONS = {
   DIALOGUE: 'Invalid dialogue association',
   INVALID_LIMIT: 'invalid limit, must be >= 0',
   TAG_NOT_FOUND: 'From-tag not found',
+  TO_TAG_NOT_FOUND: 'To-tag not found',
   INTERFACE: 'Unknown interface',
   INVALID_VALUE: 'Invalid value',
   INTERNAL: 'Internal error',

@@ -137,6 +137,37 @@ export class CallInterfaces {
     });
   }
 
+  /**
+   * connect (rtpengine's call_connect_ng): the two named participants of one call now receive
+   * each other's media instead of their previous peers'. With `directional` only the to-tag
+   * participant receives the from-tag participant's media.
+   */
+  async connect(flags: NgFlags): Promise<Reply> {
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    if (!flags.fromTag) throw new NgCommandError('NO_FROM_TAG');
+    if (!flags.toTag) throw new NgCommandError('NO_TO_TAG');
+    if (flags.toCallId !== undefined && flags.toCallId !== flags.callId) {
+      throw new NgCommandError('NOT_IMPLEMENTED', 'connect across calls (to-call-id)');
+    }
+    const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    const fromTag = flags.fromTag;
+    const toTag = flags.toTag;
+    return call.write(() => {
+      const from = call.monologueByTag(fromTag);
+      if (!from) throw new NgCommandError('TAG_NOT_FOUND');
+      const to = call.monologueByTag(toTag);
+      if (!to || to === from) throw new NgCommandError('TO_TAG_NOT_FOUND');
+      call.lastSignal = Date.now();
+      from.unsubscribeAll();
+      to.unsubscribeAll();
+      to.subscribe(from);
+      if (!flags.flags.has('directional')) from.subscribe(to);
+      call.rebuildSinks();
+      return {};
+    });
+  }
+
   async query(flags: NgFlags): Promise<Reply> {
     if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
     const call = this.calls.get(flags.callId);

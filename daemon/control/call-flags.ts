@@ -30,6 +30,8 @@ export interface CodecFlags {
 export interface NgFlags {
   command: string;
   callId?: string;
+  /** `connect` across calls names the other call. */
+  toCallId?: string;
   fromTag?: string;
   toTag?: string;
   viaBranch?: string;
@@ -138,6 +140,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
   switch (key) {
     case 'command': f.command = str(value) ?? ''; return;
     case 'call-id': f.callId = str(value); return;
+    case 'to-call-id': f.toCallId = str(value); return;
     case 'from-tag': f.fromTag = str(value); return;
     case 'to-tag': f.toTag = str(value); return;
     case 'via-branch': f.viaBranch = str(value); return;

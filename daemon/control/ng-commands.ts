@@ -31,7 +31,7 @@ export const NG_COMMANDS = [
   { name: 'subscribe request', supported: false },
   { name: 'subscribe answer', supported: false },
   { name: 'unsubscribe', supported: false },
-  { name: 'connect', supported: false },
+  { name: 'connect', supported: true },
   { name: 'create', supported: false },
   { name: 'create answer', supported: false },
 ] as const;
