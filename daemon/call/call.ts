@@ -212,8 +212,11 @@ export class Call implements CallGate {
         if (media.rejected) continue;
         for (const subscriber of source.subscribers) {
           if (subscriber.deleted) continue;
-          const dst = subscriber.medias.find((m) => m.index === media.index);
-          if (!dst || dst.rejected || dst.type !== media.type) continue;
+          // the same m= position, or (participants connected later, whose m= lines are in
+          // another order) the first media of the same type
+          const dst = subscriber.medias.find((m) => m.index === media.index && m.type === media.type)
+            ?? subscriber.medias.find((m) => m.type === media.type);
+          if (!dst || dst.rejected) continue;
           media.rtp.rtpSinks.push(this.newSink(dst.rtp));
           media.rtp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
           media.rtcp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
