@@ -195,8 +195,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       }
       return;
     }
-    default:
+    default: {
+      // a boolean flag may also come as a dictionary key (`"strict-source": "yes"`)
+      if (KNOWN_FLAGS.has(key)) {
+        const v = str(value)?.toLowerCase();
+        if (v === undefined || !['no', 'off', 'false', '0', ''].includes(v)) f.flags.add(key);
+        return;
+      }
       log().debug({ key }, 'Unknown dictionary key encountered');
+    }
   }
 }
 

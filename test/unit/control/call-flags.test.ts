@@ -248,4 +248,12 @@ describe('parseNgFlags', () => {
   it('types list for leak-stacks', () => {
     expect(parse({ command: 'leak-stacks', types: ['Call,Monologue', ' StreamFd '] }).types).toEqual(['Call', 'Monologue', 'StreamFd']);
   });
+
+  it('a boolean flag may be given as a dictionary key; a false-ish value leaves it off', () => {
+    const f = parse({ command: 'offer', 'strict-source': 'yes', 'trust address': 1, 'media-handover': 'no', asymmetric: 'off' });
+    expect(f.flags.has('strict-source')).toBe(true);
+    expect(f.flags.has('trust-address')).toBe(true);
+    expect(f.flags.has('media-handover')).toBe(false);
+    expect(f.flags.has('asymmetric')).toBe(false);
+  });
 });
