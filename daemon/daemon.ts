@@ -3,12 +3,12 @@
  * order (stop listening → tear every call down through the leak audit → close sockets and the
  * fast path → leak summary). main.ts owns the process (arguments, signals, exit code).
  */
-import { createServer, type Server } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Config } from './config/config.js';
 import { CallHash } from './call/callhash.js';
 import { CallInterfaces } from './call/call-interfaces.js';
 import type { CallContext } from './call/context.js';
+import { ControlCli } from './control/cli.js';
 import { ControlNg, type NgHandlers, type Reply } from './control/control-ng.js';
 import type { NgFlags } from './control/call-flags.js';
 import { NgCommandError } from './errors.js';
@@ -35,7 +35,7 @@ export class Daemon {
   private ctx!: CallContext;
   calls!: CallHash;
   private control!: ControlNg;
-  private readonly auxServers: Server[] = [];
+  private cli: ControlCli | null = null;
   private readonly auxSockets: Socket[] = [];
   private growthTimer: NodeJS.Timeout | null = null;
   readonly started = Date.now();
@@ -94,19 +94,10 @@ export class Daemon {
     this.sampleGrowth();
   }
 
-  /** -c and -u are bound (so port clashes show at start-up) though their protocols are not served yet. */
+  /** -c serves the CLI; -u is bound (so port clashes show at start-up) though rtpproxy's protocol is not served. */
   private async bindAuxiliary(): Promise<void> {
-    for (const spec of this.config.listenCli) {
-      const server = createServer((conn) => {
-        conn.end('rtpengine-ts: the CLI protocol is not implemented yet; use the ng commands "statistics", "list" and "leak-report"\n');
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(spec.port, spec.address, () => resolve());
-      });
-      this.auxServers.push(server);
-      log().info({ address: spec.address, port: spec.port }, 'CLI port bound (protocol not implemented yet)');
-    }
+    this.cli = new ControlCli({ calls: this.calls, config: this.config, counters: this.counters, leaks: this.leaks, started: this.started });
+    await this.cli.listen(this.config.listenCli);
     const udp = this.config.listenUdp;
     if (udp) {
       const socket = createSocket(udp.address.includes(':') ? 'udp6' : 'udp4');
@@ -190,7 +181,7 @@ export class Daemon {
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
     this.control?.close();
-    for (const s of this.auxServers) s.close();
+    this.cli?.close();
     for (const s of this.auxSockets) s.close();
     this.calls?.destroyAll('shutdown');
     await this.leaks.settle();

@@ -9,7 +9,7 @@ import type { GlobalCounter } from '../stats/counters.js';
 import { Call } from './call.js';
 import type { CallContext } from './context.js';
 
-export type TeardownReason = 'delete' | 'timeout' | 'silent-timeout' | 'final-timeout' | 'offer-timeout' | 'shutdown' | 'failed';
+export type TeardownReason = 'delete' | 'timeout' | 'silent-timeout' | 'final-timeout' | 'offer-timeout' | 'shutdown' | 'failed' | 'terminated';
 
 /** A monitoring listener attached to a call; teardown must remove it. */
 interface CallObserver {
@@ -25,6 +25,7 @@ const TEARDOWN_COUNTER: Record<TeardownReason, GlobalCounter> = {
   'offer-timeout': 'offerTimeoutSessions',
   shutdown: 'forcedTerminatedSessions',
   failed: 'forcedTerminatedSessions',
+  terminated: 'forcedTerminatedSessions',
 };
 
 export class CallHash {

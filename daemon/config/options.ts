@@ -25,7 +25,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   o('config-section', undefined, 'string', 'section of the config file to read (default rtpengine)', 'NAME'),
   o('interface', 'i', 'list', 'local media address: [NAME/]ADDR[!ADVERTISED]; repeatable', 'IFACE'),
   o('listen-ng', 'n', 'list', 'UDP ng control listener: [ADDR:]PORT; repeatable', '[ADDR:]PORT'),
-  o('listen-cli', 'c', 'list', 'TCP CLI listener (bound; commands not served yet)', '[ADDR:]PORT'),
+  o('listen-cli', 'c', 'list', 'TCP CLI for rtpengine-ctl: list numsessions|sessions|callid|totals|maxsessions|leaks, terminate, set maxsessions|loglevel', '[ADDR:]PORT'),
   o('listen-udp', 'u', 'string', 'legacy rtpproxy UDP listener (bound; protocol not served yet)', '[ADDR:]PORT'),
   o('port-min', 'm', 'int', 'lowest media port (default 30000)', 'INT'),
   o('port-max', 'M', 'int', 'highest media port (default 39999)', 'INT'),

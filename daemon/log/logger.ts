@@ -40,3 +40,8 @@ export function shiftLogLevel(delta: number): number {
   root.level = SYSLOG_TO_PINO[syslogLevel] ?? 'info';
   return syslogLevel;
 }
+
+/** The CLI's `set loglevel N`. */
+export function setSyslogLevel(level: number): void {
+  shiftLogLevel(level - syslogLevel);
+}

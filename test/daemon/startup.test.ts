@@ -89,15 +89,15 @@ describe('start-up', () => {
       expect(d.output()).toMatch(/option --silence-detect is not implemented by rtpengine-ts yet/);
       expect(d.output()).toMatch(/option --log-level-internals is not implemented/);
       expect(d.output()).toMatch(/unknown option --some-future-rtpengine-option ignored/);
-      // -c: a TCP listener answers
-      const banner = await new Promise<string>((resolve, reject) => {
-        const c = net.connect(cliPort, '127.0.0.1');
+      // -c: the CLI answers
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(cliPort, '127.0.0.1', () => c.write('list numsessions\n'));
         let text = '';
         c.on('data', (b) => (text += b.toString()));
         c.on('end', () => resolve(text));
         c.on('error', reject);
       });
-      expect(banner).toMatch(/CLI/);
+      expect(answer).toMatch(/Current sessions own: 0/);
       // -u: the UDP port is taken by the daemon
       const probe = dgram.createSocket('udp4');
       const bindError = await new Promise<string | null>((resolve) => {
