@@ -70,6 +70,8 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // a closed terminal must not kill a relay carrying calls (Node's default for SIGHUP is to exit)
+  process.on('SIGHUP', () => log().warn('SIGHUP ignored (use SIGTERM to shut down)'));
   process.on('SIGUSR1', () => log().warn({ logLevel: shiftLogLevel(-1) }, 'Log level lowered'));
   process.on('SIGUSR2', () => log().warn({ logLevel: shiftLogLevel(1) }, 'Log level raised'));
   // Input must never crash the daemon; a bug that escapes is logged and the daemon goes on.

@@ -150,6 +150,9 @@ describe('start-up', () => {
     await sleep(200);
     expect(d.stderr()).toMatch(/"logLevel":6,"msg":"Log level raised"/);
     expect(d.stderr()).toMatch(/"logLevel":4,"msg":"Log level lowered"/);
+    process.kill(d.pid, 'SIGHUP');
+    await sleep(200);
+    expect((await d.ng.request({ command: 'ping' })).result, 'SIGHUP does not stop the daemon').toBe('pong');
     await expectNoLeaks(d);
   });
 
