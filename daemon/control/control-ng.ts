@@ -102,14 +102,15 @@ export class ControlNg {
     let command = '';
     let failed = false;
     let reply: Reply;
+    let flags: NgFlags | undefined;
     try {
-      const flags = parseNgFlags(this.decode(body));
+      flags = parseNgFlags(this.decode(body));
       command = flags.command;
       if (command === '') throw new NgCommandError('NO_COMMAND');
       const entry = lookupCommand(command);
       if (!entry) throw new NgCommandError('UNKNOWN_COMMAND');
       if (!entry.supported) throw new NgCommandError('NOT_IMPLEMENTED', command);
-      log().debug({ from, command, callId: flags.callId }, `Received command '${command}'`);
+      log().debug({ from, command, callId: flags.callId, tag: flags.fromTag }, `Received command '${command}'`);
       const result = await this.handlers[entry.name as SupportedCommand](flags);
       reply = command === 'ping' ? { result: 'pong' } : { ...result, result: 'ok' };
       if (command !== 'ping' && command !== 'statistics' && command !== 'list') {
@@ -118,7 +119,7 @@ export class ControlNg {
     } catch (err) {
       failed = true;
       this.counters.add('ngErrors');
-      reply = this.errorReply(err, body, command);
+      reply = this.errorReply(err, body, command, flags);
     }
     this.commandCounters.record(command, performance.now() - started, failed);
     try {
@@ -154,16 +155,17 @@ export class ControlNg {
     throw new NgCommandError('INVALID_FORMAT');
   }
 
-  private errorReply(err: unknown, body: Buffer, command: string): Reply {
+  private errorReply(err: unknown, body: Buffer, command: string, flags: NgFlags | undefined): Reply {
+    const about = { command, callId: flags?.callId, tag: flags?.fromTag };
     if (err instanceof NgCommandError) {
-      log().warn({ command, reason: err.message }, 'Protocol error');
+      log().warn({ ...about, reason: err.message }, 'Protocol error');
       if (err.code === 'SESSION_LIMIT' && this.lastRequestSupportsLoadLimit(body)) {
         return { result: 'load limit', message: NG_ERROR_REASONS.SESSION_LIMIT };
       }
       return { result: 'error', 'error-reason': err.reason };
     }
     // Anything else is our bug: report it without crashing and without touching other calls.
-    log().error({ command, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'Internal error handling command');
+    log().error({ ...about, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'Internal error handling command');
     return { result: 'error', 'error-reason': NG_ERROR_REASONS.INTERNAL };
   }
 
