@@ -196,7 +196,10 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
 }
 
 function renderSdp(receiver: Monologue, session: SdpSession, medias: SdpOutputMedia[], flags: NgFlags): string {
-  const firstLocal = medias.find((m) => m.port !== 0 && m.connection)?.connection ?? null;
+  // the relay's (advertised) address on the receiver's side, even when c= carries a hold
+  // address or a media-address
+  const local = receiver.medias.find((m) => m.ports)?.ports?.local;
+  const firstLocal = local ? { family: local.family, address: local.advertised } : null;
   let origin: SdpOrigin = { ...session.origin };
   // `username` keeps the o= username of the first SDP this participant got from us;
   // `origin-full` keeps that whole first o= (and, like `origin`, puts the relay's address in it)

@@ -90,6 +90,31 @@ a=rtcp:PORT
   });
 });
 
+describe('old-style hold with replace origin', () => {
+  it('o= gets the relay address, not the hold address', async () => {
+    t.newCall();
+    await t.offer('hold 0.0.0.0 replace origin', { replace: ['origin'] }, `
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio 2000 RTP/AVP 0
+c=IN IP4 0.0.0.0
+a=sendonly
+${sep}
+v=0
+o=- 1545997027 1 IN IP4 127.0.0.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 0.0.0.0
+a=rtpmap:0 PCMU/8000
+a=sendonly
+a=rtcp:PORT
+`);
+  });
+});
+
 describe('packetisation attributes', () => {
   it('a=ptime and a=maxptime come last, after a=rtcp', async () => {
     t.newCall();
