@@ -4,6 +4,7 @@
  * returns the reply's keys; failures are thrown as NgCommandErrors and turned into
  * `error-reason` replies by the dispatcher.
  */
+import { randomUUID } from 'node:crypto';
 import type { Encodable } from '../control/bencode.js';
 import type { NgFlags } from '../control/call-flags.js';
 import { NgCommandError } from '../errors.js';
@@ -12,6 +13,7 @@ import type { Call } from './call.js';
 import type { CallHash } from './callhash.js';
 import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
+import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
 
 export type Reply = { [key: string]: Encodable };
@@ -163,6 +165,78 @@ export class CallInterfaces {
       to.unsubscribeAll();
       to.subscribe(from);
       if (!flags.flags.has('directional')) from.subscribe(to);
+      call.rebuildSinks();
+      return {};
+    });
+  }
+
+  /** publish: a participant that only sends; subscribers get its media later. */
+  async publish(flags: NgFlags): Promise<Reply> {
+    if (!flags.sdp) throw new NgCommandError('NO_SDP');
+    const session = parseSdp(flags.sdp);
+    const callId = flags.callId ?? randomUUID();
+    const fromTag = flags.fromTag ?? randomUUID();
+    const { call, created } = this.calls.getOrCreate(callId);
+    try {
+      const sdp = await call.write(async () => {
+        if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+        call.lastSignal = Date.now();
+        const publisher = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+        return publish(call, publisher, session, flags);
+      });
+      return { sdp, 'call-id': callId, 'from-tag': fromTag };
+    } catch (err) {
+      if (created) this.calls.destroy(call, 'failed');
+      throw err;
+    }
+  }
+
+  async subscribeRequest(flags: NgFlags): Promise<Reply> {
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    const fromTag = flags.fromTag ?? flags.fromTags[0];
+    if (!fromTag) throw new NgCommandError('NO_FROM_TAG');
+    const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    return call.write(async () => {
+      const publisher = call.monologueByTag(fromTag);
+      if (!publisher) throw new NgCommandError('TAG_NOT_FOUND');
+      call.lastSignal = Date.now();
+      const toTag = flags.toTag ?? randomUUID();
+      const subscriber = call.monologueByTag(toTag) ?? call.addMonologue(toTag, undefined);
+      if (subscriber === publisher) throw new NgCommandError('DIALOGUE');
+      const sdp = await subscribeRequest(call, publisher, subscriber, flags);
+      return { sdp, 'from-tag': publisher.tag, 'from-tags': [publisher.tag], 'to-tag': subscriber.tag };
+    });
+  }
+
+  async subscribeAnswer(flags: NgFlags): Promise<Reply> {
+    if (!flags.sdp) throw new NgCommandError('NO_SDP');
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    if (!flags.toTag) throw new NgCommandError('NO_TO_TAG');
+    const session = parseSdp(flags.sdp);
+    const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    const toTag = flags.toTag;
+    return call.write(() => {
+      const subscriber = call.monologueByTag(toTag);
+      if (!subscriber || subscriber.subscriptions.length === 0) throw new NgCommandError('TO_TAG_NOT_FOUND');
+      call.lastSignal = Date.now();
+      subscribeAnswer(call, subscriber, session, flags);
+      return {};
+    });
+  }
+
+  async unsubscribe(flags: NgFlags): Promise<Reply> {
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    if (!flags.toTag) throw new NgCommandError('NO_TO_TAG');
+    const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    const toTag = flags.toTag;
+    return call.write(() => {
+      const subscriber = call.monologueByTag(toTag);
+      if (!subscriber) throw new NgCommandError('TO_TAG_NOT_FOUND');
+      call.lastSignal = Date.now();
+      call.removeMonologue(subscriber);
       call.rebuildSinks();
       return {};
     });

@@ -4,7 +4,7 @@
  * the same call, turned into sinks by sinks.ts. Changed only under the call's write lock.
  */
 import type { LeakHandle } from '../leak/registry.js';
-import type { SdpOrigin } from '../sdp/sdp-model.js';
+import type { SdpOrigin, SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 
@@ -22,6 +22,10 @@ export class Monologue {
   family: 4 | 6 | undefined;
   /** The last SDP this participant sent us: its o= line is kept for our replies to the peer. */
   lastOrigin: SdpOrigin | null = null;
+  /** That SDP's session part (name, timing, attributes): the template of SDPs made for subscribers. */
+  lastSession: SdpSession | null = null;
+  /** How each subscription came about, for `query` (absent = offer/answer). */
+  readonly subscriptionKinds = new Map<Monologue, 'pub/sub'>();
   /** The o= of the first SDP we sent this participant, for `replace: username|origin-full`. */
   firstOrigin: SdpOrigin | null = null;
   /** What we last sent to this participant, for `replace: sdp-version`. */
@@ -48,6 +52,8 @@ export class Monologue {
   }
 
   unsubscribeAll(): void {
+    this.subscriptionKinds.clear();
+    for (const m of this.subscribers) m.subscriptionKinds.delete(this);
     for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
     for (const m of this.subscribers) m.subscriptions = m.subscriptions.filter((x) => x !== this);
     this.subscriptions = [];

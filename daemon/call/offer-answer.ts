@@ -28,19 +28,18 @@ function learningFor(flags: NgFlags, fallback: LearningMode): LearningMode {
 }
 
 /** Chooses the local address for a side: its interface name, then the family it should see. */
-function localFor(call: Call, side: Monologue, family: 4 | 6 | undefined): LocalAddress {
+export function localFor(call: Call, side: Monologue, family: 4 | 6 | undefined): LocalAddress {
   const local = call.ctx.interfaces.select(side.interfaceName, family);
   if (!local) throw new NgCommandError('NO_PORTS', 'no local interface');
   return local;
 }
 
-async function ensurePorts(call: Call, media: CallMedia, local: LocalAddress): Promise<void> {
+export async function ensurePorts(call: Call, media: CallMedia, local: LocalAddress): Promise<void> {
   if (media.ports && media.ports.local === local) return; // re-offer keeps its ports
   if (media.ports) call.releasePorts(media);
   await call.allocatePorts(media, local);
 }
 
-/** The family of a participant's SDP, used as its local family unless `address-family` says otherwise. */
 function isNullAddress(address: string | undefined): boolean {
   return address === '0.0.0.0' || address === '::';
 }
@@ -49,11 +48,12 @@ function withoutRecv(direction: Direction): Direction {
   return direction === 'sendrecv' ? 'sendonly' : direction === 'recvonly' ? 'inactive' : direction;
 }
 
-function sdpFamily(session: SdpSession): 4 | 6 | undefined {
+/** The family of a participant's SDP, used as its local family unless `address-family` says otherwise. */
+export function sdpFamily(session: SdpSession): 4 | 6 | undefined {
   return session.medias.find((m) => m.connection)?.connection?.family ?? session.connection?.family;
 }
 
-function setSenderEndpoints(call: Call, media: CallMedia, sdp: SdpMedia, session: SdpSession, flags: NgFlags): void {
+export function setSenderEndpoints(call: Call, media: CallMedia, sdp: SdpMedia, session: SdpSession, flags: NgFlags): void {
   const conn = senderEndpointAddress(sdp, session, flags);
   const rtpEp: Endpoint | null = conn ? { address: conn.address, family: conn.family, port: sdp.port } : null;
   let rtcpEp: Endpoint | null = null;
@@ -81,6 +81,7 @@ export async function monologueOfferAnswer(
   role: SdpRole,
 ): Promise<string> {
   sender.lastOrigin = session.origin;
+  sender.lastSession = session;
   if (flags.label !== undefined) sender.label = flags.label;
   if (role === 'offer') {
     const [fromIf, toIf] = flags.direction;
@@ -137,7 +138,7 @@ export async function monologueOfferAnswer(
   return renderSdp(receiver, session, outMedias, flags);
 }
 
-function getMedia(call: Call, m: Monologue, index: number, type: string): CallMedia {
+export function getMedia(call: Call, m: Monologue, index: number, type: string): CallMedia {
   const existing = m.medias.find((x) => x.index === index);
   if (existing && existing.type === type) return existing;
   if (existing) call.removeMedia(existing);

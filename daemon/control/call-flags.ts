@@ -30,6 +30,8 @@ export interface CodecFlags {
 export interface NgFlags {
   command: string;
   callId?: string;
+  /** `subscribe request`: the publishers (we take the first). */
+  fromTags: string[];
   /** `connect` across calls names the other call. */
   toCallId?: string;
   fromTag?: string;
@@ -114,6 +116,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
   const flags: NgFlags = {
     command: '',
     direction: [],
+    fromTags: [],
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
@@ -141,6 +144,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'command': f.command = str(value) ?? ''; return;
     case 'call-id': f.callId = str(value); return;
     case 'to-call-id': f.toCallId = str(value); return;
+    case 'from-tags': f.fromTags = list(value); return;
     case 'from-tag': f.fromTag = str(value); return;
     case 'to-tag': f.toTag = str(value); return;
     case 'via-branch': f.viaBranch = str(value); return;

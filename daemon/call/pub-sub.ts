@@ -1,0 +1,142 @@
+/**
+ * Publish/subscribe (rtpengine's `publish`, `subscribe request`, `subscribe answer`,
+ * `unsubscribe`): one participant's media fanned out to any number of subscribers. A
+ * subscription is the same monologue subscription offer/answer uses, so the packet path needs
+ * nothing new: the publisher's streams simply get one sink per subscriber (and the fast path
+ * an entry with several destinations). Runs under the call's write lock.
+ */
+import { randomInt } from 'node:crypto';
+import type { NgFlags } from '../control/call-flags.js';
+import { NgCommandError } from '../errors.js';
+import { isRtpProtocol, type Direction, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
+import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
+import type { CallMedia } from './call-media.js';
+import type { Call } from './call.js';
+import { applyCodecFlags } from './codecs.js';
+import type { Monologue } from './monologue.js';
+import { ensurePorts, getMedia, localFor, sdpFamily, setSenderEndpoints } from './offer-answer.js';
+
+/** An o= line of our own for SDP the relay writes itself (publish answers, subscription offers). */
+function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
+  const local = m?.ports?.local;
+  return {
+    username: '-',
+    sessionId: String(randomInt(1_000_000_000, 2_147_483_647)),
+    sessionVersion: String(version),
+    netType: 'IN',
+    addrType: `IP${local?.family ?? 4}`,
+    address: local?.advertised ?? '0.0.0.0',
+  };
+}
+
+interface MuxChoice {
+  /** write a=rtcp-mux */
+  offer: boolean;
+  /** RTCP is on the RTP port (a=rtcp names it) */
+  onRtpPort: boolean;
+}
+
+/** One m= line of an SDP the relay writes itself, for the participant owning `m`. */
+function mediaOut(m: CallMedia, sdp: SdpMedia, direction: Direction, flags: NgFlags, mux: MuxChoice, codecFlags: boolean): SdpOutputMedia {
+  const isRtp = isRtpProtocol(sdp.protocol);
+  const local = m.ports?.local;
+  const port = m.rejected || !m.ports ? 0 : m.ports.port;
+  const codecs = isRtp && codecFlags ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
+  return {
+    source: sdp,
+    port,
+    codecs,
+    formats: isRtp ? codecs.map((c) => String(c.payloadType)) : sdp.formats,
+    connection: local ? { family: local.family, address: local.advertised } : null,
+    direction,
+    rtcpPort: !isRtp || port === 0 ? null : mux.onRtpPort ? port : port + 1,
+    fullRtcp: flags.flags.has('full-rtcp-attribute'),
+    rtcpMux: isRtp && mux.offer && port !== 0,
+    mid: sdp.mid,
+  };
+}
+
+/** `publish`: takes the publisher's (sendonly) SDP and answers it (recvonly) with relay ports. */
+export async function publish(call: Call, publisher: Monologue, session: SdpSession, flags: NgFlags): Promise<string> {
+  publisher.lastOrigin = session.origin;
+  publisher.lastSession = session;
+  if (flags.label !== undefined) publisher.label = flags.label;
+  publisher.family = sdpFamily(session) ?? publisher.family;
+  const out: SdpOutputMedia[] = [];
+  for (const [i, sdp] of session.medias.entries()) {
+    const media = getMedia(call, publisher, i + 1, sdp.type);
+    media.sdp = sdp;
+    media.protocol = sdp.protocol;
+    media.direction = sdp.direction ?? session.direction ?? 'sendonly';
+    media.codecs = sdp.codecs;
+    media.rejected = sdp.port === 0;
+    media.muxOffered = sdp.rtcpMux;
+    media.rtcpMux = sdp.rtcpMux; // accepted: the publisher's RTCP comes muxed if it offered so
+    media.rtp.rtcpMux = sdp.rtcpMux;
+    setSenderEndpoints(call, media, sdp, session, flags);
+    if (media.rejected) call.releasePorts(media);
+    else await ensurePorts(call, media, localFor(call, publisher, publisher.family));
+    // an answer accepts what was published: codecs as offered, rtcp-mux if offered
+    out.push(mediaOut(media, sdp, 'recvonly', flags, { offer: sdp.rtcpMux, onRtpPort: sdp.rtcpMux }, false));
+  }
+  for (const media of publisher.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
+  call.answered = true; // negotiated: the regular media timeouts apply from now on
+  call.rebuildSinks();
+  return writeSdp({ session, origin: ownOrigin(publisher.medias.find((m) => m.ports)), medias: out });
+}
+
+/**
+ * `subscribe request`: a new (or named) monologue subscribes to the publisher; it gets relay
+ * ports and a sendonly offer describing the publisher's media.
+ */
+export async function subscribeRequest(call: Call, publisher: Monologue, subscriber: Monologue, flags: NgFlags): Promise<string> {
+  const session = publisher.lastSession;
+  if (!session) throw new NgCommandError('TAG_NOT_FOUND', 'the publisher has sent no SDP yet');
+  const bidirectional = flags.flags.has('bidirectional');
+  subscriber.subscribe(publisher);
+  subscriber.subscriptionKinds.set(publisher, 'pub/sub');
+  if (bidirectional) publisher.subscribe(subscriber);
+  if (flags.setLabel !== undefined) subscriber.label = flags.setLabel;
+  if (flags.addressFamily) subscriber.family = flags.addressFamily;
+  else if (subscriber.family === undefined) subscriber.family = publisher.family;
+  const direction: Direction = flags.flags.has('inactive') ? 'inactive' : bidirectional ? 'sendrecv' : 'sendonly';
+  const out: SdpOutputMedia[] = [];
+  for (const pm of [...publisher.medias].sort((a, b) => a.index - b.index)) {
+    if (!pm.sdp) continue;
+    const sm = getMedia(call, subscriber, pm.index, pm.type);
+    sm.protocol = pm.protocol;
+    sm.rejected = pm.rejected;
+    sm.direction = direction;
+    if (sm.rejected) call.releasePorts(sm);
+    else await ensurePorts(call, sm, localFor(call, subscriber, subscriber.family));
+    const require = flags.rtcpMux.has('require');
+    const offerMux = require || flags.rtcpMux.has('offer') || pm.muxOffered;
+    sm.rtp.rtcpMux = offerMux;
+    sm.rtcpMux = require; // otherwise the subscriber's answer says whether it muxes
+    out.push(mediaOut(sm, pm.sdp, direction, flags, { offer: offerMux, onRtpPort: require }, true));
+  }
+  call.rebuildSinks();
+  return writeSdp({ session, origin: ownOrigin(subscriber.medias.find((m) => m.ports)), medias: out });
+}
+
+/** `subscribe answer`: the subscriber's SDP says where it receives; the sinks can now send. */
+export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpSession, flags: NgFlags): void {
+  subscriber.lastOrigin = session.origin;
+  subscriber.lastSession = session;
+  for (const [i, sdp] of session.medias.entries()) {
+    const media = subscriber.medias.find((m) => m.index === i + 1);
+    if (!media) continue;
+    media.sdp = sdp;
+    media.codecs = sdp.codecs;
+    if (sdp.port === 0) {
+      media.rejected = true;
+      call.releasePorts(media);
+      continue;
+    }
+    media.rtcpMux = sdp.rtcpMux && media.rtp.rtcpMux;
+    media.rtp.rtcpMux = media.rtcpMux;
+    setSenderEndpoints(call, media, sdp, session, flags);
+  }
+  call.answered = true;
+  call.rebuildSinks();
+}
