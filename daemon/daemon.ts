@@ -24,7 +24,7 @@ import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
 import { Counters } from './stats/counters.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 export class Daemon {
   readonly counters = new Counters();

@@ -14,9 +14,10 @@ import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { applyCodecFlags } from './codecs.js';
 import type { Monologue } from './monologue.js';
+import { SDP_SESSION_NAME } from '../version.js';
 import { ensurePorts, getMedia, localFor, sdpFamily, setSenderEndpoints } from './offer-answer.js';
 
-/** An o= line of our own for SDP the relay writes itself (publish answers, subscription offers). */
+/** An o= line of our own for SDP the relay writes itself (publish answers). */
 function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
   const local = m?.ports?.local;
   return {
@@ -68,7 +69,8 @@ export async function publish(call: Call, publisher: Monologue, session: SdpSess
     media.sdp = sdp;
     media.protocol = sdp.protocol;
     media.direction = sdp.direction ?? session.direction ?? 'sendonly';
-    media.codecs = sdp.codecs;
+    // as rtpengine answers a publish: the first codec offered is the one taken
+    media.codecs = sdp.codecs.slice(0, 1);
     media.rejected = sdp.port === 0;
     media.muxOffered = sdp.rtcpMux;
     media.rtcpMux = sdp.rtcpMux; // accepted: the publisher's RTCP comes muxed if it offered so
@@ -76,13 +78,15 @@ export async function publish(call: Call, publisher: Monologue, session: SdpSess
     setSenderEndpoints(call, media, sdp, session, flags);
     if (media.rejected) call.releasePorts(media);
     else await ensurePorts(call, media, localFor(call, publisher, publisher.family));
-    // an answer accepts what was published: codecs as offered, rtcp-mux if offered
-    out.push(mediaOut(media, sdp, 'recvonly', flags, { offer: sdp.rtcpMux, onRtpPort: sdp.rtcpMux }, false));
+    // the answer is the relay's own SDP: the chosen codec, no attributes of the publisher's
+    const answered: SdpMedia = { ...sdp, codecs: media.codecs, attributes: [], otherLines: [], bandwidth: [] };
+    out.push(mediaOut(media, answered, 'recvonly', flags, { offer: sdp.rtcpMux, onRtpPort: sdp.rtcpMux }, false));
   }
   for (const media of publisher.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
   call.answered = true; // negotiated: the regular media timeouts apply from now on
   call.rebuildSinks();
-  return writeSdp({ session, origin: ownOrigin(publisher.medias.find((m) => m.ports)), medias: out });
+  const own: SdpSession = { ...session, sessionName: SDP_SESSION_NAME, infoLines: [], bandwidth: [], attributes: [] };
+  return writeSdp({ session: own, origin: ownOrigin(publisher.medias.find((m) => m.ports)), medias: out });
 }
 
 /**
@@ -113,10 +117,12 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
     const offerMux = require || flags.rtcpMux.has('offer') || pm.muxOffered;
     sm.rtp.rtcpMux = offerMux;
     sm.rtcpMux = require; // otherwise the subscriber's answer says whether it muxes
-    out.push(mediaOut(sm, pm.sdp, direction, flags, { offer: offerMux, onRtpPort: require }, true));
+    // the publisher's m= line with the codecs its publish negotiated
+    out.push(mediaOut(sm, { ...pm.sdp, codecs: pm.codecs }, direction, flags, { offer: offerMux, onRtpPort: require }, true));
   }
   call.rebuildSinks();
-  return writeSdp({ session, origin: ownOrigin(subscriber.medias.find((m) => m.ports)), medias: out });
+  // rtpengine offers subscribers the publisher's own o= and session lines
+  return writeSdp({ session, origin: { ...session.origin }, medias: out });
 }
 
 /** `subscribe answer`: the subscriber's SDP says where it receives; the sinks can now send. */

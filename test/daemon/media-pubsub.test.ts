@@ -7,6 +7,7 @@ import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { relayPortsOf, sdpFor, uniqueCallId } from '../helpers/media-call.js';
 import { RtpPeer, rtcpPacket, rtpPacket } from '../helpers/rtp-peer.js';
+import { expectSdp, toCrlf } from '../helpers/autotest.js';
 
 describe.each([{ fastPath: false }, { fastPath: true }])('publish/subscribe, fast path $fastPath', ({ fastPath }) => {
   let d: DaemonHandle;
@@ -28,7 +29,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('publish/subscribe, fas
     expect(published['call-id']).toBe(callId);
     expect(published['from-tag']).toBe('pub');
     expect(published.sdp).toMatch(/^a=recvonly\r$/m);
-    expect(published.sdp).toMatch(/^m=audio \d+ RTP\/AVP 0 8\r$/m);
+    expect(published.sdp, "the first codec is taken").toMatch(/^m=audio \d+ RTP\/AVP 0\r$/m);
     const toPub = relayPortsOf(published.sdp);
 
     const subscribe = async (peer: RtpPeer, rtcpPort?: number) => {
@@ -68,6 +69,48 @@ describe.each([{ fastPath: false }, { fastPath: true }])('publish/subscribe, fas
     expect((await d.ng.request({ command: 'subscribe request', 'call-id': callId, 'from-tag': 'nobody' }))['error-reason']).toBe('From-tag not found');
     expect((await d.ng.request({ command: 'subscribe answer', 'call-id': callId, 'to-tag': 'nobody', sdp: sdpFor(s1) }))['error-reason']).toBe('To-tag not found');
     expect((await d.ng.request({ command: 'publish', 'call-id': callId }))['error-reason']).toBe('No SDP body in message');
+    expect((await d.ng.request({ command: 'delete', 'call-id': callId })).result).toBe('ok');
+  });
+
+  it("SDP as rtpengine writes it: the publish answer is the relay's own, the subscription offer the publisher's", async () => {
+    const [pub] = peers as [RtpPeer];
+    const callId = uniqueCallId('pubsub-sdp');
+    const published = await d.ng.request({ command: 'publish', 'call-id': callId, 'from-tag': 'p', sdp: toCrlf(`
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+a=s-foo:bar
+m=audio ${pub.port} RTP/AVP 0 8 9
+c=IN IP4 127.0.0.1
+a=sendonly
+a=m-foo:bar
+`) });
+    expectSdp(published.sdp, `
+v=0
+o=- SDP_VERSION IN IP4 127.0.0.1
+s=RTPE_VERSION
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=recvonly
+a=rtcp:PORT
+`, 'publish answer');
+    const req = await d.ng.request({ command: 'subscribe request', 'call-id': callId, 'from-tag': 'p', 'to-tag': 's' });
+    expectSdp(req.sdp, `
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+a=s-foo:bar
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=m-foo:bar
+a=rtpmap:0 PCMU/8000
+a=sendonly
+a=rtcp:PORT
+`, 'subscription offer');
     expect((await d.ng.request({ command: 'delete', 'call-id': callId })).result).toBe('ok');
   });
 
