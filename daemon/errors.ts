@@ -27,7 +27,6 @@ export const NG_ERROR_REASONS = {
   INVALID_LIMIT: 'invalid limit, must be >= 0',
   TAG_NOT_FOUND: 'From-tag not found',
   TO_TAG_NOT_FOUND: 'To-tag not found',
-  INTERFACE: 'Unknown interface',
   INVALID_VALUE: 'Invalid value',
   INTERNAL: 'Internal error',
 } as const;

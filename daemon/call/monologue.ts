@@ -20,9 +20,7 @@ export class Monologue {
   interfaceName: string | undefined;
   /** Address family wanted in SDP sent to this participant (`address-family`). */
   family: 4 | 6 | undefined;
-  /** The last SDP this participant sent us: its o= line is kept for our replies to the peer. */
-  lastOrigin: SdpOrigin | null = null;
-  /** That SDP's session part (name, timing, attributes): the template of SDPs made for subscribers. */
+  /** The session part of the last SDP this participant sent us: the template of SDPs made for its subscribers. */
   lastSession: SdpSession | null = null;
   /** How each subscription came about, for `query` (absent = offer/answer). */
   readonly subscriptionKinds = new Map<Monologue, 'pub/sub'>();

@@ -80,7 +80,6 @@ export async function monologueOfferAnswer(
   flags: NgFlags,
   role: SdpRole,
 ): Promise<string> {
-  sender.lastOrigin = session.origin;
   sender.lastSession = session;
   if (flags.label !== undefined) sender.label = flags.label;
   if (role === 'offer') {

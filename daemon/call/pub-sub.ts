@@ -59,7 +59,6 @@ function mediaOut(m: CallMedia, sdp: SdpMedia, direction: Direction, flags: NgFl
 
 /** `publish`: takes the publisher's (sendonly) SDP and answers it (recvonly) with relay ports. */
 export async function publish(call: Call, publisher: Monologue, session: SdpSession, flags: NgFlags): Promise<string> {
-  publisher.lastOrigin = session.origin;
   publisher.lastSession = session;
   if (flags.label !== undefined) publisher.label = flags.label;
   publisher.family = sdpFamily(session) ?? publisher.family;
@@ -127,7 +126,6 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
 
 /** `subscribe answer`: the subscriber's SDP says where it receives; the sinks can now send. */
 export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpSession, flags: NgFlags): void {
-  subscriber.lastOrigin = session.origin;
   subscriber.lastSession = session;
   for (const [i, sdp] of session.medias.entries()) {
     const media = subscriber.medias.find((m) => m.index === i + 1);
