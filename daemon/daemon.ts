@@ -22,6 +22,7 @@ import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
+import { whenListening } from './net/listen.js';
 import { Counters } from './stats/counters.js';
 
 export { VERSION } from './version.js';
@@ -105,10 +106,7 @@ export class Daemon {
     const udp = this.config.listenUdp;
     if (udp) {
       const socket = createSocket(udp.address.includes(':') ? 'udp6' : 'udp4');
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(udp.port, udp.address, () => resolve());
-      });
+      await whenListening(socket, (done) => socket.bind(udp.port, udp.address, done));
       socket.on('message', (_m, r) => log().debug({ from: `${r.address}:${r.port}` }, 'legacy rtpproxy protocol not implemented; datagram ignored'));
       socket.on('error', () => undefined);
       this.auxSockets.push(socket);

@@ -10,6 +10,7 @@ import type { CallHash } from '../call/callhash.js';
 import { streamStats, type Call } from '../call/call.js';
 import type { LeakRegistry } from '../leak/registry.js';
 import { getSyslogLevel, log, setSyslogLevel } from '../log/logger.js';
+import { whenListening } from '../net/listen.js';
 import type { Counters } from '../stats/counters.js';
 
 export interface CliContext {
@@ -55,13 +56,7 @@ export class ControlCli {
   async listen(specs: readonly ListenSpec[]): Promise<void> {
     for (const spec of specs) {
       const server = createServer((conn) => this.onConnection(conn));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(spec.port, spec.address, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      await whenListening(server, (done) => server.listen(spec.port, spec.address, done));
       server.on('error', (err) => log().warn({ err: err.message }, 'CLI listener error'));
       this.servers.push(server);
       log().info({ address: spec.address, port: spec.port }, 'Listening for CLI commands (TCP)');

@@ -11,6 +11,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { ListenSpec } from '../config/config.js';
 import { NgCommandError, NG_ERROR_REASONS } from '../errors.js';
 import { log } from '../log/logger.js';
+import { whenListening } from '../net/listen.js';
 import type { Counters } from '../stats/counters.js';
 import { bencodeDecode, bencodeEncode, type BencodeDict, type BencodeValue, type Encodable } from './bencode.js';
 import { parseNgFlags, type NgFlags } from './call-flags.js';
@@ -54,13 +55,7 @@ export class ControlNg {
   async listen(specs: readonly ListenSpec[]): Promise<void> {
     for (const spec of specs) {
       const socket = createSocket({ type: spec.address.includes(':') ? 'udp6' : 'udp4' });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(spec.port, spec.address, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
+      await whenListening(socket, (done) => socket.bind(spec.port, spec.address, done));
       socket.on('error', (err) => log().warn({ err: err.message }, 'ng socket error'));
       socket.on('message', (msg, rinfo) => void this.onDatagram(socket, msg, rinfo));
       this.sockets.push(socket);
