@@ -9,8 +9,10 @@ import { CallHash } from './call/callhash.js';
 import { CallInterfaces } from './call/call-interfaces.js';
 import type { CallContext } from './call/context.js';
 import { ControlCli } from './control/cli.js';
-import { ControlNg, type NgHandlers, type Reply } from './control/control-ng.js';
-import type { NgFlags } from './control/call-flags.js';
+import type { NgFlags } from './call/flags.js';
+import type { Reply } from './call/reply.js';
+import { NgDispatcher, type NgHandlers } from './control/ng-dispatcher.js';
+import { NgUdpTransport } from './control/ng-udp.js';
 import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
@@ -35,7 +37,8 @@ export class Daemon {
   private fastPathReason = 'disabled (-t/--table is negative)';
   private ctx!: CallContext;
   calls!: CallHash;
-  private control!: ControlNg;
+  private control!: NgDispatcher;
+  private ngUdp: NgUdpTransport | null = null;
   private cli: ControlCli | null = null;
   private readonly auxSockets: Socket[] = [];
   private growthTimer: NodeJS.Timeout | null = null;
@@ -91,8 +94,9 @@ export class Daemon {
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),
     };
-    this.control = new ControlNg(handlers, this.counters);
-    await this.control.listen(cfg.listenNg);
+    this.control = new NgDispatcher(handlers, this.counters);
+    this.ngUdp = new NgUdpTransport(this.control);
+    await this.ngUdp.listen(cfg.listenNg);
     await this.bindAuxiliary();
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
@@ -182,6 +186,7 @@ export class Daemon {
   /** Orderly shutdown; returns true when the leak check found nothing. */
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
+    this.ngUdp?.close();
     this.control?.close();
     this.cli?.close();
     for (const s of this.auxSockets) s.close();

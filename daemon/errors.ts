@@ -1,6 +1,6 @@
 /**
  * Typed errors with stable machine codes. Handlers throw these; the ng dispatcher
- * (control/control-ng.ts) is the one place that turns them into `error-reason` replies,
+ * (control/ng-dispatcher.ts) is the one place that turns them into `error-reason` replies,
  * using rtpengine's exact strings from NG_ERROR_REASONS.
  */
 export const NG_ERROR_REASONS = {

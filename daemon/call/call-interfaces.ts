@@ -5,8 +5,8 @@
  * `error-reason` replies by the dispatcher.
  */
 import { randomUUID } from 'node:crypto';
-import type { Encodable } from '../control/bencode.js';
-import type { NgFlags } from '../control/call-flags.js';
+import type { Reply } from './reply.js';
+import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
 import { parseSdp } from '../sdp/sdp-parse.js';
 import type { Call } from './call.js';
@@ -16,7 +16,7 @@ import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
 
-export type Reply = { [key: string]: Encodable };
+export type { Reply };
 
 function requireKeys(flags: NgFlags, needSdp: boolean, needToTag: boolean): { callId: string; fromTag: string; sdp: string } {
   if (needSdp && !flags.sdp) throw new NgCommandError('NO_SDP');

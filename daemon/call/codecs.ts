@@ -4,7 +4,7 @@
  * (keep only these, in this order). Codecs are matched by payload type number, encoding name
  * (case-insensitive), or `name/rate[/channels]`.
  */
-import type { CodecFlags } from '../control/call-flags.js';
+import type { CodecFlags } from './flags.js';
 import { STATIC_PAYLOAD_TYPES, type SdpCodec } from '../sdp/sdp-model.js';
 
 function codecName(c: SdpCodec): { name: string; rate: number; channels: number } {

@@ -4,7 +4,7 @@
  * sides have local ports, turns subscriptions into sinks, and writes the SDP the other
  * participant (the receiver) gets. Runs under the call's write lock.
  */
-import type { NgFlags } from '../control/call-flags.js';
+import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
 import type { Endpoint, LearningMode } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';

@@ -6,7 +6,7 @@
  * an entry with several destinations). Runs under the call's write lock.
  */
 import { randomInt } from 'node:crypto';
-import type { NgFlags } from '../control/call-flags.js';
+import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
 import { isRtpProtocol, type Direction, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';

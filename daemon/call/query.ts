@@ -2,13 +2,13 @@
  * The call statistics in rtpengine's `query`/`delete` reply shape: created times, per-tag
  * medias and streams (local port, endpoint, advertised endpoint, flags, stats) and totals.
  */
-import type { Encodable } from '../control/bencode.js';
+import type { ReplyValue } from './reply.js';
 import type { Endpoint, PacketStream } from '../media/packet-stream.js';
 import type { CallMedia } from './call-media.js';
 import { streamStats, type Call } from './call.js';
 import type { Monologue } from './monologue.js';
 
-type Dict = { [key: string]: Encodable };
+type Dict = { [key: string]: ReplyValue };
 
 function endpointDict(ep: Endpoint | null): Dict {
   if (!ep) return {};

@@ -9,59 +9,9 @@ import type { BencodeDict, BencodeValue } from './bencode.js';
 import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
+import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
 
-export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
-export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
-export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
-export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
-
-export interface CodecFlags {
-  strip: string[];
-  offer: string[];
-  mask: string[];
-  except: string[];
-  transcode: string[];
-  accept: string[];
-  consume: string[];
-  ignore: string[];
-  set: string[];
-}
-
-export interface NgFlags {
-  command: string;
-  callId?: string;
-  /** `subscribe request`: the publishers (we take the first). */
-  fromTags: string[];
-  /** `connect` across calls names the other call. */
-  toCallId?: string;
-  fromTag?: string;
-  toTag?: string;
-  viaBranch?: string;
-  sdp?: string;
-  label?: string;
-  setLabel?: string;
-  toLabel?: string;
-  receivedFrom?: { family: 4 | 6; address: string };
-  mediaAddress?: string;
-  addressFamily?: 4 | 6;
-  direction: string[];
-  fromInterface?: string;
-  toInterface?: string;
-  ice?: IceOption;
-  rtcpMux: Set<RtcpMuxOption>;
-  replace: Set<ReplaceOption>;
-  codec: CodecFlags;
-  endpointLearning?: LearningMode;
-  transportProtocol?: string;
-  deleteDelay?: number;
-  limit?: number;
-  tos?: number;
-  supports: Set<string>;
-  /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
-  flags: Set<string>;
-  /** For `leak-stacks`: the object types to watch. */
-  types?: string[];
-}
+export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
 
 /** `call ID`, `Call_ID`, `call-id` → `call-id`. */
 export function normalizeKey(key: string): string {

@@ -1,24 +1,23 @@
 /**
- * The ng control transport over UDP (rtpengine's control_ng.c): `<cookie> <body>` in,
- * `<cookie> <reply>` out from the listening socket to the sender. Bodies are bencode (`d…`) or
- * JSON (`{…}`), answered in the same encoding. Every cookie goes through the cookie cache
- * first, so retransmits are answered with the identical bytes and never executed twice.
+ * The transport-independent ng dispatcher (rtpengine's control_ng.c without its sockets):
+ * `<cookie> <body>` in, `<cookie> <reply>` out. Bodies are bencode (`d…`) or JSON (`{…}`),
+ * answered in the same encoding. Every cookie goes through the one cookie cache first, so a
+ * retransmit over any transport is answered with the identical bytes and never executed twice.
+ * A transport (ng-udp.ts; TCP, HTTP and WebSocket later) only moves messages in and out.
  *
  * This is the one place that maps thrown errors to `error-reason` replies: handlers throw,
  * they never build failure replies themselves.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { ListenSpec } from '../config/config.js';
 import { NgCommandError, NG_ERROR_REASONS } from '../errors.js';
 import { log } from '../log/logger.js';
-import { whenListening } from '../net/listen.js';
 import type { Counters } from '../stats/counters.js';
 import { bencodeDecode, bencodeEncode, type BencodeDict, type BencodeValue, type Encodable } from './bencode.js';
+import type { Reply } from '../call/reply.js';
 import { parseNgFlags, type NgFlags } from './call-flags.js';
 import { CookieCache } from './cookie-cache.js';
 import { CommandCounters, lookupCommand, type SupportedCommand } from './ng-commands.js';
 
-export type Reply = { [key: string]: Encodable };
+export type { Reply };
 export type NgHandler = (flags: NgFlags) => Promise<Reply> | Reply;
 export type NgHandlers = Record<SupportedCommand, NgHandler>;
 
@@ -42,8 +41,7 @@ function encodeReply(reply: Reply, encoding: Encoding): Buffer {
   return Buffer.from(JSON.stringify(reply, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'bigint' ? Number(v) : v)));
 }
 
-export class ControlNg {
-  private readonly sockets: Socket[] = [];
+export class NgDispatcher {
   readonly cache = new CookieCache();
   readonly commandCounters = new CommandCounters();
 
@@ -52,24 +50,8 @@ export class ControlNg {
     private readonly counters: Counters,
   ) {}
 
-  async listen(specs: readonly ListenSpec[]): Promise<void> {
-    for (const spec of specs) {
-      const socket = createSocket({ type: spec.address.includes(':') ? 'udp6' : 'udp4' });
-      await whenListening(socket, (done) => socket.bind(spec.port, spec.address, done));
-      socket.on('error', (err) => log().warn({ err: err.message }, 'ng socket error'));
-      socket.on('message', (msg, rinfo) => void this.onDatagram(socket, msg, rinfo));
-      this.sockets.push(socket);
-      log().info({ address: spec.address, port: spec.port }, 'Listening for ng commands (UDP)');
-    }
-  }
-
-  private async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
-    const reply = await this.handleDatagram(msg, `${rinfo.address}:${rinfo.port}`);
-    if (reply) socket.send(reply, rinfo.port, rinfo.address);
-  }
-
-  /** Returns the full reply datagram, or null when the message is dropped (no cookie). */
-  async handleDatagram(msg: Buffer, from: string): Promise<Buffer | null> {
+  /** Returns the full reply message, or null when the message is dropped (no cookie). */
+  async handleMessage(msg: Buffer, from: string): Promise<Buffer | null> {
     const space = msg.indexOf(0x20);
     if (space <= 0) {
       this.counters.add('ngGarbage');
@@ -173,8 +155,6 @@ export class ControlNg {
   }
 
   close(): void {
-    for (const s of this.sockets) s.close();
-    this.sockets.length = 0;
     this.cache.close();
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * The typed flag model the call logic reads (rtpengine's sdp_ng_flags, kept beside the call
+ * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
+ */
+export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
+export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
+export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
+export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
+
+export interface CodecFlags {
+  strip: string[];
+  offer: string[];
+  mask: string[];
+  except: string[];
+  transcode: string[];
+  accept: string[];
+  consume: string[];
+  ignore: string[];
+  set: string[];
+}
+
+export interface NgFlags {
+  command: string;
+  callId?: string;
+  /** `subscribe request`: the publishers (we take the first). */
+  fromTags: string[];
+  /** `connect` across calls names the other call. */
+  toCallId?: string;
+  fromTag?: string;
+  toTag?: string;
+  viaBranch?: string;
+  sdp?: string;
+  label?: string;
+  setLabel?: string;
+  toLabel?: string;
+  receivedFrom?: { family: 4 | 6; address: string };
+  mediaAddress?: string;
+  addressFamily?: 4 | 6;
+  direction: string[];
+  fromInterface?: string;
+  toInterface?: string;
+  ice?: IceOption;
+  rtcpMux: Set<RtcpMuxOption>;
+  replace: Set<ReplaceOption>;
+  codec: CodecFlags;
+  endpointLearning?: LearningMode;
+  transportProtocol?: string;
+  deleteDelay?: number;
+  limit?: number;
+  tos?: number;
+  supports: Set<string>;
+  /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
+  flags: Set<string>;
+  /** For `leak-stacks`: the object types to watch. */
+  types?: string[];
+}
