@@ -175,44 +175,41 @@ export class Call implements CallGate {
    */
   async allocatePorts(media: CallMedia, local: LocalAddress): Promise<void> {
     this.refuseIfDestroyed('port allocation');
-    const leak = this.ctx.leaks.register('PortReservation', this.callId);
     let rtpFd: StreamFd | null = null;
     let rtcpFd: StreamFd | null = null;
-    try {
-      const counters = this.ctx.counters;
-      const pair = await this.ctx.interfaces.openPair(
-        local,
-        this.ctx.sockets,
-        (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
-        (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
-      );
-      if (this.destroyed) {
-        pair.rtp.close();
-        pair.rtcp.close();
-        local.pool.release(pair.port);
-        this.ctx.leaks.release(leak);
-        this.log().warn('call torn down while its ports were being allocated; command stopped');
-        throw new NgCommandError('UNKNOWN_CALL');
-      }
-      rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
-      rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
-      if (this.ctx.sockets.kind === 'native') {
-        rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-        rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-      }
-      if (this.ctx.config.tos !== null) {
-        pair.rtp.setTos(this.ctx.config.tos);
-        pair.rtcp.setTos(this.ctx.config.tos);
-      }
-      this.fds.push(rtpFd, rtcpFd);
-      media.rtp.selectedFd = rtpFd;
-      media.rtcp.selectedFd = rtcpFd;
-      media.ports = { local, port: pair.port, leak };
-    } catch (err) {
-      this.ctx.leaks.release(leak);
-      throw err;
+    const counters = this.ctx.counters;
+    const pair = await this.ctx.interfaces.openPair(
+      local,
+      this.ctx.sockets,
+      (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
+      (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
+    );
+    if (this.destroyed) {
+      // nothing of this allocation is registered yet: it gives back what it holds itself
+      pair.rtp.close();
+      pair.rtcp.close();
+      local.pool.release(pair.port);
+      this.log().warn('call torn down while its ports were being allocated; command stopped');
+      throw new NgCommandError('UNKNOWN_CALL');
+    }
+    const leak = this.ctx.leaks.register('PortReservation', this.callId);
+    rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
+    rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
+    if (this.ctx.sockets.kind === 'native') {
+      rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+      rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+    }
+    // owned by the call from here on: teardown releases them whatever happens next
+    this.fds.push(rtpFd, rtcpFd);
+    media.rtp.selectedFd = rtpFd;
+    media.rtcp.selectedFd = rtcpFd;
+    media.ports = { local, port: pair.port, leak };
+    if (this.ctx.config.tos !== null) {
+      pair.rtp.setTos(this.ctx.config.tos);
+      pair.rtcp.setTos(this.ctx.config.tos);
     }
   }
+
 
   /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {

@@ -81,7 +81,10 @@ export class LeakRegistry {
   private readonly byCall = new Map<string, Set<LeakHandle>>();
   private readonly liveCounts = new Map<LeakType, number>(LEAK_TYPES.map((t) => [t, 0]));
   private readonly watched = new Map<number, Watched>();
-  private readonly finalizer = new FinalizationRegistry<number>((id) => this.watched.delete(id));
+  private readonly finalizer = new FinalizationRegistry<number>((id) => {
+    if (this.watched.get(id)?.suspect) this.transientReachable++;
+    this.watched.delete(id);
+  });
   private readonly probes = new Map<string, HolderProbe>();
   private readonly growth = new GrowthSampler();
   private stackTypes: Set<string>;
@@ -105,6 +108,13 @@ export class LeakRegistry {
   constructor(readonly mode: LeakCheckMode, stackTypes: readonly string[] = []) {
     this.stackTypes = new Set(stackTypes);
     if (this.tracksReachability) this.gc = exposeGc();
+  }
+
+  /** Released objects found reachable once and waiting for the second look. */
+  get undecided(): number {
+    let n = 0;
+    for (const entry of this.watched.values()) if (entry.suspect) n++;
+    return n;
   }
 
   get tracksReachability(): boolean {
