@@ -8,8 +8,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Call } from '../../../daemon/call/call.js';
 import { CallHash } from '../../../daemon/call/callhash.js';
+import { CallInterfaces } from '../../../daemon/call/call-interfaces.js';
 import type { CallContext } from '../../../daemon/call/context.js';
 import { loadConfig } from '../../../daemon/config/config.js';
+import { parseNgFlags } from '../../../daemon/control/call-flags.js';
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../../../daemon/errors.js';
 import { LeakInjector } from '../../../daemon/leak/inject.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
@@ -22,8 +24,8 @@ beforeAll(() => {
   initLogger(2, 'json'); // the refusals log errors on purpose; keep the output readable
 });
 
-function context(extra: string[] = []): CallContext {
-  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '62100', '-M', '62199', ...extra]);
+function context(extra: string[] = [], ports: [number, number] = [62100, 62199]): CallContext {
+  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', String(ports[0]), '-M', String(ports[1]), ...extra]);
   return {
     config,
     interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
@@ -210,5 +212,23 @@ describe('teardown under the write lock', () => {
     expect(ctx.leaks.leaked).toBe(0);
     expect(ctx.leaks.doubleRelease).toBe(0);
     expect(ctx.counters.get('refusedDestroyedCallAdds'), 'the command stopped before adding anything').toBe(0);
+  });
+
+  it('an offer that created its call and fails tears it down before releasing the lock; a command queued behind it gets "Unknown call-id"', async () => {
+    const ctx = context([], [62200, 62203]); // two port pairs: a two-media offer needs four
+    const calls = new CallHash(ctx);
+    const ci = new CallInterfaces(calls);
+    const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0',
+      'm=audio 5000 RTP/AVP 0', 'c=IN IP4 127.0.0.1', 'm=audio 5002 RTP/AVP 8', 'c=IN IP4 127.0.0.1', ''].join('\r\n');
+    const offer = ci.offer(parseNgFlags({ command: 'offer', 'call-id': 'fails', 'from-tag': 'a', sdp }));
+    const answer = ci.answer(parseNgFlags({ command: 'answer', 'call-id': 'fails', 'from-tag': 'a', 'to-tag': 'b', sdp }));
+    await expect(offer).rejects.toMatchObject({ reason: 'Ran out of ports' });
+    await expect(answer).rejects.toMatchObject({ reason: 'Unknown call-id' });
+    expect(calls.get('fails')).toBeUndefined();
+    expect(ctx.interfaces.addresses[0]!.pool.inUse).toBe(0);
+    expect(ctx.counters.get('forcedTerminatedSessions')).toBe(1);
+    expect(liveTotal(ctx)).toBe(0);
+    expect(ctx.leaks.leaked).toBe(0);
+    expect(ctx.counters.get('refusedDestroyedCallAdds')).toBe(0);
   });
 });
