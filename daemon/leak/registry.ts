@@ -277,7 +277,10 @@ export class LeakRegistry {
     const ready = this.reachCheckWaiters.filter((w) => w.seq <= cutoff && w.seq < undecided);
     this.reachCheckWaiters = this.reachCheckWaiters.filter((w) => !ready.includes(w));
     for (const w of ready) w.resolve();
-    if (suspects > 0 || this.reachCheckWaiters.length > 0) this.scheduleReachabilityCheck();
+    let newer = false;
+    for (const entry of this.watched.values()) if (entry.seq > cutoff) newer = true;
+    // suspects get their second look; objects released during this check get their first
+    if (suspects > 0 || newer || this.reachCheckWaiters.length > 0) this.scheduleReachabilityCheck();
   }
 
   private findHolder(obj: object): string {
