@@ -40,7 +40,7 @@ use Exporter 'import';
 our @EXPORT = qw(autotest_start new_call new_call_nc offer answer ft tt cid snd snd_no srtp_snd rtp
 	rcv srtp_rcv rcv_no rcv_maybe srtp_dec escape rtpm rtpmre reverse_tags new_ft new_tt crlf sdp_split
 	rtpe_req offer_answer autotest_init subscribe_request subscribe_answer publish create
-	create_answer use_json rtpe_raw_req);
+	create_answer use_json rtpe_raw_req last_resp);
 our @EXPORT_OK = qw(leak_check sdp_regex sdp_match sdp_partial_captures rtpe_client daemon_pid
 	stop_daemon terminate exts);
 our %EXPORT_TAGS = (all => [@EXPORT, @EXPORT_OK]);
@@ -56,7 +56,7 @@ our $stop_timeout = $ENV{RTPE_TEST_STOP_TIMEOUT} // 15; # seconds to wait for th
 
 my $tb = Test::Builder->new;
 my ($c, $rtpe_pid, $rtpe_stdout, $rtpe_stderr, $daemon_checked);
-my ($cid, $ft, $tt, @sockets, $tag_iter, $tag_suffix);
+my ($cid, $ft, $tt, @sockets, $tag_iter, $tag_suffix, $last_resp);
 $tag_iter = 0;
 $tag_suffix = '-' . $0 . '-' . rand();
 
@@ -375,9 +375,14 @@ sub rtpe_req {
 		terminate("'$cmd' request failed (Error reason: \"" . ($resp->{'error-reason'} // '') . '")');
 	}
 	my $r = ref($resp) eq 'HASH' ? $resp : { result => undef };
+	$last_resp = $r;
 	$tb->is_eq($r->{result}, 'ok', "$name - '$cmd' status");
 	return $r;
 }
+
+# The reply to the last rtpe_req (so to the last offer, answer, ...): scripts read reply keys
+# beyond the SDP from it.
+sub last_resp { return $last_resp }
 
 my @placeholders = (
 	[ 'CRYPTO128S'     => '([0-9a-zA-Z/+]{38})' ],

@@ -22,6 +22,8 @@ my $err = rtpe_raw_req({ command => 'nonsense' });
 is $err->{'error-reason'}, 'Unrecognized command', 'raw request: reply hash';
 like $err, qr/^Error reason: "Unrecognized command"$/, 'raw request: reads as the error string';
 leak_check('inner');
+rtpe_req('statistics', 'stats', { });
+is ref(last_resp()->{leaks}), 'HASH', 'last_resp: the last rtpe_req reply';
 rtpe_req('nonsense', 'error reply ends the script') if $ENV{INNER_ERROR};
 done_testing();
 INNER
@@ -43,6 +45,7 @@ like $out, qr/^ok \d+ - RTPE_BIN points to executable$/m, 'executable checked';
 like $out, qr/^ok 1 # skip no preload library.*\nok 2 # skip .*\nok 3 - RTPE_BIN points to executable\nok 4 - daemon launched in background\nok 5 - raw request/m,
 	'start checks as rtpengine numbers them: two preload checks (skipped), executable, launch; no ping assertion';
 like $out, qr/^ok \d+ - inner - leaks: no live Call$/m, 'leak_check asserts per type';
+like $out, qr/^ok \d+ - stats - 'statistics' status\nok \d+ - last_resp: the last rtpe_req reply$/m, 'last_resp';
 like $out, qr/^ok \d+ - daemon exited cleanly after SIGTERM/m, 'exit status asserted before the plan';
 like $out, qr/^1\.\.\d+$/m, 'plan printed';
 
