@@ -5,6 +5,7 @@
  */
 import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
+import { isHoldAddress } from '../net/endpoint.js';
 import type { GlobalCounter } from '../stats/counters.js';
 import { Call } from './call.js';
 import type { CallContext } from './context.js';
@@ -166,8 +167,4 @@ export class CallHash {
     for (const call of [...this.calls.values()]) this.destroy(call, reason);
     if (this.observers.length > 0) log().warn({ observers: this.observers.length }, 'call observers left after shutdown');
   }
-}
-
-function isHoldAddress(address: string | undefined): boolean {
-  return address === '0.0.0.0' || address === '::';
 }
