@@ -3,9 +3,9 @@
  *
  * Owner and lifetime: the callhash holds the call by call-id (the signalling entry point);
  * sockets hold their StreamFd (the packet entry point). The call owns every child through its
- * primary containers below; children are added exactly once, get their uniqueId from their
- * position, and teardown releases them by walking these lists. Lock rule: containers and
- * children change only inside `lock.write()`; the packet path reads them (CallGate).
+ * primary containers below; children are added exactly once and teardown releases them by
+ * walking these lists. Lock rule: containers and children change only inside `lock.write()`;
+ * the packet path reads them (CallGate).
  */
 import { callLogger } from '../log/logger.js';
 import type { LeakHandle } from '../leak/registry.js';
@@ -239,12 +239,9 @@ export class Call implements CallGate {
 
   // ---- teardown ----
 
-  /** Releases through the registry, honouring the test-only leak injections. */
-  private release(type: LeakType, handle: LeakHandle, obj: object): void {
-    const injector = this.ctx.injector;
-    if (injector.skipRelease(type, this.callId)) return;
+  /** Releases one child; `type` documents at the call site what is released. */
+  private release(_type: LeakType, handle: LeakHandle, obj: object): void {
     this.ctx.leaks.release(handle, obj);
-    if (injector.releaseTwice(type, this.callId)) this.ctx.leaks.release(handle, obj);
   }
 
   /** Removes one monologue and everything it owns (delete of one branch/side). */
@@ -296,7 +293,7 @@ export class Call implements CallGate {
    * Teardown: walks the primary containers and releases every child exactly once, then asks the
    * leak registry to audit the call. The caller has already removed the call from the callhash.
    */
-  destroy(keepListener: (call: Call) => void): Record<string, number> {
+  destroy(): Record<string, number> {
     if (this.destroyed) return {};
     this.destroyed = true;
     this.cancelDeleteTimer();
@@ -315,11 +312,8 @@ export class Call implements CallGate {
       this.release('PacketStream', stream.leak, stream);
     }
     this.streams.length = 0;
-    if (this.ctx.injector.keepListener(this.callId)) keepListener(this);
     this.release('Call', this.leak, this);
-    const leaked = this.ctx.leaks.auditCall(this.callId);
-    this.ctx.injector.finishCall(this.callId);
-    return leaked;
+    return this.ctx.leaks.auditCall(this.callId);
   }
 
   /** RTP/RTCP totals over live and released streams, with fast-path counters merged. */

@@ -1,22 +1,15 @@
 /**
  * The call registry (rtpengine's rtpe_callhash): the signalling entry point into calls, keyed
  * by call-id. It creates calls (subject to --max-sessions), tears them down through the leak
- * audit, runs the timeout sweep, and keeps the call observers (monitoring listeners).
+ * audit, and runs the timeout sweep.
  */
 import { NgCommandError } from '../errors.js';
-import { log } from '../log/logger.js';
 import { isHoldAddress } from '../net/endpoint.js';
 import type { GlobalCounter } from '../stats/counters.js';
 import { Call } from './call.js';
 import type { CallContext } from './context.js';
 
 export type TeardownReason = 'delete' | 'timeout' | 'silent-timeout' | 'final-timeout' | 'offer-timeout' | 'shutdown' | 'failed' | 'terminated';
-
-/** A monitoring listener attached to a call; teardown must remove it. */
-interface CallObserver {
-  owner: Call;
-  onDestroy: () => void;
-}
 
 const TEARDOWN_COUNTER: Record<TeardownReason, GlobalCounter> = {
   delete: 'regularTerminatedSessions',
@@ -31,12 +24,10 @@ const TEARDOWN_COUNTER: Record<TeardownReason, GlobalCounter> = {
 
 export class CallHash {
   private readonly calls = new Map<string, Call>();
-  private readonly observers: CallObserver[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly ctx: CallContext) {
     ctx.leaks.addHolderProbe('callhash', (obj) => [...this.calls.values()].includes(obj as Call));
-    ctx.leaks.addHolderProbe('call observers', (obj) => this.observers.some((o) => o.owner === obj));
   }
 
   get size(): number {
@@ -75,14 +66,11 @@ export class CallHash {
   destroy(call: Call, reason: TeardownReason): void {
     if (call.destroyed) return;
     if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
-    for (let i = this.observers.length - 1; i >= 0; i--) {
-      if ((this.observers[i] as CallObserver).owner === call) this.observers.splice(i, 1);
-    }
     const totals = call.totals();
     this.ctx.counters.add('relayedPackets', totals.RTP.packets + totals.RTCP.packets);
     this.ctx.counters.add('relayedBytes', totals.RTP.bytes + totals.RTCP.bytes);
     this.ctx.counters.add('relayedErrors', totals.RTP.errors + totals.RTCP.errors);
-    const leaked = call.destroy((c) => this.observers.push({ owner: c, onDestroy: () => undefined }));
+    const leaked = call.destroy();
     this.auditNative(call.callId);
     this.ctx.counters.add(TEARDOWN_COUNTER[reason]);
     call.log().info({ reason, durationMs: Date.now() - call.created, leaked: Object.keys(leaked).length ? leaked : undefined }, 'Call torn down');
@@ -165,6 +153,5 @@ export class CallHash {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     for (const call of [...this.calls.values()]) this.destroy(call, reason);
-    if (this.observers.length > 0) log().warn({ observers: this.observers.length }, 'call observers left after shutdown');
   }
 }
