@@ -14,7 +14,7 @@ import { InterfaceSet } from '../../../daemon/net/interfaces.js';
 import { Counters } from '../../../daemon/stats/counters.js';
 import { RtpPeer, rtpPacket } from '../../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../../support/sleep.js';
 
 function context(): CallContext {
   const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '46000', '-M', '46099', '--endpoint-learning=immediate']);
