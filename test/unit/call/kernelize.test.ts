@@ -28,8 +28,8 @@ describe.skipIf(!engine)('kernelize on the native engine', () => {
   afterAll(async () => {
     await engine?.close();
   });
-  afterEach(() => {
-    calls.destroyAll('shutdown');
+  afterEach(async () => {
+    await calls.destroyAll('shutdown');
     for (const p of peers.splice(0)) p.close();
     expect(leakState(ctx)).toEqual(NO_LEAKS);
     expect(engine!.nativeLive()).toEqual({ sockets: 0, entries: 0 });

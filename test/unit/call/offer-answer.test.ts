@@ -22,8 +22,8 @@ function setup(args: string[] = []): void {
   ci = new CallInterfaces(calls);
 }
 
-afterEach(() => {
-  calls?.destroyAll('shutdown');
+afterEach(async () => {
+  await calls?.destroyAll('shutdown');
   expect(leakState(ctx)).toEqual(NO_LEAKS);
 });
 

@@ -13,8 +13,8 @@ let ctx: CallContext;
 let calls: CallHash;
 let ci: CallInterfaces;
 
-afterEach(() => {
-  calls.destroyAll('shutdown');
+afterEach(async () => {
+  await calls.destroyAll('shutdown');
   expect(leakState(ctx)).toEqual(NO_LEAKS);
 });
 

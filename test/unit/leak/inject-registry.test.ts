@@ -11,6 +11,9 @@ import { LeakRegistry } from '../../../daemon/leak/registry.js';
 import type { LeakInjection } from '../../../daemon/leak/types.js';
 import { callContext } from '../../helpers/call-context.js';
 
+/** Teardown as the call registry does it: under the call's write lock. */
+const destroy = (call: Call) => call.write(() => call.destroy());
+
 function callOn(leaks: LeakRegistry, id: string): Call {
   const call = new Call(id, callContext([], { leaks }));
   const a = call.addMonologue('a', undefined);
@@ -37,39 +40,39 @@ describe('createLeakRegistry', () => {
 });
 
 describe('InjectingLeakRegistry', () => {
-  it('skip-release: one object of the type per call is left registered and the audit reports it', () => {
+  it('skip-release: one object of the type per call is left registered and the audit reports it', async () => {
     const leaks = registry({ kind: 'skip-release', type: 'Media' });
     for (const id of ['c1', 'c2']) {
-      expect(callOn(leaks, id).destroy()).toEqual({ Media: 1 });
+      expect(await destroy(callOn(leaks, id))).toEqual({ Media: 1 });
     }
     expect(leaks.leaked).toBe(2);
     expect(leaks.leakedObjects.map((o) => [o.type, o.callId])).toEqual([['Media', 'c1'], ['Media', 'c2']]);
     // a re-used call-id is injected again
-    expect(callOn(leaks, 'c1').destroy()).toEqual({ Media: 1 });
+    expect(await destroy(callOn(leaks, 'c1'))).toEqual({ Media: 1 });
   });
 
-  it('double-release: one object of the type per call is released twice', () => {
+  it('double-release: one object of the type per call is released twice', async () => {
     const leaks = registry({ kind: 'double-release', type: 'SinkHandler' });
     const call = callOn(leaks, 'c1');
     call.rebuildSinks(); // releases the first sinks: the injection strikes here, once
     expect(leaks.doubleRelease).toBe(1);
-    expect(call.destroy()).toEqual({});
+    expect(await destroy(call)).toEqual({});
     expect(leaks.doubleRelease).toBe(1);
     expect(leaks.doubleReleases[0]).toMatchObject({ type: 'SinkHandler', callId: 'c1' });
   });
 
   it('keep-listener: the released call stays reachable, held by the call observers', async () => {
     const leaks = registry({ kind: 'keep-listener' }, 'full');
-    expect(callOn(leaks, 'c1').destroy()).toEqual({});
+    expect(await destroy(callOn(leaks, 'c1'))).toEqual({});
     await leaks.settle();
     expect(leaks.reachableAfterRelease).toBeGreaterThanOrEqual(1);
     expect(leaks.reachableObjects).toContainEqual(expect.objectContaining({ type: 'Call', callId: 'c1', holder: KEPT_CALLS_HOLDER }));
     expect(leaks.leaked).toBe(0);
   });
 
-  it('types not named by the injection are released normally', () => {
+  it('types not named by the injection are released normally', async () => {
     const leaks = registry({ kind: 'skip-release', type: 'Timer' });
-    expect(callOn(leaks, 'c1').destroy()).toEqual({});
+    expect(await destroy(callOn(leaks, 'c1'))).toEqual({});
     expect(leaks.hasProblems()).toBe(false);
   });
 });
