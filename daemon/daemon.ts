@@ -17,8 +17,8 @@ import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
 import { loadFastPath } from './kernel/native-fast-path.js';
-import { LeakInjector, readLeakInjection } from './leak/inject.js';
-import { LeakRegistry } from './leak/registry.js';
+import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
+import type { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
 import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
@@ -46,7 +46,7 @@ export class Daemon {
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
-    this.leaks = new LeakRegistry(config.leakCheck, config.leakStacks);
+    this.leaks = createLeakRegistry(config.leakCheck, config.leakStacks, readLeakInjection());
     this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax);
   }
 
@@ -70,12 +70,10 @@ export class Daemon {
       config: cfg,
       interfaces: this.interfaces,
       leaks: this.leaks,
-      injector: new LeakInjector(readLeakInjection()),
       counters: this.counters,
       sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
       kernel,
     };
-    if (this.ctx.injector.injection) log().warn({ injection: this.ctx.injector.injection }, 'TEST-ONLY leak injection is active');
     this.interfaces.allocationPause = readTestPause();
     if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
     this.calls = new CallHash(this.ctx);

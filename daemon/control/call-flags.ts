@@ -10,6 +10,7 @@ import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import { LEARNING_MODES } from '../net/endpoint.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
 
@@ -45,7 +46,7 @@ function int(v: BencodeValue | RtppValue | undefined, key: string): number | und
 const RTCP_MUX: readonly RtcpMuxOption[] = ['offer', 'demux', 'accept', 'reject', 'require'];
 const REPLACE: readonly ReplaceOption[] = ['origin', 'origin-full', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
 const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional'];
-const LEARNING: readonly LearningMode[] = ['delayed', 'immediate', 'off', 'heuristic'];
+const LEARNING: readonly LearningMode[] = LEARNING_MODES;
 const CODEC_VERBS = ['strip', 'offer', 'mask', 'except', 'transcode', 'accept', 'consume', 'ignore', 'set'] as const;
 
 /** Flags that only switch behaviour on; anything else is logged as unknown. */

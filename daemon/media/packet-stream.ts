@@ -6,16 +6,11 @@
  * under the read side (see CallGate). Teardown releases them by walking the call's lists.
  */
 import type { LeakHandle } from '../leak/registry.js';
-import type { AddressFamily, MediaSocket } from '../net/media-socket.js';
+import type { MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
+import { isHoldAddress, type Endpoint, type LearningMode } from '../net/endpoint.js';
 
-export interface Endpoint {
-  address: string;
-  port: number;
-  family: AddressFamily;
-}
-
-export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
+export type { Endpoint, LearningMode };
 
 /** What the packet path needs from the call (implemented by call/Call). */
 export interface CallGate {
@@ -120,7 +115,7 @@ export class PacketStream {
   /** Can we send to this stream? Not before an address is known, never to 0.0.0.0 (hold). */
   sendable(): Endpoint | null {
     const ep = this.endpoint;
-    if (!ep || ep.port === 0 || ep.address === '0.0.0.0' || ep.address === '::') return null;
+    if (!ep || ep.port === 0 || isHoldAddress(ep.address)) return null;
     return ep;
   }
 }
