@@ -108,15 +108,27 @@ function codecList(flags: string): string[] {
   return list.length > 0 ? list : ['0', '8'];
 }
 
-function synthesiseSdp(side: SideState): string {
-  const max = Math.max(...side.streams.keys());
+/**
+ * One m= line per stream number up to `count` (at least this side's highest). An answer may
+ * have to name a stream before its L arrives (Kamailio sends one L per stream, in order): it is
+ * assumed to follow the last known one at +2 ports, so it is not rejected in between; the
+ * stream's own L then corrects it without moving the relay port the other side was given.
+ */
+function synthesiseSdp(side: SideState, count: number): string {
+  const max = Math.max(count, ...side.streams.keys());
   const first = side.streams.get(1) ?? [...side.streams.values()][0] as Stream;
   const ip = (a: string) => (isIP(a) === 6 ? 'IP6' : 'IP4');
   const lines = ['v=0', `o=- 1 ${side.version} IN ${ip(first.address)} ${first.address}`, 's=-', 't=0 0'];
+  let last: Stream = first;
+  let lastIndex = side.streams.has(1) ? 1 : 0;
   for (let i = 1; i <= max; i++) {
-    const s = side.streams.get(i);
-    lines.push(`m=audio ${s ? s.port : 0} RTP/AVP ${side.codecs.join(' ')}`);
-    lines.push(`c=IN ${ip(s?.address ?? first.address)} ${s?.address ?? first.address}`);
+    let s = side.streams.get(i);
+    if (s) {
+      last = s;
+      lastIndex = i;
+    } else s = { address: last.address, port: Math.min(65534, last.port + 2 * (i - lastIndex)) };
+    lines.push(`m=audio ${s.port} RTP/AVP ${side.codecs.join(' ')}`);
+    lines.push(`c=IN ${ip(s.address)} ${s.address}`);
   }
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -234,7 +246,10 @@ export class LegacyUdpControl {
     }
     side.streams.set(cmd.index, { address: cmd.address, port: cmd.port });
     side.version++;
-    const dict: Record<string, string | string[]> = { command: cmd.kind === 'update' ? 'offer' : 'answer', 'call-id': cmd.callId, 'from-tag': cmd.fromTag, sdp: synthesiseSdp(side) };
+    // an answer has as many m= lines as the offer it answers, even before L named them all
+    const offerer = cmd.kind === 'lookup' ? call.get(cmd.fromTag) : undefined;
+    const count = offerer ? Math.max(...offerer.streams.keys()) : 0;
+    const dict: Record<string, string | string[]> = { command: cmd.kind === 'update' ? 'offer' : 'answer', 'call-id': cmd.callId, 'from-tag': cmd.fromTag, sdp: synthesiseSdp(side, count) };
     if (cmd.toTag) dict['to-tag'] = cmd.toTag;
     if (cmd.viaBranch) dict['via-branch'] = cmd.viaBranch;
     const dirs = directions(cmd.flags);
