@@ -18,7 +18,8 @@ export function statisticsTree(s: StatsSnapshot): StatsTree {
     const entry: StatsTree = { proxy: p.proxy };
     for (const cmd of p.commands) {
       entry[`${cmd.short.toLowerCase()}count`] = cmd.count;
-      entry[`${cmd.short.toLowerCase()}duration`] = +cmd.seconds.toFixed(6);
+      // a string, as rtpengine sends it: bencode has no fractions
+      entry[`${cmd.short.toLowerCase()}duration`] = cmd.seconds.toFixed(6);
     }
     entry.errorcount = p.errors;
     return entry;
@@ -31,7 +32,7 @@ export function statisticsTree(s: StatsSnapshot): StatsTree {
   tree.interfaces = s.interfaces.map((i) => ({
     name: i.name,
     address: i.address,
-    ports: { min: i.min, max: i.max, used: i.used, used_pct: i.total ? +((i.used * 100) / i.total).toFixed(2) : 0, free: i.free, totals: i.total },
+    ports: { min: i.min, max: i.max, used: i.used, used_pct: (i.total ? (i.used * 100) / i.total : 0).toFixed(2), free: i.free, totals: i.total },
   }));
   return tree;
 }
