@@ -28,6 +28,7 @@ import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
+import { readTestPause } from './net/test-pause.js';
 import { Counters } from './stats/counters.js';
 import { PrometheusExporter } from './stats/prometheus.js';
 import type { StatsSnapshot } from './stats/snapshot.js';
@@ -85,6 +86,8 @@ export class Daemon {
       kernel,
     };
     if (this.ctx.injector.injection) log().warn({ injection: this.ctx.injector.injection }, 'TEST-ONLY leak injection is active');
+    this.interfaces.allocationPause = readTestPause();
+    if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
     this.calls = new CallHash(this.ctx);
     this.calls.startTimeoutSweep();
     const ci = new CallInterfaces(this.calls);
@@ -103,7 +106,7 @@ export class Daemon {
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),
-      cli: (f) => ({ response: this.cliCommands.execute((f.body ?? '').trim()) }),
+      cli: async (f) => ({ response: await this.cliCommands.execute((f.body ?? '').trim()) }),
     };
     this.control = new NgDispatcher(handlers, this.counters);
     this.cliCommands = new CliCommands({ calls: this.calls, config: cfg, leaks: this.leaks, snapshot: () => this.statsSnapshot() });
@@ -234,7 +237,8 @@ export class Daemon {
     this.metrics?.close();
     this.control?.close();
     this.cli?.close();
-    this.calls?.destroyAll('shutdown');
+    // each call after the command holding it (if any) has finished: teardown takes the write lock
+    await this.calls?.destroyAll('shutdown');
     await this.leaks.settle();
     if (this.engine) {
       const native = this.engine.nativeLive();

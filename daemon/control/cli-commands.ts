@@ -49,13 +49,13 @@ function callDetails(call: Call): string {
 export class CliCommands {
   constructor(private readonly ctx: CliContext) {}
 
-  /** Runs one CLI command line and returns its output (never throws). */
-  execute(line: string): string {
+  /** Runs one CLI command line and returns its output (never rejects). */
+  async execute(line: string): Promise<string> {
     const words = line.split(/\s+/).filter((w) => w !== '');
     const [verb, what, arg] = words;
     try {
       if (verb === 'list') return this.list(what, arg, words.slice(2).join(' '));
-      if (verb === 'terminate' && what) return this.terminate(what);
+      if (verb === 'terminate' && what) return await this.terminate(what);
       if (verb === 'set' && what === 'maxsessions' && arg !== undefined) return this.setMaxSessions(arg);
       if (verb === 'set' && what === 'loglevel' && arg !== undefined) return this.setLogLevel(words[words.length - 1] as string);
       if (verb === 'get' && what === 'loglevel') return `Log level: ${getSyslogLevel()}\n`;
@@ -95,16 +95,17 @@ export class CliCommands {
     }
   }
 
-  private terminate(what: string): string {
+  /** Answers once the calls are gone: each teardown waits for the command holding its call. */
+  private async terminate(what: string): Promise<string> {
     const calls = this.ctx.calls;
     if (what === 'all') {
-      const n = calls.size;
-      for (const call of calls.all()) calls.destroy(call, 'terminated');
-      return `All calls terminated by operator (${n}).\n`;
+      const all = calls.all();
+      await Promise.all(all.map((call) => calls.teardown(call, 'terminated')));
+      return `All calls terminated by operator (${all.length}).\n`;
     }
     const call = calls.get(what);
     if (!call) return `Call Id (${what}) not found.\n`;
-    calls.destroy(call, 'terminated');
+    await calls.teardown(call, 'terminated');
     return `Call Id (${what}) successfully terminated by operator.\n`;
   }
 

@@ -18,7 +18,9 @@ export class ControlCli {
 
   async listen(specs: readonly ListenSpec[]): Promise<void> {
     for (const spec of specs) {
-      const server = createServer((conn) => this.onConnection(conn));
+      // half-open: rtpengine-ctl half-closes after its command and waits for the answer, which
+      // may come later (terminate waits for the command holding the call)
+      const server = createServer({ allowHalfOpen: true }, (conn) => this.onConnection(conn));
       await whenListening(server, (done) => server.listen(spec.port, spec.address, done));
       server.on('error', (err) => log().warn({ err: err.message }, 'CLI listener error'));
       this.servers.push(server);
@@ -33,7 +35,9 @@ export class ControlCli {
       if (done) return;
       done = true;
       const line = input.split(/\r?\n/)[0]?.trim() ?? '';
-      conn.end(this.commands.execute(line));
+      void this.commands.execute(line).then((answer) => {
+        if (!conn.destroyed) conn.end(answer);
+      });
     };
     conn.setEncoding('utf8');
     conn.on('data', (chunk: string) => {

@@ -141,7 +141,7 @@ export class HttpControl {
       } catch {
         throw new HttpError(400, 'bad URL encoding');
       }
-      return this.send(res, 200, CT_TEXT, this.deps.cli.execute(line.trim()));
+      return this.send(res, 200, CT_TEXT, await this.deps.cli.execute(line.trim()));
     }
     throw new HttpError(404, 'not found');
   }
@@ -159,7 +159,7 @@ export class HttpControl {
       return this.send(res, 200, CT_NG, reply);
     }
     if (path === '/ng-plain') return this.send(res, 200, CT_NG, await this.deps.dispatcher.process(body, from));
-    return this.send(res, 200, CT_TEXT, this.deps.cli.execute(body.toString('utf8').trim()));
+    return this.send(res, 200, CT_TEXT, await this.deps.cli.execute(body.toString('utf8').trim()));
   }
 
   private readBody(req: IncomingMessage): Promise<Buffer> {

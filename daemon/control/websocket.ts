@@ -110,7 +110,7 @@ export class WebSocketControl {
       case 'ng-plain.rtpengine.com':
         return this.dispatcher.process(msg, from);
       case 'cli.rtpengine.com':
-        return Buffer.from(this.cli.execute(msg.toString('utf8').trim()), 'utf8');
+        return Buffer.from(await this.cli.execute(msg.toString('utf8').trim()), 'utf8');
       case 'echo.rtpengine.com':
         return msg;
     }
