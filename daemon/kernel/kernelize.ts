@@ -106,7 +106,7 @@ export class Kernelizer {
           if (!h.native) return `codec handler '${h.kind}' needs the JS path`;
           if (h.native.from !== h.native.to) map.push([h.native.from, h.native.to]);
         }
-        if (map.length > 0) return 'payload-type renumbering needs the JS path (addon ABI 1)';
+        if (map.length > 0) dest.payloadTypeMap = map;
       }
       out.push(dest);
     }
