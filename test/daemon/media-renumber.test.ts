@@ -66,6 +66,11 @@ describe.each([{ fastPath: false }, { fastPath: true }])('payload-type renumberi
     const fromA = relayPortsOf(answer.sdp as string).rtp;
     const fromB = relayPortsOf(offer.sdp as string).rtp;
 
+    if (fastPath) {
+      const before = await d.ng.request({ command: 'query', 'call-id': callId });
+      expect(before.tags.ra.medias[0].streams[0].fastPath).toEqual({ native: 0, reason: 'endpoint not learned yet' });
+    }
+
     // [payload type sent, payload type expected at the other side]
     const aToB: Array<[number, number]> = [[0, 0], [96, 97], [101, 96], [13, 13]];
     const bToA: Array<[number, number]> = [[0, 0], [97, 96], [96, 101], [13, 13]];
