@@ -3,6 +3,7 @@
  * local port pair they use, and what the participant's SDP said. Owned by the Call
  * (call.medias); `monologue` is a back-reference. Changed only under the call's write lock.
  */
+import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -31,6 +32,9 @@ export class CallMedia {
   muxPolicy: ReadonlySet<RtcpMuxOption> = new Set();
   /** Port 0 in the participant's SDP: no ports, no sinks. */
   rejected = false;
+  /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
+  cryptoRecv: CryptoParams | null = null;
+  cryptoSend: CryptoParams | null = null;
 
   constructor(
     readonly monologue: Monologue,

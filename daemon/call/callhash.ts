@@ -103,6 +103,9 @@ export class CallHash {
     this.ctx.counters.add('relayedPackets', totals.RTP.packets + totals.RTCP.packets);
     this.ctx.counters.add('relayedBytes', totals.RTP.bytes + totals.RTCP.bytes);
     this.ctx.counters.add('relayedErrors', totals.RTP.errors + totals.RTCP.errors);
+    this.ctx.counters.add('relayedRtcpPackets', totals.RTCP.packets);
+    this.ctx.counters.add('relayedRtcpBytes', totals.RTCP.bytes);
+    this.ctx.counters.add('relayedRtcpErrors', totals.RTCP.errors);
     const leaked = call.destroy();
     this.auditNative(call.callId);
     this.ctx.counters.add(TEARDOWN_COUNTER[reason]);

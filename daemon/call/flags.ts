@@ -53,6 +53,8 @@ export interface NgFlags {
   supports: Set<string>;
   /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
   flags: Set<string>;
+  /** For `cli`: the CLI command line to run. */
+  body?: string;
   /** For `leak-stacks`: the object types to watch. */
   types?: string[];
 }

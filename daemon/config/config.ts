@@ -27,6 +27,13 @@ export interface Config {
   listenNg: ListenSpec[];
   listenCli: ListenSpec[];
   listenUdp: ListenSpec | null;
+  listenTcpNg: ListenSpec[];
+  listenHttp: ListenSpec[];
+  listenHttps: ListenSpec[];
+  httpsCert: string | null;
+  httpsKey: string | null;
+  /** Seconds a TCP/HTTP/WebSocket control connection may idle or take for one request. */
+  controlIdleTimeout: number;
   portMin: number;
   portMax: number;
   logLevel: number;
@@ -146,11 +153,20 @@ export function buildConfig(raw: RawOptions): Config {
   const leakStacks = (raw.get('leak-stacks')?.[0] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const maxSessions = intValue(raw, 'max-sessions', -1, -1);
   const udp = raw.get('listen-udp')?.[0];
+  const listenHttps = (raw.get('listen-https') ?? []).map((s) => parseListen(s, 'listen-https'));
+  const httpsCert = raw.get('https-cert')?.[0] ?? null;
+  if (listenHttps.length > 0 && !httpsCert) throw new ConfigError('HTTPS/WSS listener requested, but no certificate given (--https-cert)');
   return {
     interfaces,
     listenNg: (raw.get('listen-ng') ?? []).map((s) => parseListen(s, 'listen-ng')),
     listenCli: (raw.get('listen-cli') ?? []).map((s) => parseListen(s, 'listen-cli')),
     listenUdp: udp === undefined ? null : parseListen(udp, 'listen-udp'),
+    listenTcpNg: (raw.get('listen-tcp-ng') ?? []).map((s) => parseListen(s, 'listen-tcp-ng')),
+    listenHttp: (raw.get('listen-http') ?? []).map((s) => parseListen(s, 'listen-http')),
+    listenHttps,
+    httpsCert,
+    httpsKey: raw.get('https-key')?.[0] ?? null,
+    controlIdleTimeout: intValue(raw, 'control-idle-timeout', 60, 1),
     portMin,
     portMax,
     logLevel: intValue(raw, 'log-level', 6, 0, 7),

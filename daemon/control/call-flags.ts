@@ -111,6 +111,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'delete-delay': f.deleteDelay = int(value, key); return;
     case 'limit': f.limit = int(value, key); return;
     case 'tos': f.tos = int(value, key); return;
+    case 'body': f.body = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
