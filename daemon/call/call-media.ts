@@ -7,6 +7,7 @@ import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
+import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 
 export interface PortPair {
@@ -30,6 +31,12 @@ export class CallMedia {
   rtcpMux = false;
   /** Port 0 in the participant's SDP: no ports, no sinks. */
   rejected = false;
+  /** The offer this participant received, kept until it answers. */
+  codecOffer: CodecOffer | null = null;
+  /** The last negotiated codecs seen from this side, for `reuse codecs` / `static codecs` on a re-offer. */
+  previousCodecs: PreviousCodecs | null = null;
+  /** How packets this participant sends reach its peer, per payload type (null: pass everything). */
+  sendRoutes: CodecRoute[] | null = null;
 
   constructor(
     readonly monologue: Monologue,

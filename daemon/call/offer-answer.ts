@@ -8,11 +8,11 @@ import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
 import type { Endpoint, LearningMode } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
-import { isRtpProtocol, type Direction, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
+import { isRtpProtocol, type Direction, type SdpCodec, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
-import { applyCodecFlags } from './codecs.js';
+import { negotiateAnswer, negotiateOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 
 export type SdpRole = 'offer' | 'answer';
@@ -171,7 +171,7 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
   }
   const local = rm.ports?.local ?? null;
   const port = sm.rejected || !rm.ports ? 0 : rm.ports.port;
-  const codecs = role === 'offer' && isRtp ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
+  const { codecs, ptime } = isRtp ? negotiateCodecs(sm, rm, sdp, flags, role) : { codecs: sdp.codecs, ptime: undefined };
   // `media-address` is the address written into the SDP the peer gets (rtpengine's behaviour)
   let connection: SdpConnection | null = flags.mediaAddress
     ? { family: flags.mediaAddress.includes(':') ? 6 : 4, address: flags.mediaAddress }
@@ -192,7 +192,31 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
     fullRtcp: flags.flags.has('full-rtcp-attribute'),
     rtcpMux: emitMux && port !== 0,
     mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(sm.index) : null),
+    ptime,
   };
+}
+
+/**
+ * Codec negotiation of one m= line: on an offer, what the receiver is offered (kept on its
+ * media until it answers); on an answer, what the offerer gets back and the routes both ways.
+ */
+function negotiateCodecs(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags, role: SdpRole): { codecs: SdpCodec[]; ptime: number | null | undefined } {
+  if (role === 'offer') {
+    const offer = negotiateOffer(sdp.codecs, sdp.attributes, flags, rm.previousCodecs);
+    rm.codecOffer = offer;
+    return { codecs: offer.offered.map((o) => o.codec), ptime: offer.ptime ?? undefined };
+  }
+  const offer = sm.codecOffer;
+  if (!offer) return { codecs: sdp.codecs, ptime: undefined };
+  const ans = negotiateAnswer(offer, sdp.codecs, sdp.attributes, flags);
+  rm.sendRoutes = ans.forward;
+  sm.sendRoutes = ans.reverse;
+  sm.codecs = ans.answerer;
+  rm.codecs = ans.toOfferer;
+  // remembered from each side's point of view, for the next offer either of them makes
+  sm.previousCodecs = { offerer: ans.toOfferer, answerer: ans.answerer, offered: offer.offered };
+  rm.previousCodecs = { offerer: ans.answerer, answerer: ans.toOfferer, offered: ans.answerer.map((codec) => ({ codec, added: false })) };
+  return { codecs: ans.toOfferer, ptime: ans.ptimeToOfferer };
 }
 
 function renderSdp(receiver: Monologue, session: SdpSession, medias: SdpOutputMedia[], flags: NgFlags): string {
