@@ -3,6 +3,7 @@
  * local port pair they use, and what the participant's SDP said. Owned by the Call
  * (call.medias); `monologue` is a back-reference. Changed only under the call's write lock.
  */
+import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -35,8 +36,11 @@ export class CallMedia {
   codecOffer: CodecOffer | null = null;
   /** The last negotiated codecs seen from this side, for `reuse codecs` / `static codecs` on a re-offer. */
   previousCodecs: PreviousCodecs | null = null;
-  /** How packets this participant sends reach its peer, per payload type (null: pass everything). */
-  sendRoutes: CodecRoute[] | null = null;
+  /** How packets this participant sends reach the peer `to`, per payload type (null: the built-in decision). */
+  sendRoutes: { to: CallMedia; routes: CodecRoute[] } | null = null;
+  /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
+  cryptoRecv: CryptoParams | null = null;
+  cryptoSend: CryptoParams | null = null;
 
   constructor(
     readonly monologue: Monologue,

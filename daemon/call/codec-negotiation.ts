@@ -11,8 +11,11 @@
  * pass-through, or decode → (resample) → (repacketise) → encode into the peer's codec.
  */
 import { canTranscode, canonicalName, codecDefaults, isSupplemental, type CodecFormat } from '../codec/codec-lib.js';
+import type { CodecRoute } from '../codec/transcode.js';
 import { STATIC_PAYLOAD_TYPES, type SdpCodec } from '../sdp/sdp-model.js';
 import { codecMatches } from './codecs.js';
+
+export type { CodecRoute };
 import type { CodecFlags, NgFlags } from './flags.js';
 
 /** A codec spec as rtpengine parses it: `name/rate/channels/bitrate/ptime/fmtp/options`. */
@@ -108,18 +111,6 @@ export interface CodecAnswer {
   reverse: CodecRoute[];
   /** a=ptime written toward A: undefined = as B's SDP says, null = none, or a value. */
   ptimeToOfferer: number | null | undefined;
-}
-
-/** How packets of one payload type travel toward one peer. */
-export interface CodecRoute {
-  inPt: number;
-  inFormat: CodecFormat;
-  outPt: number;
-  outFormat: CodecFormat;
-  /** False: forwarded as they are. */
-  transcode: boolean;
-  /** Output packet time in ms when repacketising; 0 = one output packet per input packet. */
-  ptime: number;
 }
 
 /** Previous negotiation of this m= line, for `reuse codecs` and `static codecs`. */

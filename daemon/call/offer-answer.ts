@@ -209,8 +209,8 @@ function negotiateCodecs(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgF
   const offer = sm.codecOffer;
   if (!offer) return { codecs: sdp.codecs, ptime: undefined };
   const ans = negotiateAnswer(offer, sdp.codecs, sdp.attributes, flags);
-  rm.sendRoutes = ans.forward;
-  sm.sendRoutes = ans.reverse;
+  rm.sendRoutes = { to: sm, routes: ans.forward };
+  sm.sendRoutes = { to: rm, routes: ans.reverse };
   sm.codecs = ans.answerer;
   rm.codecs = ans.toOfferer;
   // remembered from each side's point of view, for the next offer either of them makes
