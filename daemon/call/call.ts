@@ -15,8 +15,8 @@ import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import { CallMedia } from './call-media.js';
-import type { CallContext } from './context.js';
-import { decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
+import type { CallContext, HandlerFactories } from './context.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 
@@ -232,11 +232,12 @@ export class Call implements CallGate {
    */
   rebuildSinks(): void {
     for (const stream of this.streams) this.clearSinks(stream);
+    const f = this.ctx.handlerFactories ?? DEFAULT_FACTORIES;
     for (const source of this.monologues) {
       if (source.deleted) continue;
       for (const media of source.medias) {
-        this.setInput(media.rtp, inputFor(media));
-        this.setInput(media.rtcp, inputFor(media));
+        this.setInput(media, media.rtp, f);
+        this.setInput(media, media.rtcp, f);
         if (media.rejected) continue;
         for (const subscriber of source.subscribers) {
           if (subscriber.deleted) continue;
@@ -246,12 +247,12 @@ export class Call implements CallGate {
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
           const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst);
+          decideRtpSink(rtp, media, dst, f);
           this.adoptCodecHandlers(rtp);
           this.adopt(rtp.output, 'TransportHandler');
           media.rtp.rtpSinks.push(rtp);
           for (const [stream, sink] of [[media.rtp, this.newSink(dst.rtcpTarget())], [media.rtcp, this.newSink(dst.rtcpTarget())]] as const) {
-            decideRtcpSink(sink, dst);
+            decideRtcpSink(sink, dst, f);
             this.adopt(sink.output, 'TransportHandler');
             stream.rtcpSinks.push(sink);
           }
@@ -284,7 +285,12 @@ export class Call implements CallGate {
     this.release(handle.type, handle, h);
   }
 
-  private setInput(stream: PacketStream, input: PacketStream['input']): void {
+  /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
+  private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
+    const last = stream.inputSpec;
+    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
+    const input = inputFor(media, f);
+    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
     if (stream.input === input) return;
     this.drop(stream.input);
     stream.input = input;

@@ -6,6 +6,8 @@ import type { InterfaceSet } from '../net/interfaces.js';
 import type { MediaSocketFactory } from '../net/media-socket.js';
 import type { Counters } from '../stats/counters.js';
 import type { Kernelizer } from '../kernel/kernelize.js';
+import type { CodecHandlerFactory } from '../codec/codec-handler.js';
+import type { TransportHandlerFactory } from '../crypto/transport-handler.js';
 
 export interface CallContext {
   config: Config;
@@ -15,4 +17,11 @@ export interface CallContext {
   counters: Counters;
   sockets: MediaSocketFactory;
   kernel: Kernelizer | null;
+  /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */
+  handlerFactories?: HandlerFactories;
+}
+
+export interface HandlerFactories {
+  codec: readonly CodecHandlerFactory[];
+  transport: readonly TransportHandlerFactory[];
 }

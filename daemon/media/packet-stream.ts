@@ -12,7 +12,7 @@ import type { CodecOutput } from '../codec/codec-handler.js';
 import { SsrcTable, type SsrcContext, type SsrcOwner } from '../codec/ssrc.js';
 import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { PLAIN } from '../crypto/plain.js';
-import type { InputHandler, OutputHandler } from '../crypto/transport-handler.js';
+import type { InputHandler, OutputHandler, TransportSpec } from '../crypto/transport-handler.js';
 import type { StunHook } from '../ice/stun-hook.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { AddressFamily, MediaSocket } from '../net/media-socket.js';
@@ -165,6 +165,8 @@ export class PacketStream {
   readonly ssrcOut: SsrcTable;
   /** Runs once per received packet (plain, or SRTP decrypt); chosen by signalling. */
   input: InputHandler = PLAIN;
+  /** What `input` was chosen from (signalling re-decides only when it changes). */
+  inputSpec: TransportSpec | null = null;
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;
