@@ -282,8 +282,9 @@ export function negotiateOffer(
       }
     }
   }
-  // audio codecs first, then DTMF and comfort noise (rtpengine's order)
-  list = [...list.filter((o) => !supplemental(o.codec)), ...list.filter((o) => supplemental(o.codec))];
+  // the transcoder lists audio codecs first, then DTMF and comfort noise (rtpengine's order);
+  // without it the offer keeps A's order
+  if (engaged) list = [...list.filter((o) => !supplemental(o.codec)), ...list.filter((o) => supplemental(o.codec))];
   if (reuse) {
     const order = reuseOrder(list.map((o) => o.codec), previous.answerer.length ? previous.answerer : previous.offered.map((o) => o.codec));
     list = order.map((c) => list.find((o) => o.codec === c) as OfferedCodec);
@@ -316,19 +317,29 @@ function firstAudio(list: readonly SdpCodec[]): SdpCodec | undefined {
 export function negotiateAnswer(
   offer: CodecOffer,
   answerCodecs: readonly SdpCodec[],
-  answerAttributes: ReadonlyArray<{ name: string; value: string | null }>,
   flags: NgFlags,
 ): CodecAnswer {
-  // B may only pick what it was offered (payload type and format); anything else is dropped
-  const offeredByPt = new Map(offer.offered.map((o) => [o.codec.payloadType, o]));
-  let answerer = answerCodecs.filter((c) => {
-    const o = offeredByPt.get(c.payloadType);
-    return o !== undefined && codecFormat(o.codec).name.toLowerCase() === codecFormat(c).name.toLowerCase();
-  });
+  // B may only pick what it was offered: the same payload type and codec, or (numbered its own
+  // way) a codec offered under another number that B does not answer with that number
+  const fmtOf = (c: SdpCodec) => codecFormat(c);
+  const offeredFor = new Map<SdpCodec, OfferedCodec>();
+  for (const c of answerCodecs) {
+    const samePt = offer.offered.find((o) => o.codec.payloadType === c.payloadType && sameFormat(fmtOf(o.codec), fmtOf(c)));
+    const exact = (x: SdpCodec) => offer.offered.some((o) => o.codec.payloadType === x.payloadType && sameFormat(fmtOf(o.codec), fmtOf(x)));
+    // a codec B also answers under an offered number is not taken twice
+    const renumbered = !samePt && !answerCodecs.some((x) => x !== c && exact(x) && sameFormat(fmtOf(x), fmtOf(c)));
+    const byFormat = samePt ?? (renumbered ? offer.offered.find((o) => sameFormat(fmtOf(o.codec), fmtOf(c))
+      && !answerCodecs.some((x) => x.payloadType === o.codec.payloadType && sameFormat(fmtOf(x), fmtOf(o.codec)))) : undefined);
+    if (byFormat && ![...offeredFor.values()].includes(byFormat)) offeredFor.set(c, byFormat);
+  }
+  let answerer = answerCodecs.filter((c) => offeredFor.has(c));
   if (answerer.length === 0) answerer = [...answerCodecs]; // nothing recognisable: pass the answer on
-  const senderByPt = new Map(offer.sender.map((c) => [c.payloadType, c]));
-  const isAdded = (c: SdpCodec) => offeredByPt.get(c.payloadType)?.added === true;
-  const passthrough = answerer.filter((c) => !supplemental(c) && !isAdded(c) && senderByPt.has(c.payloadType));
+  const isAdded = (c: SdpCodec) => offeredFor.get(c)?.added === true;
+  const fromSender = (c: SdpCodec) => { const o = offeredFor.get(c); return o !== undefined && !o.added && offer.sender.includes(o.codec); };
+  /** A's own codec for one of B's (A's numbering). */
+  const inA = (c: SdpCodec) => offer.sender.find((s) => s.payloadType === c.payloadType && sameFormat(fmtOf(s), fmtOf(c)))
+    ?? offer.sender.find((s) => sameFormat(fmtOf(s), fmtOf(c))) ?? c;
+  const passthrough = answerer.filter((c) => !supplemental(c) && fromSender(c));
   const bAudio = answerer.filter((c) => !supplemental(c));
   const acceptedAdded = bAudio.some(isAdded);
 
@@ -340,12 +351,11 @@ export function negotiateAnswer(
   if (forcedTarget && bAudio.some(transcodable)) {
     // accept/consume/always transcode: A gets the accepted codec, everything B sends is
     // transcoded into it
-    audio = [forcedTarget];
+    audio = [passthrough.find((p) => sameFormat(fmtOf(p), fmtOf(forcedTarget))) ?? forcedTarget];
   } else if (acceptedAdded || (passthrough.length === 0 && bAudio.some(transcodable))) {
     // transcoding engaged: what passes through first, then A's other codecs we can transcode
     const rest = offer.sender.filter((c) => !supplemental(c) && transcodable(c)
-      && !offer.maskedByName.has(c.payloadType) && !passthrough.includes(c)
-      && !passthrough.some((p) => p.payloadType === c.payloadType));
+      && !offer.maskedByName.has(c.payloadType) && !passthrough.some((p) => sameFormat(fmtOf(p), fmtOf(c))));
     audio = [...passthrough, ...rest];
   } else {
     audio = passthrough;
@@ -353,28 +363,26 @@ export function negotiateAnswer(
   if (audio.length === 0) audio = bAudio; // nothing we can do: pass B's codecs on
   if (flags.flags.has('single-codec')) audio = audio.slice(0, 1);
 
-  // DTMF and CN toward A: A's, at a clock rate A keeps, when B took the same (they are
-  // forwarded, never converted between clock rates)
-  const rates = new Set(audio.map((c) => codecFormat(c).clockRate));
-  const bSupp = answerer.filter(supplemental);
-  const supp = offer.sender.filter((c) => supplemental(c) && rates.has(codecFormat(c).clockRate)
-    && bSupp.some((b) => sameFormat(codecFormat(b), codecFormat(c))));
-  // pass-through codecs are written as B answered them; transcoded ones as A offered them
-  const toOfferer = [...audio, ...supp].map((c) => answerer.find((b) => b.payloadType === c.payloadType && !isAdded(b)) ?? c);
+  // DTMF and CN toward A, when B took the same at a clock rate A keeps (they are forwarded,
+  // never converted between clock rates); written as B answered them, like the pass-through
+  // codecs, while transcoded codecs are written as A offered them
+  const rates = new Set(audio.map((c) => fmtOf(c).clockRate));
+  const supp = answerer.filter((b) => supplemental(b) && fromSender(b) && rates.has(fmtOf(b).clockRate));
+  const toOfferer = [...audio, ...supp];
+  const toOffererInA = toOfferer.map(inA);
 
   // routes
-  const aPrimary = firstAudio(toOfferer);
+  const aPrimary = firstAudio(toOffererInA);
   const bPrimary = firstAudio(answerer);
   const repackFwd = offer.ptime ?? 0;
   const repackRev = offer.ptimeReverse ?? (offer.ptime !== null ? offer.senderPtime ?? 20 : 0);
   const forward = routes(offer.sender, answerer, bPrimary, repackFwd, offer.forceTranscoding, null);
-  const reverse = routes(answerer, toOfferer, aPrimary, repackRev, offer.forceTranscoding,
+  const reverse = routes(answerer, toOffererInA, aPrimary, repackRev, offer.forceTranscoding,
     flags.flags.has('allow-asymmetric-codecs') ? offer.sender : null);
 
   let ptimeToOfferer: number | null | undefined;
   if (offer.ptimeReverse !== null) ptimeToOfferer = offer.ptimeReverse;
   else if (offer.ptime !== null) ptimeToOfferer = offer.senderPtime;
-  void answerAttributes;
   return { toOfferer, answerer, forward, reverse, ptimeToOfferer };
 }
 
@@ -395,6 +403,7 @@ function routes(
   for (const c of from) {
     const f = codecFormat(c);
     const match = to.find((t) => t.payloadType === c.payloadType && sameFormat(codecFormat(t), f))
+      ?? to.find((t) => sameFormat(codecFormat(t), f))
       ?? alsoAccepted?.find((t) => t.payloadType === c.payloadType && sameFormat(codecFormat(t), f));
     if (supplemental(c)) {
       // DTMF/CN are never transcoded here: through if the peer took them, else dropped by the handler

@@ -208,11 +208,9 @@ function negotiateCodecs(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgF
   }
   const offer = sm.codecOffer;
   if (!offer) return { codecs: sdp.codecs, ptime: undefined };
-  const ans = negotiateAnswer(offer, sdp.codecs, sdp.attributes, flags);
+  const ans = negotiateAnswer(offer, sdp.codecs, flags);
   rm.sendRoutes = { to: sm, routes: ans.forward };
   sm.sendRoutes = { to: rm, routes: ans.reverse };
-  sm.codecs = ans.answerer;
-  rm.codecs = ans.toOfferer;
   // remembered from each side's point of view, for the next offer either of them makes
   sm.previousCodecs = { offerer: ans.toOfferer, answerer: ans.answerer, offered: offer.offered };
   rm.previousCodecs = { offerer: ans.answerer, answerer: ans.toOfferer, offered: ans.answerer.map((codec) => ({ codec, added: false })) };

@@ -23,6 +23,8 @@ export class PacketSequencer<T> {
   private readonly held = new Map<number, T>();
   /** Packets dropped as duplicates or too late. */
   dropped = 0;
+  /** The common case (in order, nothing held) reuses one result: no allocation per packet. */
+  private readonly one: [Sequenced<T>] = [{ item: undefined as T, seq: 0, lost: 0 }];
 
   constructor(private readonly maxHeld = 3) {}
 
@@ -35,6 +37,7 @@ export class PacketSequencer<T> {
     const ahead = (seq - this.expected) & 0xffff;
     if (ahead === 0) {
       this.expected = (seq + 1) & 0xffff;
+      if (this.held.size === 0) return this.single(item, seq);
       return [{ item, seq, lost: 0 }, ...this.drain()];
     }
     if (ahead < MAX_AHEAD) {
@@ -57,10 +60,20 @@ export class PacketSequencer<T> {
     return out;
   }
 
+  /** Valid until the next push: callers consume the result at once. */
+  private single(item: T, seq: number): Sequenced<T>[] {
+    const r = this.one[0];
+    r.item = item;
+    r.seq = seq;
+    r.lost = 0;
+    return this.one;
+  }
+
   /** Forgets everything (teardown, reset). */
   clear(): void {
     this.held.clear();
     this.expected = -1;
+    this.one[0].item = undefined as T;
   }
 
   get pending(): number {

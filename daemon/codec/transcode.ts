@@ -60,7 +60,12 @@ interface SsrcState {
   framesOut: number;
   lastInTs: number;
   lastInSamples: number;
+  /** Output position (samples) of the byte-map path, which bypasses the ptime buffer. */
+  position: number;
 }
+
+/** 8-bit G.711 codecs: one byte per sample, so a decode+encode is one table lookup per byte. */
+const G711 = new Set(['PCMU', 'PCMA']);
 
 export class TranscodeHandler implements CodecHandler {
   readonly kind = 'transcode';
@@ -70,6 +75,8 @@ export class TranscodeHandler implements CodecHandler {
   private readonly states = new Map<number, SsrcState>();
   private readonly decoder: Transcoder;
   private readonly encoder: Transcoder;
+  /** G.711 → G.711 at one rate without repacketising: decode+encode composed into one table. */
+  private readonly byteMap: Uint8Array | null;
   private closed = false;
 
   constructor(
@@ -81,6 +88,11 @@ export class TranscodeHandler implements CodecHandler {
     if (!d || !e) throw new RangeError(`no transcoder for ${route.inFormat.name} → ${route.outFormat.name}`);
     this.decoder = d;
     this.encoder = e;
+    const { inFormat: i, outFormat: o } = route;
+    this.byteMap = route.ptime === 0 && G711.has(i.name.toUpperCase()) && G711.has(o.name.toUpperCase())
+      && i.clockRate === o.clockRate && i.channels === o.channels
+      ? Uint8Array.from({ length: 256 }, (_, b) => e.encode(d.decode(Uint8Array.of(b)) as Int16Array)[0] as number)
+      : null;
   }
 
   process(packet: Buffer, _input: SsrcContext): void {
@@ -131,6 +143,7 @@ export class TranscodeHandler implements CodecHandler {
       framesOut: 0,
       lastInTs: 0,
       lastInSamples: 0,
+      position: 0,
     };
     this.states.set(id, s);
     return s;
@@ -139,7 +152,12 @@ export class TranscodeHandler implements CodecHandler {
   private handle(state: SsrcState, packet: Buffer, lost: number): void {
     const { inFormat, outFormat } = this.route;
     const off = payloadOffset(packet);
-    const payload = packet.subarray(off, off + payloadLength(packet));
+    const len = payloadLength(packet);
+    if (this.byteMap !== null) {
+      this.mapBytes(state, packet, off, len, lost);
+      return;
+    }
+    const payload = packet.subarray(off, off + len);
     const decoded = this.decoder.decode(payload);
     if (decoded === null || decoded.length === 0) {
       this.stats.dropped++;
@@ -174,6 +192,38 @@ export class TranscodeHandler implements CodecHandler {
       this.stats.packetsOut++;
       this.output.sendRtp(out);
     }
+  }
+
+  /** The G.711 → G.711 path: one lookup per byte straight into the output packet. */
+  private mapBytes(state: SsrcState, packet: Buffer, off: number, len: number, lost: number): void {
+    const channels = this.route.inFormat.channels;
+    if (len % channels !== 0) {
+      this.stats.dropped++;
+      return;
+    }
+    const samples = len / channels;
+    const ts = timestamp(packet);
+    if (!state.started) {
+      state.started = true;
+      state.tsBase = ts;
+    } else {
+      state.position += state.lastInSamples;
+      if (lost >= 0) {
+        const missing = ((ts - state.lastInTs) >>> 0) - state.lastInSamples;
+        if (missing > 0 && missing < (this.route.inFormat.clockRate * MAX_GAP_MS) / 1000) state.position += missing;
+      }
+    }
+    state.lastInTs = ts;
+    state.lastInSamples = samples;
+    const out = Buffer.allocUnsafe(off + len);
+    packet.copy(out, 0, 0, off);
+    out[0] = (packet[0] as number) & ~0x20;
+    out[1] = ((packet[1] as number) & 0x80) | (this.route.outPt & 0x7f);
+    out.writeUInt32BE((state.tsBase + state.position) >>> 0, 4);
+    const map = this.byteMap as Uint8Array;
+    for (let i = 0; i < len; i++) out[off + i] = map[packet[off + i] as number] as number;
+    this.stats.packetsOut++;
+    this.output.sendRtp(out);
   }
 
   /** The output packet: the input's header (CSRCs, extension) with our PT, seq, ts; no padding. */

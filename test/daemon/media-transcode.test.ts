@@ -230,3 +230,43 @@ describe('transcoding media', () => {
     await remove(l.callId);
   });
 });
+
+describe('transcoding with the native fast path enabled', () => {
+  let d: DaemonHandle;
+  const peers: RtpPeer[] = [];
+
+  beforeAll(async () => {
+    d = await startDaemon([], { fastPath: true });
+  });
+
+  afterAll(async () => {
+    for (const p of peers) p.close();
+    await expectNoLeaks(d);
+  });
+
+  it('a transcoded stream stays on the JS path and query says why; its pass-through peer may go native', async () => {
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    peers.push(a, b);
+    const callId = uniqueCallId('tc-fast');
+    const offer = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'fa', sdp: sdp(a, '0'), codec: { transcode: ['PCMA'] } });
+    const answer = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'fa', 'to-tag': 'tb', sdp: sdp(b, '8') });
+    const toB = relayPortsOf(answer.sdp as string).rtp;
+    const toA = relayPortsOf(offer.sdp as string).rtp;
+    for (let i = 0; i < 3; i++) {
+      a.send(rtp(0, 100 + i, 160 * i, 0xabc, fill(0x00, 160)), toB);
+      b.send(rtp(8, 200 + i, 160 * i, 0xdef, fill(0x00, 160)), toA);
+      await sleep(20);
+    }
+    const atB = await b.waitFor(3);
+    const atA = await a.waitFor(3);
+    expect(atB.map((p) => p.data.subarray(12).equals(fill(0x2a, 160)))).toEqual([true, true, true]);
+    expect(atA.map((p) => p.data.subarray(12).equals(fill(0x29, 160)))).toEqual([true, true, true]);
+    const q = await d.ng.request({ command: 'query', 'call-id': callId });
+    const rtpA = q.tags.fa.medias[0].streams[0];
+    expect(rtpA.fastPath.native).toBe(0);
+    expect(rtpA.fastPath.reason).toMatch(/codec handler 'transcode' needs the JS path/);
+    const del = await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+    expect(del.result).toBe('ok');
+  });
+});

@@ -132,6 +132,12 @@ describe('mask, consume, accept, always transcode, single codec, ignore', () => 
       sdpOut('0 101', ['0 PCMU/8000', '101 telephone-event/8000'], [], '198.51.100.3')));
   });
 
+  it('without transcoding the offer keeps the offerer\'s order, DTMF first included', async () => {
+    t.newCall();
+    await t.offer('order kept', {}, io(sdpIn(2000, '101 0 8', ['a=rtpmap:101 telephone-event/8000']),
+      sdpOut('101 0 8', ['101 telephone-event/8000', '0 PCMU/8000', '8 PCMA/8000'])));
+  });
+
   it('ignore: as if never offered', async () => {
     t.newCall();
     await t.offer('ignore', { codec: { ignore: ['PCMA'] } }, io(A, sdpOut('0 101', ['0 PCMU/8000', '101 telephone-event/8000'])));

@@ -33,7 +33,7 @@ const ptime = (n: number) => [{ name: 'ptime', value: String(n) }];
 
 function run(a: SdpCodec[], codec: Partial<CodecFlags>, b: SdpCodec[], words: string[] = [], answerWords: string[] = []): { offer: CodecOffer; answer: CodecAnswer } {
   const offer = negotiateOffer(a, [], ngFlags(codec, words), null);
-  const answer = negotiateAnswer(offer, b, [], ngFlags({}, answerWords));
+  const answer = negotiateAnswer(offer, b, ngFlags({}, answerWords));
   return { offer, answer };
 }
 
@@ -190,7 +190,7 @@ describe('ptime', () => {
   it('ptime repacketises A→B; B→A back to A\'s ptime; the answer carries A\'s own ptime', () => {
     const offer = negotiateOffer([PCMU], ptime(50), ngFlags({}, [], { ptime: 30 }), null);
     expect(offer.ptime).toBe(30);
-    const answer = negotiateAnswer(offer, [PCMU], ptime(30), ngFlags());
+    const answer = negotiateAnswer(offer, [PCMU], ngFlags());
     expect(answer.forward).toMatchObject([{ inPt: 0, outPt: 0, transcode: true, ptime: 30 }]);
     expect(answer.reverse).toMatchObject([{ inPt: 0, outPt: 0, transcode: true, ptime: 50 }]);
     expect(answer.ptimeToOfferer).toBe(50);
@@ -198,14 +198,14 @@ describe('ptime', () => {
 
   it('ptime-reverse sets the packet time toward the offerer', () => {
     const offer = negotiateOffer([PCMU], ptime(50), ngFlags({}, [], { ptime: 30, ptimeReverse: 20 }), null);
-    const answer = negotiateAnswer(offer, [PCMU], [], ngFlags());
+    const answer = negotiateAnswer(offer, [PCMU], ngFlags());
     expect(answer.reverse[0]).toMatchObject({ ptime: 20 });
     expect(answer.ptimeToOfferer).toBe(20);
   });
 
   it('without ptime flags different packet times pass through unchanged', () => {
     const offer = negotiateOffer([PCMU], [], ngFlags(), null);
-    const answer = negotiateAnswer(offer, [PCMU], ptime(30), ngFlags());
+    const answer = negotiateAnswer(offer, [PCMU], ngFlags());
     expect(answer.forward[0]).toMatchObject({ transcode: false });
     expect(answer.ptimeToOfferer).toBeUndefined();
   });
@@ -214,7 +214,7 @@ describe('ptime', () => {
 describe('re-offers', () => {
   function first(words: string[]): PreviousCodecs {
     const offer = negotiateOffer([PCMU, PCMA, G722], [], ngFlags({}, words), null);
-    const answer = negotiateAnswer(offer, [PCMU, PCMA, G722], [], ngFlags({}, words));
+    const answer = negotiateAnswer(offer, [PCMU, PCMA, G722], ngFlags({}, words));
     return { offerer: answer.toOfferer, answerer: answer.answerer, offered: offer.offered };
   }
 
@@ -235,5 +235,19 @@ describe('re-offers', () => {
     const prev = first([]);
     const offer = negotiateOffer([PCMA], [], ngFlags({}, ['static-codecs']), prev);
     expect(offered(offer)).toBe('0/PCMU/8000 8/PCMA/8000 9/G722/8000');
+  });
+});
+
+describe('payload type numbering of the answer', () => {
+  it('an answerer numbering the same codecs its own way keeps its numbers; routes renumber', () => {
+    const A = [PCMU, pt(96, 'opus', 48000), TE];
+    const B = [PCMU, pt(97, 'opus', 48000), pt(96, 'telephone-event', 8000)];
+    const { answer } = run(A, {}, B);
+    expect(list(answer.answerer)).toBe('0/PCMU/8000 97/opus/48000 96/telephone-event/8000');
+    expect(list(answer.toOfferer)).toBe('0/PCMU/8000 97/opus/48000 96/telephone-event/8000');
+    expect(answer.forward.find((r) => r.inPt === 96)).toMatchObject({ outPt: 97, transcode: false });
+    expect(answer.forward.find((r) => r.inPt === 101)).toMatchObject({ outPt: 96, transcode: false });
+    expect(answer.reverse.find((r) => r.inPt === 97)).toMatchObject({ outPt: 96, transcode: false });
+    expect(answer.reverse.find((r) => r.inPt === 96)).toMatchObject({ outPt: 101, transcode: false });
   });
 });
