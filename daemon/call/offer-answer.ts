@@ -12,7 +12,7 @@ import { isRtpProtocol, type Direction, type SdpCodec, type SdpConnection, type 
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
-import { negotiateAnswer, negotiateOffer } from './codec-negotiation.js';
+import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 
 export type SdpRole = 'offer' | 'answer';
@@ -196,6 +196,13 @@ function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags
   };
 }
 
+function siblingOffer(sm: CallMedia, rm: CallMedia): CodecOffer | null {
+  for (const m of rm.monologue.call.medias) {
+    if (m !== sm && m.index === sm.index && m.codecOffer && m.monologue.peer() === rm.monologue) return m.codecOffer;
+  }
+  return null;
+}
+
 /**
  * Codec negotiation of one m= line: on an offer, what the receiver is offered (kept on its
  * media until it answers); on an answer, what the offerer gets back and the routes both ways.
@@ -206,8 +213,10 @@ function negotiateCodecs(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgF
     rm.codecOffer = offer;
     return { codecs: offer.offered.map((o) => o.codec), ptime: offer.ptime ?? undefined };
   }
-  const offer = sm.codecOffer;
+  // a new branch (a to-tag the offer never reached) answers the offer its sibling received
+  const offer = sm.codecOffer ?? siblingOffer(sm, rm);
   if (!offer) return { codecs: sdp.codecs, ptime: undefined };
+  sm.codecOffer = offer;
   const ans = negotiateAnswer(offer, sdp.codecs, flags);
   rm.sendRoutes = { to: sm, routes: ans.forward };
   sm.sendRoutes = { to: rm, routes: ans.reverse };

@@ -189,6 +189,14 @@ describe('re-INVITE', () => {
     await t.offer('reuse 2', { flags: ['no codec renegotiation'] }, io(A2, sdpOut('0 8 9', ['0 PCMU/8000', '8 PCMA/8000', '9 G722/8000'])));
   });
 
+  it('a new to-tag (forked answer) with other codecs answers the same offer its own way', async () => {
+    t.newCall();
+    await t.offer('fork', { codec: { transcode: ['PCMA'] } }, io(sdpIn(4000, '0'), sdpOut('0 8', ['0 PCMU/8000', '8 PCMA/8000'])));
+    await t.answer('fork 1', {}, io(sdpIn(4002, '8', [], '198.51.100.3'), sdpOut('0', ['0 PCMU/8000'], [], '198.51.100.3')));
+    await t.answer('fork 2', { 'to-tag': 'other-branch', flags: ['new-branch'] }, io(sdpIn(4004, '0 8', [], '198.51.100.4'),
+      sdpOut('0', ['0 PCMU/8000'], [], '198.51.100.4')));
+  });
+
   it('a re-offer that drops transcoding answers pass-through again', async () => {
     t.newCall();
     await t.offer('tc then not 1', { codec: { transcode: ['PCMA'] } }, io(sdpIn(4000, '0'), sdpOut('0 8', ['0 PCMU/8000', '8 PCMA/8000'])));
