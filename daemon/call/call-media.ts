@@ -36,8 +36,8 @@ export class CallMedia {
   codecOffer: CodecOffer | null = null;
   /** The last negotiated codecs seen from this side, for `reuse codecs` / `static codecs` on a re-offer. */
   previousCodecs: PreviousCodecs | null = null;
-  /** How packets this participant sends reach the peer `to`, per payload type (null: the built-in decision). */
-  sendRoutes: { to: CallMedia; routes: CodecRoute[] } | null = null;
+  /** How packets this participant sends reach each peer media, per payload type (absent: the built-in decision). */
+  readonly sendRoutes = new Map<CallMedia, CodecRoute[]>();
   /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
   cryptoRecv: CryptoParams | null = null;
   cryptoSend: CryptoParams | null = null;

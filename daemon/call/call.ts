@@ -346,8 +346,8 @@ export class Call implements CallGate {
   removeMedia(media: CallMedia): void {
     this.releasePorts(media);
     // negotiated routes toward this media go with it
-    media.sendRoutes = null;
-    for (const other of this.medias) if (other.sendRoutes?.to === media) other.sendRoutes = null;
+    media.sendRoutes.clear();
+    for (const other of this.medias) other.sendRoutes.delete(media);
     for (const stream of [media.rtp, media.rtcp]) {
       this.clearSinks(stream);
       // sinks elsewhere that point at this stream go too

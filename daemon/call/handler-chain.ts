@@ -46,7 +46,7 @@ function bothRtp(a: CallMedia, b: CallMedia): boolean {
 export function decideRtpSink(sink: SinkHandler, source: CallMedia, dst: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES): void {
   sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend }, f.transport);
   // a sink the negotiation decided to transcode for follows its routes (codec-negotiation.ts)
-  const routes = source.sendRoutes?.to === dst ? source.sendRoutes.routes : null;
+  const routes = source.sendRoutes.get(dst) ?? null;
   const transcoding = routes && bothRtp(source, dst) ? buildTranscodeHandlers(routes, sink) : null;
   sink.codec = transcoding ?? (bothRtp(source, dst)
     ? buildCodecHandlers(

@@ -218,8 +218,8 @@ function negotiateCodecs(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgF
   if (!offer) return { codecs: sdp.codecs, ptime: undefined };
   sm.codecOffer = offer;
   const ans = negotiateAnswer(offer, sdp.codecs, flags);
-  rm.sendRoutes = { to: sm, routes: ans.forward };
-  sm.sendRoutes = { to: rm, routes: ans.reverse };
+  rm.sendRoutes.set(sm, ans.forward);
+  sm.sendRoutes.set(rm, ans.reverse);
   // remembered from each side's point of view, for the next offer either of them makes
   sm.previousCodecs = { offerer: ans.toOfferer, answerer: ans.answerer, offered: offer.offered };
   rm.previousCodecs = { offerer: ans.answerer, answerer: ans.toOfferer, offered: ans.answerer.map((codec) => ({ codec, added: false })) };

@@ -12,7 +12,7 @@ import { isRtpProtocol, type Direction, type SdpMedia, type SdpOrigin, type SdpS
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
-import { applyCodecFlags } from './codecs.js';
+import { negotiateAnswer, negotiateOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { SDP_SESSION_NAME } from '../version.js';
 import { ensurePorts, getMedia, localFor, sdpFamily, setSenderEndpoints } from './offer-answer.js';
@@ -38,11 +38,11 @@ interface MuxChoice {
 }
 
 /** One m= line of an SDP the relay writes itself, for the participant owning `m`. */
-function mediaOut(m: CallMedia, sdp: SdpMedia, direction: Direction, flags: NgFlags, mux: MuxChoice, codecFlags: boolean): SdpOutputMedia {
+function mediaOut(m: CallMedia, sdp: SdpMedia, direction: Direction, flags: NgFlags, mux: MuxChoice): SdpOutputMedia {
   const isRtp = isRtpProtocol(sdp.protocol);
   const local = m.ports?.local;
   const port = m.rejected || !m.ports ? 0 : m.ports.port;
-  const codecs = isRtp && codecFlags ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
+  const codecs = sdp.codecs;
   return {
     source: sdp,
     port,
@@ -79,7 +79,7 @@ export async function publish(call: Call, publisher: Monologue, session: SdpSess
     else await ensurePorts(call, media, localFor(call, publisher, publisher.family));
     // the answer is the relay's own SDP: the chosen codec, no attributes of the publisher's
     const answered: SdpMedia = { ...sdp, codecs: media.codecs, attributes: [], otherLines: [], bandwidth: [] };
-    out.push(mediaOut(media, answered, 'recvonly', flags, { offer: sdp.rtcpMux, onRtpPort: sdp.rtcpMux }, false));
+    out.push(mediaOut(media, answered, 'recvonly', flags, { offer: sdp.rtcpMux, onRtpPort: sdp.rtcpMux }));
   }
   for (const media of publisher.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
   call.answered = true; // negotiated: the regular media timeouts apply from now on
@@ -116,8 +116,12 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
     const offerMux = require || flags.rtcpMux.has('offer') || pm.muxOffered;
     sm.rtp.rtcpMux = offerMux;
     sm.rtcpMux = require; // otherwise the subscriber's answer says whether it muxes
-    // the publisher's m= line with the codecs its publish negotiated
-    out.push(mediaOut(sm, { ...pm.sdp, codecs: pm.codecs }, direction, flags, { offer: offerMux, onRtpPort: require }, true));
+    // the publisher's m= line with the codecs its publish negotiated, through the codec flags
+    // (kept until the subscriber answers: `allow transcoding` may then transcode)
+    const offer = isRtpProtocol(pm.protocol) ? negotiateOffer(pm.codecs, [], flags, null) : null;
+    sm.codecOffer = offer;
+    const codecs = offer ? offer.offered.map((o) => o.codec) : pm.codecs;
+    out.push(mediaOut(sm, { ...pm.sdp, codecs }, direction, flags, { offer: offerMux, onRtpPort: require }));
   }
   call.rebuildSinks();
   // rtpengine offers subscribers the publisher's own o= and session lines
@@ -140,6 +144,17 @@ export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpS
     media.rtcpMux = sdp.rtcpMux && media.rtp.rtcpMux;
     media.rtp.rtcpMux = media.rtcpMux;
     setSenderEndpoints(call, media, sdp, session, flags);
+    // `allow transcoding`: the subscriber may take a codec added for it; the publisher's media
+    // is then transcoded toward it (without the flag it must take the publisher's codec)
+    if (media.codecOffer && flags.flags.has('allow-transcoding')) {
+      const ans = negotiateAnswer(media.codecOffer, sdp.codecs, flags);
+      for (const publisher of subscriber.subscriptions) {
+        const pm = publisher.medias.find((m) => m.index === media.index && m.type === media.type);
+        if (!pm) continue;
+        pm.sendRoutes.set(media, ans.forward);
+        if (subscriber.subscribers.includes(publisher)) media.sendRoutes.set(pm, ans.reverse);
+      }
+    }
   }
   call.answered = true;
   call.rebuildSinks();

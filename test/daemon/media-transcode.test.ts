@@ -222,6 +222,30 @@ describe('transcoding media', () => {
     await remove(l.callId);
   });
 
+  it('a subscription with transcode=PCMA and `allow transcoding` gets PCMA; one without stays PCMU', async () => {
+    const l = await call('0', [], {}, '0');
+    const subscribe = async (formats: string, answerFlags: string[]) => {
+      const c = await RtpPeer.open();
+      peers.push(c);
+      const req = await d.ng.request({ command: 'subscribe request', 'call-id': l.callId, 'from-tag': 'fa', codec: { transcode: ['PCMA'] } });
+      expect(req.result, JSON.stringify(req)).toBe('ok');
+      expect(req.sdp).toMatch(/^m=audio \d+ RTP\/AVP 0 8\r$/m);
+      const ans = await d.ng.request({ command: 'subscribe answer', 'call-id': l.callId, 'to-tag': req['to-tag'], sdp: sdp(c, formats).replace('a=sendrecv', 'a=recvonly'), flags: answerFlags });
+      expect(ans.result, JSON.stringify(ans)).toBe('ok');
+      return c;
+    };
+    const c = await subscribe('8', ['allow transcoding']);
+    const e = await subscribe('0', []);
+    l.a.send(rtp(0, 4001, 7160, 0x6543, fill(0x00, 160)), l.toB);
+    const atB = await l.b.waitFor(1);
+    const atC = await c.waitFor(1);
+    const atE = await e.waitFor(1);
+    expectRtp(atB[0], 0, 4001, 7160, 0x6543, fill(0x00, 160));
+    expectRtp(atC[0], 8, 4001, 7160, 0x6543, fill(0x2a, 160));
+    expectRtp(atE[0], 0, 4001, 7160, 0x6543, fill(0x00, 160));
+    await remove(l.callId);
+  });
+
   it('teardown with audio waiting in a ptime buffer leaks nothing', async () => {
     const l = await call('0', [], { ptime: 50 }, '0');
     // 3× 20 ms: one 50 ms packet out, 10 ms left in the buffer
