@@ -20,7 +20,7 @@ import path from 'node:path';
 import { ALAW_TO_ULAW, ULAW_TO_ALAW } from '../daemon/codec/g711.js';
 import { startDaemon, type BenchDaemon } from './lib/daemon.js';
 import { LineReader, OUT_DIR, cTools, cpuSeconds, sleep, stopChild, track, waitExit } from './lib/proc.js';
-import { relayPortOf } from './lib/sdp.js';
+import { relayPortsOf } from '../support/sdp.js';
 import { argValue, fmt, hasFlag, table } from './lib/stats.js';
 
 type Mode = 'passthrough' | 'transcode';
@@ -123,7 +123,7 @@ async function runOne(mode: Mode, k: number, blasterBin: string): Promise<Result
         const offerFlags = mode === 'transcode' ? { codec: { transcode: ['PCMA'] } } : {};
         const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdp(bl.aPorts[i % na]!, mode === 'transcode' ? '0' : '0 8'), ...offerFlags });
         const answer = await d.ng.ok({ command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdp(bl.bPorts[i % nb]!, mode === 'transcode' ? '8' : '0 8') });
-        flows.push(`flow ${i % na} ${relayPortOf(answer.sdp as string)}`, `flow ${na + (i % nb)} ${relayPortOf(offer.sdp as string)}`);
+        flows.push(`flow ${i % na} ${relayPortsOf(answer.sdp as string).rtp}`, `flow ${na + (i % nb)} ${relayPortsOf(offer.sdp as string).rtp}`);
       }
     };
     await Promise.all(Array.from({ length: Math.min(20, k) }, worker));
