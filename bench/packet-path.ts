@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     if (r > 0) results.push({ cpuNs: ((c.user + c.system) * 1000) / packets, wallNs: wallNs / packets }); // round 0 warms up
   }
   const relayed = b.rtp.stats.packets + a.rtp.stats.packets;
-  call.destroy(() => undefined);
+  await call.write(() => call.destroy(() => undefined));
   const best = results.reduce((x, y) => (y.cpuNs < x.cpuNs ? y : x));
   const median = [...results].sort((x, y) => x.cpuNs - y.cpuNs)[Math.floor(results.length / 2)]!;
   console.log(`bench/packet-path: ${renumber ? 'renumber' : 'pass-through'}, ${packets} packets x ${rounds} rounds (+1 warm-up), ${relayed} counted`);
