@@ -100,12 +100,11 @@ export const SCALAR_METRICS: readonly ScalarMetric[] = [
   { section: 'totalstatistics', key: 'nggarbage', help: 'ng messages without a cookie', prom: { name: 'ng_garbage_total', type: 'counter' }, value: (s) => c(s).ngGarbage },
   { section: 'totalstatistics', key: 'ngduplicates', help: 'ng retransmits answered from the cookie cache', prom: { name: 'ng_duplicates_total', type: 'counter' }, value: (s) => c(s).ngDuplicates },
   { section: 'totalstatistics', key: 'ngerrors', help: 'ng commands answered with an error', value: (s) => c(s).ngErrors },
-  { section: 'totalstatistics', key: 'refuseddestroyedcalladds', help: 'Internal errors: objects refused because their call was already torn down', prom: { name: 'refused_destroyed_call_adds_total', type: 'counter' }, value: (s) => c(s).refusedDestroyedCallAdds },
+  { section: 'totalstatistics', key: 'refuseddestroyedcalladds', help: 'Objects refused because their call was already torn down (internal errors)', prom: { name: 'refused_destroyed_call_adds_total', type: 'counter' }, value: (s) => c(s).refusedDestroyedCallAdds },
 
   // --- the leak audit
   { section: 'leakstatistics', key: 'leaked', help: 'Objects found leaked by the leak audit', prom: { name: 'leaked_objects_total', type: 'counter' }, value: (s) => s.leaks.leaked },
   { section: 'leakstatistics', key: 'doublereleases', help: 'Objects released twice', prom: { name: 'leak_double_releases_total', type: 'counter' }, value: (s) => s.leaks.doubleRelease },
-  { section: 'leakstatistics', key: 'transientreachable', help: 'Released objects held at a first look and gone at the second (not leaks)', prom: { name: 'leak_transient_reachable_total', type: 'counter' }, value: (s) => s.leaks.transientReachable },
   { section: 'leakstatistics', key: 'reachableafterrelease', help: 'Objects still reachable after their release', prom: { name: 'leak_reachable_after_release_total', type: 'counter' }, value: (s) => s.leaks.reachableAfterRelease },
 ];
 
