@@ -23,6 +23,9 @@ import type { CallContext, HandlerFactories } from './context.js';
 import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
+import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
+import { SrTimes } from '../media/rtcp.js';
+import type { DtmfInjector } from '../media/dtmf-inject.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -70,6 +73,10 @@ export class Call implements CallGate {
   deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
   private deferred: DeferredQueue | null = null;
   readonly leak: LeakHandle;
+  /** block DTMF / block media / silence media for the whole call. */
+  readonly control: MediaControlState = emptyControl();
+  /** When sender reports passed (for round-trip times from the report blocks naming them). */
+  readonly srTimes = new SrTimes();
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -298,7 +305,16 @@ export class Call implements CallGate {
         }
       }
     }
+    updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
+  }
+
+  /** `play DTMF`: the sink gets an injector (replacing and closing a previous one). */
+  attachInjector(sink: SinkHandler, inj: DtmfInjector): void {
+    this.refuseIfDestroyed('DTMF injector');
+    if (sink.inject) this.drop(sink.inject);
+    sink.inject = inj;
+    this.adopt(inj, 'Timer');
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -306,7 +322,7 @@ export class Call implements CallGate {
   }
 
   /** Registers a stateful handler (stateless ones are shared and not accounted). */
-  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler'): void {
+  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler' | 'Timer'): void {
     if (h.stateless || this.handlers.has(h)) return;
     this.handlers.set(h, this.ctx.leaks.register(type, this.callId));
   }
@@ -337,6 +353,8 @@ export class Call implements CallGate {
   }
 
   private releaseSink(sink: SinkHandler): void {
+    if (sink.inject) this.drop(sink.inject);
+    sink.inject = null;
     if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
     this.drop(sink.output);
     this.release('SinkHandler', sink.leak, sink);

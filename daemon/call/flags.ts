@@ -57,6 +57,10 @@ export interface NgFlags {
   supports: Set<string>;
   /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
   flags: Set<string>;
+  /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
+  dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `block DTMF`: rtpengine's DTMF-security mode. */
+  dtmfSecurity?: string;
   /** For `cli`: the CLI command line to run. */
   body?: string;
   /** For `leak-stacks`: the object types to watch. */
