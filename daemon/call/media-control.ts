@@ -197,7 +197,7 @@ export function playDtmf(call: Call, flags: NgFlags): void {
         }
         let inj = sink.inject;
         if (inj === null || inj.ssrc !== ssrc || inj.carrier.pt !== carrier.pt) {
-          inj = new DtmfInjector(sink, carrier, ssrc);
+          inj = new DtmfInjector(sink, carrier, ssrc, media.rtp.kernelized);
           call.attachInjector(sink, inj);
         }
         inj.play(digits);

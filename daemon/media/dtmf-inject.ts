@@ -10,6 +10,9 @@
  * the sender's own audio toward this sink is replaced (dropped), and every later packet of the
  * stream is renumbered by the difference, so the receiver sees one gap-free sequence.
  *
+ * A stream the fast path forwarded until now has no per-SSRC count of what it sent: the first
+ * digit then starts after the stream's next packet, which tells where its numbering is.
+ *
  * Owner and lifetime: one injector per sink, created by the command under the call's write
  * lock and closed exactly once (sink rebuilt, or call torn down); audited as a Timer. Its
  * timer checks `closed` first: once closed, nothing more is sent.
@@ -66,6 +69,11 @@ export class DtmfInjector {
     private readonly target: InjectTarget,
     readonly carrier: DtmfCarrier,
     readonly ssrc: number,
+    /**
+     * The stream was on the fast path, whose packets are not counted per SSRC: the first
+     * digit waits for the next packet of the stream to learn where its numbering is.
+     */
+    private awaitingPacket = false,
   ) {}
 
   get playing(): boolean {
@@ -88,6 +96,10 @@ export class DtmfInjector {
    * replaces it), otherwise renumbered to follow the injected packets.
    */
   rewrite(packet: Buffer): Buffer | null {
+    if (this.awaitingPacket) {
+      this.awaitingPacket = false;
+      return packet;
+    }
     if (this.current !== null) {
       this.seqShift--;
       this.replaced++;
@@ -108,7 +120,7 @@ export class DtmfInjector {
   }
 
   private tick(): void {
-    if (this.closed) return;
+    if (this.closed || this.awaitingPacket) return;
     if (this.current === null) {
       if (this.pauseLeft > 0) {
         this.pauseLeft -= FRAME_MS;
