@@ -78,6 +78,7 @@ export class CallInterfaces {
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
       if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(receiver);
       receiver.subscribe(sender);
       return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
@@ -115,6 +116,7 @@ export class CallInterfaces {
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
       if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(offerer);
       offerer.subscribe(sender);
       const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');

@@ -26,6 +26,7 @@ import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
+import { RtcpGenerator } from './rtcp-generate.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -77,6 +78,8 @@ export class Call implements CallGate {
   readonly control: MediaControlState = emptyControl();
   /** When sender reports passed (for round-trip times from the report blocks naming them). */
   readonly srTimes = new SrTimes();
+  /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
+  rtcpGenerator: RtcpGenerator | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -309,6 +312,14 @@ export class Call implements CallGate {
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
   }
 
+  /** `generate RTCP`: starts the call's report generator (once). Sink rebuilds apply it to the streams. */
+  startRtcpGenerator(): void {
+    this.refuseIfDestroyed('RTCP generator');
+    if (this.rtcpGenerator) return;
+    this.rtcpGenerator = new RtcpGenerator(this, this.ctx.config.rtcpInterval);
+    this.adopt(this.rtcpGenerator, 'Timer');
+  }
+
   /** `play DTMF`: the sink gets an injector (replacing and closing a previous one). */
   attachInjector(sink: SinkHandler, inj: DtmfInjector): void {
     this.refuseIfDestroyed('DTMF injector');
@@ -460,6 +471,7 @@ export class Call implements CallGate {
     // anything left in the containers (should be nothing) is swept too
     for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
     for (const h of [...this.handlers.keys()]) this.drop(h);
+    this.rtcpGenerator = null;
     this.release('Call', this.leak, this);
     return this.ctx.leaks.auditCall(this.callId);
   }

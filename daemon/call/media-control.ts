@@ -87,6 +87,7 @@ export function updateStreamControls(call: Call): void {
       ctl.blockDtmf = state.blockDtmf;
       media.rtp.control = ctl.active ? ctl : null;
       for (const s of [media.rtp, media.rtcp]) {
+        s.consumeRtcp = call.rtcpGenerator !== null;
         if (s.rtcpQuality === null) s.rtcpQuality = new RtcpQuality(call.srTimes, primaryRate(media));
       }
     }

@@ -118,6 +118,7 @@ export function handlerChainBlocker(stream: PacketStream): string | null {
   if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
   const control = stream.control?.needsJs ?? null;
   if (control !== null) return control;
+  if (stream.consumeRtcp) return 'generate RTCP: RTCP is consumed and reports are built from per-SSRC counters on the JS path';
   for (const list of [stream.rtpSinks, stream.rtcpSinks]) {
     for (const sink of list) {
       if (!sink.output.native) return `output handler '${sink.output.kind}' needs the JS path`;

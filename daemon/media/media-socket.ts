@@ -70,6 +70,7 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
       counters.add('droppedInvalidPackets');
       return;
     }
+    if (stream.consumeRtcp) return;
     const sinks = stream.rtcpSinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.sendRtcp(pkt);
     return;

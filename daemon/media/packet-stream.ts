@@ -182,6 +182,8 @@ export class PacketStream {
   control: StreamControl | null = null;
   /** Quality figures from the RTCP this participant sends (report blocks about what it receives). */
   rtcpQuality: RtcpQuality | null = null;
+  /** `generate RTCP`: what the participant sends is read, not relayed (the relay sends its own). */
+  consumeRtcp = false;
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;

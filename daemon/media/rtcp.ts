@@ -72,6 +72,8 @@ export class RtcpQuality {
   readonly bySsrc = new Map<number, SsrcQuality>();
   /** Sender reports this participant sent: its SSRC → packets and octets it says it sent. */
   readonly senderInfo = new Map<number, { packets: number; octets: number; rtpTs: number }>();
+  /** The last sender report of each SSRC: its NTP middle 32 bits and when we saw it (for LSR/DLSR). */
+  readonly lastSr = new Map<number, { middle: number; at: number }>();
   reports = 0;
   malformed = 0;
 
@@ -100,8 +102,13 @@ export class RtcpQuality {
           const ssrc = pkt.readUInt32BE(off + 4);
           const msw = pkt.readUInt32BE(off + 8);
           const lsw = pkt.readUInt32BE(off + 12);
-          this.srTimes.note(((msw & 0xffff) << 16) | (lsw >>> 16), now);
-          if (this.senderInfo.size >= MAX_REPORTED && !this.senderInfo.has(ssrc)) this.senderInfo.clear();
+          const middle = (((msw & 0xffff) << 16) | (lsw >>> 16)) >>> 0;
+          this.srTimes.note(middle, now);
+          if (this.senderInfo.size >= MAX_REPORTED && !this.senderInfo.has(ssrc)) {
+            this.senderInfo.clear();
+            this.lastSr.clear();
+          }
+          this.lastSr.set(ssrc, { middle, at: now });
           this.senderInfo.set(ssrc, { rtpTs: pkt.readUInt32BE(off + 16), packets: pkt.readUInt32BE(off + 20), octets: pkt.readUInt32BE(off + 24) });
         }
         for (let i = 0; i < rc; i++) blocks.push([off + first + i * 24, now]);

@@ -139,3 +139,61 @@ describe('RTCP quality statistics (JS path)', () => {
     await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
   });
 });
+
+describe.each([{ fastPath: false }, { fastPath: true }])('generate RTCP, fast path $fastPath', ({ fastPath }) => {
+  let d: DaemonHandle;
+  const peers: RtpPeer[] = [];
+
+  beforeAll(async () => {
+    d = await startDaemon(['--rtcp-interval', '200'], { fastPath });
+  });
+
+  afterAll(async () => {
+    for (const p of peers) p.close();
+    await expectNoLeaks(d);
+  });
+
+  it('consumes what the endpoints send and sends each its own SR with report blocks from the relay\'s counters', async () => {
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    peers.push(a, b);
+    const callId = uniqueCallId('rtcp-gen');
+    const p = await offerAnswer(d, { callId, fromTag: 'ga', toTag: 'gb', a, b, aMux: true, bMux: true, offerFlags: { flags: ['generate-RTCP'] } });
+    for (let seq = 1; seq <= 10; seq++) if (seq !== 5) a.send(rtpPacket(seq, { ssrc: 0xa1 }), p.aRtp);
+    for (let seq = 1; seq <= 3; seq++) b.send(rtpPacket(seq, { ssrc: 0xb1 }), p.bRtp);
+    await b.waitFor(9);
+    await a.waitFor(3);
+    // an endpoint's own report is read, not relayed
+    a.send(receiverReport(0xa1, 0xb1, { fraction: 0, lost: 0, jitter: 0, lsr: 0, dlsr: 0 }), p.aRtp);
+    await new Promise((r) => setTimeout(r, 600));
+    const rtcpAt = (peer: RtpPeer) => peer.received.map((r) => r.data).filter((x) => x[1] === 200 || x[1] === 201);
+    const toB = rtcpAt(b);
+    const toA = rtcpAt(a);
+    expect(toB.length).toBeGreaterThanOrEqual(1);
+    expect(toA.length).toBeGreaterThanOrEqual(1);
+    expect(toB.every((x) => x[1] === 200), 'no RR of A\'s relayed to B: only the relay\'s SRs').toBe(true);
+
+    const srB = toB[toB.length - 1]!;
+    expect(srB[0]).toBe(0x81); // version 2, one report block
+    expect(srB.readUInt16BE(2)).toBe((28 + 24) / 4 - 1);
+    expect(srB.readUInt32BE(4)).toBe(0xa1); // what B receives: A's SSRC …
+    expect(srB.readUInt32BE(16)).toBe(10 * 160); // … its last RTP timestamp
+    expect(srB.readUInt32BE(20)).toBe(9); // … and the 9 packets B got
+    expect(srB.readUInt32BE(24)).toBe(9 * 160);
+    expect(srB.readUInt32BE(28)).toBe(0xb1); // block about what B sends
+    expect(srB.readUIntBE(33, 3)).toBe(0);
+    expect(srB.readUInt32BE(36)).toBe(3);
+
+    const srA = toA[toA.length - 1]!;
+    expect(srA.readUInt32BE(4)).toBe(0xb1);
+    expect(srA.readUInt32BE(20)).toBe(3);
+    expect(srA.readUInt32BE(28)).toBe(0xa1);
+    expect(srA.readUIntBE(33, 3), 'A\'s seq 5 never arrived').toBe(1);
+    expect(srA.readUInt32BE(36)).toBe(10);
+
+    const q = await d.ng.request({ command: 'query', 'call-id': callId });
+    const s = q.tags.ga.medias[0].streams[0];
+    if (fastPath) expect(s.fastPath).toEqual({ native: 0, reason: 'generate RTCP: RTCP is consumed and reports are built from per-SSRC counters on the JS path' });
+    await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+  });
+});
