@@ -46,7 +46,7 @@ export class Daemon {
 
   constructor(readonly config: Config) {
     this.leaks = new LeakRegistry(config.leakCheck, config.leakStacks);
-    this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax);
+    this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax, config.interfaceAliases);
   }
 
   async start(): Promise<void> {
@@ -165,6 +165,7 @@ export class Daemon {
       leaks: this.leaks.counters() as unknown as Reply,
       fastPath: this.fastPathStatus() as unknown as Reply,
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
+      unsupportedFlags: this.counters.unsupportedSnapshot(),
     };
   }
 

@@ -12,7 +12,7 @@ import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
 import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
-import type { LocalAddress } from '../net/interfaces.js';
+import type { AddressFamily } from '../net/media-socket.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext } from './context.js';
 import { MasterLock } from './master-lock.js';
@@ -52,6 +52,10 @@ export class Call implements CallGate {
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
   deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
   private deferred: DeferredQueue | null = null;
+  /** TOS of this call's outgoing media (rtpengine's call->tos): --tos, or the ng `TOS` key. */
+  tos: number | null;
+  /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call. */
+  readonly warnedFlags = new Set<string>();
   readonly leak: LeakHandle;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
@@ -61,6 +65,21 @@ export class Call implements CallGate {
     readonly ctx: CallContext,
   ) {
     this.leak = ctx.leaks.register('Call', callId);
+    this.tos = ctx.config.tos;
+  }
+
+  /**
+   * The ng `TOS` key, rtpengine's rule: only in an offer, for the whole call; negative leaves it
+   * unchanged, absent or above 255 reverts to --tos. Applied to every socket of the call (the
+   * native fast path's sockets set IP_TOS/IPV6_TCLASS; Node's dgram sockets cannot, see README).
+   */
+  applyTos(requested: number | undefined): void {
+    if (requested !== undefined && requested < 0) return;
+    const tos = requested === undefined || requested > 255 ? this.ctx.config.tos : requested;
+    if (tos === this.tos) return;
+    this.tos = tos;
+    // no --tos and the key reverts to it: the kernel default (0) is what "untouched" means
+    for (const fd of this.fds) fd.socket.setTos(tos ?? 0);
   }
 
   get writeLocked(): boolean {
@@ -133,19 +152,24 @@ export class Call implements CallGate {
     return stream;
   }
 
-  /** Binds an RTP/RTCP pair for `media` on `local` (awaits: packets may be deferred meanwhile). */
-  async allocatePorts(media: CallMedia, local: LocalAddress): Promise<void> {
+  /**
+   * Binds an RTP/RTCP pair for `media` on the interface `interfaceName` resolves to for `family`
+   * (awaits: packets may be deferred meanwhile).
+   */
+  async allocatePorts(media: CallMedia, interfaceName: string | undefined, family: AddressFamily | undefined): Promise<void> {
     const leak = this.ctx.leaks.register('PortReservation', this.callId);
     let rtpFd: StreamFd | null = null;
     let rtcpFd: StreamFd | null = null;
     try {
       const counters = this.ctx.counters;
-      const pair = await this.ctx.interfaces.openPair(
-        local,
+      const pair = await this.ctx.interfaces.openFor(
+        interfaceName,
+        family,
         this.ctx.sockets,
         (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
         (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
       );
+      const local = pair.local;
       if (this.destroyed) {
         pair.rtp.close();
         pair.rtcp.close();
@@ -159,9 +183,9 @@ export class Call implements CallGate {
         rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
         rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
       }
-      if (this.ctx.config.tos !== null) {
-        pair.rtp.setTos(this.ctx.config.tos);
-        pair.rtcp.setTos(this.ctx.config.tos);
+      if (this.tos !== null) {
+        pair.rtp.setTos(this.tos);
+        pair.rtcp.setTos(this.tos);
       }
       this.fds.push(rtpFd, rtcpFd);
       media.rtp.selectedFd = rtpFd;

@@ -7,18 +7,24 @@
 import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
 import type { Endpoint, LearningMode } from '../media/packet-stream.js';
-import type { LocalAddress } from '../net/interfaces.js';
 import { isRtpProtocol, type Direction, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { applyCodecFlags } from './codecs.js';
+import { withLoopMarker } from './loop-protect.js';
 import type { Monologue } from './monologue.js';
 
 export type SdpRole = 'offer' | 'answer';
 
-function senderEndpointAddress(media: SdpMedia, session: SdpSession, flags: NgFlags): SdpConnection | null {
-  if (flags.flags.has('sip-source-address') && flags.receivedFrom) return flags.receivedFrom;
+/**
+ * Where the sender's media goes before learning (rtpengine's fill_endpoint): the SDP address when
+ * the address is trusted (the default; `trust address`), else the SIP source (`received from`)
+ * with `SIP source address` or --sip-source. `trust address` wins over both.
+ */
+function senderEndpointAddress(media: SdpMedia, session: SdpSession, flags: NgFlags, sipSourceDefault: boolean): SdpConnection | null {
+  const trusted = flags.flags.has('trust-address') || (!flags.flags.has('sip-source-address') && !sipSourceDefault);
+  if (!trusted && flags.receivedFrom) return flags.receivedFrom;
   return media.connection ?? session.connection;
 }
 
@@ -27,17 +33,20 @@ function learningFor(flags: NgFlags, fallback: LearningMode): LearningMode {
   return flags.endpointLearning ?? fallback;
 }
 
-/** Chooses the local address for a side: its interface name, then the family it should see. */
-export function localFor(call: Call, side: Monologue, family: 4 | 6 | undefined): LocalAddress {
-  const local = call.ctx.interfaces.select(side.interfaceName, family);
-  if (!local) throw new NgCommandError('NO_PORTS', 'no local interface');
-  return local;
-}
-
-export async function ensurePorts(call: Call, media: CallMedia, local: LocalAddress): Promise<void> {
-  if (media.ports && media.ports.local === local) return; // re-offer keeps its ports
+/**
+ * Makes sure a media of `side` has ports on the interface its name resolves to for `family`:
+ * a re-offer keeps ports that still fit (a round-robin choice is not made again), otherwise
+ * they move (rtpengine's __init_interface).
+ */
+export async function ensurePorts(call: Call, media: CallMedia, side: Monologue, family: 4 | 6 | undefined): Promise<void> {
+  const interfaces = call.ctx.interfaces;
+  if (media.ports && interfaces.accepts(side.interfaceName, family, media.ports.local)) return;
+  if (side.interfaceName && !side.interfaceWarned && interfaces.resolve(side.interfaceName, family).unknown) {
+    side.interfaceWarned = true;
+    call.log(side.tag).warn({ interface: side.interfaceName }, `Interface '${side.interfaceName}' not found, using default`);
+  }
   if (media.ports) call.releasePorts(media);
-  await call.allocatePorts(media, local);
+  await call.allocatePorts(media, side.interfaceName, family);
 }
 
 function isNullAddress(address: string | undefined): boolean {
@@ -54,7 +63,7 @@ export function sdpFamily(session: SdpSession): 4 | 6 | undefined {
 }
 
 export function setSenderEndpoints(call: Call, media: CallMedia, sdp: SdpMedia, session: SdpSession, flags: NgFlags): void {
-  const conn = senderEndpointAddress(sdp, session, flags);
+  const conn = senderEndpointAddress(sdp, session, flags, call.ctx.config.sipSource);
   const rtpEp: Endpoint | null = conn ? { address: conn.address, family: conn.family, port: sdp.port } : null;
   let rtcpEp: Endpoint | null = null;
   if (conn) {
@@ -83,9 +92,11 @@ export async function monologueOfferAnswer(
   sender.lastSession = session;
   if (flags.label !== undefined) sender.label = flags.label;
   if (role === 'offer') {
-    const [fromIf, toIf] = flags.direction;
-    if (fromIf ?? flags.fromInterface) sender.interfaceName = fromIf ?? flags.fromInterface;
-    if (toIf ?? flags.toInterface) receiver.interfaceName = toIf ?? flags.toInterface;
+    // `from-interface`/`to-interface` are the two halves of `direction`
+    const fromIf = flags.fromInterface ?? flags.direction[0];
+    const toIf = flags.toInterface ?? flags.direction[1];
+    if (fromIf) setInterface(sender, fromIf);
+    if (toIf) setInterface(receiver, toIf);
     receiver.muxFlags = new Set(flags.rtcpMux);
   }
   sender.family = sdpFamily(session) ?? sender.family;
@@ -124,8 +135,8 @@ export async function monologueOfferAnswer(
       rm.rejected = role === 'offer' ? true : rm.rejected;
     } else {
       if (role === 'offer') rm.rejected = false;
-      await ensurePorts(call, sm, localFor(call, sender, sender.family));
-      await ensurePorts(call, rm, localFor(call, receiver, receiver.family));
+      await ensurePorts(call, sm, sender, sender.family);
+      await ensurePorts(call, rm, receiver, receiver.family);
     }
     outMedias.push(outputMedia(sm, rm, sdp, flags, role));
   }
@@ -135,6 +146,13 @@ export async function monologueOfferAnswer(
   }
   call.rebuildSinks();
   return renderSdp(receiver, session, outMedias, flags);
+}
+
+/** A side's interface name; a new one is looked up (and warned about if unknown) again. */
+export function setInterface(side: Monologue, name: string): void {
+  if (side.interfaceName === name) return;
+  side.interfaceName = name;
+  side.interfaceWarned = false;
 }
 
 export function getMedia(call: Call, m: Monologue, index: number, type: string): CallMedia {
@@ -209,7 +227,8 @@ function renderSdp(receiver: Monologue, session: SdpSession, medias: SdpOutputMe
   if ((flags.replace.has('origin') || flags.replace.has('origin-full')) && firstLocal) {
     origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
   }
-  const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias });
+  const template = flags.flags.has('loop-protect') ? withLoopMarker(session) : session;
+  const build = (version: string) => writeSdp({ session: template, origin: { ...origin, sessionVersion: version }, medias });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
   const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);

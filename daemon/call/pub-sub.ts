@@ -15,7 +15,7 @@ import type { Call } from './call.js';
 import { applyCodecFlags } from './codecs.js';
 import type { Monologue } from './monologue.js';
 import { SDP_SESSION_NAME } from '../version.js';
-import { ensurePorts, getMedia, localFor, sdpFamily, setSenderEndpoints } from './offer-answer.js';
+import { ensurePorts, getMedia, sdpFamily, setInterface, setSenderEndpoints } from './offer-answer.js';
 
 /** An o= line of our own for SDP the relay writes itself (publish answers). */
 function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
@@ -61,6 +61,7 @@ function mediaOut(m: CallMedia, sdp: SdpMedia, direction: Direction, flags: NgFl
 export async function publish(call: Call, publisher: Monologue, session: SdpSession, flags: NgFlags): Promise<string> {
   publisher.lastSession = session;
   if (flags.label !== undefined) publisher.label = flags.label;
+  if (flags.interface) setInterface(publisher, flags.interface);
   publisher.family = sdpFamily(session) ?? publisher.family;
   const out: SdpOutputMedia[] = [];
   for (const [i, sdp] of session.medias.entries()) {
@@ -76,7 +77,7 @@ export async function publish(call: Call, publisher: Monologue, session: SdpSess
     media.rtp.rtcpMux = sdp.rtcpMux;
     setSenderEndpoints(call, media, sdp, session, flags);
     if (media.rejected) call.releasePorts(media);
-    else await ensurePorts(call, media, localFor(call, publisher, publisher.family));
+    else await ensurePorts(call, media, publisher, publisher.family);
     // the answer is the relay's own SDP: the chosen codec, no attributes of the publisher's
     const answered: SdpMedia = { ...sdp, codecs: media.codecs, attributes: [], otherLines: [], bandwidth: [] };
     out.push(mediaOut(media, answered, 'recvonly', flags, { offer: sdp.rtcpMux, onRtpPort: sdp.rtcpMux }, false));
@@ -99,7 +100,10 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
   subscriber.subscribe(publisher);
   subscriber.subscriptionKinds.set(publisher, 'pub/sub');
   if (bidirectional) publisher.subscribe(subscriber);
-  if (flags.setLabel !== undefined) subscriber.label = flags.setLabel;
+  // for `subscribe request` rtpengine takes `to-label` as a synonym of `set-label`
+  const label = flags.setLabel ?? flags.toLabel;
+  if (label !== undefined) subscriber.label = label;
+  if (flags.interface) setInterface(subscriber, flags.interface);
   if (flags.addressFamily) subscriber.family = flags.addressFamily;
   else if (subscriber.family === undefined) subscriber.family = publisher.family;
   const direction: Direction = flags.flags.has('inactive') ? 'inactive' : bidirectional ? 'sendrecv' : 'sendonly';
@@ -111,7 +115,7 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
     sm.rejected = pm.rejected;
     sm.direction = direction;
     if (sm.rejected) call.releasePorts(sm);
-    else await ensurePorts(call, sm, localFor(call, subscriber, subscriber.family));
+    else await ensurePorts(call, sm, subscriber, subscriber.family);
     const require = flags.rtcpMux.has('require');
     const offerMux = require || flags.rtcpMux.has('offer') || pm.muxOffered;
     sm.rtp.rtcpMux = offerMux;
