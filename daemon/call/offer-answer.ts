@@ -41,7 +41,7 @@ function learningFor(flags: NgFlags, fallback: LearningMode): LearningMode {
 export async function ensurePorts(call: Call, media: CallMedia, side: Monologue, family: 4 | 6 | undefined): Promise<void> {
   const interfaces = call.ctx.interfaces;
   if (media.ports && interfaces.accepts(side.interfaceName, family, media.ports.local)) return;
-  if (side.interfaceName && !side.interfaceWarned && interfaces.resolve(side.interfaceName, family).unknown) {
+  if (!side.interfaceWarned && interfaces.isUnknown(side.interfaceName)) {
     side.interfaceWarned = true;
     call.log(side.tag).warn({ interface: side.interfaceName }, `Interface '${side.interfaceName}' not found, using default`);
   }

@@ -110,6 +110,11 @@ export class InterfaceSet {
     return this.byName.has(name) || this.logicals.some((l) => l.base === name) || name === ROUND_ROBIN_ALL;
   }
 
+  /** A requested name that selects nothing (the default is used; `internal`/`external` are legacy keywords). */
+  isUnknown(name: string | undefined): boolean {
+    return name !== undefined && name !== '' && name !== 'internal' && name !== 'external' && !this.hasName(name);
+  }
+
   /** The logical interface a name or alias stands for (not round-robin bases). */
   logical(name: string): LogicalInterface | undefined {
     return this.byName.get(name);
