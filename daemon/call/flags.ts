@@ -57,7 +57,7 @@ export interface NgFlags {
    * rtpengine-documented flags and keys this message used that the daemon does not implement
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.
    */
-  unsupported: Set<string>;
+  unsupported?: Set<string>;
   /** For `leak-stacks`: the object types to watch. */
   types?: string[];
 }

@@ -116,7 +116,7 @@ export function unsupportedEntry(name: string): UnsupportedEntry | undefined {
  * lock) and counts it; later uses in the same call are debug-level.
  */
 export function warnUnsupported(call: Call, flags: NgFlags, counters: Counters): void {
-  for (const name of flags.unsupported) {
+  for (const name of flags.unsupported ?? []) {
     if (call.warnedFlags.has(name)) {
       call.log(flags.fromTag).debug({ flag: name, command: flags.command }, `'${name}' is not implemented yet (ignored)`);
       continue;

@@ -180,7 +180,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
 /** Records an rtpengine-documented flag/key/value this daemon does not implement yet (by its table name). */
 function noteUnsupported(f: NgFlags, name: string): void {
   const entry = unsupportedEntry(name);
-  if (entry) f.unsupported.add(entry.name);
+  if (entry) (f.unsupported ??= new Set()).add(entry.name);
 }
 
 function addCodec(f: NgFlags, verb: (typeof CODEC_VERBS)[number], items: string[]): void {

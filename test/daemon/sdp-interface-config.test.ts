@@ -76,6 +76,15 @@ describe('aliases: -i pub1/127.0.0.1 -i pub=pub1 -i priv/127.0.0.2 -i blah=priv'
     await t.answer('alias from/to', {}, ANSWER + sep + out(ANSWER, '127.0.0.2'));
   });
 
+  it('a re-offer without direction keeps the interfaces, also for a new m= line', async () => {
+    t.newCall();
+    await t.offer('remembered 1', { direction: ['pub', 'blah'] }, OFFER + sep + out(OFFER, '127.0.0.2'));
+    await t.answer('remembered', {}, ANSWER + sep + out(ANSWER, '127.0.0.1'));
+    const two = `${OFFER}m=audio 2004 RTP/AVP 0\nc=IN IP4 198.51.100.1\na=sendrecv\n`;
+    const [, second] = await t.offer('remembered, new stream', {}, two + sep + out(OFFER, '127.0.0.2') + out(OFFER, '127.0.0.2').split('\n').slice(5).join('\n'));
+    expect(second).toBeDefined();
+  });
+
   it('from-interface/to-interface win over direction', async () => {
     t.newCall();
     await t.offer('to-interface wins', { direction: ['pub', 'pub'], 'to-interface': 'blah' }, OFFER + sep + out(OFFER, '127.0.0.2'));
