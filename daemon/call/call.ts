@@ -156,7 +156,7 @@ export class Call implements CallGate {
    * Binds an RTP/RTCP pair for `media` on the interface `interfaceName` resolves to for `family`
    * (awaits: packets may be deferred meanwhile).
    */
-  async allocatePorts(media: CallMedia, interfaceName: string | undefined, family: AddressFamily | undefined): Promise<void> {
+  async allocatePorts(media: CallMedia, interfaceName: string | undefined, family: AddressFamily | undefined, prefer?: string): Promise<void> {
     const leak = this.ctx.leaks.register('PortReservation', this.callId);
     let rtpFd: StreamFd | null = null;
     let rtcpFd: StreamFd | null = null;
@@ -168,6 +168,7 @@ export class Call implements CallGate {
         this.ctx.sockets,
         (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
         (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
+        prefer,
       );
       const local = pair.local;
       if (this.destroyed) {

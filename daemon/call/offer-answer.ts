@@ -46,7 +46,9 @@ export async function ensurePorts(call: Call, media: CallMedia, side: Monologue,
     call.log(side.tag).warn({ interface: side.interfaceName }, `Interface '${side.interfaceName}' not found, using default`);
   }
   if (media.ports) call.releasePorts(media);
-  await call.allocatePorts(media, side.interfaceName, family);
+  // every m= line of one side goes on one interface (rtpengine picks per participant, not per media)
+  const sibling = side.medias.find((m) => m !== media && m.ports && interfaces.accepts(side.interfaceName, family, m.ports.local));
+  await call.allocatePorts(media, side.interfaceName, family, sibling?.ports?.local.name);
 }
 
 function isNullAddress(address: string | undefined): boolean {

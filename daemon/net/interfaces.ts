@@ -205,8 +205,13 @@ export class InterfaceSet {
     factory: MediaSocketFactory,
     onRtp: PacketHandler,
     onRtcp: PacketHandler,
+    /** The logical interface the side's other medias use: taken again, no new round-robin pick. */
+    prefer?: string,
   ): Promise<OpenedPair> {
-    const choice = this.resolve(name, family);
+    const preferred = prefer !== undefined ? this.byName.get(prefer) : undefined;
+    const choice = preferred && preferred.addresses.some((a) => this.accepts(name, family, a))
+      ? { candidates: [preferred], family, unknown: false }
+      : this.resolve(name, family);
     const tried: string[] = [];
     for (const logical of choice.candidates) {
       const locals = logical.ofFamily(choice.family);

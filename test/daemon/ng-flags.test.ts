@@ -82,7 +82,11 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
     t.newCall();
     await t.offer('unsupported 1', unsupported, OFFER + sep + OFFER_OUT);
     await t.offer('unsupported 2 (re-offer)', unsupported, OFFER + sep + OFFER_OUT);
-    const warnings = logLines(d).filter((l) => l.level === WARN && l.callId === t.callId && l.flag !== undefined);
+    const warningsOf = () => logLines(d).filter((l) => l.level === WARN && l.callId === t.callId && l.flag !== undefined);
+    // logs are written asynchronously: wait for the four, then make sure no more come
+    for (let i = 0; i < 40 && warningsOf().length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    const warnings = warningsOf();
     expect(warnings.map((w) => w.flag).sort()).toEqual(['ICE=force', 'always-transcode', 'codec-transcode', 'single-codec']);
     for (const w of warnings) expect(w.msg).toBe(`'${w.flag}' is not implemented by this daemon yet and was ignored`);
     // a flag rtpengine does not know stays debug-level; `symmetric` (rtpengine's default) is silent

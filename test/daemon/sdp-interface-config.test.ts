@@ -98,6 +98,8 @@ describe('aliases: -i pub1/127.0.0.1 -i pub=pub1 -i priv/127.0.0.2 -i blah=priv'
   it('an unknown name uses the first interface, with a warning naming it', async () => {
     t.newCall();
     await t.offer('unknown interface', { direction: ['pub', 'nowhere'] }, OFFER + sep + out(OFFER, '127.0.0.1'));
+    // logs are written asynchronously: give them a moment
+    for (let i = 0; i < 40 && !/Interface 'nowhere' not found/.test(d.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
     expect(d.stderr()).toMatch(/Interface 'nowhere' not found, using default/);
   });
 
@@ -149,6 +151,16 @@ describe('round-robin: -i priv/127.0.0.2 -i rr:1/127.0.0.3 -i rr:2/127.0.0.4', (
     for (let i = 0; i < 3; i++) {
       const [again] = await t.offer(`rr re-offer ${i + 2}`, { direction: ['priv', 'rr'] }, OFFER + sep + out(OFFER, first));
       expect(again).toBe(port);
+    }
+  });
+
+  it('all m= lines of one side go on the interface round-robin chose for it', async () => {
+    for (let i = 0; i < 2; i++) {
+      t.newCall();
+      const two = `${OFFER}m=audio 2004 RTP/AVP 0\nc=IN IP4 198.51.100.1\na=sendrecv\n`;
+      await t.offer(`rr two streams ${i}`, { direction: ['priv', 'rr'] }, two + sep + out(OFFER, '127.0.0.?') + out(OFFER, '127.0.0.?').split('\n').slice(5).join('\n'));
+      const addrs = [...String(t.lastReply?.sdp).matchAll(/c=IN IP4 (\S+)/g)].map((m) => m[1]);
+      expect(addrs[0]).toBe(addrs[1]);
     }
   });
 
