@@ -93,14 +93,13 @@ export async function monologueOfferAnswer(
 ): Promise<string> {
   sender.lastSession = session;
   if (flags.label !== undefined) sender.label = flags.label;
-  if (role === 'offer') {
-    // `from-interface`/`to-interface` are the two halves of `direction`
-    const fromIf = flags.fromInterface ?? flags.direction[0];
-    const toIf = flags.toInterface ?? flags.direction[1];
-    if (fromIf) setInterface(sender, fromIf);
-    if (toIf) setInterface(receiver, toIf);
-    receiver.muxFlags = new Set(flags.rtcpMux);
-  }
+  // `from-interface`/`to-interface` are the two halves of `direction`: the side this message
+  // came from, the side it goes to (in an answer too, as rtpengine); omitted, they are remembered
+  const fromIf = flags.fromInterface ?? flags.direction[0];
+  const toIf = flags.toInterface ?? flags.direction[1];
+  if (fromIf) setInterface(sender, fromIf);
+  if (toIf) setInterface(receiver, toIf);
+  if (role === 'offer') receiver.muxFlags = new Set(flags.rtcpMux);
   sender.family = sdpFamily(session) ?? sender.family;
   if (flags.addressFamily) receiver.family = flags.addressFamily;
   else if (receiver.family === undefined) receiver.family = sender.family;

@@ -85,6 +85,14 @@ describe('aliases: -i pub1/127.0.0.1 -i pub=pub1 -i priv/127.0.0.2 -i blah=priv'
     expect(second).toBeDefined();
   });
 
+  it('direction in an answer names the answerer\'s side first', async () => {
+    t.newCall();
+    await t.offer('answer direction', {}, OFFER + sep + out(OFFER, '127.0.0.1'));
+    // the answerer moves to priv (its relay port changes), the offerer's side stays on pub
+    await t.answer('answer direction', { direction: ['blah', 'pub'] }, ANSWER + sep + out(ANSWER, '127.0.0.1'));
+    await t.offer('answer direction, re-offer', {}, OFFER + sep + out(OFFER, '127.0.0.2'));
+  });
+
   it('from-interface/to-interface win over direction', async () => {
     t.newCall();
     await t.offer('to-interface wins', { direction: ['pub', 'pub'], 'to-interface': 'blah' }, OFFER + sep + out(OFFER, '127.0.0.2'));
