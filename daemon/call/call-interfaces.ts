@@ -90,22 +90,33 @@ export class CallInterfaces {
     // `loop protect`: an SDP we wrote ourselves comes back untouched and changes nothing
     if (flags.flags.has('loop-protect') && isOwnSdp(session)) return { sdp };
     const { call, created } = this.calls.getOrCreate(callId);
-    try {
-      const out = await call.write(async () => {
-        if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-        this.begin(call, flags);
-        call.applyTos(flags.tos);
-        const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
-        const receiver = offerReceiver(call, sender, flags);
-        sender.subscribe(receiver);
-        receiver.subscribe(sender);
-        return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
-      });
-      return { sdp: out };
-    } catch (err) {
-      if (created) this.calls.destroy(call, 'failed');
-      throw err;
-    }
+    const out = await this.createOrUpdate(call, created, flags, async () => {
+      call.applyTos(flags.tos);
+      const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+      const receiver = offerReceiver(call, sender, flags);
+      sender.subscribe(receiver);
+      receiver.subscribe(sender);
+      return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
+    });
+    return { sdp: out };
+  }
+
+  /**
+   * Runs a command that may have created `call` under its write lock. A call torn down while
+   * the command waited for the lock is gone ("Unknown call-id"); a call this command created
+   * and then failed is torn down before the lock is released, so no other command sees it.
+   */
+  private createOrUpdate<T>(call: Call, created: boolean, flags: NgFlags, fn: () => Promise<T>): Promise<T> {
+    return call.write(async () => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      this.begin(call, flags);
+      try {
+        return await fn();
+      } catch (err) {
+        if (created) this.calls.destroyLocked(call, 'failed');
+        throw err;
+      }
+    });
   }
 
   async answer(flags: NgFlags): Promise<Reply> {
@@ -173,6 +184,7 @@ export class CallInterfaces {
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const from = byTagOrLabel(call, flags.fromTag, flags.label);
       if (!from) throw new NgCommandError('TAG_NOT_FOUND');
       const to = byTagOrLabel(call, flags.toTag, flags.toLabel);
@@ -194,18 +206,11 @@ export class CallInterfaces {
     const callId = flags.callId ?? randomUUID();
     const fromTag = flags.fromTag ?? randomUUID();
     const { call, created } = this.calls.getOrCreate(callId);
-    try {
-      const sdp = await call.write(async () => {
-        if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-        this.begin(call, flags);
-        const publisher = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
-        return publish(call, publisher, session, flags);
-      });
-      return { sdp, 'call-id': callId, 'from-tag': fromTag };
-    } catch (err) {
-      if (created) this.calls.destroy(call, 'failed');
-      throw err;
-    }
+    const sdp = await this.createOrUpdate(call, created, flags, async () => {
+      const publisher = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+      return publish(call, publisher, session, flags);
+    });
+    return { sdp, 'call-id': callId, 'from-tag': fromTag };
   }
 
   async subscribeRequest(flags: NgFlags): Promise<Reply> {
@@ -215,6 +220,7 @@ export class CallInterfaces {
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     return call.write(async () => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const publisher = call.monologueByTag(fromTag);
       if (!publisher) throw new NgCommandError('TAG_NOT_FOUND');
       this.begin(call, flags);
@@ -235,6 +241,7 @@ export class CallInterfaces {
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     const toTag = flags.toTag;
     return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber || subscriber.subscriptions.length === 0) throw new NgCommandError('TO_TAG_NOT_FOUND');
       this.begin(call, flags);
@@ -250,6 +257,7 @@ export class CallInterfaces {
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     const toTag = flags.toTag;
     return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber) throw new NgCommandError('TO_TAG_NOT_FOUND');
       this.begin(call, flags);

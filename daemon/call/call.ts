@@ -3,18 +3,25 @@
  *
  * Owner and lifetime: the callhash holds the call by call-id (the signalling entry point);
  * sockets hold their StreamFd (the packet entry point). The call owns every child through its
- * primary containers below; children are added exactly once, get their uniqueId from their
- * position, and teardown releases them by walking these lists. Lock rule: containers and
- * children change only inside `lock.write()`; the packet path reads them (CallGate).
+ * primary containers below; children are added exactly once and teardown releases them by
+ * walking these lists. Lock rule: containers and
+ * children change only inside `lock.write()`, and so does teardown (`destroy()` refuses to run
+ * otherwise): a command suspended at an await can never resume on a call torn down under it.
+ * Adding to a destroyed call is refused loudly (CallDestroyedError, logged and counted); the
+ * packet path reads the containers (CallGate).
  */
+import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
+import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
 import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
-import type { AddressFamily } from '../net/media-socket.js';
+import { LocalAddress } from '../net/interfaces.js';
+import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
 import { CallMedia } from './call-media.js';
-import type { CallContext } from './context.js';
+import type { CallContext, HandlerFactories } from './context.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 
@@ -32,6 +39,11 @@ class DeferredQueue {
   constructor(readonly leak: LeakHandle) {}
 }
 
+interface Closable {
+  readonly stateless: boolean;
+  close(): void;
+}
+
 export type StreamTotals = {
   packets: number;
   bytes: number;
@@ -43,12 +55,18 @@ export class Call implements CallGate {
   readonly medias: CallMedia[] = [];
   readonly streams: PacketStream[] = [];
   readonly fds: StreamFd[] = [];
+  /** Per-SSRC state of every stream, both directions (indexed per stream by its SsrcTables). */
+  readonly ssrcContexts: SsrcContext[] = [];
+  /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
+  readonly handlers = new Map<Closable, LeakHandle>();
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
   /** An answer was seen: the regular timeouts apply (before it, --offer-timeout). */
   answered = false;
   destroyed = false;
+  /** A teardown is waiting for the write lock (the sweep must not queue another). */
+  teardownQueued = false;
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
   deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
   private deferred: DeferredQueue | null = null;
@@ -114,6 +132,19 @@ export class Call implements CallGate {
     for (const p of items) streamPacket(p.fd, p.data, p.from, this.ctx.counters);
   }
 
+  /** Holder probe: does a packet waiting in this call's deferred queue hold `obj` (its StreamFd)? */
+  deferredHolds(obj: object): boolean {
+    return this.deferred?.items.some((p) => p.fd === obj) ?? false;
+  }
+
+  /** Holder probe: is `obj` still linked from this call's containers, sinks or selected fds? */
+  containersHold(obj: object): boolean {
+    if (this.monologues.includes(obj as Monologue) || this.medias.includes(obj as CallMedia)) return true;
+    if (this.streams.includes(obj as PacketStream) || this.fds.includes(obj as StreamFd)) return true;
+    return this.streams.some((s) => s.selectedFd === obj || s.rtpSinks.includes(obj as SinkHandler) || s.rtcpSinks.includes(obj as SinkHandler)
+      || s.rtpSinks.some((k) => k.dst === obj) || s.rtcpSinks.some((k) => k.dst === obj));
+  }
+
   endpointChanged(stream: PacketStream): void {
     const kernel = this.ctx.kernel;
     if (!kernel || this.destroyed) return;
@@ -124,9 +155,36 @@ export class Call implements CallGate {
     }
   }
 
+  /** SsrcOwner: a new SSRC on the packet path (read side; the container is the call's). */
+  createSsrc(ssrc: number, direction: SsrcDirection): SsrcContext {
+    const ctx = new SsrcContext(ssrc, direction, this.ctx.leaks.register('SsrcContext', this.callId));
+    this.ssrcContexts.push(ctx);
+    return ctx;
+  }
+
+  releaseSsrc(ctx: SsrcContext): void {
+    const i = this.ssrcContexts.indexOf(ctx);
+    if (i >= 0) this.ssrcContexts.splice(i, 1);
+    this.release('SsrcContext', ctx.leak, ctx);
+  }
+
   // ---- building (signalling, under the write lock) ----
 
+  /**
+   * Nothing may be added to a torn-down call: it would be registered and never released. Every
+   * command checks `destroyed` after its awaits, so reaching this is a bug: logged, counted,
+   * and the command fails with rtpengine's "Unknown call-id".
+   */
+  private refuseIfDestroyed(what: string): void {
+    if (!this.destroyed) return;
+    const err = new CallDestroyedError(this.callId, what);
+    this.ctx.counters.add('refusedDestroyedCallAdds');
+    this.log().error({ what, stack: err.stack }, 'internal error: add to a torn-down call refused');
+    throw err;
+  }
+
   addMonologue(tag: string, viaBranch: string | undefined): Monologue {
+    this.refuseIfDestroyed('monologue');
     const m = new Monologue(this, tag, viaBranch, this.ctx.leaks.register('Monologue', this.callId));
     this.monologues.push(m);
     return m;
@@ -137,6 +195,7 @@ export class Call implements CallGate {
   }
 
   addMedia(monologue: Monologue, index: number, type: string): CallMedia {
+    this.refuseIfDestroyed('media');
     const rtp = this.addStream(1);
     const rtcp = this.addStream(2);
     const media = new CallMedia(monologue, index, type, rtp, rtcp, this.ctx.leaks.register('Media', this.callId));
@@ -146,6 +205,7 @@ export class Call implements CallGate {
   }
 
   private addStream(component: 1 | 2): PacketStream {
+    this.refuseIfDestroyed('packet stream');
     const stream = new PacketStream(this, component, this.ctx.leaks.register('PacketStream', this.callId));
     stream.learning = this.ctx.config.endpointLearning;
     this.streams.push(stream);
@@ -153,50 +213,49 @@ export class Call implements CallGate {
   }
 
   /**
-   * Binds an RTP/RTCP pair for `media` on the interface `interfaceName` resolves to for `family`
-   * (awaits: packets may be deferred meanwhile).
+   * Binds an RTP/RTCP pair for `media`: on the interface the name `where` resolves to for
+   * `family`, preferring the logical interface `prefer`, or on the local address `where` itself
+   * (awaits: packets may be deferred meanwhile). A call found torn down when the sockets are open gets nothing: the pair is
+   * closed and returned, and the command stops with "Unknown call-id".
    */
-  async allocatePorts(media: CallMedia, interfaceName: string | undefined, family: AddressFamily | undefined, prefer?: string): Promise<void> {
-    const leak = this.ctx.leaks.register('PortReservation', this.callId);
+  async allocatePorts(media: CallMedia, where: LocalAddress | string | undefined, family?: AddressFamily, prefer?: string): Promise<void> {
+    this.refuseIfDestroyed('port allocation');
     let rtpFd: StreamFd | null = null;
     let rtcpFd: StreamFd | null = null;
-    try {
-      const counters = this.ctx.counters;
-      const pair = await this.ctx.interfaces.openFor(
-        interfaceName,
-        family,
-        this.ctx.sockets,
-        (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
-        (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
-        prefer,
-      );
-      const local = pair.local;
-      if (this.destroyed) {
-        pair.rtp.close();
-        pair.rtcp.close();
-        local.pool.release(pair.port);
-        this.ctx.leaks.release(leak);
-        return;
-      }
-      rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
-      rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
-      if (this.ctx.sockets.kind === 'native') {
-        rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-        rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-      }
-      if (this.tos !== null) {
-        pair.rtp.setTos(this.tos);
-        pair.rtcp.setTos(this.tos);
-      }
-      this.fds.push(rtpFd, rtcpFd);
-      media.rtp.selectedFd = rtpFd;
-      media.rtcp.selectedFd = rtcpFd;
-      media.ports = { local, port: pair.port, leak };
-    } catch (err) {
-      this.ctx.leaks.release(leak);
-      throw err;
+    const counters = this.ctx.counters;
+    const onRtp: PacketHandler = (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); };
+    const onRtcp: PacketHandler = (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); };
+    const interfaces = this.ctx.interfaces;
+    const pair = where instanceof LocalAddress
+      ? await interfaces.openPair(where, this.ctx.sockets, onRtp, onRtcp)
+      : await interfaces.openFor(where, family, this.ctx.sockets, onRtp, onRtcp, prefer);
+    const local = pair.local;
+    if (this.destroyed) {
+      // nothing of this allocation is registered yet: it gives back what it holds itself
+      pair.rtp.close();
+      pair.rtcp.close();
+      local.pool.release(pair.port);
+      this.log().warn('call torn down while its ports were being allocated; command stopped');
+      throw new NgCommandError('UNKNOWN_CALL');
+    }
+    const leak = this.ctx.leaks.register('PortReservation', this.callId);
+    rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
+    rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
+    if (this.ctx.sockets.kind === 'native') {
+      rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+      rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+    }
+    // owned by the call from here on: teardown releases them whatever happens next
+    this.fds.push(rtpFd, rtcpFd);
+    media.rtp.selectedFd = rtpFd;
+    media.rtcp.selectedFd = rtcpFd;
+    media.ports = { local, port: pair.port, leak };
+    if (this.tos !== null) {
+      pair.rtp.setTos(this.tos);
+      pair.rtcp.setTos(this.tos);
     }
   }
+
 
   /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {
@@ -226,14 +285,20 @@ export class Call implements CallGate {
   // ---- sinks ----
 
   /**
-   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers): every stream's
-   * sink lists are rebuilt from its monologue's subscribers, media by media index.
+   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers) and decides every
+   * handler chain: every stream's sink lists are rebuilt from its monologue's subscribers,
+   * media by media index, each sink with its codec and output handlers, each stream with its
+   * input handler (docs/pipeline.md).
    */
   rebuildSinks(): void {
+    this.refuseIfDestroyed('sinks');
     for (const stream of this.streams) this.clearSinks(stream);
+    const f = this.ctx.handlerFactories ?? DEFAULT_FACTORIES;
     for (const source of this.monologues) {
       if (source.deleted) continue;
       for (const media of source.medias) {
+        this.setInput(media, media.rtp, f);
+        this.setInput(media, media.rtcp, f);
         if (media.rejected) continue;
         for (const subscriber of source.subscribers) {
           if (subscriber.deleted) continue;
@@ -242,9 +307,16 @@ export class Call implements CallGate {
           const dst = subscriber.medias.find((m) => m.index === media.index && m.type === media.type)
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
-          media.rtp.rtpSinks.push(this.newSink(dst.rtp));
-          media.rtp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
-          media.rtcp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
+          const rtp = this.newSink(dst.rtp);
+          decideRtpSink(rtp, media, dst, f);
+          this.adoptCodecHandlers(rtp);
+          this.adopt(rtp.output, 'TransportHandler');
+          media.rtp.rtpSinks.push(rtp);
+          for (const [stream, sink] of [[media.rtp, this.newSink(dst.rtcpTarget())], [media.rtcp, this.newSink(dst.rtcpTarget())]] as const) {
+            decideRtcpSink(sink, dst, f);
+            this.adopt(sink.output, 'TransportHandler');
+            stream.rtcpSinks.push(sink);
+          }
         }
       }
     }
@@ -252,24 +324,71 @@ export class Call implements CallGate {
   }
 
   private newSink(dst: PacketStream): SinkHandler {
-    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId));
+    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId), this.ctx.counters);
+  }
+
+  /** Registers a stateful handler (stateless ones are shared and not accounted). */
+  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler'): void {
+    if (h.stateless || this.handlers.has(h)) return;
+    this.handlers.set(h, this.ctx.leaks.register(type, this.callId));
+  }
+
+  private adoptCodecHandlers(sink: SinkHandler): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.adopt(h, 'CodecHandler');
+  }
+
+  /** Closes a handler taken out of the chain and releases its accounting. */
+  private drop(h: Closable): void {
+    const handle = this.handlers.get(h);
+    if (!handle) return;
+    this.handlers.delete(h);
+    h.close();
+    this.release(handle.type, handle, h);
+  }
+
+  /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
+  private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
+    const last = stream.inputSpec;
+    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
+    const input = inputFor(media, f);
+    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
+    if (stream.input === input) return;
+    this.drop(stream.input);
+    stream.input = input;
+    this.adopt(input, 'TransportHandler');
+  }
+
+  private releaseSink(sink: SinkHandler): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
+    this.drop(sink.output);
+    this.release('SinkHandler', sink.leak, sink);
   }
 
   private clearSinks(stream: PacketStream): void {
-    for (const sink of stream.rtpSinks) this.release('SinkHandler', sink.leak, sink);
-    for (const sink of stream.rtcpSinks) this.release('SinkHandler', sink.leak, sink);
+    for (const sink of stream.rtpSinks) this.releaseSink(sink);
+    for (const sink of stream.rtcpSinks) this.releaseSink(sink);
     stream.rtpSinks = [];
     stream.rtcpSinks = [];
   }
 
+  /** A stream leaves the call: its sinks, input handler, hooks and SSRC state go with it. */
+  private releaseStream(stream: PacketStream): void {
+    this.clearSinks(stream);
+    this.drop(stream.input);
+    stream.stun?.close();
+    stream.stun = null;
+    stream.dtls?.close();
+    stream.dtls = null;
+    stream.ssrcIn.clear();
+    stream.ssrcOut.clear();
+    this.release('PacketStream', stream.leak, stream);
+  }
+
   // ---- teardown ----
 
-  /** Releases through the registry, honouring the test-only leak injections. */
-  private release(type: LeakType, handle: LeakHandle, obj: object): void {
-    const injector = this.ctx.injector;
-    if (injector.skipRelease(type, this.callId)) return;
+  /** Releases one child; `type` documents at the call site what is released. */
+  private release(_type: LeakType, handle: LeakHandle, obj: object): void {
     this.ctx.leaks.release(handle, obj);
-    if (injector.releaseTwice(type, this.callId)) this.ctx.leaks.release(handle, obj);
   }
 
   /** Removes one monologue and everything it owns (delete of one branch/side). */
@@ -289,8 +408,8 @@ export class Call implements CallGate {
       // sinks elsewhere that point at this stream go too
       for (const s of this.streams) {
         if (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream)) {
-          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
-          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
+          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
+          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
           s.rtpSinks = s.rtpSinks.filter((k) => k.dst !== stream);
           s.rtcpSinks = s.rtcpSinks.filter((k) => k.dst !== stream);
         }
@@ -301,7 +420,7 @@ export class Call implements CallGate {
       totals.errors += stream.stats.errors;
       const i = this.streams.indexOf(stream);
       if (i >= 0) this.streams.splice(i, 1);
-      this.release('PacketStream', stream.leak, stream);
+      this.releaseStream(stream);
     }
     const mi = media.monologue.medias.indexOf(media);
     if (mi >= 0) media.monologue.medias.splice(mi, 1);
@@ -319,10 +438,12 @@ export class Call implements CallGate {
 
   /**
    * Teardown: walks the primary containers and releases every child exactly once, then asks the
-   * leak registry to audit the call. The caller has already removed the call from the callhash.
+   * leak registry to audit the call. The caller has already removed the call from the callhash
+   * and holds the call's write lock (CallHash.teardown): a command in progress has finished.
    */
-  destroy(keepListener: (call: Call) => void): Record<string, number> {
+  destroy(): Record<string, number> {
     if (this.destroyed) return {};
+    if (!this.lock.writeLocked) throw new LockRuleError(this.callId);
     this.destroyed = true;
     this.cancelDeleteTimer();
     if (this.deferred) {
@@ -335,16 +456,13 @@ export class Call implements CallGate {
     for (const media of [...this.medias]) this.removeMedia(media);
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
-    for (const stream of [...this.streams]) {
-      this.clearSinks(stream);
-      this.release('PacketStream', stream.leak, stream);
-    }
+    for (const stream of [...this.streams]) this.releaseStream(stream);
     this.streams.length = 0;
-    if (this.ctx.injector.keepListener(this.callId)) keepListener(this);
+    // anything left in the containers (should be nothing) is swept too
+    for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
+    for (const h of [...this.handlers.keys()]) this.drop(h);
     this.release('Call', this.leak, this);
-    const leaked = this.ctx.leaks.auditCall(this.callId);
-    this.ctx.injector.finishCall(this.callId);
-    return leaked;
+    return this.ctx.leaks.auditCall(this.callId);
   }
 
   /** RTP/RTCP totals over live and released streams, with fast-path counters merged. */

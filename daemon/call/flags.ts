@@ -2,10 +2,12 @@
  * The typed flag model the call logic reads (rtpengine's sdp_ng_flags, kept beside the call
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
+import type { LearningMode } from '../net/endpoint.js';
+
+export type { LearningMode };
 export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
 export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
 export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
-export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
 
 export interface CodecFlags {
   strip: string[];
@@ -58,6 +60,8 @@ export interface NgFlags {
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.
    */
   unsupported?: Set<string>;
+  /** For `cli`: the CLI command line to run. */
+  body?: string;
   /** For `leak-stacks`: the object types to watch. */
   types?: string[];
 }

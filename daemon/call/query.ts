@@ -15,6 +15,12 @@ function endpointDict(ep: Endpoint | null): Dict {
   return { family: ep.family === 6 ? 'IPv6' : 'IPv4', address: ep.address, port: ep.port };
 }
 
+/** Whether the native fast path forwards this stream, and if not, why. */
+function fastPathDict(call: Call, stream: PacketStream): Dict {
+  if (!call.ctx.kernel) return { native: false, reason: 'no fast path (disabled or not available)' };
+  return stream.fastPath.native ? { native: true } : { native: false, reason: stream.fastPath.reason };
+}
+
 function streamDict(call: Call, stream: PacketStream): Dict {
   const stats = streamStats(stream, call.ctx);
   const flags: string[] = [stream.isRtcp ? 'RTCP' : 'RTP'];
@@ -28,8 +34,9 @@ function streamDict(call: Call, stream: PacketStream): Dict {
     'advertised endpoint': endpointDict(stream.advertisedEndpoint),
     'last packet': Math.floor(stats.lastPacketMs / 1000),
     flags,
-    SSRC: [...stream.ssrcs],
+    SSRC: stream.ssrcIn.ssrcs(),
     stats: { packets: stats.packets, bytes: stats.bytes, errors: stats.errors },
+    fastPath: fastPathDict(call, stream),
   };
   return out;
 }
@@ -72,7 +79,7 @@ export function callStats(call: Call): Dict {
   const ssrc: Dict = {};
   for (const m of call.monologues) {
     for (const media of m.medias) {
-      for (const id of media.rtp.ssrcs) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
+      for (const id of media.rtp.ssrcIn.ssrcs()) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
     }
   }
   return {

@@ -18,6 +18,7 @@
 import type { InterfaceAlias, InterfaceSpec } from '../config/config.js';
 import { PortsExhaustedError } from '../errors.js';
 import { PortPool } from './port-pool.js';
+import type { AllocationPause } from './test-pause.js';
 import { PortInUseError, type AddressFamily, type MediaSocket, type MediaSocketFactory, type PacketHandler } from './media-socket.js';
 
 /** Socket errors that mean the process or system is out of resources, not this port. */
@@ -83,6 +84,8 @@ export class InterfaceSet {
   private readonly byName = new Map<string, LogicalInterface>();
   /** Round-robin position per BASE (and for ROUND_ROBIN_ALL). */
   private readonly rrCursor = new Map<string, number>();
+  /** Test-only (RTPENGINE_TS_TEST_PAUSE): holds an allocation at its await; null in production. */
+  allocationPause: AllocationPause | null = null;
 
   constructor(specs: readonly InterfaceSpec[], portMin: number, portMax: number, aliases: readonly InterfaceAlias[] = []) {
     this.addresses = specs.map((s) => new LocalAddress(s.name, s.address, s.advertised, s.family, portMin, portMax));
@@ -234,6 +237,7 @@ export class InterfaceSet {
       try {
         rtp = await factory.open(local.address, port, local.family, onRtp);
         const rtcp = await factory.open(local.address, port + 1, local.family, onRtcp);
+        if (this.allocationPause) await this.allocationPause(`${local.address}:${port}`);
         return { local, port, rtp, rtcp };
       } catch (err) {
         rtp?.close();
