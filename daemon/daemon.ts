@@ -198,6 +198,7 @@ export class Daemon {
         free: (a.pool.capacity - a.pool.inUse) * 2,
         total: a.pool.capacity * 2,
       })),
+      unsupportedFlags: this.counters.unsupportedSnapshot(),
     };
   }
 

@@ -16,6 +16,7 @@ import { AutoTest } from '../helpers/autotest.js';
 import { REPO_ROOT, startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { deleteCall, offerAnswer, relayPortsOf, sdpFor, uniqueCallId } from '../helpers/media-call.js';
+import { freeTcpPort, httpRequest } from '../helpers/ng-transports.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 
 const sep = '----------------------------------';
@@ -64,8 +65,10 @@ const WARN = 40;
 describe('flags not implemented yet: warned once per call, counted per name', () => {
   let d: DaemonHandle;
   let t: AutoTest;
+  let httpPort: number;
   beforeAll(async () => {
-    d = await startDaemon();
+    httpPort = await freeTcpPort();
+    d = await startDaemon([`--listen-http=127.0.0.1:${httpPort}`]);
     t = new AutoTest(d);
   });
   afterAll(async () => {
@@ -108,6 +111,14 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
     await t.offer('unsupported via rtpp-flags', { 'rtpp-flags': 'single-codec ICE=optional transport-protocol=RTP/SAVP' }, OFFER + sep + OFFER_OUT);
     const stats = await d.ng.request({ command: 'statistics' });
     expect(stats.unsupportedFlags).toMatchObject({ 'single-codec': 3, 'ICE=optional': 1, 'transport-protocol': 1 });
+  });
+
+  it('and so does /metrics', async () => {
+    const res = await httpRequest(`http://127.0.0.1:${httpPort}/metrics`);
+    expect(res.status).toBe(200);
+    const text = res.body.toString();
+    expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="single-codec"} 3');
+    expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="ICE=force"} 1');
   });
 
   it('deletes every call and leaves no leaks', async () => {
