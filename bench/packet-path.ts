@@ -12,7 +12,6 @@
 import { Call } from '../daemon/call/call.js';
 import type { CallContext } from '../daemon/call/context.js';
 import { loadConfig } from '../daemon/config/config.js';
-import { LeakInjector } from '../daemon/leak/inject.js';
 import { LeakRegistry } from '../daemon/leak/registry.js';
 import { streamPacket } from '../daemon/media/media-socket.js';
 import { dgramSocketFactory } from '../daemon/net/dgram-socket.js';
@@ -35,7 +34,6 @@ async function main(): Promise<void> {
     config,
     interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
     leaks: new LeakRegistry('summary'),
-    injector: new LeakInjector(null),
     counters: new Counters(),
     sockets: dgramSocketFactory,
     kernel: null,
@@ -81,7 +79,7 @@ async function main(): Promise<void> {
     if (r > 0) results.push({ cpuNs: ((c.user + c.system) * 1000) / packets, wallNs: wallNs / packets }); // round 0 warms up
   }
   const relayed = b.rtp.stats.packets + a.rtp.stats.packets;
-  await call.write(() => call.destroy(() => undefined));
+  await call.write(() => call.destroy());
   const best = results.reduce((x, y) => (y.cpuNs < x.cpuNs ? y : x));
   const median = [...results].sort((x, y) => x.cpuNs - y.cpuNs)[Math.floor(results.length / 2)]!;
   console.log(`bench/packet-path: ${renumber ? 'renumber' : 'pass-through'}, ${packets} packets x ${rounds} rounds (+1 warm-up), ${relayed} counted`);

@@ -3,8 +3,8 @@
  *
  * Owner and lifetime: the callhash holds the call by call-id (the signalling entry point);
  * sockets hold their StreamFd (the packet entry point). The call owns every child through its
- * primary containers below; children are added exactly once, get their uniqueId from their
- * position, and teardown releases them by walking these lists. Lock rule: containers and
+ * primary containers below; children are added exactly once and teardown releases them by
+ * walking these lists. Lock rule: containers and
  * children change only inside `lock.write()`, and so does teardown (`destroy()` refuses to run
  * otherwise): a command suspended at an await can never resume on a call torn down under it.
  * Adding to a destroyed call is refused loudly (CallDestroyedError, logged and counted); the
@@ -364,12 +364,9 @@ export class Call implements CallGate {
 
   // ---- teardown ----
 
-  /** Releases through the registry, honouring the test-only leak injections. */
-  private release(type: LeakType, handle: LeakHandle, obj: object): void {
-    const injector = this.ctx.injector;
-    if (injector.skipRelease(type, this.callId)) return;
+  /** Releases one child; `type` documents at the call site what is released. */
+  private release(_type: LeakType, handle: LeakHandle, obj: object): void {
     this.ctx.leaks.release(handle, obj);
-    if (injector.releaseTwice(type, this.callId)) this.ctx.leaks.release(handle, obj);
   }
 
   /** Removes one monologue and everything it owns (delete of one branch/side). */
@@ -384,6 +381,9 @@ export class Call implements CallGate {
 
   removeMedia(media: CallMedia): void {
     this.releasePorts(media);
+    // negotiated routes toward this media go with it
+    media.sendRoutes.clear();
+    for (const other of this.medias) other.sendRoutes.delete(media);
     for (const stream of [media.rtp, media.rtcp]) {
       this.clearSinks(stream);
       // sinks elsewhere that point at this stream go too
@@ -422,7 +422,7 @@ export class Call implements CallGate {
    * leak registry to audit the call. The caller has already removed the call from the callhash
    * and holds the call's write lock (CallHash.teardown): a command in progress has finished.
    */
-  destroy(keepListener: (call: Call) => void): Record<string, number> {
+  destroy(): Record<string, number> {
     if (this.destroyed) return {};
     if (!this.lock.writeLocked) throw new LockRuleError(this.callId);
     this.destroyed = true;
@@ -442,11 +442,8 @@ export class Call implements CallGate {
     // anything left in the containers (should be nothing) is swept too
     for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
     for (const h of [...this.handlers.keys()]) this.drop(h);
-    if (this.ctx.injector.keepListener(this.callId)) keepListener(this);
     this.release('Call', this.leak, this);
-    const leaked = this.ctx.leaks.auditCall(this.callId);
-    this.ctx.injector.finishCall(this.callId);
-    return leaked;
+    return this.ctx.leaks.auditCall(this.callId);
   }
 
   /** RTP/RTCP totals over live and released streams, with fast-path counters merged. */

@@ -1,6 +1,5 @@
 /** What the call room needs from the daemon: built once in main.ts and shared by every call. */
 import type { Config } from '../config/config.js';
-import type { LeakInjector } from '../leak/inject.js';
 import type { LeakRegistry } from '../leak/registry.js';
 import type { InterfaceSet } from '../net/interfaces.js';
 import type { MediaSocketFactory } from '../net/media-socket.js';
@@ -13,7 +12,6 @@ export interface CallContext {
   config: Config;
   interfaces: InterfaceSet;
   leaks: LeakRegistry;
-  injector: LeakInjector;
   counters: Counters;
   sockets: MediaSocketFactory;
   kernel: Kernelizer | null;

@@ -15,17 +15,12 @@ import { PLAIN } from '../crypto/plain.js';
 import type { InputHandler, OutputHandler, TransportSpec } from '../crypto/transport-handler.js';
 import type { StunHook } from '../ice/stun-hook.js';
 import type { LeakHandle } from '../leak/registry.js';
-import type { AddressFamily, MediaSocket } from '../net/media-socket.js';
+import type { MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
+import { isHoldAddress, type Endpoint, type LearningMode } from '../net/endpoint.js';
 import type { Counters } from '../stats/counters.js';
 
-export interface Endpoint {
-  address: string;
-  port: number;
-  family: AddressFamily;
-}
-
-export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
+export type { Endpoint, LearningMode };
 
 /** What the packet path needs from the call (implemented by call/Call); it owns the SSRC contexts. */
 export interface CallGate extends SsrcOwner {
@@ -204,7 +199,7 @@ export class PacketStream {
   /** Can we send to this stream? Not before an address is known, never to 0.0.0.0 (hold). */
   sendable(): Endpoint | null {
     const ep = this.endpoint;
-    if (!ep || ep.port === 0 || ep.address === '0.0.0.0' || ep.address === '::') return null;
+    if (!ep || ep.port === 0 || isHoldAddress(ep.address)) return null;
     return ep;
   }
 }
