@@ -21,8 +21,8 @@ import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
 import { loadFastPath } from './kernel/native-fast-path.js';
-import { LeakInjector, readLeakInjection } from './leak/inject.js';
-import { LeakRegistry } from './leak/registry.js';
+import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
+import type { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
 import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
@@ -56,7 +56,7 @@ export class Daemon {
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
-    this.leaks = new LeakRegistry(config.leakCheck, config.leakStacks);
+    this.leaks = createLeakRegistry(config.leakCheck, config.leakStacks, readLeakInjection());
     this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax);
   }
 
@@ -80,12 +80,10 @@ export class Daemon {
       config: cfg,
       interfaces: this.interfaces,
       leaks: this.leaks,
-      injector: new LeakInjector(readLeakInjection()),
       counters: this.counters,
       sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
       kernel,
     };
-    if (this.ctx.injector.injection) log().warn({ injection: this.ctx.injector.injection }, 'TEST-ONLY leak injection is active');
     this.interfaces.allocationPause = readTestPause();
     if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
     this.calls = new CallHash(this.ctx);
@@ -189,7 +187,7 @@ export class Daemon {
       fastPath: { enabled: fp.enabled, entries: fp.entries, sockets: fp.sockets },
       proxies,
       commands: NG_COMMANDS.map((c) => ({ name: c.name, short: shortOf.get(c.name) ?? c.name })),
-      leaks: { live: leaks.live, leaked: leaks.leaked, reachableAfterRelease: leaks.reachableAfterRelease, doubleRelease: leaks.doubleRelease },
+      leaks: { live: leaks.live, leaked: leaks.leaked, reachableAfterRelease: leaks.reachableAfterRelease, transientReachable: leaks.transientReachable, doubleRelease: leaks.doubleRelease },
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
       interfaces: this.interfaces.addresses.map((a) => ({
         name: a.name,

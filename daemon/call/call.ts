@@ -3,8 +3,8 @@
  *
  * Owner and lifetime: the callhash holds the call by call-id (the signalling entry point);
  * sockets hold their StreamFd (the packet entry point). The call owns every child through its
- * primary containers below; children are added exactly once, get their uniqueId from their
- * position, and teardown releases them by walking these lists. Lock rule: containers and
+ * primary containers below; children are added exactly once and teardown releases them by
+ * walking these lists. Lock rule: containers and
  * children change only inside `lock.write()`, and so does teardown (`destroy()` refuses to run
  * otherwise): a command suspended at an await can never resume on a call torn down under it.
  * Adding to a destroyed call is refused loudly (CallDestroyedError, logged and counted); the
@@ -14,11 +14,13 @@ import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js'
 import { callLogger } from '../log/logger.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
+import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
 import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import { CallMedia } from './call-media.js';
-import type { CallContext } from './context.js';
+import type { CallContext, HandlerFactories } from './context.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 
@@ -36,6 +38,11 @@ class DeferredQueue {
   constructor(readonly leak: LeakHandle) {}
 }
 
+interface Closable {
+  readonly stateless: boolean;
+  close(): void;
+}
+
 export type StreamTotals = {
   packets: number;
   bytes: number;
@@ -47,6 +54,10 @@ export class Call implements CallGate {
   readonly medias: CallMedia[] = [];
   readonly streams: PacketStream[] = [];
   readonly fds: StreamFd[] = [];
+  /** Per-SSRC state of every stream, both directions (indexed per stream by its SsrcTables). */
+  readonly ssrcContexts: SsrcContext[] = [];
+  /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
+  readonly handlers = new Map<Closable, LeakHandle>();
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
@@ -122,6 +133,19 @@ export class Call implements CallGate {
     for (const s of this.streams) {
       if (s !== stream && (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream))) kernel.update(s);
     }
+  }
+
+  /** SsrcOwner: a new SSRC on the packet path (read side; the container is the call's). */
+  createSsrc(ssrc: number, direction: SsrcDirection): SsrcContext {
+    const ctx = new SsrcContext(ssrc, direction, this.ctx.leaks.register('SsrcContext', this.callId));
+    this.ssrcContexts.push(ctx);
+    return ctx;
+  }
+
+  releaseSsrc(ctx: SsrcContext): void {
+    const i = this.ssrcContexts.indexOf(ctx);
+    if (i >= 0) this.ssrcContexts.splice(i, 1);
+    this.release('SsrcContext', ctx.leak, ctx);
   }
 
   // ---- building (signalling, under the write lock) ----
@@ -239,15 +263,20 @@ export class Call implements CallGate {
   // ---- sinks ----
 
   /**
-   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers): every stream's
-   * sink lists are rebuilt from its monologue's subscribers, media by media index.
+   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers) and decides every
+   * handler chain: every stream's sink lists are rebuilt from its monologue's subscribers,
+   * media by media index, each sink with its codec and output handlers, each stream with its
+   * input handler (docs/pipeline.md).
    */
   rebuildSinks(): void {
     this.refuseIfDestroyed('sinks');
     for (const stream of this.streams) this.clearSinks(stream);
+    const f = this.ctx.handlerFactories ?? DEFAULT_FACTORIES;
     for (const source of this.monologues) {
       if (source.deleted) continue;
       for (const media of source.medias) {
+        this.setInput(media, media.rtp, f);
+        this.setInput(media, media.rtcp, f);
         if (media.rejected) continue;
         for (const subscriber of source.subscribers) {
           if (subscriber.deleted) continue;
@@ -256,9 +285,16 @@ export class Call implements CallGate {
           const dst = subscriber.medias.find((m) => m.index === media.index && m.type === media.type)
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
-          media.rtp.rtpSinks.push(this.newSink(dst.rtp));
-          media.rtp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
-          media.rtcp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
+          const rtp = this.newSink(dst.rtp);
+          decideRtpSink(rtp, media, dst, f);
+          this.adoptCodecHandlers(rtp);
+          this.adopt(rtp.output, 'TransportHandler');
+          media.rtp.rtpSinks.push(rtp);
+          for (const [stream, sink] of [[media.rtp, this.newSink(dst.rtcpTarget())], [media.rtcp, this.newSink(dst.rtcpTarget())]] as const) {
+            decideRtcpSink(sink, dst, f);
+            this.adopt(sink.output, 'TransportHandler');
+            stream.rtcpSinks.push(sink);
+          }
         }
       }
     }
@@ -266,24 +302,71 @@ export class Call implements CallGate {
   }
 
   private newSink(dst: PacketStream): SinkHandler {
-    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId));
+    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId), this.ctx.counters);
+  }
+
+  /** Registers a stateful handler (stateless ones are shared and not accounted). */
+  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler'): void {
+    if (h.stateless || this.handlers.has(h)) return;
+    this.handlers.set(h, this.ctx.leaks.register(type, this.callId));
+  }
+
+  private adoptCodecHandlers(sink: SinkHandler): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.adopt(h, 'CodecHandler');
+  }
+
+  /** Closes a handler taken out of the chain and releases its accounting. */
+  private drop(h: Closable): void {
+    const handle = this.handlers.get(h);
+    if (!handle) return;
+    this.handlers.delete(h);
+    h.close();
+    this.release(handle.type, handle, h);
+  }
+
+  /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
+  private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
+    const last = stream.inputSpec;
+    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
+    const input = inputFor(media, f);
+    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
+    if (stream.input === input) return;
+    this.drop(stream.input);
+    stream.input = input;
+    this.adopt(input, 'TransportHandler');
+  }
+
+  private releaseSink(sink: SinkHandler): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
+    this.drop(sink.output);
+    this.release('SinkHandler', sink.leak, sink);
   }
 
   private clearSinks(stream: PacketStream): void {
-    for (const sink of stream.rtpSinks) this.release('SinkHandler', sink.leak, sink);
-    for (const sink of stream.rtcpSinks) this.release('SinkHandler', sink.leak, sink);
+    for (const sink of stream.rtpSinks) this.releaseSink(sink);
+    for (const sink of stream.rtcpSinks) this.releaseSink(sink);
     stream.rtpSinks = [];
     stream.rtcpSinks = [];
   }
 
+  /** A stream leaves the call: its sinks, input handler, hooks and SSRC state go with it. */
+  private releaseStream(stream: PacketStream): void {
+    this.clearSinks(stream);
+    this.drop(stream.input);
+    stream.stun?.close();
+    stream.stun = null;
+    stream.dtls?.close();
+    stream.dtls = null;
+    stream.ssrcIn.clear();
+    stream.ssrcOut.clear();
+    this.release('PacketStream', stream.leak, stream);
+  }
+
   // ---- teardown ----
 
-  /** Releases through the registry, honouring the test-only leak injections. */
-  private release(type: LeakType, handle: LeakHandle, obj: object): void {
-    const injector = this.ctx.injector;
-    if (injector.skipRelease(type, this.callId)) return;
+  /** Releases one child; `type` documents at the call site what is released. */
+  private release(_type: LeakType, handle: LeakHandle, obj: object): void {
     this.ctx.leaks.release(handle, obj);
-    if (injector.releaseTwice(type, this.callId)) this.ctx.leaks.release(handle, obj);
   }
 
   /** Removes one monologue and everything it owns (delete of one branch/side). */
@@ -298,13 +381,16 @@ export class Call implements CallGate {
 
   removeMedia(media: CallMedia): void {
     this.releasePorts(media);
+    // negotiated routes toward this media go with it
+    media.sendRoutes.clear();
+    for (const other of this.medias) other.sendRoutes.delete(media);
     for (const stream of [media.rtp, media.rtcp]) {
       this.clearSinks(stream);
       // sinks elsewhere that point at this stream go too
       for (const s of this.streams) {
         if (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream)) {
-          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
-          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
+          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
+          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
           s.rtpSinks = s.rtpSinks.filter((k) => k.dst !== stream);
           s.rtcpSinks = s.rtcpSinks.filter((k) => k.dst !== stream);
         }
@@ -315,7 +401,7 @@ export class Call implements CallGate {
       totals.errors += stream.stats.errors;
       const i = this.streams.indexOf(stream);
       if (i >= 0) this.streams.splice(i, 1);
-      this.release('PacketStream', stream.leak, stream);
+      this.releaseStream(stream);
     }
     const mi = media.monologue.medias.indexOf(media);
     if (mi >= 0) media.monologue.medias.splice(mi, 1);
@@ -336,7 +422,7 @@ export class Call implements CallGate {
    * leak registry to audit the call. The caller has already removed the call from the callhash
    * and holds the call's write lock (CallHash.teardown): a command in progress has finished.
    */
-  destroy(keepListener: (call: Call) => void): Record<string, number> {
+  destroy(): Record<string, number> {
     if (this.destroyed) return {};
     if (!this.lock.writeLocked) throw new LockRuleError(this.callId);
     this.destroyed = true;
@@ -351,16 +437,13 @@ export class Call implements CallGate {
     for (const media of [...this.medias]) this.removeMedia(media);
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
-    for (const stream of [...this.streams]) {
-      this.clearSinks(stream);
-      this.release('PacketStream', stream.leak, stream);
-    }
+    for (const stream of [...this.streams]) this.releaseStream(stream);
     this.streams.length = 0;
-    if (this.ctx.injector.keepListener(this.callId)) keepListener(this);
+    // anything left in the containers (should be nothing) is swept too
+    for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
+    for (const h of [...this.handlers.keys()]) this.drop(h);
     this.release('Call', this.leak, this);
-    const leaked = this.ctx.leaks.auditCall(this.callId);
-    this.ctx.injector.finishCall(this.callId);
-    return leaked;
+    return this.ctx.leaks.auditCall(this.callId);
   }
 
   /** RTP/RTCP totals over live and released streams, with fast-path counters merged. */

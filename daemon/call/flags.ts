@@ -2,10 +2,12 @@
  * The typed flag model the call logic reads (rtpengine's sdp_ng_flags, kept beside the call
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
+import type { LearningMode } from '../net/endpoint.js';
+
+export type { LearningMode };
 export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
 export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
 export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
-export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
 
 export interface CodecFlags {
   strip: string[];
@@ -43,6 +45,10 @@ export interface NgFlags {
   rtcpMux: Set<RtcpMuxOption>;
   replace: Set<ReplaceOption>;
   codec: CodecFlags;
+  /** `ptime`: packet time toward the receiver of an offer (repacketises). */
+  ptime?: number;
+  /** `ptime-reverse`: packet time toward the offerer, written into the answer. */
+  ptimeReverse?: number;
   endpointLearning?: LearningMode;
   transportProtocol?: string;
   deleteDelay?: number;

@@ -2,6 +2,7 @@
  * The call statistics in rtpengine's `query`/`delete` reply shape: created times, per-tag
  * medias and streams (local port, endpoint, advertised endpoint, flags, stats) and totals.
  */
+import { describeTranscoding } from '../codec/transcode.js';
 import type { ReplyValue } from './reply.js';
 import type { Endpoint, PacketStream } from '../media/packet-stream.js';
 import type { CallMedia } from './call-media.js';
@@ -13,6 +14,12 @@ type Dict = { [key: string]: ReplyValue };
 function endpointDict(ep: Endpoint | null): Dict {
   if (!ep) return {};
   return { family: ep.family === 6 ? 'IPv6' : 'IPv4', address: ep.address, port: ep.port };
+}
+
+/** Whether the native fast path forwards this stream, and if not, why. */
+function fastPathDict(call: Call, stream: PacketStream): Dict {
+  if (!call.ctx.kernel) return { native: false, reason: 'no fast path (disabled or not available)' };
+  return stream.fastPath.native ? { native: true } : { native: false, reason: stream.fastPath.reason };
 }
 
 function streamDict(call: Call, stream: PacketStream): Dict {
@@ -28,9 +35,12 @@ function streamDict(call: Call, stream: PacketStream): Dict {
     'advertised endpoint': endpointDict(stream.advertisedEndpoint),
     'last packet': Math.floor(stats.lastPacketMs / 1000),
     flags,
-    SSRC: [...stream.ssrcs],
+    SSRC: stream.ssrcIn.ssrcs(),
     stats: { packets: stats.packets, bytes: stats.bytes, errors: stats.errors },
+    fastPath: fastPathDict(call, stream),
   };
+  const transcoding = stream.rtpSinks.flatMap((s) => (s.codec ? describeTranscoding(s.codec) : []));
+  if (transcoding.length > 0) out.transcoding = transcoding;
   return out;
 }
 
@@ -72,7 +82,7 @@ export function callStats(call: Call): Dict {
   const ssrc: Dict = {};
   for (const m of call.monologues) {
     for (const media of m.medias) {
-      for (const id of media.rtp.ssrcs) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
+      for (const id of media.rtp.ssrcIn.ssrcs()) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
     }
   }
   return {

@@ -4,10 +4,10 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
+import { LEARNING_MODES, type LearningMode } from '../net/endpoint.js';
 import { OPTIONS_BY_LONG } from './options.js';
 import { loadIniFile, mergeRaw, parseArgv, UNKNOWN_PREFIX, type RawOptions } from './parse.js';
 
-export type EndpointLearning = 'delayed' | 'immediate' | 'off' | 'heuristic';
 export type LeakCheckMode = 'off' | 'summary' | 'full' | 'fatal';
 
 export interface InterfaceSpec {
@@ -49,7 +49,7 @@ export interface Config {
   silentTimeout: number;
   finalTimeout: number;
   offerTimeout: number;
-  endpointLearning: EndpointLearning;
+  endpointLearning: LearningMode;
   leakCheck: LeakCheckMode;
   leakStacks: string[];
   leakSampleInterval: number;
@@ -182,7 +182,7 @@ export function buildConfig(raw: RawOptions): Config {
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),
     finalTimeout: intValue(raw, 'final-timeout', 0, 0),
     offerTimeout: intValue(raw, 'offer-timeout', 3600, 0),
-    endpointLearning: enumValue(raw, 'endpoint-learning', ['delayed', 'immediate', 'off', 'heuristic'] as const, 'delayed'),
+    endpointLearning: enumValue(raw, 'endpoint-learning', LEARNING_MODES, 'delayed'),
     leakCheck: enumValue(raw, 'leak-check', ['off', 'summary', 'full', 'fatal'] as const, 'summary'),
     leakStacks,
     leakSampleInterval: intValue(raw, 'leak-sample-interval', 10, 1),

@@ -10,6 +10,7 @@ import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import { LEARNING_MODES } from '../net/endpoint.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
 
@@ -45,7 +46,7 @@ function int(v: BencodeValue | RtppValue | undefined, key: string): number | und
 const RTCP_MUX: readonly RtcpMuxOption[] = ['offer', 'demux', 'accept', 'reject', 'require'];
 const REPLACE: readonly ReplaceOption[] = ['origin', 'origin-full', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
 const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional'];
-const LEARNING: readonly LearningMode[] = ['delayed', 'immediate', 'off', 'heuristic'];
+const LEARNING: readonly LearningMode[] = LEARNING_MODES;
 const CODEC_VERBS = ['strip', 'offer', 'mask', 'except', 'transcode', 'accept', 'consume', 'ignore', 'set'] as const;
 
 /** Flags that only switch behaviour on; anything else is logged as unknown. */
@@ -55,7 +56,7 @@ const KNOWN_FLAGS = new Set([
   'generate-mid', 'full-rtcp-attribute', 'no-rtcp-attribute', 'no-tls-id', 'fatal', 'fast', 'to-tag',
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
-  'force-transcoding', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'force-transcoding', 'allow-asymmetric-codecs', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
 ]);
 
 function emptyCodec(): CodecFlags {
@@ -110,6 +111,8 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'delete-delay': f.deleteDelay = int(value, key); return;
     case 'limit': f.limit = int(value, key); return;
     case 'tos': f.tos = int(value, key); return;
+    case 'ptime': f.ptime = positive(int(value, key), key); return;
+    case 'ptime-reverse': f.ptimeReverse = positive(int(value, key), key); return;
     case 'body': f.body = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
@@ -162,6 +165,13 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
   }
 }
 
+/** ptime values: 0 or absent means "not set"; negative is an error. */
+function positive(v: number | undefined, key: string): number | undefined {
+  if (v === undefined || v === 0) return undefined;
+  if (v < 0 || v > 1000) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a packet time in ms`);
+  return v;
+}
+
 function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: string, key: string): void {
   if ((allowed as readonly string[]).includes(value)) set.add(value as T);
   else log().debug({ key, value }, 'unknown value ignored');
@@ -169,6 +179,8 @@ function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: st
 
 const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
   ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => f.codec[verb].push(rest)] as [string, (f: NgFlags, rest: string) => void]),
+  // Kamailio's short form of codec-transcode-X
+  ['transcode-', (f, rest) => f.codec.transcode.push(rest)],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],

@@ -42,7 +42,7 @@ export type SupportedCommand = Extract<(typeof NG_COMMANDS)[number], { supported
 
 const BY_NAME = new Map<string, (typeof NG_COMMANDS)[number]>(NG_COMMANDS.map((c) => [c.name, c]));
 
-/** Command strings match byte-exactly, except `CLI`/`cli` (rtpengine's only exception). */
+/** Command strings match byte-exactly (no case folding, no trimming), as rtpengine's do. */
 export function lookupCommand(name: string): (typeof NG_COMMANDS)[number] | undefined {
   return BY_NAME.get(name === 'CLI' ? 'cli' : name);
 }

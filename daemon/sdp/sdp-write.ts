@@ -38,6 +38,8 @@ export interface SdpOutputMedia {
   rtcpMux: boolean;
   /** `a=mid` value: the input's, or generated (`generate-mid`). */
   mid: string | null;
+  /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
+  ptime?: number | null;
 }
 
 export interface SdpOutput {
@@ -119,6 +121,12 @@ function mediaLines(m: SdpOutputMedia): string[] {
     lines.push(m.fullRtcp && c ? `a=rtcp:${m.rtcpPort} IN IP${c.family} ${c.address}` : `a=rtcp:${m.rtcpPort}`);
   }
   if (m.rtcpMux) lines.push('a=rtcp-mux');
-  for (const name of TRAILING) for (const a of src.attributes) if (a.name === name) lines.push(attributeLine(a));
+  for (const name of TRAILING) {
+    if (name === 'ptime' && m.ptime !== undefined) {
+      if (m.ptime !== null) lines.push(`a=ptime:${m.ptime}`);
+      continue;
+    }
+    for (const a of src.attributes) if (a.name === name) lines.push(attributeLine(a));
+  }
   return lines;
 }

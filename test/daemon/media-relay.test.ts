@@ -9,7 +9,7 @@ import { expectNoLeaks } from '../helpers/leaks.js';
 import { deleteCall, offerAnswer, relayPortsOf, sdpFor, uniqueCallId } from '../helpers/media-call.js';
 import { RtpPeer, rtcpPacket, rtpPacket } from '../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 
 describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path $fastPath', ({ fastPath }) => {
   let d: DaemonHandle;

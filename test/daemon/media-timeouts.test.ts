@@ -11,7 +11,7 @@ import { expectNoLeaks } from '../helpers/leaks.js';
 import { offerAnswer, sdpFor, uniqueCallId } from '../helpers/media-call.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 
 describe.each([{ fastPath: false }, { fastPath: true }])('call timeouts, fast path $fastPath', ({ fastPath }) => {
   let d: DaemonHandle;
