@@ -6,10 +6,10 @@
  */
 import type { NgFlags } from './flags.js';
 import type { Endpoint, LearningMode } from '../net/endpoint.js';
-import { isRtpProtocol, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
+import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
-import { applyCodecFlags } from './codecs.js';
+import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
@@ -136,8 +136,8 @@ export async function monologueOfferAnswer(
     const mux = role === 'offer'
       ? decideRtcpMux({ kind: 'offer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux, policy: new Set(flags.rtcpMux) }, isRtp)
       : decideRtcpMux({ kind: 'answer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux }, isRtp);
-    const codecs = role === 'offer' && isRtp ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
-    outMedias.push({ sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux });
+    const { codecs, ptime } = isRtp ? negotiateCodecs(sm, rm, sdp, flags, role) : { codecs: sdp.codecs, ptime: undefined };
+    outMedias.push({ sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime });
   }
   // m= lines the sender no longer has (rtpengine keeps them; a shorter re-offer removes them)
   for (const side of [sender, receiver]) {
@@ -152,4 +152,35 @@ export function getMedia(call: Call, m: Monologue, index: number, type: string):
   if (existing && existing.type === type) return existing;
   if (existing) call.removeMedia(existing);
   return call.addMedia(m, index, type);
+}
+
+function siblingOffer(sm: CallMedia, rm: CallMedia): CodecOffer | null {
+  for (const m of rm.monologue.call.medias) {
+    if (m !== sm && m.index === sm.index && m.codecOffer && m.monologue.peer() === rm.monologue) return m.codecOffer;
+  }
+  return null;
+}
+
+/**
+ * Codec negotiation of one m= line (codec-negotiation.ts): on an offer, what the receiver is
+ * offered (kept on its media until it answers); on an answer, what the offerer gets back and
+ * the routes both ways.
+ */
+function negotiateCodecs(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags, role: SdpRole): { codecs: SdpCodec[]; ptime: number | null | undefined } {
+  if (role === 'offer') {
+    const offer = negotiateOffer(sdp.codecs, sdp.attributes, flags, rm.previousCodecs);
+    rm.codecOffer = offer;
+    return { codecs: offer.offered.map((o) => o.codec), ptime: offer.ptime ?? undefined };
+  }
+  // a new branch (a to-tag the offer never reached) answers the offer its sibling received
+  const offer = sm.codecOffer ?? siblingOffer(sm, rm);
+  if (!offer) return { codecs: sdp.codecs, ptime: undefined };
+  sm.codecOffer = offer;
+  const ans = negotiateAnswer(offer, sdp.codecs, flags);
+  rm.sendRoutes.set(sm, ans.forward);
+  sm.sendRoutes.set(rm, ans.reverse);
+  // remembered from each side's point of view, for the next offer either of them makes
+  sm.previousCodecs = { offerer: ans.toOfferer, answerer: ans.answerer, offered: offer.offered };
+  rm.previousCodecs = { offerer: ans.answerer, answerer: ans.toOfferer, offered: ans.answerer.map((codec) => ({ codec, added: false })) };
+  return { codecs: ans.toOfferer, ptime: ans.ptimeToOfferer };
 }

@@ -31,6 +31,8 @@ export interface MediaOutput {
   codecs: SdpCodec[];
   direction: Direction;
   mux: RtcpMuxOutput;
+  /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
+  ptime?: number | null;
 }
 
 function withoutRecv(direction: Direction): Direction {
@@ -63,6 +65,7 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
     fullRtcp: flags.flags.has('full-rtcp-attribute'),
     rtcpMux: isRtp && m.mux.offer && port !== 0,
     mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
+    ptime: m.ptime,
   };
 }
 

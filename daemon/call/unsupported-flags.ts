@@ -23,13 +23,6 @@ const e = (name: string, waitsFor: UnsupportedEntry['waitsFor']): UnsupportedEnt
 
 export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   // `flags` list words (or boolean keys)
-  e('single-codec', 'transcoding'),
-  e('always-transcode', 'transcoding'),
-  e('allow-transcoding', 'transcoding'),
-  e('force-transcoding', 'transcoding'),
-  e('reuse-codecs', 'transcoding'),
-  e('no-codec-renegotiation', 'transcoding'),
-  e('static-codecs', 'transcoding'),
   e('inject-DTMF', 'dtmf'),
   e('detect-DTMF', 'dtmf'),
   e('block-DTMF', 'dtmf'),
@@ -48,7 +41,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('NAT-wait', 'other'),
   e('debug', 'other'),
   e('strip-extmap', 'other'),
-  e('allow-asymmetric-codecs', 'transcoding'),
   e('allow-no-codec-media', 'transcoding'),
   e('block-short', 'other'),
   e('skip-recording-db', 'recording'),
@@ -61,8 +53,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('DTLS-fingerprint', 'srtp'),
   e('OSRTP', 'srtp'),
   e('ICE-lite', 'ice'),
-  e('ptime', 'transcoding'),
-  e('ptime-reverse', 'transcoding'),
   e('audio-player', 'media-player'),
   e('delay-buffer', 'transcoding'),
   e('DTMF-security', 'dtmf'),
@@ -92,11 +82,7 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('ICE=default', 'ice'),
   e('ICE=force-relay', 'ice'),
   e('ICE=optional', 'ice'),
-  // codec lists (`codec: { VERB: [...] }` or `codec-VERB-NAME` flags)
-  e('codec-transcode', 'transcoding'),
-  e('codec-accept', 'transcoding'),
-  e('codec-consume', 'transcoding'),
-  e('codec-set', 'transcoding'),
+  // codec lists (`codec: { VERB: [...] }` or `codec-VERB-NAME` flags) would be `codec-VERB`
 ];
 
 /** rtpengine matches names case-insensitively with space, dash and underscore alike. */

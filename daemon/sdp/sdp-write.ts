@@ -8,6 +8,7 @@
  *          direction, a=rtcp, a=rtcp-mux, a=ptime, a=maxptime.
  * Rejected media (port 0): m= and a null c= only.
  */
+import { holdAddress } from '../net/endpoint.js';
 import {
   DIRECTIONS,
   ICE_ATTRIBUTES,
@@ -38,6 +39,8 @@ export interface SdpOutputMedia {
   rtcpMux: boolean;
   /** `a=mid` value: the input's, or generated (`generate-mid`). */
   mid: string | null;
+  /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
+  ptime?: number | null;
 }
 
 export interface SdpOutput {
@@ -93,7 +96,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
   const lines = [`m=${src.type} ${portText} ${src.protocol} ${m.formats.join(' ')}`.trimEnd()];
   if (m.port === 0) {
     const family = m.connection?.family ?? src.connection?.family ?? 4;
-    lines.push(connectionLine({ family, address: family === 6 ? '::' : '0.0.0.0' }));
+    lines.push(connectionLine({ family, address: holdAddress(family) }));
     return lines;
   }
   lines.push(...src.otherLines);
@@ -119,6 +122,12 @@ function mediaLines(m: SdpOutputMedia): string[] {
     lines.push(m.fullRtcp && c ? `a=rtcp:${m.rtcpPort} IN IP${c.family} ${c.address}` : `a=rtcp:${m.rtcpPort}`);
   }
   if (m.rtcpMux) lines.push('a=rtcp-mux');
-  for (const name of TRAILING) for (const a of src.attributes) if (a.name === name) lines.push(attributeLine(a));
+  for (const name of TRAILING) {
+    if (name === 'ptime' && m.ptime !== undefined) {
+      if (m.ptime !== null) lines.push(`a=ptime:${m.ptime}`);
+      continue;
+    }
+    for (const a of src.attributes) if (a.name === name) lines.push(attributeLine(a));
+  }
   return lines;
 }

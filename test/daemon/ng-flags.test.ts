@@ -76,9 +76,10 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
   });
 
   const unsupported = {
-    flags: ['single-codec', 'always transcode', 'symmetric', 'no-such-flag-at-all'],
+    flags: ['record-call', 'pierce NAT', 'symmetric', 'no-such-flag-at-all'],
     ICE: 'force',
-    codec: { transcode: ['PCMA'], strip: ['G722'] },
+    'T.38': ['decode'],
+    codec: { strip: ['G722'] },
   };
 
   it('the SDP is still processed; each name is warned about once for the call', async () => {
@@ -90,7 +91,7 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
     for (let i = 0; i < 40 && warningsOf().length < 4; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
     const warnings = warningsOf();
-    expect(warnings.map((w) => w.flag).sort()).toEqual(['ICE=force', 'always-transcode', 'codec-transcode', 'single-codec']);
+    expect(warnings.map((w) => w.flag).sort()).toEqual(['ICE=force', 'T.38', 'pierce-NAT', 'record-call']);
     for (const w of warnings) expect(w.msg).toBe(`'${w.flag}' is not implemented by this daemon yet and was ignored`);
     // a flag rtpengine does not know stays debug-level; `symmetric` (rtpengine's default) is silent
     const about = (word: string) => logLines(d).filter((l) => JSON.stringify(l).includes(word));
@@ -101,23 +102,23 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
 
   it('statistics count the calls that used each one', async () => {
     t.newCall();
-    await t.offer('unsupported, second call', { flags: ['single-codec'] }, OFFER + sep + OFFER_OUT);
+    await t.offer('unsupported, second call', { flags: ['record-call'] }, OFFER + sep + OFFER_OUT);
     const stats = await d.ng.request({ command: 'statistics' });
-    expect(stats.unsupportedFlags).toEqual({ 'ICE=force': 1, 'always-transcode': 1, 'codec-transcode': 1, 'single-codec': 2 });
+    expect(stats.unsupportedFlags).toEqual({ 'ICE=force': 1, 'T.38': 1, 'pierce-NAT': 1, 'record-call': 2 });
   });
 
   it('rtpp-flags and key forms are reported under the same names', async () => {
     t.newCall();
-    await t.offer('unsupported via rtpp-flags', { 'rtpp-flags': 'single-codec ICE=optional transport-protocol=RTP/SAVP' }, OFFER + sep + OFFER_OUT);
+    await t.offer('unsupported via rtpp-flags', { 'rtpp-flags': 'record-call ICE=optional transport-protocol=RTP/SAVP' }, OFFER + sep + OFFER_OUT);
     const stats = await d.ng.request({ command: 'statistics' });
-    expect(stats.unsupportedFlags).toMatchObject({ 'single-codec': 3, 'ICE=optional': 1, 'transport-protocol': 1 });
+    expect(stats.unsupportedFlags).toMatchObject({ 'record-call': 3, 'ICE=optional': 1, 'transport-protocol': 1 });
   });
 
   it('and so does /metrics', async () => {
     const res = await httpRequest(`http://127.0.0.1:${httpPort}/metrics`);
     expect(res.status).toBe(200);
     const text = res.body.toString();
-    expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="single-codec"} 3');
+    expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="record-call"} 3');
     expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="ICE=force"} 1');
   });
 

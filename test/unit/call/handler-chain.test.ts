@@ -133,7 +133,6 @@ describe('handler chain decision on the call model', () => {
     expect(a.rtp.rtcpSinks[0]!.codec).toBeNull();
     expect(handlerChainBlocker(a.rtp), 'renumbering is something the addon can do').toBeNull();
 
-    // teardown runs under the call's write lock
     expect(await call.write(() => call.destroy())).toEqual({});
     expect(live(ctx)).toEqual({});
   });
