@@ -13,7 +13,7 @@ import { encodeNg, freeTcpPort, httpRequest, NgTcpClient, WsClient } from '../he
 let d: DaemonHandle;
 let tcpPort: number;
 let httpPort: number;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 
 beforeAll(async () => {
   [tcpPort, httpPort] = [await freeTcpPort(), await freeTcpPort()];
