@@ -324,3 +324,22 @@ describe('interfaces as rtpengine configures them', () => {
     expect(load('-i', '127.0.0.1', '--sip-source').sipSource).toBe(true);
   });
 });
+
+describe('control transport options', () => {
+  it('parses TCP ng, HTTP, HTTPS, certificate, key and idle timeout', () => {
+    const cfg = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-N', '2224', '--listen-tcp-ng=127.0.0.1:2225',
+      '--listen-http=8080', '--listen-https=[::1]:8443', '--https-cert=/c.pem', '--https-key=/k.pem', '--control-idle-timeout=5']);
+    expect(cfg.listenTcpNg).toEqual([{ address: '127.0.0.1', port: 2224 }, { address: '127.0.0.1', port: 2225 }]);
+    expect(cfg.listenHttp).toEqual([{ address: '127.0.0.1', port: 8080 }]);
+    expect(cfg.listenHttps).toEqual([{ address: '::1', port: 8443 }]);
+    expect(cfg.httpsCert).toBe('/c.pem');
+    expect(cfg.httpsKey).toBe('/k.pem');
+    expect(cfg.controlIdleTimeout).toBe(5);
+    expect(cfg.ignoredOptions).toEqual([]);
+  });
+
+  it('refuses HTTPS without a certificate and a zero idle timeout', () => {
+    expect(() => loadConfig(['--config-file=none', '-i', '127.0.0.1', '--listen-https=8443'])).toThrow(/no certificate given/);
+    expect(() => loadConfig(['--config-file=none', '-i', '127.0.0.1', '--control-idle-timeout=0'])).toThrow(ConfigError);
+  });
+});
