@@ -408,6 +408,11 @@ function routes(
     if (supplemental(c)) {
       // DTMF/CN are never transcoded here: through if the peer took them, else dropped by the handler
       if (match) out.push({ inPt: c.payloadType, inFormat: f, outPt: match.payloadType, outFormat: f, transcode: false, ptime: 0 });
+      else if (f.name.toLowerCase() === 'telephone-event' && primary && transcodable(primary) && ptime === 0
+        && codecFormat(primary).clockRate === f.clockRate && codecFormat(primary).channels === 1) {
+        // events toward a side without telephone-event: in-band tones (only once the engine is engaged)
+        out.push({ inPt: c.payloadType, inFormat: f, outPt: primary.payloadType, outFormat: codecFormat(primary), transcode: false, ptime: 0, dtmfTone: true });
+      }
       continue;
     }
     const canRepack = ptime > 0 && transcodable(c);

@@ -25,6 +25,7 @@ import { Resampler } from './resample.js';
 import { payloadLength, payloadOffset, sequence, ssrc as rtpSsrc, timestamp } from './rtp-header.js';
 import { PacketSequencer } from './sequencer.js';
 import { MAX_SSRCS, type SsrcContext } from './ssrc.js';
+import { DtmfToneHandler } from './dtmf-tone.js';
 
 /** How packets of one payload type travel toward one peer (decided by the negotiation). */
 export interface CodecRoute {
@@ -36,6 +37,11 @@ export interface CodecRoute {
   transcode: boolean;
   /** Output packet time in ms when repacketising; 0 = one output packet per input packet. */
   ptime: number;
+  /**
+   * telephone-event toward a receiver without it: the events become the dual tone in the
+   * receiver's audio codec (`outPt`/`outFormat`), as rtpengine does when it transcodes.
+   */
+  dtmfTone?: boolean;
 }
 
 /** Counters a handler keeps (shown by `query`). */
@@ -266,7 +272,9 @@ export function buildTranscodeHandlers(routes: readonly CodecRoute[], output: Co
     if (seen.has(r.inPt)) continue;
     seen.add(r.inPt);
     let h: CodecHandler;
-    if (r.transcode && createTranscoder(r.inFormat) && createTranscoder(r.outFormat)) h = new TranscodeHandler(output, r);
+    const toneEncoder = r.dtmfTone ? createTranscoder(r.outFormat) : null;
+    if (toneEncoder) h = new DtmfToneHandler(output, r, toneEncoder);
+    else if (r.transcode && createTranscoder(r.inFormat) && createTranscoder(r.outFormat)) h = new TranscodeHandler(output, r);
     else if (r.inPt !== r.outPt) h = new RenumberHandler(output, r.inPt, r.outPt);
     else h = new PassthroughHandler(output, r.inPt);
     set.set(r.inPt, h);

@@ -225,6 +225,45 @@ describe.each([{ fastPath: false }, { fastPath: true }])('DTMF, fast path $fastP
     await deleteCall(d, c.callId);
   });
 
+  it('when transcoding, events toward a side without telephone-event become the tone in its codec', async () => {
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    peers.push(a, b);
+    const callId = uniqueCallId('dtmf-transcode');
+    const offer = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'da', sdp: sdp(a, '8 101', ['8 PCMA/8000', '101 telephone-event/8000']), codec: { transcode: ['PCMU'] } });
+    expect(offer.result).toBe('ok');
+    const answer = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'da', 'to-tag': 'db', sdp: B_NO_TE(b) });
+    expect(answer.result).toBe('ok');
+    const toRelayA = relayPortsOf(answer.sdp as string).rtp;
+    a.send(rtpPacket(9, { ssrc: 0xa1, pt: 8, ts: 7840 }), toRelayA);
+    await b.waitFor(1);
+    b.clear();
+    // digit 9: three growing packets, three end packets (the repeats add nothing), one malformed
+    const durations = [160, 320, 480, 480, 480, 480];
+    durations.forEach((dur, i) => a.send(rtpPacket(10 + i, { ssrc: 0xa1, pt: 101, ts: 8000, marker: i === 0, payload: te(9, i >= 3, dur) }), toRelayA));
+    a.send(rtpPacket(16, { ssrc: 0xa1, pt: 101, ts: 9000, payload: Buffer.alloc(3) }), toRelayA);
+    // the transcoder's sequencer sees seq 10–16 missing from its audio: it holds the audio that
+    // follows until more than three wait, then goes on (the gap kept)
+    for (let i = 0; i < 4; i++) a.send(rtpPacket(17 + i, { ssrc: 0xa1, pt: 8, ts: 8480 + i * 160 }), toRelayA);
+    const got = await b.waitFor(7);
+    await b.settle(150);
+    expect(got.length).toBe(7);
+    got.slice(0, 3).forEach((p, i) => {
+      expect(p.data[1], `marker and PT of tone packet ${i}`).toBe((i === 0 ? 0x80 : 0) | 0);
+      expect(p.data.readUInt16BE(2)).toBe(10 + i);
+      expect(p.data.readUInt32BE(4)).toBe(8000 + i * 160);
+      expect(p.data.length).toBe(12 + 160);
+      expect(detectTone(decodeUlaw(p.data.subarray(12)), 8000), `tone in packet ${i}`).toBe(9);
+    });
+    // the audio after the event: transcoded, numbered and timed on the same line
+    expect(got[3]!.data[1]! & 0x7f).toBe(0);
+    expect(got[3]!.data.readUInt16BE(2)).toBe(17);
+    expect(got[3]!.data.readUInt32BE(4)).toBe(8480);
+    const q = await d.ng.request({ command: 'query', 'call-id': callId });
+    expect(q.tags.da.medias[0].streams[0].fastPath.native).toBe(0);
+    await deleteCall(d, callId);
+  });
+
   it('block media and silence media act on one participant\'s RTP; unblock/unsilence restore it', async () => {
     const c = await setup('media-block');
     let seq = 300;
