@@ -287,6 +287,10 @@ export function describeTranscoding(set: CodecHandlerSet): Array<Record<string, 
   const out: Array<Record<string, string | number>> = [];
   const fmt = (f: CodecFormat) => `${f.name}/${f.clockRate}${f.channels !== 1 ? `/${f.channels}` : ''}`;
   for (const h of set.handlers) {
+    if (h instanceof DtmfToneHandler) {
+      out.push({ 'payload type': h.route.inPt, 'output payload type': h.route.outPt, codec: `${fmt(h.route.inFormat)} > ${fmt(h.route.outFormat)} (DTMF tone)`, ptime: 0, packets: h.stats.packetsIn, 'packets out': h.stats.packetsOut, dropped: h.stats.dropped });
+      continue;
+    }
     if (!(h instanceof TranscodeHandler)) continue;
     const r = h.route;
     out.push({
