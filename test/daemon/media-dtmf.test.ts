@@ -7,8 +7,8 @@
  * nothing needs JS, and `query` says why when something does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectTone } from '../../daemon/codec/dtmf.js';
-import { decodeUlaw } from '../../daemon/codec/g711.js';
+import { detectTone, toneSamples } from '../../daemon/codec/dtmf.js';
+import { decodeUlaw, encodeUlaw } from '../../daemon/codec/g711.js';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { deleteCall, relayPortsOf, uniqueCallId } from '../helpers/media-call.js';
@@ -225,7 +225,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('DTMF, fast path $fastP
     await deleteCall(d, c.callId);
   });
 
-  it('when transcoding, events toward a side without telephone-event become the tone in its codec', async () => {
+  it('when transcoding, events toward a side without telephone-event become tones, and its tones become events', async () => {
     const a = await RtpPeer.open();
     const b = await RtpPeer.open();
     peers.push(a, b);
@@ -261,6 +261,28 @@ describe.each([{ fastPath: false }, { fastPath: true }])('DTMF, fast path $fastP
     expect(got[3]!.data.readUInt32BE(4)).toBe(8480);
     const q = await d.ng.request({ command: 'query', 'call-id': callId });
     expect(q.tags.da.medias[0].streams[0].fastPath.native).toBe(0);
+
+    // the other way: A keeps its telephone-event in the answer, and B's in-band digit reaches
+    // A as events (B's sequence numbers, the digit's start timestamp, an end packet after it)
+    expect(answer.sdp).toMatch(/m=audio \d+ RTP\/AVP 8 101\r\n/);
+    const toRelayB = relayPortsOf(offer.sdp as string).rtp;
+    b.send(rtpPacket(40, { ssrc: 0xb1, ts: 6400, payload: Buffer.alloc(160, 0xff) }), toRelayB);
+    await a.waitFor(1);
+    a.clear();
+    for (let i = 0; i < 5; i++) {
+      b.send(rtpPacket(41 + i, { ssrc: 0xb1, ts: 6560 + i * 160, payload: encodeUlaw(toneSamples(4, 8000, i * 160, 160, 8)) }), toRelayB);
+    }
+    for (let i = 0; i < 2; i++) b.send(rtpPacket(46 + i, { ssrc: 0xb1, ts: 7360 + i * 160, payload: Buffer.alloc(160, 0xff) }), toRelayB);
+    const atA = await a.waitFor(7);
+    expect(atA.length).toBe(7);
+    atA.slice(0, 6).forEach((p, i) => {
+      expect(p.data[1], `marker and PT of event packet ${i}`).toBe((i === 0 ? 0x80 : 0) | 101);
+      expect(p.data.readUInt16BE(2)).toBe(41 + i);
+      expect(p.data.readUInt32BE(4)).toBe(6560);
+      expect(p.data.subarray(12).equals(te(4, i === 5, Math.min(5, i + 1) * 160)), `event payload ${i}`).toBe(true);
+    });
+    expect(atA[6]!.data[1]).toBe(8);
+    expect(atA[6]!.data.readUInt16BE(2)).toBe(47);
     await deleteCall(d, callId);
   });
 
