@@ -8,6 +8,8 @@ import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
 import type { Monologue } from './monologue.js';
+import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { SrtpContext } from '../crypto/srtp.js';
 
 export interface PortPair {
   local: LocalAddress;
@@ -30,6 +32,19 @@ export class CallMedia {
   rtcpMux = false;
   /** Port 0 in the participant's SDP: no ports, no sinks. */
   rejected = false;
+  /** SDES: the participant's lines, ours to it, the keys each way. */
+  readonly sdes = new SdesState();
+  /** The participant speaks SRTP (RTP/SAVP[F], or an accepted OSRTP offer). */
+  srtp = false;
+  /** We offered it SRTP (SAVP or OSRTP); its answer says whether it took it. */
+  srtpOffered = false;
+  /** The m= protocol we last wrote toward this participant. */
+  protocolSent: string | null = null;
+  /** The SDES flags of the offer this m= line was last negotiated with (answers carry none). */
+  sdesFlags: SdesFlags | null = null;
+  /** Decrypts what the participant sends; encrypts what we send it (shared by RTP and RTCP). */
+  srtpIn: SrtpContext | null = null;
+  srtpOut: SrtpContext | null = null;
 
   constructor(
     readonly monologue: Monologue,

@@ -13,6 +13,7 @@ import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { applyCodecFlags } from './codecs.js';
+import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
 import type { Monologue } from './monologue.js';
 
 export type SdpRole = 'offer' | 'answer';
@@ -127,12 +128,19 @@ export async function monologueOfferAnswer(
       await ensurePorts(call, sm, localFor(call, sender, sender.family));
       await ensurePorts(call, rm, localFor(call, receiver, receiver.family));
     }
-    outMedias.push(outputMedia(sm, rm, sdp, flags, role));
+    const out = outputMedia(sm, rm, sdp, flags, role);
+    if (!sm.rejected) {
+      const crypto = role === 'offer' ? cryptoOffer(sm, rm, sdp, flags, call.callId) : cryptoAnswer(sm, rm, sdp, call.callId);
+      if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
+      if (crypto.crypto !== undefined) out.crypto = crypto.crypto;
+    }
+    outMedias.push(out);
   }
   // m= lines the sender no longer has (rtpengine keeps them; a shorter re-offer removes them)
   for (const side of [sender, receiver]) {
     for (const media of side.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
   }
+  for (const side of [sender, receiver]) for (const media of side.medias) syncSrtpContexts(media);
   call.rebuildSinks();
   return renderSdp(receiver, session, outMedias, flags);
 }

@@ -64,6 +64,8 @@ export class Kernelizer {
   private buildEntry(stream: PacketStream): ForwardingEntry | null {
     const fd = stream.selectedFd;
     if (!fd || stream.plainUdp || !this.ownsSocket(stream) || !stream.confirmed || !stream.endpoint || stream.endpoint.port === 0) return null;
+    // SRTP is done on the JS path only (the addon does not encrypt yet)
+    if (stream.srtpIn) return null;
     const rtp = this.destinations(stream.rtpSinks);
     const rtcp = this.destinations(stream.rtcpSinks);
     if (!rtp || !rtcp) return null;
@@ -84,7 +86,7 @@ export class Kernelizer {
     for (const sink of sinks) {
       const ep = sink.dst.sendable();
       const via = sink.dst.selectedFd;
-      if (!ep || !via) return null;
+      if (!ep || !via || sink.dst.srtpOut) return null;
       out.push({ via: via.socket, address: ep.address, port: ep.port });
     }
     return out;

@@ -3,10 +3,13 @@
  * the StreamFd the packet arrived on, under the call's read side: if a signalling command holds
  * the write lock, the packet is deferred and handled in order once the writer releases.
  *
- * Steps: classify (STUN/DTLS/RTP/RTCP, validation) → endpoint learning → stats → every sink of
- * the RTP or RTCP list: send from the sink's selected fd to its endpoint.
+ * Steps: classify (STUN/DTLS/RTP/RTCP, validation) → SRTP/SRTCP decrypt + authenticate (a
+ * packet that fails is counted and dropped before it can teach an endpoint) → endpoint
+ * learning → stats → every sink of the RTP or RTCP list: SRTP encrypt toward the sink if it
+ * speaks SRTP, send from the sink's selected fd to its endpoint.
  */
 import type { Counters } from '../stats/counters.js';
+import type { SrtpFailure } from '../crypto/srtp.js';
 import { classifyPacket, MAX_PACKET_SIZE, PacketKind, rtpSsrc } from './rtp.js';
 import { MAX_SSRCS, sameEndpoint, type Endpoint, type PacketStream, type StreamFd } from './packet-stream.js';
 
@@ -29,6 +32,17 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
     counters.add('droppedInvalidPackets');
     return;
   }
+  let pkt = data;
+  const srtpIn = stream.srtpIn;
+  if (srtpIn) {
+    const plain = kind === PacketKind.Rtcp ? srtpIn.unprotectRtcp(data) : srtpIn.unprotectRtp(data);
+    if (typeof plain === 'string') {
+      stream.stats.errors++;
+      counters.add(SRTP_DROP[plain]);
+      return;
+    }
+    pkt = plain;
+  }
   if (!learnEndpoint(stream, from, now)) {
     stream.stats.errors++;
     counters.add('droppedStrictSource');
@@ -38,7 +52,7 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   stats.packets++;
   stats.bytes += data.length;
   stats.lastPacketMs = now;
-  if (kind === PacketKind.Rtp && !stream.plainUdp && stream.ssrcs.size < MAX_SSRCS) stream.ssrcs.add(rtpSsrc(data));
+  if (kind === PacketKind.Rtp && !stream.plainUdp && stream.ssrcs.size < MAX_SSRCS) stream.ssrcs.add(rtpSsrc(pkt));
 
   const sinks = kind === PacketKind.Rtcp ? stream.rtcpSinks : stream.rtpSinks;
   for (let i = 0; i < sinks.length; i++) {
@@ -49,9 +63,23 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
       counters.add('droppedNoSink');
       continue;
     }
-    if (!out.socket.send(data, ep.port, ep.address)) counters.add('sendErrors');
+    const srtpOut = dst.srtpOut;
+    let wire: Buffer | null = pkt;
+    if (srtpOut) wire = kind === PacketKind.Rtcp ? srtpOut.protectRtcp(pkt) : srtpOut.protectRtp(pkt);
+    if (!wire) {
+      counters.add('droppedSrtpInvalid');
+      continue;
+    }
+    if (!out.socket.send(wire, ep.port, ep.address)) counters.add('sendErrors');
   }
 }
+
+const SRTP_DROP = {
+  auth: 'droppedSrtpAuth',
+  replay: 'droppedSrtpReplay',
+  short: 'droppedSrtpInvalid',
+  mki: 'droppedSrtpInvalid',
+} as const satisfies Record<SrtpFailure, string>;
 
 /**
  * Endpoint learning (rtpengine's modes): returns false when the packet must be dropped

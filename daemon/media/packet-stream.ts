@@ -8,6 +8,7 @@
 import type { LeakHandle } from '../leak/registry.js';
 import type { AddressFamily, MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
+import type { SrtpContext } from '../crypto/srtp.js';
 
 export interface Endpoint {
   address: string;
@@ -93,6 +94,13 @@ export class PacketStream {
   readonly ssrcs = new Set<number>();
   /** True while the fast path forwards for this stream. */
   kernelized = false;
+  /**
+   * SRTP toward and from this participant (set by signalling; shared by the RTP and RTCP
+   * streams of a media): packets it sends are decrypted with srtpIn, packets sent to it are
+   * encrypted with srtpOut. Null: plain RTP that way.
+   */
+  srtpIn: SrtpContext | null = null;
+  srtpOut: SrtpContext | null = null;
 
   constructor(
     readonly gate: CallGate,
