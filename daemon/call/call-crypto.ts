@@ -5,7 +5,7 @@
  * glue to the call model. Runs under the call's write lock.
  */
 import { log } from '../log/logger.js';
-import { SrtpContext } from '../crypto/srtp.js';
+import type { CryptoParams } from '../crypto/transport-handler.js';
 import { formatCrypto, parseCrypto, sameCrypto, srtpParams, SdesParseError, type SdesCrypto } from '../crypto/sdes.js';
 import { answerCryptos, offerCryptos, type SdesFlags } from '../crypto/sdes-negotiate.js';
 import { isRtpProtocol, type SdpMedia } from '../sdp/sdp-model.js';
@@ -84,30 +84,32 @@ export function cryptoAnswer(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, callId
   return { protocol, crypto: toOfferer ? formatAll([toOfferer], f) : [] };
 }
 
-/** The negotiated line each context was built from, to see whether a re-INVITE changed it. */
-const built = new WeakMap<SrtpContext, SdesCrypto>();
+/** The negotiated line each CryptoParams was made from, to see whether a re-INVITE changed it. */
+const made = new WeakMap<CryptoParams, SdesCrypto>();
 
-function sync(current: SrtpContext | null, want: SdesCrypto | null): SrtpContext | null {
+/** The same CryptoParams object while the keys stay (the SRTP context lives with it), a new one on a re-key. */
+function paramsFor(current: CryptoParams | null, want: SdesCrypto | null): CryptoParams | null {
   if (!want) return null;
-  if (!current) {
-    const ctx = new SrtpContext(srtpParams(want));
-    built.set(ctx, want);
-    return ctx;
-  }
-  // a re-key keeps the per-SSRC rollover counters
-  if (!sameCrypto(built.get(current) ?? null, want)) {
-    current.setParams(srtpParams(want));
-    built.set(current, want);
-  }
-  return current;
+  if (current && sameCrypto(made.get(current) ?? null, want)) return current;
+  const p = srtpParams(want);
+  const params: CryptoParams = {
+    suite: want.suite.name,
+    masterKey: p.masterKey,
+    masterSalt: p.masterSalt,
+    unencryptedSrtp: want.unencryptedSrtp,
+    unencryptedSrtcp: want.unencryptedSrtcp,
+    unauthenticatedSrtp: want.unauthenticatedSrtp,
+  };
+  if (want.mki) params.mki = want.mki;
+  made.set(params, want);
+  return params;
 }
 
-/** Brings the media's SRTP contexts in line with what was negotiated (after offer or answer). */
+/**
+ * Brings the media's negotiated keys into the pipeline's terms (after offer or answer); the
+ * handler chain built next (Call.rebuildSinks) picks SRTP handlers from them.
+ */
 export function syncSrtpContexts(media: CallMedia): void {
-  media.srtpIn = sync(media.srtpIn, media.sdes.rx);
-  media.srtpOut = sync(media.srtpOut, media.sdes.tx);
-  for (const stream of [media.rtp, media.rtcp]) {
-    stream.srtpIn = media.srtpIn;
-    stream.srtpOut = media.srtpOut;
-  }
+  media.cryptoRecv = paramsFor(media.cryptoRecv, media.sdes.rx);
+  media.cryptoSend = paramsFor(media.cryptoSend, media.sdes.tx);
 }

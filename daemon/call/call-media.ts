@@ -3,13 +3,13 @@
  * local port pair they use, and what the participant's SDP said. Owned by the Call
  * (call.medias); `monologue` is a back-reference. Changed only under the call's write lock.
  */
+import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
-import type { SrtpContext } from '../crypto/srtp.js';
 
 export interface PortPair {
   local: LocalAddress;
@@ -42,9 +42,9 @@ export class CallMedia {
   protocolSent: string | null = null;
   /** The SDES flags of the offer this m= line was last negotiated with (answers carry none). */
   sdesFlags: SdesFlags | null = null;
-  /** Decrypts what the participant sends; encrypts what we send it (shared by RTP and RTCP). */
-  srtpIn: SrtpContext | null = null;
-  srtpOut: SrtpContext | null = null;
+  /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
+  cryptoRecv: CryptoParams | null = null;
+  cryptoSend: CryptoParams | null = null;
 
   constructor(
     readonly monologue: Monologue,

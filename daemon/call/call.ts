@@ -10,11 +10,13 @@
 import { callLogger } from '../log/logger.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
+import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
 import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext } from './context.js';
+import { decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 
@@ -32,6 +34,11 @@ class DeferredQueue {
   constructor(readonly leak: LeakHandle) {}
 }
 
+interface Closable {
+  readonly stateless: boolean;
+  close(): void;
+}
+
 export type StreamTotals = {
   packets: number;
   bytes: number;
@@ -43,6 +50,10 @@ export class Call implements CallGate {
   readonly medias: CallMedia[] = [];
   readonly streams: PacketStream[] = [];
   readonly fds: StreamFd[] = [];
+  /** Per-SSRC state of every stream, both directions (indexed per stream by its SsrcTables). */
+  readonly ssrcContexts: SsrcContext[] = [];
+  /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
+  readonly handlers = new Map<Closable, LeakHandle>();
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
@@ -103,6 +114,19 @@ export class Call implements CallGate {
     for (const s of this.streams) {
       if (s !== stream && (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream))) kernel.update(s);
     }
+  }
+
+  /** SsrcOwner: a new SSRC on the packet path (read side; the container is the call's). */
+  createSsrc(ssrc: number, direction: SsrcDirection): SsrcContext {
+    const ctx = new SsrcContext(ssrc, direction, this.ctx.leaks.register('SsrcContext', this.callId));
+    this.ssrcContexts.push(ctx);
+    return ctx;
+  }
+
+  releaseSsrc(ctx: SsrcContext): void {
+    const i = this.ssrcContexts.indexOf(ctx);
+    if (i >= 0) this.ssrcContexts.splice(i, 1);
+    this.release('SsrcContext', ctx.leak, ctx);
   }
 
   // ---- building (signalling, under the write lock) ----
@@ -201,14 +225,18 @@ export class Call implements CallGate {
   // ---- sinks ----
 
   /**
-   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers): every stream's
-   * sink lists are rebuilt from its monologue's subscribers, media by media index.
+   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers) and decides every
+   * handler chain: every stream's sink lists are rebuilt from its monologue's subscribers,
+   * media by media index, each sink with its codec and output handlers, each stream with its
+   * input handler (docs/pipeline.md).
    */
   rebuildSinks(): void {
     for (const stream of this.streams) this.clearSinks(stream);
     for (const source of this.monologues) {
       if (source.deleted) continue;
       for (const media of source.medias) {
+        this.setInput(media.rtp, inputFor(media));
+        this.setInput(media.rtcp, inputFor(media));
         if (media.rejected) continue;
         for (const subscriber of source.subscribers) {
           if (subscriber.deleted) continue;
@@ -217,9 +245,16 @@ export class Call implements CallGate {
           const dst = subscriber.medias.find((m) => m.index === media.index && m.type === media.type)
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
-          media.rtp.rtpSinks.push(this.newSink(dst.rtp));
-          media.rtp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
-          media.rtcp.rtcpSinks.push(this.newSink(dst.rtcpTarget()));
+          const rtp = this.newSink(dst.rtp);
+          decideRtpSink(rtp, media, dst);
+          this.adoptCodecHandlers(rtp);
+          this.adopt(rtp.output, 'TransportHandler');
+          media.rtp.rtpSinks.push(rtp);
+          for (const [stream, sink] of [[media.rtp, this.newSink(dst.rtcpTarget())], [media.rtcp, this.newSink(dst.rtcpTarget())]] as const) {
+            decideRtcpSink(sink, dst);
+            this.adopt(sink.output, 'TransportHandler');
+            stream.rtcpSinks.push(sink);
+          }
         }
       }
     }
@@ -227,14 +262,59 @@ export class Call implements CallGate {
   }
 
   private newSink(dst: PacketStream): SinkHandler {
-    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId));
+    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId), this.ctx.counters);
+  }
+
+  /** Registers a stateful handler (stateless ones are shared and not accounted). */
+  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler'): void {
+    if (h.stateless || this.handlers.has(h)) return;
+    this.handlers.set(h, this.ctx.leaks.register(type, this.callId));
+  }
+
+  private adoptCodecHandlers(sink: SinkHandler): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.adopt(h, 'CodecHandler');
+  }
+
+  /** Closes a handler taken out of the chain and releases its accounting. */
+  private drop(h: Closable): void {
+    const handle = this.handlers.get(h);
+    if (!handle) return;
+    this.handlers.delete(h);
+    h.close();
+    this.release(handle.type, handle, h);
+  }
+
+  private setInput(stream: PacketStream, input: PacketStream['input']): void {
+    if (stream.input === input) return;
+    this.drop(stream.input);
+    stream.input = input;
+    this.adopt(input, 'TransportHandler');
+  }
+
+  private releaseSink(sink: SinkHandler): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
+    this.drop(sink.output);
+    this.release('SinkHandler', sink.leak, sink);
   }
 
   private clearSinks(stream: PacketStream): void {
-    for (const sink of stream.rtpSinks) this.release('SinkHandler', sink.leak, sink);
-    for (const sink of stream.rtcpSinks) this.release('SinkHandler', sink.leak, sink);
+    for (const sink of stream.rtpSinks) this.releaseSink(sink);
+    for (const sink of stream.rtcpSinks) this.releaseSink(sink);
     stream.rtpSinks = [];
     stream.rtcpSinks = [];
+  }
+
+  /** A stream leaves the call: its sinks, input handler, hooks and SSRC state go with it. */
+  private releaseStream(stream: PacketStream): void {
+    this.clearSinks(stream);
+    this.drop(stream.input);
+    stream.stun?.close();
+    stream.stun = null;
+    stream.dtls?.close();
+    stream.dtls = null;
+    stream.ssrcIn.clear();
+    stream.ssrcOut.clear();
+    this.release('PacketStream', stream.leak, stream);
   }
 
   // ---- teardown ----
@@ -264,8 +344,8 @@ export class Call implements CallGate {
       // sinks elsewhere that point at this stream go too
       for (const s of this.streams) {
         if (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream)) {
-          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
-          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.release('SinkHandler', k.leak, k);
+          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
+          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
           s.rtpSinks = s.rtpSinks.filter((k) => k.dst !== stream);
           s.rtcpSinks = s.rtcpSinks.filter((k) => k.dst !== stream);
         }
@@ -276,7 +356,7 @@ export class Call implements CallGate {
       totals.errors += stream.stats.errors;
       const i = this.streams.indexOf(stream);
       if (i >= 0) this.streams.splice(i, 1);
-      this.release('PacketStream', stream.leak, stream);
+      this.releaseStream(stream);
     }
     const mi = media.monologue.medias.indexOf(media);
     if (mi >= 0) media.monologue.medias.splice(mi, 1);
@@ -310,11 +390,11 @@ export class Call implements CallGate {
     for (const media of [...this.medias]) this.removeMedia(media);
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
-    for (const stream of [...this.streams]) {
-      this.clearSinks(stream);
-      this.release('PacketStream', stream.leak, stream);
-    }
+    for (const stream of [...this.streams]) this.releaseStream(stream);
     this.streams.length = 0;
+    // anything left in the containers (should be nothing) is swept too
+    for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
+    for (const h of [...this.handlers.keys()]) this.drop(h);
     if (this.ctx.injector.keepListener(this.callId)) keepListener(this);
     this.release('Call', this.leak, this);
     const leaked = this.ctx.leaks.auditCall(this.callId);

@@ -5,6 +5,7 @@
 import type { ReplyValue } from './reply.js';
 import type { Endpoint, PacketStream } from '../media/packet-stream.js';
 import type { CallMedia } from './call-media.js';
+import { SrtpInputHandler } from '../crypto/srtp-handler.js';
 import { streamStats, type Call } from './call.js';
 import type { Monologue } from './monologue.js';
 
@@ -15,7 +16,13 @@ function endpointDict(ep: Endpoint | null): Dict {
   return { family: ep.family === 6 ? 'IPv6' : 'IPv4', address: ep.address, port: ep.port };
 }
 
-function streamDict(call: Call, stream: PacketStream): Dict {
+/** Whether the native fast path forwards this stream, and if not, why. */
+function fastPathDict(call: Call, stream: PacketStream): Dict {
+  if (!call.ctx.kernel) return { native: false, reason: 'no fast path (disabled or not available)' };
+  return stream.fastPath.native ? { native: true } : { native: false, reason: stream.fastPath.reason };
+}
+
+function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
   const stats = streamStats(stream, call.ctx);
   const flags: string[] = [stream.isRtcp ? 'RTCP' : 'RTP'];
   if (stream.advertisedEndpoint) flags.push('filled');
@@ -28,9 +35,14 @@ function streamDict(call: Call, stream: PacketStream): Dict {
     'advertised endpoint': endpointDict(stream.advertisedEndpoint),
     'last packet': Math.floor(stats.lastPacketMs / 1000),
     flags,
-    SSRC: [...stream.ssrcs],
+    SSRC: stream.ssrcIn.ssrcs(),
     stats: { packets: stats.packets, bytes: stats.bytes, errors: stats.errors },
+    fastPath: fastPathDict(call, stream),
   };
+  // SRTP: the suite the participant sends with, and what its input handler refused
+  const crypto = media.cryptoRecv;
+  if (crypto) out['crypto suite'] = crypto.suite;
+  if (stream.input instanceof SrtpInputHandler) out.SRTP = { ...stream.input.failures };
   return out;
 }
 
@@ -39,13 +51,14 @@ function mediaDict(call: Call, media: CallMedia): Dict {
   if (media.ports) flags.push('initialized');
   if (media.rtcpMux) flags.push('rtcp-mux');
   if (media.rejected) flags.push('rejected');
+  if (media.cryptoRecv || media.cryptoSend) flags.push('SDES');
   return {
     index: media.index,
     type: media.type,
     protocol: media.protocol,
     direction: media.direction,
     flags,
-    streams: [streamDict(call, media.rtp), streamDict(call, media.rtcp)],
+    streams: [streamDict(call, media, media.rtp), streamDict(call, media, media.rtcp)],
   };
 }
 
@@ -72,7 +85,7 @@ export function callStats(call: Call): Dict {
   const ssrc: Dict = {};
   for (const m of call.monologues) {
     for (const media of m.medias) {
-      for (const id of media.rtp.ssrcs) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
+      for (const id of media.rtp.ssrcIn.ssrcs()) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
     }
   }
   return {

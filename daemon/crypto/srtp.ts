@@ -35,7 +35,8 @@ interface SessionKeys {
   auth: Buffer;
 }
 
-interface RtpSsrcState {
+/** Per-SSRC SRTP state of one direction; kept outside the context so a re-key keeps it. */
+export interface RtpSsrcState {
   roc: number;
   /** Highest sequence number seen (s_l of RFC 3711 appendix A); -1 before the first packet. */
   sl: number;
@@ -50,6 +51,10 @@ interface RtcpSsrcState {
 
 /** Bounds the per-SSRC maps: a peer sending from random SSRCs cannot grow them without limit. */
 const MAX_SSRCS = 32;
+
+export function newRtpSsrcState(): RtpSsrcState {
+  return { roc: 0, sl: -1, replay: new ReplayWindow() };
+}
 
 function remember<T>(map: Map<number, T>, ssrc: number, make: () => T): T {
   let s = map.get(ssrc);
@@ -110,24 +115,27 @@ export class SrtpContext {
 
   /** Sets the ROC of an SSRC (a peer that starts mid-stream, tests of rollover). */
   setRoc(ssrc: number, roc: number, seq: number): void {
-    const st = remember(this.rtpState, ssrc >>> 0, () => ({ roc: 0, sl: -1, replay: new ReplayWindow() }));
+    const st = remember(this.rtpState, ssrc >>> 0, newRtpSsrcState);
     st.roc = roc;
     st.sl = seq;
   }
 
   private rtpSsrc(ssrc: number): RtpSsrcState {
-    return remember(this.rtpState, ssrc, () => ({ roc: 0, sl: -1, replay: new ReplayWindow() }));
+    return remember(this.rtpState, ssrc, newRtpSsrcState);
   }
 
-  /** RTP → SRTP. Returns a new buffer; null if the packet is not RTP (too short). */
-  protectRtp(pkt: Buffer): Buffer | null {
+  /**
+   * RTP → SRTP. Returns a new buffer; null if the packet is not RTP (too short). `state` is the
+   * per-SSRC state to use (the stream's, surviving re-keys); without it the context keeps its own.
+   */
+  protectRtp(pkt: Buffer, state?: RtpSsrcState): Buffer | null {
     const hdr = rtpHeaderLength(pkt);
     if (hdr < 0) return null;
     const p = this.params;
     const s = p.suite;
     const seq = pkt.readUInt16BE(2);
     const ssrc = pkt.readUInt32BE(8);
-    const st = this.rtpSsrc(ssrc);
+    const st = state ?? this.rtpSsrc(ssrc);
     const v = Math.max(0, guessRoc(st, seq));
     updateIndex(st, v, seq);
     const index = v * 65536 + seq;
@@ -175,7 +183,7 @@ export class SrtpContext {
   }
 
   /** SRTP → RTP: authenticates, checks replay, decrypts. Returns the RTP packet or why not. */
-  unprotectRtp(pkt: Buffer): Buffer | SrtpFailure {
+  unprotectRtp(pkt: Buffer, state?: RtpSsrcState): Buffer | SrtpFailure {
     const p = this.params;
     const s = p.suite;
     const mkiLen = p.mki?.length ?? 0;
@@ -184,7 +192,7 @@ export class SrtpContext {
     if (hdr < 0 || pkt.length < hdr + tagLen + mkiLen) return 'short';
     const seq = pkt.readUInt16BE(2);
     const ssrc = pkt.readUInt32BE(8);
-    const st = this.rtpSsrc(ssrc);
+    const st = state ?? this.rtpSsrc(ssrc);
     const v = guessRoc(st, seq);
     if (v < 0) return 'replay';
     const index = v * 65536 + seq;

@@ -11,6 +11,11 @@ export interface ForwardDestination {
   via: MediaSocket;
   address: string;
   port: number;
+  /**
+   * RTP only: payload types rewritten on the way to this destination, as [from, to] pairs (the
+   * sink's renumbering codec handlers). Payload types not listed leave unchanged.
+   */
+  payloadTypeMap?: ReadonlyArray<readonly [number, number]>;
 }
 
 /** One entry per receiving socket. Anything the entry cannot do is punted up to JS. */

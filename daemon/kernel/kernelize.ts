@@ -1,8 +1,10 @@
 /**
  * kernelize / unkernelize (rtpengine's kernel.c + kernelize_one): hands a packet stream to the
  * fast path once both ends are known, by building a ForwardingEntry from the stream's sink
- * list, and takes it back when signalling changes anything. Streams whose sockets are not
- * owned by the engine, or that are not ready, stay on the JS path.
+ * list, and takes it back when signalling changes anything. Only a stream whose whole handler
+ * chain the addon can do (plain input and output, pass-through and payload-type renumbering)
+ * goes native; any other, and any not ready, stays on the JS path, and `stream.fastPath`
+ * says why (shown by `query`).
  *
  * Lock rule: called by signalling under the call's write lock and by the packet path when an
  * endpoint is learned; the engine's setEntry/removeEntry take its table's write lock, so no
@@ -20,16 +22,18 @@ export class Kernelizer {
     private readonly leaks: LeakRegistry,
   ) {}
 
-  /** Re-evaluates one stream: installs, replaces or removes its entry. */
+  /** Re-evaluates one stream: installs, replaces or removes its entry, and says why in `stream.fastPath`. */
   update(stream: PacketStream): void {
     const entry = this.buildEntry(stream);
     const fd = stream.selectedFd;
-    if (entry && fd) {
+    if (typeof entry !== 'string' && fd) {
       this.engine.setEntry(fd.socket, entry);
       if (!this.entries.has(stream)) this.entries.set(stream, this.leaks.register('NativeEntry', stream.gate.callId));
       stream.kernelized = true;
+      stream.fastPath = { native: true, reason: '' };
     } else {
       this.remove(stream);
+      stream.fastPath = { native: false, reason: typeof entry === 'string' ? entry : 'no socket' };
     }
   }
 
@@ -61,15 +65,19 @@ export class Kernelizer {
     return stream.selectedFd !== null && this.engine.sockets.kind === 'native';
   }
 
-  private buildEntry(stream: PacketStream): ForwardingEntry | null {
+  /** The entry, or why the stream stays on the JS path. */
+  private buildEntry(stream: PacketStream): ForwardingEntry | string {
     const fd = stream.selectedFd;
-    if (!fd || stream.plainUdp || !this.ownsSocket(stream) || !stream.confirmed || !stream.endpoint || stream.endpoint.port === 0) return null;
-    // SRTP is done on the JS path only (the addon does not encrypt yet)
-    if (stream.srtpIn) return null;
-    const rtp = this.destinations(stream.rtpSinks);
-    const rtcp = this.destinations(stream.rtcpSinks);
-    if (!rtp || !rtcp) return null;
-    if (rtp.length === 0 && rtcp.length === 0) return null;
+    if (!fd) return 'no local port';
+    if (stream.plainUdp) return 'not RTP (relayed as plain UDP on the JS path)';
+    if (!this.ownsSocket(stream)) return 'socket not owned by the fast path';
+    if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
+    if (!stream.confirmed || !stream.endpoint || stream.endpoint.port === 0) return 'endpoint not learned yet';
+    const rtp = this.destinations(stream.rtpSinks, true);
+    if (typeof rtp === 'string') return rtp;
+    const rtcp = this.destinations(stream.rtcpSinks, false);
+    if (typeof rtcp === 'string') return rtcp;
+    if (rtp.length === 0 && rtcp.length === 0) return 'no sinks';
     return {
       source: { address: stream.endpoint.address, port: stream.endpoint.port },
       rtp: stream.isRtcp ? [] : rtp,
@@ -80,14 +88,27 @@ export class Kernelizer {
     };
   }
 
-  /** null if any sink is not ready: the whole stream then stays on the JS path. */
-  private destinations(sinks: readonly SinkHandler[]): ForwardDestination[] | null {
+  /**
+   * The native destinations of a sink list, or why not: a sink not ready to receive, or a
+   * handler of its chain the addon cannot do (the whole stream then stays on the JS path).
+   */
+  private destinations(sinks: readonly SinkHandler[], rtp: boolean): ForwardDestination[] | string {
     const out: ForwardDestination[] = [];
     for (const sink of sinks) {
       const ep = sink.dst.sendable();
       const via = sink.dst.selectedFd;
-      if (!ep || !via || sink.dst.srtpOut) return null;
-      out.push({ via: via.socket, address: ep.address, port: ep.port });
+      if (!ep || !via) return 'a sink has no endpoint yet';
+      if (!sink.output.native) return `output handler '${sink.output.kind}' needs the JS path`;
+      const dest: ForwardDestination = { via: via.socket, address: ep.address, port: ep.port };
+      if (rtp && sink.codec) {
+        const map: Array<[number, number]> = [];
+        for (const h of sink.codec.handlers) {
+          if (!h.native) return `codec handler '${h.kind}' needs the JS path`;
+          if (h.native.from !== h.native.to) map.push([h.native.from, h.native.to]);
+        }
+        if (map.length > 0) return 'payload-type renumbering needs the JS path (addon ABI 1)';
+      }
+      out.push(dest);
     }
     return out;
   }

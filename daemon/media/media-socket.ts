@@ -3,15 +3,17 @@
  * the StreamFd the packet arrived on, under the call's read side: if a signalling command holds
  * the write lock, the packet is deferred and handled in order once the writer releases.
  *
- * Steps: classify (STUN/DTLS/RTP/RTCP, validation) → SRTP/SRTCP decrypt + authenticate (a
- * packet that fails is counted and dropped before it can teach an endpoint) → endpoint
- * learning → stats → every sink of the RTP or RTCP list: SRTP encrypt toward the sink if it
- * speaks SRTP, send from the sink's selected fd to its endpoint.
+ * Steps (docs/pipeline.md): classify (RFC 7983: STUN → the stream's ICE hook, DTLS → its DTLS
+ * hook, RTP/RTCP validation) → input handler (plain, or SRTP decrypt: before learning, so a
+ * forged packet teaches nothing) → endpoint learning → stats and per-SSRC input state → every
+ * sink of the RTP or RTCP list: codec handler by payload type (none: pass-through), then the
+ * sink's per-SSRC output state, output handler and send.
  */
+import { PLAIN } from '../crypto/plain.js';
+import type { SsrcContext } from '../codec/ssrc.js';
 import type { Counters } from '../stats/counters.js';
-import type { SrtpFailure } from '../crypto/srtp.js';
-import { classifyPacket, MAX_PACKET_SIZE, PacketKind, rtpSsrc } from './rtp.js';
-import { MAX_SSRCS, sameEndpoint, type Endpoint, type PacketStream, type StreamFd } from './packet-stream.js';
+import { classifyPacket, MAX_PACKET_SIZE, PacketKind, rtpPayloadType } from './rtp.js';
+import { sameEndpoint, type Endpoint, type PacketStream, type StreamFd } from './packet-stream.js';
 
 /** rtpengine's learning window for delayed and heuristic learning. */
 export const LEARNING_WINDOW_MS = 3000;
@@ -26,22 +28,30 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   const kind = stream.plainUdp
     ? (data.length === 0 || data.length > MAX_PACKET_SIZE ? PacketKind.Invalid : PacketKind.Rtp)
     : classifyPacket(data, stream.isRtcp, stream.rtcpMux);
+  if (kind === PacketKind.Stun && stream.stun !== null && stream.stun.stun(data, from, fd.socket)) return;
+  if (kind === PacketKind.Dtls && stream.dtls !== null && stream.dtls.dtls(data, from, fd.socket)) return;
   if (kind === PacketKind.Invalid || kind === PacketKind.Dtls || kind === PacketKind.Stun) {
-    // No ICE/DTLS on this path yet: such packets are counted, never forwarded.
+    // STUN/DTLS without a hook on this stream: counted, never forwarded
     stream.stats.errors++;
     counters.add('droppedInvalidPackets');
     return;
   }
-  let pkt = data;
-  const srtpIn = stream.srtpIn;
-  if (srtpIn) {
-    const plain = kind === PacketKind.Rtcp ? srtpIn.unprotectRtcp(data) : srtpIn.unprotectRtp(data);
-    if (typeof plain === 'string') {
+  const rtp = kind === PacketKind.Rtp && !stream.plainUdp;
+  let pkt: Buffer | null = data;
+  let ssrc: SsrcContext | null = null;
+  const input = stream.input;
+  if (input !== PLAIN) {
+    if (rtp) {
+      ssrc = stream.ssrcIn.get(data.readUInt32BE(8));
+      pkt = input.rtp(data, ssrc);
+    } else if (kind === PacketKind.Rtcp) {
+      pkt = input.rtcp(data);
+    }
+    if (pkt === null) {
       stream.stats.errors++;
-      counters.add(SRTP_DROP[plain]);
+      counters.add('droppedInvalidPackets');
       return;
     }
-    pkt = plain;
   }
   if (!learnEndpoint(stream, from, now)) {
     stream.stats.errors++;
@@ -52,34 +62,26 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   stats.packets++;
   stats.bytes += data.length;
   stats.lastPacketMs = now;
-  if (kind === PacketKind.Rtp && !stream.plainUdp && stream.ssrcs.size < MAX_SSRCS) stream.ssrcs.add(rtpSsrc(pkt));
 
-  const sinks = kind === PacketKind.Rtcp ? stream.rtcpSinks : stream.rtpSinks;
+  if (kind === PacketKind.Rtcp) {
+    const sinks = stream.rtcpSinks;
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.sendRtcp(pkt);
+    return;
+  }
+  const sinks = stream.rtpSinks;
+  if (!rtp) {
+    for (let i = 0; i < sinks.length; i++) sinks[i]!.sendRaw(pkt);
+    return;
+  }
+  if (ssrc === null) ssrc = stream.ssrcIn.get(data.readUInt32BE(8));
+  ssrc.count(data);
   for (let i = 0; i < sinks.length; i++) {
-    const dst = (sinks[i] as { dst: PacketStream }).dst;
-    const ep = dst.sendable();
-    const out = dst.selectedFd;
-    if (!ep || !out) {
-      counters.add('droppedNoSink');
-      continue;
-    }
-    const srtpOut = dst.srtpOut;
-    let wire: Buffer | null = pkt;
-    if (srtpOut) wire = kind === PacketKind.Rtcp ? srtpOut.protectRtcp(pkt) : srtpOut.protectRtp(pkt);
-    if (!wire) {
-      counters.add('droppedSrtpInvalid');
-      continue;
-    }
-    if (!out.socket.send(wire, ep.port, ep.address)) counters.add('sendErrors');
+    const sink = sinks[i]!;
+    const codec = sink.codec;
+    if (codec === null) sink.sendRtp(pkt);
+    else codec.lookup(rtpPayloadType(pkt)).process(pkt, ssrc);
   }
 }
-
-const SRTP_DROP = {
-  auth: 'droppedSrtpAuth',
-  replay: 'droppedSrtpReplay',
-  short: 'droppedSrtpInvalid',
-  mki: 'droppedSrtpInvalid',
-} as const satisfies Record<SrtpFailure, string>;
 
 /**
  * Endpoint learning (rtpengine's modes): returns false when the packet must be dropped

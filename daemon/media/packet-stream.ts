@@ -1,14 +1,23 @@
 /**
- * The packet path's objects (rtpengine's packet_stream, stream_fd, sink_handler).
+ * The packet path's objects (rtpengine's packet_stream, stream_fd, sink_handler) and the
+ * handler chain they carry: a stream's input handler and per-SSRC tables, a sink's codec
+ * handlers and output handler (see docs/pipeline.md).
  *
  * Owner and lifetime: all three are owned by their Call through its primary containers and are
  * created/changed only by signalling under the call's write lock; the packet path reads them
  * under the read side (see CallGate). Teardown releases them by walking the call's lists.
  */
+import type { CodecHandlerSet } from '../codec/chain.js';
+import type { CodecOutput } from '../codec/codec-handler.js';
+import { SsrcTable, type SsrcContext, type SsrcOwner } from '../codec/ssrc.js';
+import type { DtlsHook } from '../crypto/dtls-hook.js';
+import { PLAIN } from '../crypto/plain.js';
+import type { InputHandler, OutputHandler } from '../crypto/transport-handler.js';
+import type { StunHook } from '../ice/stun-hook.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { AddressFamily, MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
-import type { SrtpContext } from '../crypto/srtp.js';
+import type { Counters } from '../stats/counters.js';
 
 export interface Endpoint {
   address: string;
@@ -18,8 +27,8 @@ export interface Endpoint {
 
 export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
 
-/** What the packet path needs from the call (implemented by call/Call). */
-export interface CallGate {
+/** What the packet path needs from the call (implemented by call/Call); it owns the SSRC contexts. */
+export interface CallGate extends SsrcOwner {
   readonly callId: string;
   /** True while a signalling command holds the write lock: packets must be deferred. */
   readonly writeLocked: boolean;
@@ -41,12 +50,74 @@ export function sameEndpoint(a: Endpoint | null, address: string, port: number):
   return a !== null && a.port === port && a.address === address;
 }
 
-/** The SinkHandler: where a stream's packets go (rtpengine's sink_handler). */
-export class SinkHandler {
+/**
+ * The SinkHandler: where a stream's packets go (rtpengine's sink_handler), and how: the codec
+ * handlers by payload type (null: every payload type passes unchanged, the common case the
+ * packet path keeps cheapest) and the output handler. Built by signalling (Call.rebuildSinks)
+ * from both sides' SDP; read by the packet path.
+ */
+export class SinkHandler implements CodecOutput {
+  codec: CodecHandlerSet | null = null;
+  output: OutputHandler = PLAIN;
+
   constructor(
     readonly dst: PacketStream,
     readonly leak: LeakHandle,
+    private readonly counters: Counters,
   ) {}
+
+  /** An RTP packet for the sink: counted on the sink's output SSRC, then output handler and send. */
+  sendRtp(packet: Buffer): void {
+    const dst = this.dst;
+    const ep = dst.sendable();
+    const fd = dst.selectedFd;
+    if (ep === null || fd === null) {
+      this.counters.add('droppedNoSink');
+      return;
+    }
+    const ctx = dst.ssrcOut.get(packet.readUInt32BE(8));
+    ctx.count(packet);
+    let wire: Buffer | null = packet;
+    if (this.output !== PLAIN) {
+      wire = this.output.rtp(packet, ctx);
+      if (wire === null) {
+        this.counters.add('sendErrors');
+        return;
+      }
+    }
+    if (!fd.socket.send(wire, ep.port, ep.address)) this.counters.add('sendErrors');
+  }
+
+  /** An RTCP packet for the sink. */
+  sendRtcp(packet: Buffer): void {
+    const wire = this.output === PLAIN ? packet : this.output.rtcp(packet);
+    if (wire === null) {
+      this.counters.add('sendErrors');
+      return;
+    }
+    this.sendRaw(wire);
+  }
+
+  /** A datagram sent as it is (plain UDP media such as T.38 over udptl). */
+  sendRaw(packet: Buffer): void {
+    const ep = this.dst.sendable();
+    const fd = this.dst.selectedFd;
+    if (ep === null || fd === null) {
+      this.counters.add('droppedNoSink');
+      return;
+    }
+    if (!fd.socket.send(packet, ep.port, ep.address)) this.counters.add('sendErrors');
+  }
+
+  outputSsrc(ssrc: number): SsrcContext {
+    return this.dst.ssrcOut.get(ssrc);
+  }
+}
+
+/** Whether the native fast path forwards for a stream, and if not, why (for `query`). */
+export interface FastPathState {
+  native: boolean;
+  reason: string;
 }
 
 /** A bound local socket; the entry point of packets (rtpengine's stream_fd). */
@@ -67,8 +138,6 @@ export class StreamFd {
     return this.socket.localPort;
   }
 }
-
-export const MAX_SSRCS = 16;
 
 export class PacketStream {
   /** Set by signalling: the bound socket this stream receives on and sends from. */
@@ -91,23 +160,28 @@ export class PacketStream {
   rtpSinks: SinkHandler[] = [];
   rtcpSinks: SinkHandler[] = [];
   readonly stats: StreamStats = { packets: 0, bytes: 0, errors: 0, lastPacketMs: 0 };
-  readonly ssrcs = new Set<number>();
+  /** Per-SSRC state of what the participant sends us (input) and what we send it (output). */
+  readonly ssrcIn: SsrcTable;
+  readonly ssrcOut: SsrcTable;
+  /** Runs once per received packet (plain, or SRTP decrypt); chosen by signalling. */
+  input: InputHandler = PLAIN;
+  /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
+  stun: StunHook | null = null;
+  dtls: DtlsHook | null = null;
   /** True while the fast path forwards for this stream. */
   kernelized = false;
-  /**
-   * SRTP toward and from this participant (set by signalling; shared by the RTP and RTCP
-   * streams of a media): packets it sends are decrypted with srtpIn, packets sent to it are
-   * encrypted with srtpOut. Null: plain RTP that way.
-   */
-  srtpIn: SrtpContext | null = null;
-  srtpOut: SrtpContext | null = null;
+  /** Set by kernelize: why the stream is (not) on the fast path. */
+  fastPath: FastPathState = { native: false, reason: 'not evaluated yet' };
 
   constructor(
     readonly gate: CallGate,
     /** 1 = RTP, 2 = RTCP (the component of its m= line). */
     readonly component: 1 | 2,
     readonly leak: LeakHandle,
-  ) {}
+  ) {
+    this.ssrcIn = new SsrcTable(gate, 'in');
+    this.ssrcOut = new SsrcTable(gate, 'out');
+  }
 
   get isRtcp(): boolean {
     return this.component === 2;

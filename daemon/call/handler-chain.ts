@@ -1,0 +1,60 @@
+/**
+ * The handler chain decision (rtpengine's __determine_handler + codec_handlers_update): from
+ * both sides' SDP, which input handler each packet stream runs and which codec and output
+ * handlers each sink runs. Called by Call.rebuildSinks on every offer/answer, re-INVITE and
+ * subscription change, under the call's write lock; never per packet.
+ */
+import { buildCodecHandlers } from '../codec/chain.js';
+import type { CodecDesc } from '../codec/codec-handler.js';
+import { codecHandlerFactories } from '../codec/registry.js';
+import { inputHandlerFor, outputHandlerFor } from '../crypto/registry.js';
+import type { SinkHandler } from '../media/packet-stream.js';
+import { isRtpProtocol, STATIC_PAYLOAD_TYPES, type SdpCodec, type SdpMedia } from '../sdp/sdp-model.js';
+import type { CallMedia } from './call-media.js';
+
+/** A side's codec list in the codec room's terms (static payload types get their well-known names). */
+export function codecDescs(codecs: readonly SdpCodec[]): CodecDesc[] {
+  return codecs.map((c) => {
+    const known = STATIC_PAYLOAD_TYPES[c.payloadType];
+    return {
+      payloadType: c.payloadType,
+      encoding: c.encoding || known?.encoding || '',
+      clockRate: c.clockRate || known?.clockRate || 0,
+      channels: c.channels ?? known?.channels ?? null,
+      fmtp: c.fmtp,
+    };
+  });
+}
+
+export function ptimeOf(sdp: SdpMedia | null): number | null {
+  const v = sdp?.attributes.find((a) => a.name === 'ptime')?.value;
+  const n = v ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+/** Both m= lines carry RTP (not e.g. T.38 over udptl): codec handlers apply. */
+function bothRtp(a: CallMedia, b: CallMedia): boolean {
+  return isRtpProtocol(a.protocol) && isRtpProtocol(b.protocol);
+}
+
+/** Decides one RTP sink's codec handlers and output handler (source → dst). */
+export function decideRtpSink(sink: SinkHandler, source: CallMedia, dst: CallMedia): void {
+  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend });
+  sink.codec = bothRtp(source, dst)
+    ? buildCodecHandlers(
+      { source: codecDescs(source.codecs), sink: codecDescs(dst.codecs), sourcePtime: ptimeOf(source.sdp), sinkPtime: ptimeOf(dst.sdp) },
+      sink,
+      codecHandlerFactories,
+    )
+    : null;
+}
+
+/** Decides an RTCP sink's output handler. */
+export function decideRtcpSink(sink: SinkHandler, dst: CallMedia): void {
+  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend });
+}
+
+/** The input handler for one of a media's streams (what its participant sends us). */
+export function inputFor(media: CallMedia) {
+  return inputHandlerFor({ protocol: media.protocol, crypto: media.cryptoRecv });
+}
