@@ -12,10 +12,9 @@
  * Usage: node dist/bench/churn.js [--quick] [--cycles=100000] [--window=50] [--packets=3]
  *        [--fast-path] [--max-seconds=900]
  */
-import dgram from 'node:dgram';
+import { rateText, runChurn, type LeakCounts } from './lib/churn-load.js';
 import { startDaemon } from './lib/daemon.js';
 import { ncpu, rssKiB, sleep } from './lib/proc.js';
-import { relayPortOf, sdpFor } from './lib/sdp.js';
 import { argValue, fmt, hasFlag, linearFit, table } from './lib/stats.js';
 
 const quick = hasFlag('quick');
@@ -24,62 +23,6 @@ const windowSize = Number(argValue('window') ?? 50);
 const packets = Number(argValue('packets') ?? 3);
 const fastPath = hasFlag('fast-path');
 const maxSeconds = Number(argValue('max-seconds') ?? (quick ? 60 : 900));
-const RTP_WAIT_MS = 2000;
-
-interface Peer {
-  sock: dgram.Socket;
-  port: number;
-  /** cycle whose packets are expected now, and how many of them arrived */
-  cycle: number;
-  got: number;
-  waiter: (() => void) | null;
-}
-
-async function openPeer(): Promise<Peer> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(0, '127.0.0.1', () => resolve());
-  });
-  const peer: Peer = { sock, port: sock.address().port, cycle: -1, got: 0, waiter: null };
-  sock.on('message', (msg) => {
-    if (msg.length >= 16 && msg.readUInt32BE(12) === peer.cycle) {
-      peer.got++;
-      if (peer.got >= packets && peer.waiter) {
-        const w = peer.waiter;
-        peer.waiter = null;
-        w();
-      }
-    }
-  });
-  sock.on('error', () => undefined);
-  return peer;
-}
-
-function rtp(cycle: number, seq: number, ssrc: number): Buffer {
-  const b = Buffer.alloc(172);
-  b[0] = 0x80;
-  b[1] = 0;
-  b.writeUInt16BE(seq & 0xffff, 2);
-  b.writeUInt32BE((seq * 160) >>> 0, 4);
-  b.writeUInt32BE(ssrc >>> 0, 8);
-  b.writeUInt32BE(cycle >>> 0, 12);
-  return b;
-}
-
-function waitPackets(p: Peer, timeoutMs: number): Promise<void> {
-  if (p.got >= packets) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      p.waiter = null;
-      resolve();
-    }, timeoutMs);
-    p.waiter = () => {
-      clearTimeout(t);
-      resolve();
-    };
-  });
-}
 
 async function main(): Promise<void> {
   console.log(`bench/churn${quick ? ' (--quick)' : ''}: ${fmt(cycles)} cycles of offer/answer/${packets} RTP each way/delete, ` +
@@ -90,8 +33,6 @@ async function main(): Promise<void> {
   const pid = d.pid;
   const samples: Array<{ t: number; done: number; rss: number }> = [];
   let done = 0;
-  let failed = 0;
-  let rtpMissing = 0;
   const t0 = Date.now();
   const rssStart = rssKiB(pid) ?? 0;
   samples.push({ t: 0, done: 0, rss: rssStart });
@@ -99,63 +40,16 @@ async function main(): Promise<void> {
     const r = rssKiB(pid);
     if (r !== null) samples.push({ t: (Date.now() - t0) / 1000, done, rss: r });
   }, 500);
-  let lastReport = Date.now();
-  const tag = `${process.pid}-${Date.now().toString(36)}`;
-  let next = 0;
-  let firstError = '';
-  let stopReason = '';
-
-  const slot = async (): Promise<void> => {
-    const a = await openPeer();
-    const b = await openPeer();
-    try {
-      while (next < cycles) {
-        if (Date.now() - t0 > maxSeconds * 1000) {
-          stopReason = `time bound of ${maxSeconds} s reached`;
-          return;
-        }
-        if (d.exited()) {
-          stopReason = 'daemon exited';
-          return;
-        }
-        const i = next++;
-        const callId = `churn-${tag}-${i}`;
-        try {
-          a.cycle = i; a.got = 0;
-          b.cycle = i; b.got = 0;
-          const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor('127.0.0.1', a.port) });
-          const answer = await d.ng.ok({
-            command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor('127.0.0.1', b.port),
-          });
-          const toB = relayPortOf(offer.sdp as string);
-          const toA = relayPortOf(answer.sdp as string);
-          for (let k = 0; k < packets; k++) {
-            a.sock.send(rtp(i, k, 0x1000 + i), toA, '127.0.0.1');
-            b.sock.send(rtp(i, k, 0x2000 + i), toB, '127.0.0.1');
-          }
-          await Promise.all([waitPackets(a, RTP_WAIT_MS), waitPackets(b, RTP_WAIT_MS)]);
-          rtpMissing += Math.max(0, packets - a.got) + Math.max(0, packets - b.got);
-          await d.ng.ok({ command: 'delete', 'call-id': callId, 'from-tag': `a${i}`, 'delete-delay': 0 });
-          done++;
-        } catch (err) {
-          failed++;
-          if (!firstError) firstError = (err as Error).message;
-          // best effort: don't leave the call behind
-          await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 }, 2000, 0).catch(() => undefined);
-        }
-        if (Date.now() - lastReport >= 10_000) {
-          lastReport = Date.now();
-          const el = (Date.now() - t0) / 1000;
-          console.log(`  ${fmt(done)} calls in ${el.toFixed(0)} s (${fmt(done / el)} calls/s), RSS ${fmt((rssKiB(pid) ?? 0) / 1024, 1)} MiB, failed ${failed}`);
-        }
-      }
-    } finally {
-      a.sock.close();
-      b.sock.close();
-    }
-  };
-  await Promise.all(Array.from({ length: windowSize }, slot));
-  const elapsed = (Date.now() - t0) / 1000;
+  const result = await runChurn(d, {
+    cycles, window: windowSize, packets, maxSeconds,
+    onCycle: (n) => (done = n),
+    progress: (n, failedSoFar, el) => {
+      console.log(`  ${rateText(n, el)}, RSS ${fmt((rssKiB(pid) ?? 0) / 1024, 1)} MiB, failed ${failedSoFar}`);
+    },
+  });
+  done = result.done;
+  const { failed, rtpMissing, firstError, stopReason } = result;
+  const elapsed = result.elapsedSec;
   clearInterval(sampler);
   await sleep(1000);
   const rssEnd = rssKiB(pid) ?? NaN;
@@ -169,7 +63,7 @@ async function main(): Promise<void> {
   }
   const exitCode = await d.stop();
 
-  const leaks = (stats?.leaks ?? {}) as { live?: Record<string, number>; leaked?: number; doubleRelease?: number; reachableAfterRelease?: number };
+  const leaks = (stats?.leaks ?? {}) as LeakCounts;
   const live = leaks.live ?? {};
   const liveNonZero = Object.entries(live).filter(([, v]) => v !== 0);
   const total = ((stats?.statistics as Record<string, unknown> | undefined)?.totalstatistics ?? {}) as Record<string, number>;

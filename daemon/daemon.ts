@@ -24,6 +24,7 @@ import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
+import { readTestPause } from './net/test-pause.js';
 import { whenListening } from './net/listen.js';
 import { Counters } from './stats/counters.js';
 
@@ -75,6 +76,8 @@ export class Daemon {
       kernel,
     };
     if (this.ctx.injector.injection) log().warn({ injection: this.ctx.injector.injection }, 'TEST-ONLY leak injection is active');
+    this.interfaces.allocationPause = readTestPause();
+    if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
     this.calls = new CallHash(this.ctx);
     this.calls.startTimeoutSweep();
     const ci = new CallInterfaces(this.calls);
@@ -190,7 +193,8 @@ export class Daemon {
     this.control?.close();
     this.cli?.close();
     for (const s of this.auxSockets) s.close();
-    this.calls?.destroyAll('shutdown');
+    // each call after the command holding it (if any) has finished: teardown takes the write lock
+    await this.calls?.destroyAll('shutdown');
     await this.leaks.settle();
     if (this.engine) {
       const native = this.engine.nativeLive();

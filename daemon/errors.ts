@@ -69,3 +69,21 @@ export class SdpParseError extends NgCommandError {
     super('SDP_PARSE', detail, options);
   }
 }
+
+/**
+ * Internal error: something tried to add an object to a call that is already torn down. Never
+ * expected (every teardown runs under the call's write lock and commands check after each await);
+ * logged and counted where it is raised. The command still gets rtpengine's "Unknown call-id".
+ */
+export class CallDestroyedError extends NgCommandError {
+  constructor(readonly callId: string, readonly what: string) {
+    super('UNKNOWN_CALL', `internal: ${what} refused, call ${callId} is already torn down`);
+  }
+}
+
+/** Internal error: a call was about to be torn down without holding its write lock. */
+export class LockRuleError extends RtpengineError {
+  constructor(callId: string) {
+    super('LOCK_RULE', `call ${callId}: teardown outside the call's write lock`);
+  }
+}

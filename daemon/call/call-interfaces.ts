@@ -73,21 +73,32 @@ export class CallInterfaces {
     const { callId, fromTag, sdp } = requireKeys(flags, true, false);
     const session = parseSdp(sdp);
     const { call, created } = this.calls.getOrCreate(callId);
-    try {
-      const out = await call.write(async () => {
-        if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-        call.lastSignal = Date.now();
-        const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
-        const receiver = offerReceiver(call, sender, flags);
-        sender.subscribe(receiver);
-        receiver.subscribe(sender);
-        return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
-      });
-      return { sdp: out };
-    } catch (err) {
-      if (created) this.calls.destroy(call, 'failed');
-      throw err;
-    }
+    const out = await this.createOrUpdate(call, created, async () => {
+      const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+      const receiver = offerReceiver(call, sender, flags);
+      sender.subscribe(receiver);
+      receiver.subscribe(sender);
+      return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
+    });
+    return { sdp: out };
+  }
+
+  /**
+   * Runs a command that may have created `call` under its write lock. A call torn down while
+   * the command waited for the lock is gone ("Unknown call-id"); a call this command created
+   * and then failed is torn down before the lock is released, so no other command sees it.
+   */
+  private createOrUpdate<T>(call: Call, created: boolean, fn: () => Promise<T>): Promise<T> {
+    return call.write(async () => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      call.lastSignal = Date.now();
+      try {
+        return await fn();
+      } catch (err) {
+        if (created) this.calls.destroyLocked(call, 'failed');
+        throw err;
+      }
+    });
   }
 
   async answer(flags: NgFlags): Promise<Reply> {
@@ -156,6 +167,7 @@ export class CallInterfaces {
     const fromTag = flags.fromTag;
     const toTag = flags.toTag;
     return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const from = call.monologueByTag(fromTag);
       if (!from) throw new NgCommandError('TAG_NOT_FOUND');
       const to = call.monologueByTag(toTag);
@@ -177,18 +189,11 @@ export class CallInterfaces {
     const callId = flags.callId ?? randomUUID();
     const fromTag = flags.fromTag ?? randomUUID();
     const { call, created } = this.calls.getOrCreate(callId);
-    try {
-      const sdp = await call.write(async () => {
-        if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-        call.lastSignal = Date.now();
-        const publisher = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
-        return publish(call, publisher, session, flags);
-      });
-      return { sdp, 'call-id': callId, 'from-tag': fromTag };
-    } catch (err) {
-      if (created) this.calls.destroy(call, 'failed');
-      throw err;
-    }
+    const sdp = await this.createOrUpdate(call, created, async () => {
+      const publisher = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+      return publish(call, publisher, session, flags);
+    });
+    return { sdp, 'call-id': callId, 'from-tag': fromTag };
   }
 
   async subscribeRequest(flags: NgFlags): Promise<Reply> {
@@ -198,6 +203,7 @@ export class CallInterfaces {
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     return call.write(async () => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const publisher = call.monologueByTag(fromTag);
       if (!publisher) throw new NgCommandError('TAG_NOT_FOUND');
       call.lastSignal = Date.now();
@@ -218,6 +224,7 @@ export class CallInterfaces {
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     const toTag = flags.toTag;
     return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber || subscriber.subscriptions.length === 0) throw new NgCommandError('TO_TAG_NOT_FOUND');
       call.lastSignal = Date.now();
@@ -233,6 +240,7 @@ export class CallInterfaces {
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     const toTag = flags.toTag;
     return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber) throw new NgCommandError('TO_TAG_NOT_FOUND');
       call.lastSignal = Date.now();

@@ -5,8 +5,12 @@
  * sockets hold their StreamFd (the packet entry point). The call owns every child through its
  * primary containers below; children are added exactly once, get their uniqueId from their
  * position, and teardown releases them by walking these lists. Lock rule: containers and
- * children change only inside `lock.write()`; the packet path reads them (CallGate).
+ * children change only inside `lock.write()`, and so does teardown (`destroy()` refuses to run
+ * otherwise): a command suspended at an await can never resume on a call torn down under it.
+ * Adding to a destroyed call is refused loudly (CallDestroyedError, logged and counted); the
+ * packet path reads the containers (CallGate).
  */
+import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
@@ -60,6 +64,8 @@ export class Call implements CallGate {
   /** An answer was seen: the regular timeouts apply (before it, --offer-timeout). */
   answered = false;
   destroyed = false;
+  /** A teardown is waiting for the write lock (the sweep must not queue another). */
+  teardownQueued = false;
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
   deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
   private deferred: DeferredQueue | null = null;
@@ -106,6 +112,19 @@ export class Call implements CallGate {
     for (const p of items) streamPacket(p.fd, p.data, p.from, this.ctx.counters);
   }
 
+  /** Holder probe: does a packet waiting in this call's deferred queue hold `obj` (its StreamFd)? */
+  deferredHolds(obj: object): boolean {
+    return this.deferred?.items.some((p) => p.fd === obj) ?? false;
+  }
+
+  /** Holder probe: is `obj` still linked from this call's containers, sinks or selected fds? */
+  containersHold(obj: object): boolean {
+    if (this.monologues.includes(obj as Monologue) || this.medias.includes(obj as CallMedia)) return true;
+    if (this.streams.includes(obj as PacketStream) || this.fds.includes(obj as StreamFd)) return true;
+    return this.streams.some((s) => s.selectedFd === obj || s.rtpSinks.includes(obj as SinkHandler) || s.rtcpSinks.includes(obj as SinkHandler)
+      || s.rtpSinks.some((k) => k.dst === obj) || s.rtcpSinks.some((k) => k.dst === obj));
+  }
+
   endpointChanged(stream: PacketStream): void {
     const kernel = this.ctx.kernel;
     if (!kernel || this.destroyed) return;
@@ -131,7 +150,21 @@ export class Call implements CallGate {
 
   // ---- building (signalling, under the write lock) ----
 
+  /**
+   * Nothing may be added to a torn-down call: it would be registered and never released. Every
+   * command checks `destroyed` after its awaits, so reaching this is a bug: logged, counted,
+   * and the command fails with rtpengine's "Unknown call-id".
+   */
+  private refuseIfDestroyed(what: string): void {
+    if (!this.destroyed) return;
+    const err = new CallDestroyedError(this.callId, what);
+    this.ctx.counters.add('refusedDestroyedCallAdds');
+    this.log().error({ what, stack: err.stack }, 'internal error: add to a torn-down call refused');
+    throw err;
+  }
+
   addMonologue(tag: string, viaBranch: string | undefined): Monologue {
+    this.refuseIfDestroyed('monologue');
     const m = new Monologue(this, tag, viaBranch, this.ctx.leaks.register('Monologue', this.callId));
     this.monologues.push(m);
     return m;
@@ -142,6 +175,7 @@ export class Call implements CallGate {
   }
 
   addMedia(monologue: Monologue, index: number, type: string): CallMedia {
+    this.refuseIfDestroyed('media');
     const rtp = this.addStream(1);
     const rtcp = this.addStream(2);
     const media = new CallMedia(monologue, index, type, rtp, rtcp, this.ctx.leaks.register('Media', this.callId));
@@ -151,51 +185,55 @@ export class Call implements CallGate {
   }
 
   private addStream(component: 1 | 2): PacketStream {
+    this.refuseIfDestroyed('packet stream');
     const stream = new PacketStream(this, component, this.ctx.leaks.register('PacketStream', this.callId));
     stream.learning = this.ctx.config.endpointLearning;
     this.streams.push(stream);
     return stream;
   }
 
-  /** Binds an RTP/RTCP pair for `media` on `local` (awaits: packets may be deferred meanwhile). */
+  /**
+   * Binds an RTP/RTCP pair for `media` on `local` (awaits: packets may be deferred meanwhile).
+   * A call found torn down when the sockets are open gets nothing: the pair is closed and
+   * returned, and the command stops with "Unknown call-id".
+   */
   async allocatePorts(media: CallMedia, local: LocalAddress): Promise<void> {
-    const leak = this.ctx.leaks.register('PortReservation', this.callId);
+    this.refuseIfDestroyed('port allocation');
     let rtpFd: StreamFd | null = null;
     let rtcpFd: StreamFd | null = null;
-    try {
-      const counters = this.ctx.counters;
-      const pair = await this.ctx.interfaces.openPair(
-        local,
-        this.ctx.sockets,
-        (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
-        (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
-      );
-      if (this.destroyed) {
-        pair.rtp.close();
-        pair.rtcp.close();
-        local.pool.release(pair.port);
-        this.ctx.leaks.release(leak);
-        return;
-      }
-      rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
-      rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
-      if (this.ctx.sockets.kind === 'native') {
-        rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-        rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-      }
-      if (this.ctx.config.tos !== null) {
-        pair.rtp.setTos(this.ctx.config.tos);
-        pair.rtcp.setTos(this.ctx.config.tos);
-      }
-      this.fds.push(rtpFd, rtcpFd);
-      media.rtp.selectedFd = rtpFd;
-      media.rtcp.selectedFd = rtcpFd;
-      media.ports = { local, port: pair.port, leak };
-    } catch (err) {
-      this.ctx.leaks.release(leak);
-      throw err;
+    const counters = this.ctx.counters;
+    const pair = await this.ctx.interfaces.openPair(
+      local,
+      this.ctx.sockets,
+      (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
+      (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
+    );
+    if (this.destroyed) {
+      // nothing of this allocation is registered yet: it gives back what it holds itself
+      pair.rtp.close();
+      pair.rtcp.close();
+      local.pool.release(pair.port);
+      this.log().warn('call torn down while its ports were being allocated; command stopped');
+      throw new NgCommandError('UNKNOWN_CALL');
+    }
+    const leak = this.ctx.leaks.register('PortReservation', this.callId);
+    rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
+    rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
+    if (this.ctx.sockets.kind === 'native') {
+      rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+      rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
+    }
+    // owned by the call from here on: teardown releases them whatever happens next
+    this.fds.push(rtpFd, rtcpFd);
+    media.rtp.selectedFd = rtpFd;
+    media.rtcp.selectedFd = rtcpFd;
+    media.ports = { local, port: pair.port, leak };
+    if (this.ctx.config.tos !== null) {
+      pair.rtp.setTos(this.ctx.config.tos);
+      pair.rtcp.setTos(this.ctx.config.tos);
     }
   }
+
 
   /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {
@@ -231,6 +269,7 @@ export class Call implements CallGate {
    * input handler (docs/pipeline.md).
    */
   rebuildSinks(): void {
+    this.refuseIfDestroyed('sinks');
     for (const stream of this.streams) this.clearSinks(stream);
     for (const source of this.monologues) {
       if (source.deleted) continue;
@@ -374,10 +413,12 @@ export class Call implements CallGate {
 
   /**
    * Teardown: walks the primary containers and releases every child exactly once, then asks the
-   * leak registry to audit the call. The caller has already removed the call from the callhash.
+   * leak registry to audit the call. The caller has already removed the call from the callhash
+   * and holds the call's write lock (CallHash.teardown): a command in progress has finished.
    */
   destroy(keepListener: (call: Call) => void): Record<string, number> {
     if (this.destroyed) return {};
+    if (!this.lock.writeLocked) throw new LockRuleError(this.callId);
     this.destroyed = true;
     this.cancelDeleteTimer();
     if (this.deferred) {

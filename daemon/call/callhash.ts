@@ -2,8 +2,13 @@
  * The call registry (rtpengine's rtpe_callhash): the signalling entry point into calls, keyed
  * by call-id. It creates calls (subject to --max-sessions), tears them down through the leak
  * audit, runs the timeout sweep, and keeps the call observers (monitoring listeners).
+ *
+ * Lock rule: every teardown runs under the call's write lock. Paths that start outside a
+ * command (delete-delay timer, timeout sweep, CLI terminate, shutdown) use `teardown()`, which
+ * waits for the command holding the call; code already inside `call.write()` (delete with no
+ * delay, a failing offer) uses `destroyLocked()`.
  */
-import { NgCommandError } from '../errors.js';
+import { LockRuleError, NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import type { GlobalCounter } from '../stats/counters.js';
 import { Call } from './call.js';
@@ -36,6 +41,8 @@ export class CallHash {
   constructor(readonly ctx: CallContext) {
     ctx.leaks.addHolderProbe('callhash', (obj) => [...this.calls.values()].includes(obj as Call));
     ctx.leaks.addHolderProbe('call observers', (obj) => this.observers.some((o) => o.owner === obj));
+    ctx.leaks.addHolderProbe("a live call's containers (monologues, medias, streams, fds, sinks)", (obj) => this.all().some((c) => c.containersHold(obj)));
+    ctx.leaks.addHolderProbe("a live call's deferred packet queue", (obj) => this.all().some((c) => c.deferredHolds(obj)));
   }
 
   get size(): number {
@@ -70,9 +77,34 @@ export class CallHash {
     return { call, created: true };
   }
 
-  /** Removes the entry point, releases everything, audits. Safe to call twice. */
-  destroy(call: Call, reason: TeardownReason): void {
+  /**
+   * Waits for the command holding `call` (if any), then tears it down under the write lock.
+   * `stillDue`, checked under the lock, may call it off or change the reason (the timeout sweep:
+   * the command that held the call may have refreshed it). Never rejects.
+   */
+  async teardown(call: Call, reason: TeardownReason, stillDue?: () => TeardownReason | null): Promise<void> {
     if (call.destroyed) return;
+    call.teardownQueued = true;
+    try {
+      await call.write(() => {
+        call.teardownQueued = false;
+        const why = stillDue ? stillDue() : reason;
+        if (why) this.destroyLocked(call, why);
+      });
+    } catch (err) {
+      call.log().error({ reason, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'teardown failed');
+    } finally {
+      call.teardownQueued = false;
+    }
+  }
+
+  /**
+   * Removes the entry point, releases everything, audits. Safe to call twice. The caller holds
+   * the call's write lock (Call.destroy refuses otherwise).
+   */
+  destroyLocked(call: Call, reason: TeardownReason): void {
+    if (call.destroyed) return;
+    if (!call.writeLocked) throw new LockRuleError(call.callId);
     if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
     for (let i = this.observers.length - 1; i >= 0; i--) {
       if ((this.observers[i] as CallObserver).owner === call) this.observers.splice(i, 1);
@@ -102,17 +134,17 @@ export class CallHash {
     if (extraSockets > 0) this.ctx.leaks.recordExternalLeak('NativeSocket', callId, extraSockets, 'addon socket count above the registry after teardown');
   }
 
-  /** Tears down after `delaySec`, as rtpengine's delete-delay does; the timer is call-owned. */
+  /**
+   * Tears down after `delaySec`, as rtpengine's delete-delay does; the timer is call-owned.
+   * Called by `delete` under the write lock; the timer takes the lock again when it fires.
+   */
   scheduleDestroy(call: Call, delaySec: number): void {
     if (delaySec <= 0) {
-      this.destroy(call, 'delete');
+      this.destroyLocked(call, 'delete');
       return;
     }
     if (call.deleteTimer) return;
-    const timer = setTimeout(() => {
-      call.cancelDeleteTimer();
-      this.destroy(call, 'delete');
-    }, delaySec * 1000);
+    const timer = setTimeout(() => void this.teardown(call, 'delete'), delaySec * 1000);
     timer.unref();
     call.deleteTimer = { timer, leak: this.ctx.leaks.register('Timer', call.callId) };
   }
@@ -128,42 +160,55 @@ export class CallHash {
    * hold or one-sided); --final-timeout caps any call's lifetime.
    */
   sweep(now: number): void {
-    const cfg = this.ctx.config;
     for (const call of this.calls.values()) {
-      if (call.destroyed || call.deleteTimer || call.writeLocked) continue;
-      const age = (now - call.created) / 1000;
-      if (cfg.finalTimeout > 0 && age >= cfg.finalTimeout) {
-        this.timeout(call, 'final-timeout');
-        continue;
-      }
-      if (!call.answered) {
-        if (cfg.offerTimeout > 0 && (now - call.lastSignal) / 1000 >= cfg.offerTimeout) this.timeout(call, 'offer-timeout');
-        continue;
-      }
-      let last = call.lastSignal;
-      let silent = true;
-      for (const media of call.medias) {
-        if (media.rejected) continue;
-        if (media.direction === 'sendrecv' && !isHoldAddress(media.rtp.advertisedEndpoint?.address)) silent = false;
-        for (const stream of [media.rtp, media.rtcp]) {
-          last = Math.max(last, stream.stats.lastPacketMs, this.ctx.kernel?.stats(stream)?.lastPacketMs ?? 0);
-        }
-      }
-      const limit = silent ? cfg.silentTimeout : cfg.timeout;
-      if (limit > 0 && (now - last) / 1000 >= limit) this.timeout(call, silent ? 'silent-timeout' : 'timeout');
+      if (call.destroyed || call.deleteTimer || call.teardownQueued) continue;
+      const reason = this.timeoutDue(call, now);
+      if (!reason) continue;
+      // a command holding the call finishes first; the verdict is taken again under the lock
+      if (call.writeLocked) call.log().info({ reason }, 'Call timed out, waiting for the command holding it');
+      void this.teardown(call, reason, () => {
+        const why = call.deleteTimer ? null : this.timeoutDue(call, Date.now());
+        if (why) call.log().warn({ reason: why }, 'Call timed out, tearing down');
+        return why;
+      });
     }
   }
 
-  private timeout(call: Call, reason: TeardownReason): void {
-    call.log().warn({ reason }, 'Call timed out, tearing down');
-    this.destroy(call, reason);
+  private timeoutDue(call: Call, now: number): TeardownReason | null {
+    const cfg = this.ctx.config;
+    const age = (now - call.created) / 1000;
+    if (cfg.finalTimeout > 0 && age >= cfg.finalTimeout) return 'final-timeout';
+    if (!call.answered) {
+      return cfg.offerTimeout > 0 && (now - call.lastSignal) / 1000 >= cfg.offerTimeout ? 'offer-timeout' : null;
+    }
+    let last = call.lastSignal;
+    let silent = true;
+    for (const media of call.medias) {
+      if (media.rejected) continue;
+      if (media.direction === 'sendrecv' && !isHoldAddress(media.rtp.advertisedEndpoint?.address)) silent = false;
+      for (const stream of [media.rtp, media.rtcp]) {
+        last = Math.max(last, stream.stats.lastPacketMs, this.ctx.kernel?.stats(stream)?.lastPacketMs ?? 0);
+      }
+    }
+    const limit = silent ? cfg.silentTimeout : cfg.timeout;
+    if (limit > 0 && (now - last) / 1000 >= limit) return silent ? 'silent-timeout' : 'timeout';
+    return null;
   }
 
-  /** Shutdown: every call goes through the same teardown and audit. */
-  destroyAll(reason: TeardownReason): void {
+  /**
+   * Shutdown: every call goes through the same teardown and audit, each after the command
+   * holding it (if any) has finished. The listeners are closed by then, so no call can appear.
+   */
+  async destroyAll(reason: TeardownReason): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
-    for (const call of [...this.calls.values()]) this.destroy(call, reason);
+    // repeated while it makes progress, for a call created by a command still in flight
+    for (let before = Infinity; this.calls.size > 0 && this.calls.size < before;) {
+      before = this.calls.size;
+      const busy = this.all().filter((c) => c.writeLocked).map((c) => c.callId);
+      if (busy.length > 0) log().info({ calls: busy }, 'shutdown waits for commands in progress');
+      await Promise.all(this.all().map((call) => this.teardown(call, reason)));
+    }
     if (this.observers.length > 0) log().warn({ observers: this.observers.length }, 'call observers left after shutdown');
   }
 }

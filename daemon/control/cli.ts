@@ -55,7 +55,9 @@ export class ControlCli {
 
   async listen(specs: readonly ListenSpec[]): Promise<void> {
     for (const spec of specs) {
-      const server = createServer((conn) => this.onConnection(conn));
+      // half-open: rtpengine-ctl half-closes after its command and waits for the answer, which
+      // may come later (terminate waits for the command holding the call)
+      const server = createServer({ allowHalfOpen: true }, (conn) => this.onConnection(conn));
       await whenListening(server, (done) => server.listen(spec.port, spec.address, done));
       server.on('error', (err) => log().warn({ err: err.message }, 'CLI listener error'));
       this.servers.push(server);
@@ -70,7 +72,9 @@ export class ControlCli {
       if (done) return;
       done = true;
       const line = input.split(/\r?\n/)[0]?.trim() ?? '';
-      conn.end(this.execute(line));
+      void this.execute(line).then((answer) => {
+        if (!conn.destroyed) conn.end(answer);
+      });
     };
     conn.setEncoding('utf8');
     conn.on('data', (chunk: string) => {
@@ -85,13 +89,13 @@ export class ControlCli {
     conn.setTimeout(10_000, () => conn.destroy());
   }
 
-  /** Runs one CLI command line and returns its output (never throws). */
-  execute(line: string): string {
+  /** Runs one CLI command line and returns its output (never rejects). */
+  async execute(line: string): Promise<string> {
     const words = line.split(/\s+/).filter((w) => w !== '');
     const [verb, what, arg] = words;
     try {
       if (verb === 'list') return this.list(what, arg, words.slice(2).join(' '));
-      if (verb === 'terminate' && what) return this.terminate(what);
+      if (verb === 'terminate' && what) return await this.terminate(what);
       if (verb === 'set' && what === 'maxsessions' && arg !== undefined) return this.setMaxSessions(arg);
       if (verb === 'set' && what === 'loglevel' && arg !== undefined) return this.setLogLevel(words[words.length - 1] as string);
       if (verb === 'get' && what === 'loglevel') return `Log level: ${getSyslogLevel()}\n`;
@@ -148,16 +152,17 @@ export class ControlCli {
     }
   }
 
-  private terminate(what: string): string {
+  /** Answers once the calls are gone: each teardown waits for the command holding its call. */
+  private async terminate(what: string): Promise<string> {
     const calls = this.ctx.calls;
     if (what === 'all') {
-      const n = calls.size;
-      for (const call of calls.all()) calls.destroy(call, 'terminated');
-      return `All calls terminated by operator (${n}).\n`;
+      const all = calls.all();
+      await Promise.all(all.map((call) => calls.teardown(call, 'terminated')));
+      return `All calls terminated by operator (${all.length}).\n`;
     }
     const call = calls.get(what);
     if (!call) return `Call Id (${what}) not found.\n`;
-    calls.destroy(call, 'terminated');
+    await calls.teardown(call, 'terminated');
     return `Call Id (${what}) successfully terminated by operator.\n`;
   }
 

@@ -26,7 +26,13 @@ export class NgUdpTransport {
 
   private async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const reply = await this.dispatcher.handleMessage(msg, `${rinfo.address}:${rinfo.port}`);
-    if (reply) socket.send(reply, rinfo.port, rinfo.address);
+    if (!reply) return;
+    try {
+      socket.send(reply, rinfo.port, rinfo.address);
+    } catch (err) {
+      // a command that finished after shutdown closed the listener (it waited for its call)
+      log().debug({ err: err instanceof Error ? err.message : String(err) }, 'ng reply not sent: listener closed');
+    }
   }
 
   close(): void {

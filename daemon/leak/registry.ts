@@ -9,6 +9,12 @@
  * - Still reachable: released objects are watched through WeakRef/FinalizationRegistry; in
  *   full/fatal mode a forced GC a moment after teardown finds released objects that something
  *   still holds, and the registered holder probes say which map or listener list it is.
+ *   The verdict is exact, never a guess on timing: only objects released before a check began
+ *   are judged; the GC runs only after a close-callbacks phase of the event loop has passed
+ *   (Node keeps a closing socket until then); an object found reachable is judged again at the
+ *   next check, after another GC round, and reported only if it is still held then. A real
+ *   holder never lets go, so nothing real is missed; a transient one (counted as
+ *   `transientReachable`) is not reported.
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
@@ -39,6 +45,8 @@ export interface LeakCounters {
   live: Record<string, number>;
   leaked: number;
   reachableAfterRelease: number;
+  /** Released objects still reachable at a first check and gone at the second (not leaks). */
+  transientReachable: number;
   doubleRelease: number;
   growth: GrowthReport[];
 }
@@ -59,7 +67,10 @@ export type HolderProbe = (obj: object) => boolean;
 interface Watched {
   handle: LeakHandle;
   ref: WeakRef<object>;
-  releasedAt: number;
+  /** Release order: a check judges only objects released before it began. */
+  seq: number;
+  /** Found reachable by one check: the next one decides. */
+  suspect: boolean;
 }
 
 const REPORT_LIMIT = 200;
@@ -70,17 +81,24 @@ export class LeakRegistry {
   private readonly byCall = new Map<string, Set<LeakHandle>>();
   private readonly liveCounts = new Map<LeakType, number>(LEAK_TYPES.map((t) => [t, 0]));
   private readonly watched = new Map<number, Watched>();
-  private readonly finalizer = new FinalizationRegistry<number>((id) => this.watched.delete(id));
+  private readonly finalizer = new FinalizationRegistry<number>((id) => {
+    if (this.watched.get(id)?.suspect) this.transientReachable++;
+    this.watched.delete(id);
+  });
   private readonly probes = new Map<string, HolderProbe>();
   private readonly growth = new GrowthSampler();
   private stackTypes: Set<string>;
   private gc: (() => void) | null = null;
   private reachCheckTimer: NodeJS.Timeout | null = null;
-  private reachCheckWaiters: Array<() => void> = [];
+  private checking = false;
+  private releaseSeq = 0;
+  /** settle() callers: each waits for a complete verdict on what was released before it called. */
+  private reachCheckWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private peakRss = 0;
 
   leaked = 0;
   reachableAfterRelease = 0;
+  transientReachable = 0;
   doubleRelease = 0;
   readonly leakedObjects: LeakRecordView[] = [];
   readonly reachableObjects: LeakRecordView[] = [];
@@ -90,6 +108,13 @@ export class LeakRegistry {
   constructor(readonly mode: LeakCheckMode, stackTypes: readonly string[] = []) {
     this.stackTypes = new Set(stackTypes);
     if (this.tracksReachability) this.gc = exposeGc();
+  }
+
+  /** Released objects found reachable once and waiting for the second look. */
+  get undecided(): number {
+    let n = 0;
+    for (const entry of this.watched.values()) if (entry.suspect) n++;
+    return n;
   }
 
   get tracksReachability(): boolean {
@@ -137,7 +162,7 @@ export class LeakRegistry {
     handle.released = true;
     this.forget(handle);
     if (obj && this.tracksReachability) {
-      this.watched.set(handle.id, { handle, ref: new WeakRef(obj), releasedAt: Date.now() });
+      this.watched.set(handle.id, { handle, ref: new WeakRef(obj), seq: ++this.releaseSeq, suspect: false });
       this.finalizer.register(obj, handle.id);
     }
   }
@@ -187,44 +212,75 @@ export class LeakRegistry {
     log().warn({ callId, type, count, detail }, 'leak audit: native objects outlive their release');
   }
 
-  /** Resolves after the next reachability check has run (immediately if not tracking). */
+  /**
+   * Resolves once every object released before this call has been judged (immediately if not
+   * tracking): all reports it can cause are in the counters by then.
+   */
   async settle(): Promise<void> {
     if (!this.tracksReachability) return;
-    if (!this.reachCheckTimer && this.watched.size === 0) return;
+    if (!this.reachCheckTimer && !this.checking && this.watched.size === 0) return;
+    const seq = this.releaseSeq;
+    const done = new Promise<void>((resolve) => this.reachCheckWaiters.push({ seq, resolve }));
     this.scheduleReachabilityCheck();
-    // someone waits for the result: the pending check must keep the process alive
     this.reachCheckTimer?.ref();
-    await new Promise<void>((resolve) => this.reachCheckWaiters.push(resolve));
+    await done;
   }
 
   private scheduleReachabilityCheck(): void {
-    if (this.reachCheckTimer) return;
+    if (this.reachCheckTimer || this.checking) return;
     // A moment after teardown, so the reply and the command's own stack frames are gone.
     this.reachCheckTimer = setTimeout(() => void this.checkReachability(), 50);
-    this.reachCheckTimer.unref();
+    // while someone waits for the verdict, the pending check keeps the process alive
+    if (this.reachCheckWaiters.length === 0) this.reachCheckTimer.unref();
+  }
+
+  /** GC, let a close-callbacks phase pass (closing sockets let go of their JS objects), GC again. */
+  private async collect(): Promise<void> {
+    if (!this.gc) return;
+    this.gc();
+    // a setImmediate queued from the check phase runs in the next loop iteration, so between
+    // the two, the close callbacks of sockets closed up to now have run
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    this.gc();
   }
 
   private async checkReachability(): Promise<void> {
-    const cutoff = Date.now();
-    if (this.gc) {
-      this.gc();
-      await new Promise((resolve) => setImmediate(resolve));
-      this.gc();
-    }
+    this.reachCheckTimer = null;
+    this.checking = true;
+    const cutoff = this.releaseSeq;
+    await this.collect();
+    let suspects = 0;
     for (const [id, entry] of this.watched) {
-      if (entry.releasedAt > cutoff) continue;
-      this.watched.delete(id);
+      if (entry.seq > cutoff) continue;
       const obj = entry.ref.deref();
-      if (obj === undefined) continue;
+      if (obj === undefined) {
+        if (entry.suspect) this.transientReachable++;
+        this.watched.delete(id);
+        continue;
+      }
+      if (!entry.suspect) {
+        entry.suspect = true;
+        suspects++;
+        continue;
+      }
+      this.watched.delete(id);
       const holder = this.findHolder(obj);
       this.reachableAfterRelease++;
       const view = { ...viewOf(entry.handle), holder };
       pushBounded(this.reachableObjects, view);
       log().warn({ callId: entry.handle.callId, type: entry.handle.type, holder, allocationSite: view.allocationSite }, 'leak audit: released object still reachable');
     }
-    this.reachCheckTimer = null;
-    const waiters = this.reachCheckWaiters.splice(0);
-    for (const resolve of waiters) resolve();
+    this.checking = false;
+    // a waiter is answered when nothing released before it is still undecided
+    const undecided = suspects > 0 ? Math.min(...[...this.watched.values()].filter((e) => e.suspect).map((e) => e.seq)) : Infinity;
+    const ready = this.reachCheckWaiters.filter((w) => w.seq <= cutoff && w.seq < undecided);
+    this.reachCheckWaiters = this.reachCheckWaiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+    let newer = false;
+    for (const entry of this.watched.values()) if (entry.seq > cutoff) newer = true;
+    // suspects get their second look; objects released during this check get their first
+    if (suspects > 0 || newer || this.reachCheckWaiters.length > 0) this.scheduleReachabilityCheck();
   }
 
   private findHolder(obj: object): string {
@@ -253,6 +309,7 @@ export class LeakRegistry {
       live: this.liveCountsByType(),
       leaked: this.leaked,
       reachableAfterRelease: this.reachableAfterRelease,
+      transientReachable: this.transientReachable,
       doubleRelease: this.doubleRelease,
       growth: this.growth.report(CALL_OWNED_TYPES),
     };

@@ -8,14 +8,29 @@ import {
   type PacketHandler,
 } from './media-socket.js';
 
+/** Send errors (ICMP unreachable surfacing as ECONNREFUSED etc.) must never crash the daemon. */
+function ignoreError(): void {}
+
+/**
+ * Ownership: the packet handler (and through it the StreamFd) is reachable only through this
+ * object while it is open. Node keeps a closed dgram socket alive until its handle's close
+ * callback has run (a later phase of the event loop); at close the handler is dropped and no
+ * listener that could reach it stays on the socket, so a socket whose close is in flight
+ * never holds a released StreamFd.
+ */
 class DgramMediaSocket implements MediaSocket {
   private closed = false;
+  private handler: PacketHandler | null;
   constructor(
     private readonly socket: Socket,
     readonly family: AddressFamily,
     readonly localAddress: string,
     readonly localPort: number,
-  ) {}
+    handler: PacketHandler,
+  ) {
+    this.handler = handler;
+    socket.on('message', (data, rinfo) => this.handler?.(data, { address: rinfo.address, port: rinfo.port, family }));
+  }
 
   send(data: Buffer, port: number, address: string): boolean {
     if (this.closed) return false;
@@ -33,6 +48,7 @@ class DgramMediaSocket implements MediaSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.handler = null;
     this.socket.removeAllListeners('message');
     this.socket.close();
   }
@@ -43,7 +59,6 @@ export const dgramSocketFactory: MediaSocketFactory = {
   open(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): Promise<MediaSocket> {
     return new Promise((resolve, reject) => {
       const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
-      const fam: AddressFamily = family;
       const onError = (err: NodeJS.ErrnoException) => {
         socket.close();
         reject(err.code === 'EADDRINUSE' ? new PortInUseError(address, port, { cause: err }) : err);
@@ -51,10 +66,10 @@ export const dgramSocketFactory: MediaSocketFactory = {
       socket.once('error', onError);
       socket.bind({ address, port, exclusive: true }, () => {
         socket.off('error', onError);
-        // Send errors (ICMP unreachable surfacing as ECONNREFUSED etc.) must never crash the daemon.
-        socket.on('error', () => undefined);
-        socket.on('message', (data, rinfo) => onPacket(data, { address: rinfo.address, port: rinfo.port, family: fam }));
-        resolve(new DgramMediaSocket(socket, family, address, port));
+        // a module-level function: a closure here would keep this scope (and onPacket) alive
+        // for as long as the socket object lives, which outlasts close()
+        socket.on('error', ignoreError);
+        resolve(new DgramMediaSocket(socket, family, address, port, onPacket));
       });
     });
   },

@@ -6,6 +6,7 @@
 import type { InterfaceSpec } from '../config/config.js';
 import { PortsExhaustedError } from '../errors.js';
 import { PortPool } from './port-pool.js';
+import type { AllocationPause } from './test-pause.js';
 import { PortInUseError, type AddressFamily, type MediaSocket, type MediaSocketFactory, type PacketHandler } from './media-socket.js';
 
 /** Socket errors that mean the process or system is out of resources, not this port. */
@@ -34,6 +35,8 @@ export interface OpenedPair {
 
 export class InterfaceSet {
   readonly addresses: LocalAddress[];
+  /** Test-only (RTPENGINE_TS_TEST_PAUSE): holds an allocation at its await; null in production. */
+  allocationPause: AllocationPause | null = null;
 
   constructor(specs: readonly InterfaceSpec[], portMin: number, portMax: number) {
     this.addresses = specs.map((s) => new LocalAddress(s.name, s.address, s.advertised, s.family, portMin, portMax));
@@ -65,6 +68,7 @@ export class InterfaceSet {
       try {
         rtp = await factory.open(local.address, port, local.family, onRtp);
         const rtcp = await factory.open(local.address, port + 1, local.family, onRtcp);
+        if (this.allocationPause) await this.allocationPause(`${local.address}:${port}`);
         return { local, port, rtp, rtcp };
       } catch (err) {
         rtp?.close();

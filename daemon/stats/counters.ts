@@ -23,6 +23,8 @@ export const GLOBAL_COUNTERS = [
   'ngGarbage',
   'ngDuplicates',
   'ngErrors',
+  /** Internal errors: something tried to add objects to a call already torn down (refused). */
+  'refusedDestroyedCallAdds',
 ] as const;
 
 export type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];

@@ -14,7 +14,6 @@ autotest_start(qw(--config-file=none -t -1 -i 203.0.113.1 -i 2001:db8:4321::1
 			--endpoint-learning=delayed -d 0 --leak-check=fatal))
 		or die;
 
-$NGCP::Rtpengine::AutoTest::check_src_port = 1;
 
 my ($sock_a, $sock_ax, $sock_b, $sock_bx, $port_a, $port_ax, $port_b, $port_bx, $resp);
 

@@ -15,7 +15,6 @@ autotest_start(qw(--config-file=none -t -1 -i 203.0.113.1 -i 2001:db8:4321::1
 			--endpoint-learning=delayed -d 0 --leak-check=fatal))
 		or die;
 
-$NGCP::Rtpengine::AutoTest::check_src_port = 1;
 
 my ($sock_a, $sock_b, $sock_a2, $port_a, $port_b, $port_a2, $port_b2, $port_a3, $port_b3);
 

@@ -12,7 +12,6 @@ autotest_start(qw(--config-file=none -t -1 -i 203.0.113.1 -i 2001:db8:4321::1
 			-n 2281 -c 12381 -f -L 7 -E -u 2282 --endpoint-learning=delayed -d 0 --leak-check=fatal))
 		or die;
 
-$NGCP::Rtpengine::AutoTest::check_src_port = 1;
 
 my ($sock_a, $sock_b, $sock_c, $port_a, $port_b, $port_c, $ftr, $ttb, $ttc, $fts);
 

@@ -11,6 +11,13 @@ package NGCP::Rtpengine::AutoTest;
 #   ...expected output SDP with placeholders (PORT, ICEUFRAG, CRYPTO128, ?...)...
 #   SDP
 #   done_testing();
+#
+# The TAP a script prints is the TAP rtpengine's own module prints for it: every exported
+# function makes the same assertions, with the same names, in the same order, and ends the script
+# where rtpengine's does (a reply with result=error to rtpe_req, a packet that does not arrive,
+# a send that fails). perl-compat/t/10-tap-compat.t checks this against rtpengine's modules.
+# What is ours only: the launcher's start checks (the two preload checks are skips here), the
+# daemon-exit assertion before done_testing's plan, and leak_check() when a script calls it.
 
 use strict;
 use warnings;
@@ -26,31 +33,32 @@ use Socket qw(AF_INET AF_INET6 SOCK_DGRAM MSG_DONTWAIT inet_pton pack_sockaddr_i
 use IO::Socket::IP;
 use IO::Select;
 use NGCP::Rtpengine;
+use NGCP::Rtpclient::SRTP;
 use Exporter 'import';
 
-our @EXPORT = qw(autotest_start autotest_init new_call new_call_nc offer answer offer_answer
-	rtpe_req rtpe_raw_req ft tt cid new_ft new_tt reverse_tags snd snd_no rcv rcv_no rcv_maybe
-	rtp rtpm rtpmre escape crlf sdp_split use_json terminate create create_answer publish
-	subscribe_request subscribe_answer srtp_snd srtp_rcv srtp_dec);
+# rtpengine's export list, name for name (a script may define subs of any other name)
+our @EXPORT = qw(autotest_start new_call new_call_nc offer answer ft tt cid snd snd_no srtp_snd rtp
+	rcv srtp_rcv rcv_no rcv_maybe srtp_dec escape rtpm rtpmre reverse_tags new_ft new_tt crlf sdp_split
+	rtpe_req offer_answer autotest_init subscribe_request subscribe_answer publish create
+	create_answer use_json rtpe_raw_req last_resp);
 our @EXPORT_OK = qw(leak_check sdp_regex sdp_match sdp_partial_captures rtpe_client daemon_pid
-	stop_daemon);
+	stop_daemon terminate exts);
 our %EXPORT_TAGS = (all => [@EXPORT, @EXPORT_OK]);
 
-our $launch_cb;                 # called once the control socket exists (rtpengine compatibility)
+our $launch_cb;                 # called once the daemon is launched (rtpengine compatibility)
 our $host;                      # overrides RTPENGINE_HOST / 127.0.0.1
 our $port;                      # overrides RTPENGINE_PORT / the -n option / 2223
-our $rcv_timeout = $ENV{RTPE_TEST_RCV_TIMEOUT} // 2;     # seconds rcv() waits for a packet
-our $rcv_no_wait = $ENV{RTPE_TEST_RCV_NO_WAIT} // 0.2;   # seconds rcv_no() waits
-our $req_timeout = $ENV{RTPE_TEST_REQ_TIMEOUT} // 3;     # seconds an rtpe_req() may take in total
-our $check_src_port = 0;        # when true, rcv() also asserts the packet's source port
+our $rcv_timeout = $ENV{RTPE_TEST_RCV_TIMEOUT} // 1;     # seconds rcv() waits (rtpengine: alarm(1))
+our $rcv_no_wait = $ENV{RTPE_TEST_RCV_NO_WAIT} // 0.1;   # seconds rcv_no()/rcv_maybe() wait first
+our $req_timeout = $ENV{RTPE_TEST_REQ_TIMEOUT} // 3;     # seconds an ng request may take (rtpengine: alarm(3))
 our $last_rcv_from;             # [address, port] of the last packet rcv() got
 our $stop_timeout = $ENV{RTPE_TEST_STOP_TIMEOUT} // 15; # seconds to wait for the daemon to exit
 
 my $tb = Test::Builder->new;
-my ($c, $rtpe_pid, $rtpe_stdout, $rtpe_stderr, $keep_logs, $daemon_checked);
-my ($cid, $ft, $tt, @sockets, $tag_iter, $tag_suffix);
+my ($c, $rtpe_pid, $rtpe_stdout, $rtpe_stderr, $daemon_checked);
+my ($cid, $ft, $tt, @sockets, $tag_iter, $tag_suffix, $last_resp);
 $tag_iter = 0;
-$tag_suffix = '-' . rand();
+$tag_suffix = '-' . $0 . '-' . rand();
 
 # ---------------------------------------------------------------------------------------------
 # daemon life cycle
@@ -77,7 +85,6 @@ sub _log_files {
 		my $err = File::Spec->catfile($dir, "$base.stderr");
 		open(my $o, '>', $out) or die "cannot write $out: $!";
 		open(my $e, '>', $err) or die "cannot write $err: $!";
-		$keep_logs = 1;
 		return ({ fh => $o, name => $out }, { fh => $e, name => $err });
 	}
 	my $o = File::Temp->new(TEMPLATE => "rtpe-out.$base.XXXXXXXX", TMPDIR => 1);
@@ -85,14 +92,19 @@ sub _log_files {
 	return ({ fh => $o, name => $o->filename, tmp => $o }, { fh => $e, name => $e->filename, tmp => $e });
 }
 
+# Assertions as rtpengine's: two preload-library checks (skipped: the launcher's network
+# namespace replaces rtpengine's LD_PRELOAD library), the executable, the launch. The ping that
+# follows is not an assertion (rtpengine's is not either).
 sub autotest_start {
 	my (@cmdline) = @_;
 
 	$port //= $ENV{RTPENGINE_PORT} // _ng_port_from_cmdline(@cmdline);
 
+	$tb->skip('no preload library: rtpengine-ts runs in a network namespace') for 1 .. 2;
+
 	if ($ENV{RTPE_TEST_NO_LAUNCH}) {
-		$tb->skip('daemon is running externally');
-		$tb->skip('daemon is running externally');
+		$tb->skip('daemon is running externally') for 1 .. 2;
+		$launch_cb->() if $launch_cb;
 		return autotest_init();
 	}
 
@@ -116,6 +128,7 @@ sub autotest_start {
 	}
 	$rtpe_pid = $pid;
 	$tb->ok($rtpe_pid, 'daemon launched in background');
+	$launch_cb->() if $launch_cb;
 	return autotest_init();
 }
 
@@ -138,6 +151,8 @@ sub _tail {
 	return join('', @l);
 }
 
+# Waits (30 s at most) until the daemon answers 'ping'. No assertion either way, as in
+# rtpengine; a daemon that never answers ends the script here with the reason.
 sub autotest_init {
 	my $h = $host // $ENV{RTPENGINE_HOST} // '127.0.0.1';
 	my $p = $port // $ENV{RTPENGINE_PORT} // 2223;
@@ -145,11 +160,8 @@ sub autotest_init {
 	$c->{socket} or terminate("cannot create control socket to $h:$p: $c->{socket_error}");
 
 	$tag_iter = 0;
-	$tag_suffix = '-' . rand();
+	$tag_suffix = '-' . $0 . '-' . rand();
 
-	$launch_cb->() if $launch_cb;
-
-	# keep pinging while the daemon starts up (30 s at most)
 	my $pong = 0;
 	my $deadline = Time::HiRes::time() + ($ENV{RTPE_TEST_START_TIMEOUT} // 30);
 	while (Time::HiRes::time() < $deadline) {
@@ -163,8 +175,7 @@ sub autotest_init {
 	}
 	$c->{timeout} = 1;
 	$c->{retries} = 2;
-	$tb->ok($pong, 'ping works, daemon operational')
-		or terminate("daemon at $h:$p does not answer 'ping'");
+	$pong or terminate("daemon at $h:$p does not answer 'ping'");
 	return 1;
 }
 
@@ -177,23 +188,7 @@ sub stop_daemon {
 	return if $daemon_checked;
 	$daemon_checked = 1;
 	return unless $rtpe_pid;
-	my $pid = $rtpe_pid;
-	kill('TERM', $pid);
-	my $status;
-	my $deadline = Time::HiRes::time() + $stop_timeout;
-	while (Time::HiRes::time() < $deadline) {
-		my $r = waitpid($pid, WNOHANG);
-		if ($r == $pid) { $status = $?; last }
-		if ($r < 0) { last }
-		Time::HiRes::sleep(0.05);
-	}
-	my $killed = 0;
-	if (!defined $status) {
-		kill('KILL', $pid);
-		waitpid($pid, 0);
-		$status = $?;
-		$killed = 1;
-	}
+	my ($status, $killed) = _stop($rtpe_pid);
 	$rtpe_pid = undef;
 	my $ok = !$killed && $status == 0;
 	my $desc = $killed ? "did not exit within $stop_timeout s of SIGTERM (killed)"
@@ -208,6 +203,22 @@ sub stop_daemon {
 	return $ok;
 }
 
+# SIGTERM, wait, SIGKILL after $stop_timeout; returns (wait status, killed?)
+sub _stop {
+	my ($pid) = @_;
+	kill('TERM', $pid);
+	my $deadline = Time::HiRes::time() + $stop_timeout;
+	while (Time::HiRes::time() < $deadline) {
+		my $r = waitpid($pid, WNOHANG);
+		return ($?, 0) if $r == $pid;
+		return (0, 0) if $r < 0;
+		Time::HiRes::sleep(0.05);
+	}
+	kill('KILL', $pid);
+	waitpid($pid, 0);
+	return ($?, 1);
+}
+
 sub _keep_logs {
 	for my $f ($rtpe_stdout, $rtpe_stderr) {
 		next unless $f;
@@ -217,9 +228,12 @@ sub _keep_logs {
 	$tb->diag("hint: rtpe stderr output is at $rtpe_stderr->{name}") if $rtpe_stderr;
 }
 
+# Ends the script, as rtpengine's terminate() does (die), after pointing at the daemon's logs.
 sub terminate {
 	my ($msg) = @_;
+	$msg =~ s/\n+\z//;
 	_keep_logs();
+	$tb->diag("daemon stderr (tail):\n" . _tail($rtpe_stderr, 20)) if $rtpe_stderr;
 	die "error: $msg\n";
 }
 
@@ -235,33 +249,18 @@ sub terminate {
 
 END {
 	if ($rtpe_pid && !$daemon_checked) {
-		# the plan is already out (or the script died): report through the exit status
+		# the plan is already out, or the script ended early: report through the exit status
 		my $exit = $?;
-		my $ok = _stop_quiet();
-		$? = $exit || ($ok ? 0 : 255);
+		$daemon_checked = 1;
+		my ($status, $killed) = _stop($rtpe_pid);
+		$rtpe_pid = undef;
+		if ($killed || $status != 0) {
+			print STDERR "# daemon did not exit cleanly after SIGTERM (status $status)\n";
+			_keep_logs();
+			$exit ||= 255;
+		}
+		$? = $exit;
 	}
-}
-
-sub _stop_quiet {
-	$daemon_checked = 1;
-	my $pid = $rtpe_pid or return 1;
-	kill('TERM', $pid);
-	my $status;
-	my $deadline = Time::HiRes::time() + $stop_timeout;
-	while (Time::HiRes::time() < $deadline) {
-		my $r = waitpid($pid, WNOHANG);
-		if ($r == $pid) { $status = $?; last }
-		last if $r < 0;
-		Time::HiRes::sleep(0.05);
-	}
-	if (!defined $status) { kill('KILL', $pid); waitpid($pid, 0); $status = -1 }
-	$rtpe_pid = undef;
-	if ($status != 0) {
-		print STDERR "# daemon did not exit cleanly after SIGTERM (status $status)\n";
-		_keep_logs();
-		return 0;
-	}
-	return 1;
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -327,26 +326,19 @@ sub _send_req {
 	return ($resp, $@);
 }
 
-sub rtpe_req {
-	my ($cmd, $name, $req) = @_;
-	$req->{command} = $cmd;
-	$req->{'call-id'} //= $cid;
-	my ($resp, $err) = _send_req($req);
-	if (!$resp) {
-		$tb->ok(0, "$name - '$cmd' status");
-		my $gone = _daemon_gone();
-		$tb->diag($gone ? "daemon has exited with status $gone->[0]" : "no reply: $err");
-		terminate("'$cmd' request failed ($err)");
-	}
-	my $r = ref($resp) eq 'HASH' ? $resp : { result => undef };
-	$tb->is_eq($r->{result}, 'ok', "$name - '$cmd' status")
-		or $tb->diag('error-reason: ' . ($r->{'error-reason'} // '(none)'));
-	return $r;
+# An error reply as rtpe_raw_req() hands it back: rtpengine's returns the client's die message
+# there ('Error reason: "..."', which scripts match with like()); this one is that string when
+# used as a string and still the reply hash when used as one.
+{
+	package NGCP::Rtpengine::AutoTest::ErrorReply;
+	use overload '""' => sub { 'Error reason: "' . ($_[0]{'error-reason'} // '') . '"' },
+		'bool' => sub { 1 }, fallback => 1;
 }
 
-# Sends a request and returns the reply without judging it.
-#   rtpe_raw_req($cmd, $name, \%req)  - sets command and call-id (//= cid) like rtpe_req
-#   rtpe_raw_req(\%req)               - sends the hash exactly as given
+# Sends a request and returns the reply without asserting anything.
+#   rtpe_raw_req(\%req)               - rtpengine's form: the hash is sent exactly as given
+#   rtpe_raw_req($cmd, $name, \%req)  - ours: sets command and call-id (//= cid) like rtpe_req
+# An error reply comes back as a hash that reads as 'Error reason: "..."' in string context.
 sub rtpe_raw_req {
 	my ($req);
 	if (ref($_[0]) eq 'HASH') {
@@ -361,8 +353,36 @@ sub rtpe_raw_req {
 	}
 	my ($resp, $err) = _send_req($req);
 	terminate("'" . ($req->{command} // '?') . "' request failed ($err)") unless $resp;
+	if (ref($resp) eq 'HASH' && ($resp->{result} // '') eq 'error') {
+		bless $resp, 'NGCP::Rtpengine::AutoTest::ErrorReply';
+	}
 	return $resp;
 }
+
+# One assertion, "$name - '$cmd' status" (result is 'ok'). As in rtpengine, a reply with
+# result=error, or none at all, ends the script instead (no assertion).
+sub rtpe_req {
+	my ($cmd, $name, $req) = @_;
+	$req->{command} = $cmd;
+	$req->{'call-id'} //= $cid;
+	my ($resp, $err) = _send_req($req);
+	if (!$resp) {
+		my $gone = _daemon_gone();
+		$err .= " (daemon has exited with status $gone->[0])" if $gone;
+		terminate("'$cmd' request failed ($err)");
+	}
+	if (ref($resp) eq 'HASH' && ($resp->{result} // '') eq 'error') {
+		terminate("'$cmd' request failed (Error reason: \"" . ($resp->{'error-reason'} // '') . '")');
+	}
+	my $r = ref($resp) eq 'HASH' ? $resp : { result => undef };
+	$last_resp = $r;
+	$tb->is_eq($r->{result}, 'ok', "$name - '$cmd' status");
+	return $r;
+}
+
+# The reply to the last rtpe_req (so to the last offer, answer, ...): scripts read reply keys
+# beyond the SDP from it.
+sub last_resp { return $last_resp }
 
 my @placeholders = (
 	[ 'CRYPTO128S'     => '([0-9a-zA-Z/+]{38})' ],
@@ -379,7 +399,7 @@ my @placeholders = (
 	[ 'ICEPWD'         => '([0-9a-zA-Z]{26})' ],
 	[ 'LOOPER'         => '([0-9a-f]{12})' ],
 	[ 'TLS_ID'         => '([0-9a-f]{32})' ],
-	[ 'BGROUPS'        => '(\S+(?: \S+)*)' ],
+	[ 'BGROUPS'        => '([\d ]+)' ],
 	[ 'PORT'           => '(\d{1,5})' ],
 );
 my %ph = map { @$_ } @placeholders;
@@ -389,7 +409,7 @@ my $ph_re = join('|', map { $_->[0] } @placeholders);
 sub sdp_regex {
 	my ($exp) = @_;
 	my $re = '';
-	for my $piece (split(/($ph_re|\?)/, $exp)) {
+	for my $piece (split(/($ph_re|\?)/, $exp // '')) {
 		next if $piece eq '';
 		if ($piece eq '?') { $re .= '.' }
 		elsif (exists $ph{$piece}) { $re .= $ph{$piece} }
@@ -420,7 +440,8 @@ sub _first_difference {
 # found, first as a whole line, then (so that 'm=audio PORT RTP/AVP 0 8' still yields the port of
 # 'm=audio 30000 RTP/AVP 8') as a line starting with the expected text up to its last capturing
 # placeholder; a line found neither way gives undef for each of its captures. So the list has as
-# many elements as a full match would have had, in the same order.
+# many elements as a full match would have had, in the same order. Only a diagnostic aid:
+# sdp_match() itself returns nothing on a mismatch, as rtpengine's does.
 my $cap_ph_re = join('|', map { $_->[0] } grep { $_->[1] =~ /^\(/ } @placeholders);
 
 sub sdp_partial_captures {
@@ -453,25 +474,23 @@ sub sdp_partial_captures {
 	return @out;
 }
 
+# One assertion, "$name - output '$cmd' SDP"; returns the placeholder captures, or nothing when
+# the SDP does not match (rtpengine's behaviour: a later snd() to a missing port ends the script).
 sub sdp_match {
 	my ($cmd, $name, $sdp, $exp) = @_;
 	$exp //= '';
 	my $regexp = sdp_regex($exp);
 	my $got = crlf($sdp // '');
 	my @matches = $got =~ qr/$regexp/s;
-	my $ok = $got =~ qr/$regexp/s;
-	$tb->ok($ok, "$name - output '$cmd' SDP") or do {
-		$tb->diag(_first_difference($got, $exp));
-		$tb->diag("got SDP:\n$got");
-		$tb->diag("expected SDP:\n$exp");
-	};
+	my $ok = $tb->ok(scalar(@matches), "$name - output '$cmd' SDP");
 	return @matches if $ok;
-	# Unlike rtpengine (which returns nothing), hand back what can be found line by line, so
-	# that one differing SDP line does not leave later snd()/rcv() without their ports.
+	$tb->diag(_first_difference($got, $exp));
+	$tb->diag("got SDP:\n$got");
+	$tb->diag("expected SDP:\n$exp");
 	my @partial = sdp_partial_captures($got, $exp);
-	$tb->diag('captures taken line by line after the mismatch: '
+	$tb->diag('captures found line by line (not returned): '
 		. join(', ', map { defined $_ ? $_ : 'undef' } @partial)) if @partial;
-	return @partial;
+	return;
 }
 
 sub offer_answer {
@@ -507,18 +526,17 @@ sub subscribe_answer {
 	return rtpe_req('subscribe answer', $name, $req);
 }
 
-# create: the daemon generates an offer from scratch; returns the placeholder captures.
+# create: the daemon generates an offer from scratch; returns the reply's call-id and from-tag,
+# then the placeholder captures (tags are the request's own: none are filled in).
 sub create {
 	my ($name, $req, $sdp_exp) = @_;
-	$req->{'from-tag'} //= $ft;
 	my $resp = rtpe_req('create', $name, $req);
-	return sdp_match('create', $name, $resp->{sdp}, $sdp_exp);
+	my @matches = sdp_match('create', $name, $resp->{sdp}, $sdp_exp);
+	return ($resp->{'call-id'}, $resp->{'from-tag'}, @matches);
 }
 
-# create answer: hands the answer to a 'create' offer to the daemon; returns the reply.
 sub create_answer {
 	my ($name, $req, $sdp) = @_;
-	$req->{'from-tag'} //= $ft;
 	$req->{sdp} = $sdp;
 	return rtpe_req('create answer', $name, $req);
 }
@@ -560,13 +578,14 @@ sub leak_check {
 sub _sockaddr {
 	my ($addr, $p) = @_;
 	if ($addr =~ /:/) {
-		my $a6 = inet_pton(AF_INET6, $addr) or die "bad IPv6 address '$addr'";
+		my $a6 = inet_pton(AF_INET6, $addr) or terminate("bad IPv6 address '$addr'");
 		return pack_sockaddr_in6($p, $a6);
 	}
-	my $a4 = inet_pton(AF_INET, $addr) or die "bad IPv4 address '$addr'";
+	my $a4 = inet_pton(AF_INET, $addr) or terminate("bad IPv4 address '$addr'");
 	return pack_sockaddr_in($p, $a4);
 }
 
+# rtpengine always sends to 203.0.113.1 (IPv4 only); an IPv6 socket here goes to 2001:db8:4321::1.
 sub _default_dest {
 	my ($sock) = @_;
 	return $sock->sockdomain == AF_INET6 ? '2001:db8:4321::1' : '203.0.113.1';
@@ -581,58 +600,86 @@ sub _peer {
 	return;
 }
 
-# A destination port that is not a number (usually undef: an earlier offer/answer reply did not
-# give the port the script captures) is a failed assertion instead of a die, so the rest of the
-# script still runs (rtpengine's snd dies there).
-sub _bad_dest {
-	my ($what, $dest) = @_;
-	return 0 if defined $dest && $dest =~ /^\d+$/;
-	$tb->ok(0, "$what: packet sent");
-	$tb->diag("$what: no usable destination port (" . (defined $dest ? "'$dest'" : 'undef')
-		. '); was it captured from an SDP reply that did not match?');
-	return 1;
+sub _send {
+	my ($sock, $dest, $packet, $addr) = @_;
+	defined $dest && $dest =~ /^\d+$/ && $dest > 0
+		or return (undef, 'no usable destination port (' . (defined $dest ? "'$dest'" : 'undef')
+			. '); was it captured from an SDP reply that did not match?');
+	$addr //= _default_dest($sock);
+	my $r = $sock->send($packet, 0, _sockaddr($addr, $dest));
+	return ($r, "sending to [$addr]:$dest failed: $!");
 }
 
+# No assertion; a send that fails (or has no port to go to) ends the script, as rtpengine's does.
 sub snd {
 	my ($sock, $dest, $packet, $addr) = @_;
-	return if _bad_dest('snd', $dest);
-	$addr //= _default_dest($sock);
-	defined($sock->send($packet, 0, _sockaddr($addr, $dest)))
-		or die "sending to [$addr]:$dest failed: $!";
+	my ($r, $err) = _send($sock, $dest, $packet, $addr);
+	$r or terminate("snd: $err");
+	return $r;
 }
 
-# Like snd(), but a failing send is not fatal; returns whether the datagram was sent.
+# One assertion, "send to closed port fails": the send must be refused.
 sub snd_no {
 	my ($sock, $dest, $packet, $addr) = @_;
-	return 0 unless defined $dest && $dest =~ /^\d+$/;
-	$addr //= _default_dest($sock);
-	return defined($sock->send($packet, 0, _sockaddr($addr, $dest))) ? 1 : 0;
+	my ($r) = _send($sock, $dest, $packet, $addr);
+	return $tb->ok(!$r, 'send to closed port fails');
+}
+
+# RTP header extension block (RFC 8285) for rtp()/rtpm(): [[id, data], ...]. The one-byte form
+# (0xBEDE) takes ids below 16 with 1-16 bytes of data (and [0, ''] as a padding entry); anything
+# else needs the two-byte form (0x1000). Padded with zero bytes to a multiple of 4. The bytes are
+# the ones rtpengine's helper produces for the same list, so the same rtpm() patterns match.
+sub exts {
+	my ($list) = @_;
+	return '' unless $list && @$list;
+	my $two_byte = grep { my ($id, $data) = @$_;
+		$id >= 16 || length($data) > 16 || (length($data) == 0 && $id != 0) } @$list;
+	my $body = '';
+	for my $x (@$list) {
+		my ($id, $data) = @$x;
+		# one-byte form: id in the high nibble, length - 1 in the low one (a padding entry's -1
+		# sets every bit, as in rtpengine's)
+		$body .= $two_byte ? pack('CC', $id, length($data)) . $data
+			: pack('C', (($id << 4) | (length($data) - 1)) & 0xff) . $data;
+	}
+	$body .= "\0" x ((4 - length($body) % 4) % 4);
+	return pack('n n', $two_byte ? 0x1000 : 0xbede, length($body) / 4) . $body;
 }
 
 sub rtp {
-	my ($pt, $seq, $ts, $ssrc, $payload) = @_;
-	print("rtp in $pt $seq $ts $ssrc\n");
-	return pack('CCnNN a*', 0x80, $pt, $seq, $ts, $ssrc, $payload // '');
+	my ($pt, $seq, $ts, $ssrc, $payload, $ext_list) = @_;
+	$ext_list //= [];
+	my $n = scalar(@$ext_list);
+	print("rtp in $pt $seq $ts $ssrc $n exts\n");
+	my $x = exts($ext_list);
+	return pack('CCnNN', $x ? 0x90 : 0x80, $pt, $seq, $ts, $ssrc) . $x . ($payload // '');
 }
 
 sub escape { return "\Q$_[0]\E" }
 
 sub rtpmre {
-	my ($pt, $seq, $ts, $ssrc, $xre) = @_;
-	my $re = escape(pack('C', 0x80)) . escape(pack('C', $pt));
+	my ($pt, $seq, $ts, $ssrc, $xre, $ext_list) = @_;
+	my $x = exts($ext_list);
+	my $re = escape(pack('C', $x ? 0x90 : 0x80)) . escape(pack('C', $pt));
 	$re .= $seq >= 0 ? escape(pack('n', $seq)) : '(..)';
 	$re .= $ts >= 0 ? escape(pack('N', $ts)) : '(....)';
 	$re .= $ssrc >= 0 ? escape(pack('N', $ssrc)) : '(....)';
-	$re .= $xre;
+	# the extension block goes into the pattern as it is, as rtpengine's matcher does
+	$re .= $x . $xre;
 	return qr/^$re$/s;
 }
 
+# rtpm(pt, seq, ts, ssrc, payload[, alt_payload][, [extensions]]); an array ref in place of
+# alt_payload is the extension list.
 sub rtpm {
-	my ($pt, $seq, $ts, $ssrc, $payload, $alt_payload) = @_;
-	return rtpmre($pt, $seq, $ts, $ssrc, escape($payload)) unless $alt_payload;
-	return rtpmre($pt, $seq, $ts, $ssrc, '(' . escape($payload) . '|' . escape($alt_payload) . ')');
+	my ($pt, $seq, $ts, $ssrc, $payload, $alt_payload, $ext_list) = @_;
+	($ext_list, $alt_payload) = ($alt_payload, undef) if ref($alt_payload) eq 'ARRAY';
+	return rtpmre($pt, $seq, $ts, $ssrc, escape($payload), $ext_list) unless $alt_payload;
+	return rtpmre($pt, $seq, $ts, $ssrc, '(' . escape($payload) . '|' . escape($alt_payload) . ')',
+		$ext_list);
 }
 
+# Waits up to $timeout for one datagram: (packet, peer sockaddr), or () when none came.
 sub _recv_wait {
 	my ($sock, $timeout) = @_;
 	return unless IO::Select->new($sock)->can_read($timeout);
@@ -642,64 +689,95 @@ sub _recv_wait {
 	return ($p, $sa);
 }
 
-sub _rcv_check {
-	my ($sock, $port, $match, $cb, $cb_arg, $p, $sa) = @_;
-	my $from = _peer($sa);
+# rcv(sock, port, match[, cb, cb_arg]) as rtpengine's: a packet that does not arrive within
+# $rcv_timeout ends the script (rtpengine: alarm -> die -> terminate). Otherwise two assertions,
+# "received packet matches (<caller>)" and, unless port is -1, "receive port matches (<caller>)"
+# (the packet's source port is the relay port the script expects it from); <caller> is the
+# calling package, file and line. Returns the match's captures (2- and 4-byte ones unpacked as
+# 16/32-bit numbers); with port -1 the packet's source port and address come first.
+sub rcv {
+	my ($sock, $port, $match, $cb, $cb_arg) = @_;
+	my @caller = caller;
+	my ($p, $sa) = _recv_wait($sock, $rcv_timeout);
+	defined $p or terminate("recv timed out: no packet within $rcv_timeout s on ["
+		. $sock->sockhost . ']:' . $sock->sockport . " (at $caller[1] line $caller[2])");
+	my $from = _peer($sa) or terminate('rcv: packet from an unknown address family');
 	$last_rcv_from = $from;
 	my ($hdr_mark, $pt, $seq, $ts, $ssrc, $payload) = unpack('CCnNN a*', $p);
 	$p = $cb->($hdr_mark, $pt, $seq, $ts, $ssrc, $payload, $p, $cb_arg) if $cb;
-	my $ok = $tb->like($p, $match, 'received packet matches');
-	if (!$ok) {
-		$tb->diag(sprintf('received %d bytes from [%s]:%s: %s', length($p), $from ? @$from : ('?', '?'),
-			unpack('H*', $p)));
+	if ($p !~ $match) {
+		print('rtp recv ' . join(' ', map { $_ // '' } $pt, $seq, $ts, $ssrc) . ' '
+			. unpack('H*', $payload // '') . "\n" . unpack('H*', $p) . "\n");
 	}
-	if ($check_src_port && defined $port && $port > 0) {
-		$tb->is_num($from ? $from->[1] : undef, $port, 'packet came from the expected port');
-	}
+	$tb->like($p, $match, "received packet matches (@caller)");
 	my @matches = $p =~ $match;
 	for my $m (@matches) {
 		next unless defined $m;
 		if (length($m) == 2) { ($m) = unpack('n', $m) }
 		elsif (length($m) == 4) { ($m) = unpack('N', $m) }
 	}
-	unshift(@matches, $from ? $from->[1] : undef) if defined $port && $port == -1 && @matches;
+	if (!defined $port || $port != -1) {
+		# argument order as rtpengine's (got: the script's port, expected: the packet's)
+		$tb->is_eq($port, $from->[1], "receive port matches (@caller)");
+	}
+	elsif (@matches) {
+		unshift(@matches, $from->[1], $from->[0]);
+	}
 	return @matches;
 }
 
-sub rcv {
-	my ($sock, $port, $match, $cb, $cb_arg) = @_;
-	my ($p, $sa) = _recv_wait($sock, $rcv_timeout);
-	if (!defined $p) {
-		$tb->ok(0, 'received packet matches');
-		$tb->diag("no packet arrived within $rcv_timeout s on [" . $sock->sockhost . ']:' . $sock->sockport);
-		return;
-	}
-	return _rcv_check($sock, $port, $match, $cb, $cb_arg, $p, $sa);
-}
-
-# Like rcv(), but a missing packet is not a failure: returns () without an assertion when
-# nothing arrives within the timeout (default 0.5 s); a packet that does arrive must match.
-sub rcv_maybe {
-	my ($sock, $port, $match, $cb, $cb_arg, $timeout) = @_;
-	my ($p, $sa) = _recv_wait($sock, $timeout // 0.5);
-	return unless defined $p;
-	return _rcv_check($sock, $port, $match, $cb, $cb_arg, $p, $sa);
-}
-
+# One assertion, "no packet received (<caller>)", after waiting $rcv_no_wait.
 sub rcv_no {
 	my ($sock) = @_;
+	my @caller = caller;
 	Time::HiRes::sleep($rcv_no_wait);
 	my $p = '';
 	my $sa = $sock->recv($p, 65535, MSG_DONTWAIT);
-	$tb->ok(!defined $sa, 'no packet received')
+	$tb->ok(!defined $sa, "no packet received (@caller)")
 		or $tb->diag(sprintf('unexpected %d bytes: %s', length($p), unpack('H*', $p)));
 }
 
-sub _no_srtp {
-	terminate('SRTP is not implemented in rtpengine-ts perl-compat (see perl-compat/README.md)');
+# One assertion that always passes, "whatever packet received or not": waits $rcv_no_wait and
+# takes one pending packet off the socket, if there is one.
+sub rcv_maybe {
+	my ($sock) = @_;
+	Time::HiRes::sleep($rcv_no_wait);
+	my $p = '';
+	$sock->recv($p, 65535, MSG_DONTWAIT);
+	return $tb->ok(1, 'whatever packet received or not');
 }
-sub srtp_snd { _no_srtp() }
-sub srtp_rcv { _no_srtp() }
-sub srtp_dec { _no_srtp() }
+
+# SRTP through NGCP::Rtpclient::SRTP (a placeholder in perl-compat: these die with its
+# "not implemented" message until it exists). srtp_rcv asserts "SRTP auth tag matches" before
+# rcv's two assertions, as rtpengine's does.
+sub _srtp_keys {
+	my ($ctx) = @_;
+	return if $ctx->{skey};
+	my ($key, $salt) = NGCP::Rtpclient::SRTP::decode_inline_base64($ctx->{key}, $ctx->{cs});
+	@$ctx{qw(skey sauth ssalt)} = NGCP::Rtpclient::SRTP::gen_rtp_session_keys($key, $salt);
+}
+
+sub srtp_snd {
+	my ($sock, $dest, $packet, $ctx, $addr) = @_;
+	_srtp_keys($ctx);
+	my ($enc, $roc) = NGCP::Rtpclient::SRTP::encrypt_rtp(@$ctx{qw(cs skey ssalt sauth roc)}, '', 0, 0, 0,
+		$packet);
+	$ctx->{roc} = $roc;
+	return snd($sock, $dest, $enc, $addr);
+}
+
+sub srtp_dec {
+	my ($hdr_mark, $pt, $seq, $ts, $ssrc, $payload, $pack, $ctx) = @_;
+	_srtp_keys($ctx);
+	my ($dec, $roc, $tag, $hmac) = NGCP::Rtpclient::SRTP::decrypt_rtp(@$ctx{qw(cs skey ssalt sauth roc)}, $pack);
+	$ctx->{roc} = $roc;
+	$tb->is_eq($tag, substr($hmac // '', 0, length($tag // '')), 'SRTP auth tag matches');
+	return $dec;
+}
+
+sub srtp_rcv {
+	my ($sock, $port, $match, $ctx) = @_;
+	return rcv($sock, $port, $match, \&srtp_dec, $ctx);
+}
 
 1;

@@ -79,7 +79,7 @@ describe('deferred packets under the write lock', () => {
     a.send(rtpPacket(9999), portForA);
     expect((await b.waitFor(DEFERRED_QUEUE_LIMIT + 1)).at(-1)?.data.readUInt16BE(2)).toBe(9999);
 
-    call.destroy(() => undefined);
+    await call.write(() => call.destroy(() => undefined));
     expect(Object.values(ctx.leaks.liveCountsByType()).every((n) => n === 0), JSON.stringify(ctx.leaks.liveCountsByType())).toBe(true);
     expect(ctx.leaks.leaked).toBe(0);
     expect(ctx.leaks.doubleRelease).toBe(0);

@@ -227,4 +227,62 @@ describe('LeakRegistry (full mode): reachability after release', () => {
     await r.settle();
     expect(r.reachableObjects.map((v) => [v.id, v.holder])).toEqual([[heldId, 'holder']]);
   });
+
+  it('a holder that lets go before the second look is a transient, not a leak; one that never does is reported, named', async () => {
+    const r = new LeakRegistry('full');
+    const transient: object[] = [];
+    const permanent: object[] = [];
+    r.addHolderProbe('transient holder', (o) => transient.includes(o));
+    r.addHolderProbe('permanent holder', (o) => permanent.includes(o));
+    let heldId = 0;
+    (() => {
+      const a = { n: 1 };
+      const b = { n: 2 };
+      transient.push(a);
+      permanent.push(b);
+      r.release(r.register('StreamFd', 'c7'), a);
+      const hb = r.register('StreamFd', 'c7');
+      heldId = hb.id;
+      r.release(hb, b);
+    })();
+    r.auditCall('c7');
+    const verdict = r.settle();
+    // the first check finds both still held; the transient holder lets go before the second
+    while (r.undecided < 2) await new Promise((res) => setImmediate(res));
+    expect(r.reachableAfterRelease, 'nothing is reported on a first look').toBe(0);
+    transient.length = 0;
+    await verdict;
+    expect(r.reachableObjects.map((v) => [v.id, v.type, v.holder])).toEqual([[heldId, 'StreamFd', 'permanent holder']]);
+    expect(r.reachableAfterRelease).toBe(1);
+    expect(r.transientReachable).toBe(1);
+    expect(r.counters().transientReachable).toBe(1);
+    expect(r.undecided).toBe(0);
+  });
+
+  it('judges only objects released before a check began', async () => {
+    const r = new LeakRegistry('full');
+    const holder: object[] = [];
+    r.addHolderProbe('holder', (o) => holder.includes(o));
+    (() => {
+      const first = { n: 1 };
+      holder.push(first);
+      r.release(r.register('Media', 'c8'), first);
+    })();
+    r.auditCall('c8');
+    const verdict = r.settle();
+    while (r.undecided < 1) await new Promise((res) => setImmediate(res));
+    // released (and still held) after the check began: that check does not judge it
+    (() => {
+      const late = { n: 2 };
+      holder.push(late);
+      r.release(r.register('Media', 'c8'), late);
+    })();
+    holder.shift(); // the first one's holder lets go
+    await verdict;
+    expect(r.reachableAfterRelease).toBe(0);
+    holder.length = 0;
+    await r.settle();
+    expect(r.reachableAfterRelease).toBe(0);
+    expect(r.transientReachable).toBeGreaterThanOrEqual(1);
+  });
 });
