@@ -186,6 +186,38 @@ describe.each([{ fastPath: false }, { fastPath: true }])('SRTP media, fast path 
     await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
   });
 
+  it('re-INVITE: our key stays, the answerer re-keys, rollover counters carry on past the wrap', async () => {
+    const callId = uniqueCallId('srtp-roc');
+    const pa = await party();
+    const pb = await party();
+    const suite = 'AES_CM_128_HMAC_SHA1_80';
+    const flags = { 'transport-protocol': 'RTP/SAVP', SDES: [`only-${suite}`] };
+    const offer1 = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp: sdp(pa, 'RTP/AVP', null, false), ...flags });
+    const ours = cryptoLinesOf(offer1.sdp as string)[0]!;
+    const bKey1 = randomBytes(30);
+    const answerSdp = (k: Buffer) => sdp(pb, 'RTP/SAVP', `${ours.tag} ${suite} inline:${k.toString('base64')}`, false);
+    const answer1 = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: answerSdp(bKey1) });
+    const toA = relayPortsOf(answer1.sdp as string);
+    const toB = relayPortsOf(offer1.sdp as string);
+    const A: Party = { ...pa, tx: null, rx: null, sendRtp: toA.rtp, sendRtcp: toA.rtcp };
+    const B: Party = { ...pb, tx: await lib.session(suite, 'out', bKey1), rx: await lib.session(suite, 'in', ours.key), sendRtp: toB.rtp, sendRtcp: toB.rtcp };
+    const wrap = (from: number, n: number, ssrc: number) => Array.from({ length: n }, (_, i) => rtpPacket((from + i) & 0xffff, { ssrc }));
+    await flow(A, B, wrap(65532, 8, 0xa1), false, false); // 65532 … 3: ROC 1 from here
+    await flow(B, A, wrap(65533, 6, 0xb1), false, false);
+
+    // re-INVITE from A: the same SDP; the relay offers B the same key again
+    const offer2 = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp: sdp(pa, 'RTP/AVP', null, false), ...flags });
+    expect(cryptoLinesOf(offer2.sdp as string)[0]!.key).toEqual(ours.key);
+    // B answers with a new key of its own (libsrtp's srtp_update keeps its ROC)
+    const bKey2 = randomBytes(30);
+    const answer2 = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: answerSdp(bKey2) });
+    expect(answer2.result).toBe('ok');
+    await lib.update(B.tx!, bKey2);
+    await flow(B, A, wrap(3, 5, 0xb1), false, false);
+    await flow(A, B, wrap(4, 5, 0xa1), false, false);
+    await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+  });
+
   it('forged, replayed and truncated packets are dropped and counted; the call goes on', async () => {
     const { A, B, callId } = await call({ proto: 'RTP/SAVP', suite: 'AES_CM_128_HMAC_SHA1_80' }, { proto: 'RTP/AVP' }, { 'transport-protocol': 'RTP/AVP' });
     const good = await protect(A.tx, rtpPacket(10, { ssrc: 0xcc }), false);

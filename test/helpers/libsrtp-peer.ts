@@ -59,6 +59,12 @@ export class LibSrtpPeer {
     return id;
   }
 
+  /** New master key for a session; libsrtp keeps each SSRC's rollover counter (srtp_update). */
+  async update(id: number, keySalt: Buffer): Promise<void> {
+    const reply = await this.ask(`update ${id} ${keySalt.toString('hex')}`);
+    if (reply !== 'ok') throw new Error(`libsrtp update: ${reply}`);
+  }
+
   /** Protects or unprotects (by the session's direction); a string is libsrtp's error code. */
   async rtp(id: number, pkt: Buffer): Promise<Buffer | string> {
     return this.result(await this.ask(`rtp ${id} ${pkt.toString('hex')}`));

@@ -5,6 +5,7 @@
  *   init ID SUITE in|out KEYSALT_HEX FLAGS [MKI_HEX]   -> ok | err CODE
  *   rtp ID PACKET_HEX                                  -> ok HEX | err CODE   (protect for out, unprotect for in)
  *   rtcp ID PACKET_HEX                                 -> ok HEX | err CODE
+ *   update ID KEYSALT_HEX                              -> ok | err CODE   (re-key, ROC kept: srtp_update)
  *
  * FLAGS: bit 0 UNENCRYPTED_SRTP, bit 1 UNENCRYPTED_SRTCP, bit 2 UNAUTHENTICATED_SRTP.
  */
@@ -20,6 +21,8 @@
 static srtp_t sessions[MAX_SESSIONS];
 static int outbound[MAX_SESSIONS];
 static int has_mki[MAX_SESSIONS];
+static srtp_policy_t policies[MAX_SESSIONS];
+static unsigned char keys[MAX_SESSIONS][64];
 
 static int unhex(const char *s, unsigned char *out, int max) {
 	int n = 0;
@@ -71,7 +74,6 @@ static void cmd_init(char *args) {
 		policy.rtp.auth_key_len = 0;
 		policy.rtp.auth_tag_len = 0;
 	}
-	static unsigned char keys[MAX_SESSIONS][64];
 	static unsigned char mkis[MAX_SESSIONS][16];
 	static srtp_master_key_t mk[MAX_SESSIONS];
 	static srtp_master_key_t *mkp[MAX_SESSIONS];
@@ -90,6 +92,7 @@ static void cmd_init(char *args) {
 	if (sessions[id]) { srtp_dealloc(sessions[id]); sessions[id] = NULL; }
 	srtp_err_status_t e = srtp_create(&sessions[id], &policy);
 	if (e) { printf("err %d\n", e); return; }
+	policies[id] = policy;
 	outbound[id] = !strcmp(dir, "out");
 	has_mki[id] = mkilen > 0;
 	printf("ok\n");
@@ -115,6 +118,16 @@ static void cmd_packet(char *args, int rtcp) {
 	printf("\n");
 }
 
+static void cmd_update(char *args) {
+	int id;
+	char keyhex[256];
+	if (sscanf(args, "%d %255s", &id, keyhex) != 2 || id < 0 || id >= MAX_SESSIONS || !sessions[id] || has_mki[id]) { printf("err parse\n"); return; }
+	if (unhex(keyhex, keys[id], 64) < 0) { printf("err key\n"); return; }
+	srtp_err_status_t e = srtp_update(sessions[id], &policies[id]);
+	if (e) { printf("err %d\n", e); return; }
+	printf("ok\n");
+}
+
 int main(void) {
 	if (srtp_init()) { printf("err init\n"); return 1; }
 	static char line[MAX_LINE + 64];
@@ -123,6 +136,7 @@ int main(void) {
 		if (!strncmp(line, "init ", 5)) cmd_init(line + 5);
 		else if (!strncmp(line, "rtp ", 4)) cmd_packet(line + 4, 0);
 		else if (!strncmp(line, "rtcp ", 5)) cmd_packet(line + 5, 1);
+		else if (!strncmp(line, "update ", 7)) cmd_update(line + 7);
 		else printf("err command\n");
 	}
 	return 0;
