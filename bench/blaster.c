@@ -22,6 +22,9 @@
  *   -b NB     B side sockets (1..64)                                 [1]
  *   -s BYTES  datagram size incl. the 12-byte RTP header (48..1400) [172]
  *   -T SECS   hard lifetime bound (1..7200); also exits when stdin closes [1800]
+ *   -k HEX    SRTP: protect every datagram sent and unprotect every datagram received with
+ *             AES_CM_128_HMAC_SHA1_80, master key || salt HEX (30 bytes; libsrtp2; only when
+ *             built with BLASTER_SRTP, which bench/build-tools.mjs does when libsrtp2 is there)
  *
  * Commands (one per line on stdin; one reply line on stdout each):
  *   flow SOCK PORT        add a flow: socket index SOCK (0..NA-1 = A, NA..NA+NB-1 = B) sends to
@@ -48,6 +51,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef BLASTER_SRTP
+#include <srtp2/srtp.h>
+/* tx: used by the main thread only (sending); rx: by the receiver thread only */
+static srtp_t srtp_tx, srtp_rx;
+#endif
+static int use_srtp;
 
 #define MAX_SOCKS 128
 #define MAX_FLOWS 65536
@@ -138,6 +148,12 @@ static void *receiver(void *arg) {
 				}
 				const uint8_t *p = buf[i];
 				if (m[i].msg_len < 12 + 24) { got_other++; continue; }
+#ifdef BLASTER_SRTP
+				if (use_srtp) {
+					int len = (int)m[i].msg_len;
+					if (srtp_unprotect(srtp_rx, buf[i], &len) != srtp_err_status_ok) { got_other++; continue; }
+				}
+#endif
 				uint32_t magic, prun, pflow;
 				int64_t tx;
 				memcpy(&magic, p + 12, 4);
@@ -216,8 +232,12 @@ static int send_some(int want, uint32_t run, uint64_t *errs) {
 			memcpy(p + 20, &ufi, 4);
 			memcpy(p + 24, &pad, 4);
 			memcpy(p + 28, &tx, 8);
+			int len = pkt_size;
+#ifdef BLASTER_SRTP
+			if (use_srtp && srtp_protect(srtp_tx, p, &len) != srtp_err_status_ok) (*errs)++;
+#endif
 			iov[i].iov_base = p;
-			iov[i].iov_len = (size_t)pkt_size;
+			iov[i].iov_len = (size_t)len;
 			memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
 			m[i].msg_hdr.msg_name = &f->dst;
 			m[i].msg_hdr.msg_namelen = f->dst_len;
@@ -357,13 +377,15 @@ static void on_alarm(int sig) {
 int main(int argc, char **argv) {
 	const char *laddr = "127.0.0.1";
 	int lifetime = 1800, opt;
-	while ((opt = getopt(argc, argv, "l:a:b:s:T:")) != -1) {
+	const char *srtp_key = NULL;
+	while ((opt = getopt(argc, argv, "l:a:b:s:T:k:")) != -1) {
 		switch (opt) {
 		case 'l': laddr = optarg; break;
 		case 'a': na = atoi(optarg); break;
 		case 'b': nb = atoi(optarg); break;
 		case 's': pkt_size = atoi(optarg); break;
 		case 'T': lifetime = atoi(optarg); break;
+		case 'k': srtp_key = optarg; break;
 		default: fprintf(stderr, "usage: blaster [-l addr] [-a NA] [-b NB] [-s bytes] [-T secs]\n"); return 2;
 		}
 	}
@@ -374,6 +396,32 @@ int main(int argc, char **argv) {
 	if (strcmp(laddr, "127.0.0.1") && strcmp(laddr, "::1")) {
 		fprintf(stderr, "blaster: only 127.0.0.1 or ::1\n");
 		return 2;
+	}
+	if (srtp_key) {
+#ifdef BLASTER_SRTP
+		static unsigned char key[30];
+		if (strlen(srtp_key) != 60) { fprintf(stderr, "blaster: -k wants 60 hex digits\n"); return 2; }
+		for (int i = 0; i < 30; i++) {
+			unsigned int b;
+			if (sscanf(srtp_key + 2 * i, "%2x", &b) != 1) { fprintf(stderr, "blaster: bad -k\n"); return 2; }
+			key[i] = (unsigned char)b;
+		}
+		if (srtp_init()) { fprintf(stderr, "blaster: srtp_init failed\n"); return 1; }
+		srtp_policy_t pol;
+		memset(&pol, 0, sizeof pol);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+		pol.key = key;
+		pol.window_size = 1024;
+		pol.ssrc.type = ssrc_any_outbound;
+		if (srtp_create(&srtp_tx, &pol)) { fprintf(stderr, "blaster: srtp_create tx failed\n"); return 1; }
+		pol.ssrc.type = ssrc_any_inbound;
+		if (srtp_create(&srtp_rx, &pol)) { fprintf(stderr, "blaster: srtp_create rx failed\n"); return 1; }
+		use_srtp = 1;
+#else
+		fprintf(stderr, "blaster: built without libsrtp2 (BLASTER_SRTP): -k not available\n");
+		return 2;
+#endif
 	}
 	signal(SIGALRM, on_alarm);
 	signal(SIGPIPE, SIG_IGN);
