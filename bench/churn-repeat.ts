@@ -48,7 +48,7 @@ async function oneRun(fastPath: boolean, run: number): Promise<RunRow> {
   let report: Report | null = null;
   try {
     // leak-report waits until the audit has judged everything released so far
-    report = (await d.ng.request({ command: 'leak-report' }, 10_000, 0)) as unknown as Report;
+    report = (await d.ng.request({ command: 'leak-report' }, { timeoutMs: 10_000, retries: 0 })) as unknown as Report;
   } catch (err) {
     console.log(`  leak-report failed: ${(err as Error).message}`);
   }

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     ['leaks.live (non-zero types)', liveNonZero.length ? JSON.stringify(Object.fromEntries(liveNonZero)) : 'all zero'],
     ['leaked / doubleRelease / reachableAfterRelease', `${leaks.leaked ?? '?'} / ${leaks.doubleRelease ?? '?'} / ${leaks.reachableAfterRelease ?? '?'}`],
     ['cookie cache at the end (entries / bytes)', `${String((stats?.cookieCache as Record<string, unknown> | undefined)?.entries ?? '?')} / ${fmt(Number((stats?.cookieCache as Record<string, unknown> | undefined)?.bytes ?? NaN))}`],
-    ['managedSessions / regularTerminatedSessions', `${total.managedSessions ?? '?'} / ${total.regularTerminatedSessions ?? '?'}`],
+    ['managedSessions / regularTerminatedSessions', `${total.managedsessions ?? '?'} / ${total.regularterminatedsessions ?? '?'}`],
     ['daemon exit code after SIGTERM', String(exitCode)],
   ]));
   console.log(`\nleaks.live per type: ${JSON.stringify(live)}`);

@@ -31,7 +31,7 @@ import { startDaemon, type BenchDaemon } from './lib/daemon.js';
 import {
   LineReader, OUT_DIR, cTools, cpuSeconds, cpuSecondsPrecise, machineCpu, ncpu, sleep, stopChild, track, waitExit,
 } from './lib/proc.js';
-import { relayPortOf, sdpFor } from './lib/sdp.js';
+import { relayPortsOf, sdpFor } from '../support/sdp.js';
 import { argValue, fmt, hasFlag, table } from './lib/stats.js';
 
 type RelayKind = 'js' | 'js-srtp' | 'fast' | 'ref';
@@ -204,12 +204,12 @@ async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: numb
       ids.push(callId);
       const aPort = bl.aPorts[i % na]!;
       const bPort = bl.bPorts[i % nb]!;
-      const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor('127.0.0.1', aPort, 1, crypto), ...extra });
+      const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: aPort }, { crypto }), ...extra });
       const answer = await d.ng.ok({
-        command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor('127.0.0.1', bPort, 1, crypto),
+        command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: '127.0.0.1', port: bPort }, { crypto }),
       });
-      const toB = relayPortOf(offer.sdp as string); // B sends here
-      const toA = relayPortOf(answer.sdp as string); // A sends here
+      const toB = relayPortsOf(offer.sdp as string).rtp; // B sends here
+      const toA = relayPortsOf(answer.sdp as string).rtp; // A sends here
       flows[2 * i] = [i % na, toA];
       flows[2 * i + 1] = [na + (i % nb), toB];
     }

@@ -13,9 +13,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { startDaemon } from './lib/daemon.js';
-import { NgClient } from './lib/ng.js';
+import { NgClient } from '../support/ng-client.js';
 import { ncpu, rssKiB, sleep } from './lib/proc.js';
-import { sdpFor } from './lib/sdp.js';
+import { sdpFor } from '../support/sdp.js';
 import { argValue, fmt, hasFlag, percentile, table } from './lib/stats.js';
 
 const quick = hasFlag('quick');
@@ -33,18 +33,18 @@ async function rateRun(clients: number): Promise<Record<string, unknown>> {
   let errors = 0;
   let seq = 0;
   const tag = `${process.pid}-${Date.now().toString(36)}-${clients}`;
-  const ngs = Array.from({ length: clients }, () => new NgClient(d.ngPort));
+  const ngs = Array.from({ length: clients }, () => new NgClient(d.ngPort, '127.0.0.1', { retries: 2 }));
   // warm-up (JIT, port pool): a few hundred cycles not counted
   const cycle = async (ng: NgClient, record: boolean) => {
     const i = seq++;
     const callId = `sig-${tag}-${i}`;
     const timed = async (name: 'offer' | 'answer' | 'delete', msg: Record<string, unknown>) => {
       const t = process.hrtime.bigint();
-      await ng.ok(msg, 5000);
+      await ng.ok(msg, { timeoutMs: 5000 });
       if (record) lat[name].push(Number(process.hrtime.bigint() - t) / 1e6);
     };
-    await timed('offer', { command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor('127.0.0.1', 40000 + (i % 1000) * 2) });
-    await timed('answer', { command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor('127.0.0.1', 50000 + (i % 1000) * 2) });
+    await timed('offer', { command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: 40000 + (i % 1000) * 2 }) });
+    await timed('answer', { command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: '127.0.0.1', port: 50000 + (i % 1000) * 2 }) });
     await timed('delete', { command: 'delete', 'call-id': callId, 'delete-delay': 0 });
   };
   const warmEnd = Date.now() + (quick ? 500 : 2000);
@@ -108,8 +108,8 @@ async function memoryRun(): Promise<Record<string, unknown>> {
         const addr = v6 ? '::1' : '127.0.0.1';
         const callId = `${prefix}-${i}`;
         const fam = { 'address family': v6 ? 'IP6' : 'IP4' };
-        await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor(addr, 40000 + (i % 1000) * 2), ...fam });
-        await d.ng.ok({ command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor(addr, 50000 + (i % 1000) * 2), ...fam });
+        await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: addr, port: 40000 + (i % 1000) * 2 }), ...fam });
+        await d.ng.ok({ command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: addr, port: 50000 + (i % 1000) * 2 }), ...fam });
       }
     };
     await Promise.all(Array.from({ length: 20 }, worker));
@@ -133,8 +133,8 @@ async function memoryRun(): Promise<Record<string, unknown>> {
         const v6 = i % 2 === 1;
         const addr = v6 ? '::1' : '127.0.0.1';
         const fam = { 'address family': v6 ? 'IP6' : 'IP4' };
-        await d.ng.ok({ command: 'offer', 'call-id': `${prefix}-${i}`, 'from-tag': `a${i}`, sdp: sdpFor(addr, 40000 + (i % 1000) * 2), ...fam });
-        await d.ng.ok({ command: 'answer', 'call-id': `${prefix}-${i}`, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor(addr, 50000 + (i % 1000) * 2), ...fam });
+        await d.ng.ok({ command: 'offer', 'call-id': `${prefix}-${i}`, 'from-tag': `a${i}`, sdp: sdpFor({ address: addr, port: 40000 + (i % 1000) * 2 }), ...fam });
+        await d.ng.ok({ command: 'answer', 'call-id': `${prefix}-${i}`, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: addr, port: 50000 + (i % 1000) * 2 }), ...fam });
       }
     };
     await Promise.all(Array.from({ length: 20 }, worker));

@@ -3,12 +3,16 @@
  * order (stop listening → tear every call down through the leak audit → close sockets and the
  * fast path → leak summary). main.ts owns the process (arguments, signals, exit code).
  */
-import { createSocket, type Socket } from 'node:dgram';
 import type { Config } from './config/config.js';
 import { CallHash } from './call/callhash.js';
 import { CallInterfaces } from './call/call-interfaces.js';
 import type { CallContext } from './call/context.js';
 import { ControlCli } from './control/cli.js';
+import { CliCommands } from './control/cli-commands.js';
+import { LegacyUdpControl } from './control/control-udp.js';
+import { HttpControl } from './control/http.js';
+import { DEFAULT_STREAM_LIMITS, NgTcpTransport, type StreamLimits } from './control/ng-tcp.js';
+import { NG_COMMANDS } from './control/ng-commands.js';
 import type { NgFlags } from './call/flags.js';
 import type { Reply } from './call/reply.js';
 import { NgDispatcher, type NgHandlers } from './control/ng-dispatcher.js';
@@ -17,16 +21,18 @@ import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
 import { loadFastPath } from './kernel/native-fast-path.js';
-import { LeakInjector, readLeakInjection } from './leak/inject.js';
-import { LeakRegistry } from './leak/registry.js';
+import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
+import type { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
 import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
 import { readTestPause } from './net/test-pause.js';
-import { whenListening } from './net/listen.js';
 import { Counters } from './stats/counters.js';
+import { PrometheusExporter } from './stats/prometheus.js';
+import type { StatsSnapshot } from './stats/snapshot.js';
+import { statisticsTree } from './stats/statistics.js';
 
 export { VERSION } from './version.js';
 
@@ -40,13 +46,17 @@ export class Daemon {
   calls!: CallHash;
   private control!: NgDispatcher;
   private ngUdp: NgUdpTransport | null = null;
+  private ngTcp: NgTcpTransport | null = null;
+  private http: HttpControl | null = null;
+  private legacyUdp: LegacyUdpControl | null = null;
   private cli: ControlCli | null = null;
-  private readonly auxSockets: Socket[] = [];
+  private cliCommands!: CliCommands;
+  private metrics: PrometheusExporter | null = null;
   private growthTimer: NodeJS.Timeout | null = null;
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
-    this.leaks = new LeakRegistry(config.leakCheck, config.leakStacks);
+    this.leaks = createLeakRegistry(config.leakCheck, config.leakStacks, readLeakInjection());
     this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax);
   }
 
@@ -70,12 +80,10 @@ export class Daemon {
       config: cfg,
       interfaces: this.interfaces,
       leaks: this.leaks,
-      injector: new LeakInjector(readLeakInjection()),
       counters: this.counters,
       sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
       kernel,
     };
-    if (this.ctx.injector.injection) log().warn({ injection: this.ctx.injector.injection }, 'TEST-ONLY leak injection is active');
     this.interfaces.allocationPause = readTestPause();
     if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
     this.calls = new CallHash(this.ctx);
@@ -96,28 +104,45 @@ export class Daemon {
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),
+      cli: async (f) => ({ response: await this.cliCommands.execute((f.body ?? '').trim()) }),
     };
     this.control = new NgDispatcher(handlers, this.counters);
+    this.cliCommands = new CliCommands({ calls: this.calls, config: cfg, leaks: this.leaks, snapshot: () => this.statsSnapshot() });
     this.ngUdp = new NgUdpTransport(this.control);
     await this.ngUdp.listen(cfg.listenNg);
-    await this.bindAuxiliary();
+    await this.bindAuxiliary(ci);
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
     this.sampleGrowth();
   }
 
-  /** -c serves the CLI; -u is bound (so port clashes show at start-up) though rtpproxy's protocol is not served. */
-  private async bindAuxiliary(): Promise<void> {
-    this.cli = new ControlCli({ calls: this.calls, config: this.config, counters: this.counters, leaks: this.leaks, started: this.started });
-    await this.cli.listen(this.config.listenCli);
-    const udp = this.config.listenUdp;
-    if (udp) {
-      const socket = createSocket(udp.address.includes(':') ? 'udp6' : 'udp4');
-      await whenListening(socket, (done) => socket.bind(udp.port, udp.address, done));
-      socket.on('message', (_m, r) => log().debug({ from: `${r.address}:${r.port}` }, 'legacy rtpproxy protocol not implemented; datagram ignored'));
-      socket.on('error', () => undefined);
-      this.auxSockets.push(socket);
-      log().info({ address: udp.address, port: udp.port }, 'Legacy UDP port bound (protocol not implemented yet)');
+  /** The other control listeners: CLI (-c), ng over TCP, HTTP/HTTPS/WebSocket, legacy rtpproxy UDP (-u). */
+  private async bindAuxiliary(ci: CallInterfaces): Promise<void> {
+    const cfg = this.config;
+    const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, idleMs: cfg.controlIdleTimeout * 1000 };
+    this.cli = new ControlCli(this.cliCommands);
+    await this.cli.listen(cfg.listenCli);
+    if (cfg.listenTcpNg.length > 0) {
+      this.ngTcp = new NgTcpTransport(this.control, limits);
+      await this.ngTcp.listen(cfg.listenTcpNg);
+    }
+    if (cfg.listenHttp.length > 0 || cfg.listenHttps.length > 0) {
+      this.metrics = new PrometheusExporter(() => this.statsSnapshot());
+      this.http = new HttpControl({ dispatcher: this.control, cli: this.cliCommands, metrics: this.metrics, limits });
+      await this.http.listen(cfg.listenHttp, null);
+      if (cfg.listenHttps.length > 0) await this.http.listen(cfg.listenHttps, { cert: cfg.httpsCert as string, key: cfg.httpsKey });
+    }
+    if (cfg.listenUdp) {
+      this.legacyUdp = new LegacyUdpControl({
+        offer: (f) => ci.offer(f),
+        answer: (f) => ci.answer(f),
+        delete: (f) => ci.delete(f),
+        query: (f) => ci.query(f),
+        callExists: (id) => this.calls.get(id) !== undefined,
+        info: () => ({ created: this.counters.get('managedSessions'), active: this.calls.size }),
+        silentTimeoutSeconds: () => cfg.silentTimeout,
+      }, this.control.cache);
+      await this.legacyUdp.listen(cfg.listenUdp);
     }
   }
 
@@ -130,41 +155,55 @@ export class Daemon {
     return { available: false, enabled: false, reason: this.fastPathReason, threads: 0, entries: 0, sockets: 0, packets: 0, bytes: 0 };
   }
 
-  statistics(): Reply {
-    const c = this.counters.snapshot();
+  /** One reading of every counter, for `statistics`, the CLI totals and /metrics alike. */
+  statsSnapshot(): StatsSnapshot {
+    const live = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
     const calls = this.calls.all();
-    let packets = 0;
-    let bytes = 0;
-    let errors = 0;
     for (const call of calls) {
       const t = call.totals();
-      packets += t.RTP.packets + t.RTCP.packets;
-      bytes += t.RTP.bytes + t.RTCP.bytes;
-      errors += t.RTP.errors + t.RTCP.errors;
+      for (const proto of ['RTP', 'RTCP'] as const) {
+        live[proto].packets += t[proto].packets;
+        live[proto].bytes += t[proto].bytes;
+        live[proto].errors += t[proto].errors;
+      }
     }
-    const commands: Reply = {};
-    for (const [name, v] of this.control.commandCounters.byCommand) {
-      commands[name] = { count: v.count, errors: v.errors, 'average ms': v.count ? +(v.totalMs / v.count).toFixed(3) : 0 };
-    }
+    const fp = this.fastPathStatus();
+    const leaks = this.leaks.counters();
+    const shortOf = new Map<string, string>(NG_COMMANDS.map((c) => [c.name, c.short]));
+    const proxies = [...this.control.commandCounters.byProxy].map(([proxy, p]) => ({
+      proxy,
+      errors: p.errors,
+      commands: NG_COMMANDS.map((c) => {
+        const v = p.commands.get(c.name);
+        return { name: c.name, short: c.short, count: v?.count ?? 0, seconds: (v?.totalMs ?? 0) / 1000 };
+      }),
+    }));
     return {
-      statistics: {
-        currentstatistics: {
-          sessionsown: calls.length,
-          sessionsforeign: 0,
-          sessionstotal: calls.length,
-          transcodedmedia: 0,
-          packets, bytes, errors,
-        },
-        totalstatistics: {
-          uptime: Math.floor((Date.now() - this.started) / 1000),
-          ...c,
-          // torn-down calls are in the counters; live calls are added here
-          relayedPackets: c.relayedPackets + packets,
-          relayedBytes: c.relayedBytes + bytes,
-          relayedErrors: c.relayedErrors + errors,
-        },
-        controlstatistics: { commands },
-      },
+      uptimeSeconds: Math.floor((Date.now() - this.started) / 1000),
+      counters: this.counters.snapshot(),
+      sessions: { own: calls.length, foreign: 0, transcoded: 0 },
+      live,
+      kernel: { packets: fp.packets, bytes: fp.bytes },
+      fastPath: { enabled: fp.enabled, entries: fp.entries, sockets: fp.sockets },
+      proxies,
+      commands: NG_COMMANDS.map((c) => ({ name: c.name, short: shortOf.get(c.name) ?? c.name })),
+      leaks: { live: leaks.live, leaked: leaks.leaked, reachableAfterRelease: leaks.reachableAfterRelease, doubleRelease: leaks.doubleRelease },
+      cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
+      interfaces: this.interfaces.addresses.map((a) => ({
+        name: a.name,
+        address: a.address,
+        min: a.pool.first,
+        max: a.pool.last,
+        used: a.pool.inUse * 2,
+        free: (a.pool.capacity - a.pool.inUse) * 2,
+        total: a.pool.capacity * 2,
+      })),
+    };
+  }
+
+  statistics(): Reply {
+    return {
+      statistics: statisticsTree(this.statsSnapshot()) as unknown as Reply,
       leaks: this.leaks.counters() as unknown as Reply,
       fastPath: this.fastPathStatus() as unknown as Reply,
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
@@ -190,9 +229,12 @@ export class Daemon {
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
     this.ngUdp?.close();
+    this.ngTcp?.close();
+    this.http?.close();
+    this.legacyUdp?.close();
+    this.metrics?.close();
     this.control?.close();
     this.cli?.close();
-    for (const s of this.auxSockets) s.close();
     // each call after the command holding it (if any) has finished: teardown takes the write lock
     await this.calls?.destroyAll('shutdown');
     await this.leaks.settle();

@@ -1,18 +1,16 @@
 #!/usr/bin/env node
 /**
  * rtpengine-ts entry point (rtpengine's main.c): options, the Daemon, signals, exit code.
- * SIGINT/SIGTERM shut down in order; SIGUSR1/SIGUSR2 lower/raise the log level. The exit code
- * is 0 unless start-up failed (1) or --leak-check=fatal found a leak (3).
+ * SIGINT/SIGTERM shut down in order; SIGUSR1/SIGUSR2 lower/raise the log level. Exit codes are
+ * those of exit-codes.ts.
  */
 import { writeFileSync, unlinkSync } from 'node:fs';
 import { loadConfig } from './config/config.js';
 import { helpText } from './config/options.js';
 import { Daemon, VERSION } from './daemon.js';
 import { ConfigError } from './errors.js';
+import { EXIT_LEAKS, EXIT_OK, EXIT_STARTUP } from './exit-codes.js';
 import { initLogger, log, shiftLogLevel } from './log/logger.js';
-
-export const EXIT_STARTUP = 1;
-export const EXIT_LEAKS = 3;
 
 async function main(argv: string[]): Promise<void> {
   let config;
@@ -66,7 +64,7 @@ async function main(argv: string[]): Promise<void> {
     const fatal = config.leakCheck === 'fatal' && !clean;
     if (fatal) log().error('Leak check failed (--leak-check=fatal)');
     clearInterval(keepAlive);
-    process.exit(fatal ? EXIT_LEAKS : 0);
+    process.exit(fatal ? EXIT_LEAKS : EXIT_OK);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

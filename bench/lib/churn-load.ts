@@ -6,7 +6,8 @@
  */
 import dgram from 'node:dgram';
 import type { BenchDaemon } from './daemon.js';
-import { relayPortOf, sdpFor } from './sdp.js';
+import { rtpPacket } from '../../support/rtp.js';
+import { relayPortsOf, sdpFor } from '../../support/sdp.js';
 import { fmt } from './stats.js';
 
 export interface ChurnOptions {
@@ -62,14 +63,9 @@ async function openPeer(packets: number): Promise<Peer> {
 }
 
 function rtp(cycle: number, seq: number, ssrc: number): Buffer {
-  const b = Buffer.alloc(172);
-  b[0] = 0x80;
-  b[1] = 0;
-  b.writeUInt16BE(seq & 0xffff, 2);
-  b.writeUInt32BE((seq * 160) >>> 0, 4);
-  b.writeUInt32BE(ssrc >>> 0, 8);
-  b.writeUInt32BE(cycle >>> 0, 12);
-  return b;
+  const payload = Buffer.alloc(160);
+  payload.writeUInt32BE(cycle >>> 0, 0);
+  return rtpPacket(seq, { ssrc, payload });
 }
 
 function waitPackets(p: Peer, packets: number, timeoutMs: number): Promise<void> {
@@ -116,12 +112,12 @@ export async function runChurn(d: BenchDaemon, opts: ChurnOptions): Promise<Chur
         try {
           a.cycle = i; a.got = 0;
           b.cycle = i; b.got = 0;
-          const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor('127.0.0.1', a.port) });
+          const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: a.port }) });
           const answer = await d.ng.ok({
-            command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor('127.0.0.1', b.port),
+            command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: '127.0.0.1', port: b.port }),
           });
-          const toB = relayPortOf(offer.sdp as string);
-          const toA = relayPortOf(answer.sdp as string);
+          const toB = relayPortsOf(offer.sdp as string).rtp;
+          const toA = relayPortsOf(answer.sdp as string).rtp;
           for (let k = 0; k < packets; k++) {
             a.sock.send(rtp(i, k, 0x1000 + i), toA, '127.0.0.1');
             b.sock.send(rtp(i, k, 0x2000 + i), toB, '127.0.0.1');
@@ -135,7 +131,7 @@ export async function runChurn(d: BenchDaemon, opts: ChurnOptions): Promise<Chur
           failed++;
           if (!firstError) firstError = (err as Error).message;
           // best effort: don't leave the call behind
-          await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 }, 2000, 0).catch(() => undefined);
+          await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 }, { timeoutMs: 2000, retries: 0 }).catch(() => undefined);
         }
         if (opts.progress && Date.now() - lastReport >= 10_000) {
           lastReport = Date.now();

@@ -1,38 +1,26 @@
 /**
- * Process helpers for the benchmarks: children that are always cleaned up (exit, SIGINT,
- * SIGTERM, uncaught errors; each killed by its own PID, never by name), /proc readers for CPU and
- * RSS, and the paths of the C tools (built on first use).
+ * Process helpers for the benchmarks: children that are always cleaned up (support/children.ts,
+ * plus a message and exit 130 on SIGINT/SIGTERM and a kill on uncaught errors), /proc readers
+ * for CPU and RSS, and the paths of the C tools (built on first use).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { killTracked as killAll, spawnTracked } from '../../support/children.js';
+import { REPO_ROOT } from '../../support/repo.js';
 
-/** dist/bench/lib -> repo root */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { DAEMON_MAIN, REPO_ROOT } from '../../support/repo.js';
+export { sleep } from '../../support/sleep.js';
+
 export const BENCH_DIR = path.join(REPO_ROOT, 'bench');
 export const OUT_DIR = path.join(BENCH_DIR, 'out');
-export const DAEMON_MAIN = path.join(REPO_ROOT, 'dist', 'daemon', 'main.js');
 
-const children = new Set<ChildProcess>();
 let hooks = false;
 
-function killAll(signal: NodeJS.Signals): void {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null && c.pid) {
-      try {
-        process.kill(c.pid, signal);
-      } catch {
-        /* gone */
-      }
-    }
-  }
-}
-
-function installHooks(): void {
+/** The benchmarks' way of stopping: say so, let children end (SIGTERM), exit 130; kill on a crash. */
+export function installBenchHooks(): void {
   if (hooks) return;
   hooks = true;
-  process.on('exit', () => killAll('SIGKILL'));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
       console.error(`\n${sig}: stopping the benchmark and its child processes`);
@@ -53,12 +41,9 @@ function installHooks(): void {
 }
 
 /** spawn() whose child is killed (by its PID) when this process exits for any reason. */
-export function track(cmd: string, args: string[], opts: Parameters<typeof spawn>[2] = {}): ChildProcess {
-  installHooks();
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
+export function track(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  installBenchHooks();
+  return spawnTracked(cmd, args, opts);
 }
 
 /** Waits for a child to exit (resolves its exit code, null if signalled); SIGKILL after `killAfterMs`. */
@@ -164,8 +149,6 @@ export function cTools(): { blaster: string; reference: string } {
   }
   return { blaster, reference };
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Splits a child's stdout into lines and hands each to the waiter queue. */
 export class LineReader {

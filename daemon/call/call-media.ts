@@ -8,6 +8,7 @@ import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
+import type { RtcpMuxOption } from './flags.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
 
@@ -26,10 +27,10 @@ export class CallMedia {
   protocol = 'RTP/AVP';
   direction: Direction = 'sendrecv';
   codecs: SdpCodec[] = [];
-  /** The participant offered/accepted rtcp-mux. */
+  // rtcp-mux state: written only by decideRtcpMux (rtcp-mux.ts), which says what each means
   muxOffered = false;
-  /** RTCP shares the RTP port toward this participant. */
   rtcpMux = false;
+  muxPolicy: ReadonlySet<RtcpMuxOption> = new Set();
   /** Port 0 in the participant's SDP: no ports, no sinks. */
   rejected = false;
   /** SDES: the participant's lines, ours to it, the keys each way. */

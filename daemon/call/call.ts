@@ -3,8 +3,8 @@
  *
  * Owner and lifetime: the callhash holds the call by call-id (the signalling entry point);
  * sockets hold their StreamFd (the packet entry point). The call owns every child through its
- * primary containers below; children are added exactly once, get their uniqueId from their
- * position, and teardown releases them by walking these lists. Lock rule: containers and
+ * primary containers below; children are added exactly once and teardown releases them by
+ * walking these lists. Lock rule: containers and
  * children change only inside `lock.write()`, and so does teardown (`destroy()` refuses to run
  * otherwise): a command suspended at an await can never resume on a call torn down under it.
  * Adding to a destroyed call is refused loudly (CallDestroyedError, logged and counted); the
@@ -19,8 +19,8 @@ import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import { CallMedia } from './call-media.js';
-import type { CallContext } from './context.js';
-import { decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
+import type { CallContext, HandlerFactories } from './context.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 
@@ -271,11 +271,12 @@ export class Call implements CallGate {
   rebuildSinks(): void {
     this.refuseIfDestroyed('sinks');
     for (const stream of this.streams) this.clearSinks(stream);
+    const f = this.ctx.handlerFactories ?? DEFAULT_FACTORIES;
     for (const source of this.monologues) {
       if (source.deleted) continue;
       for (const media of source.medias) {
-        this.setInput(media.rtp, inputFor(media));
-        this.setInput(media.rtcp, inputFor(media));
+        this.setInput(media, media.rtp, f);
+        this.setInput(media, media.rtcp, f);
         if (media.rejected) continue;
         for (const subscriber of source.subscribers) {
           if (subscriber.deleted) continue;
@@ -285,12 +286,12 @@ export class Call implements CallGate {
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
           const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst);
+          decideRtpSink(rtp, media, dst, f);
           this.adoptCodecHandlers(rtp);
           this.adopt(rtp.output, 'TransportHandler');
           media.rtp.rtpSinks.push(rtp);
           for (const [stream, sink] of [[media.rtp, this.newSink(dst.rtcpTarget())], [media.rtcp, this.newSink(dst.rtcpTarget())]] as const) {
-            decideRtcpSink(sink, dst);
+            decideRtcpSink(sink, dst, f);
             this.adopt(sink.output, 'TransportHandler');
             stream.rtcpSinks.push(sink);
           }
@@ -323,7 +324,12 @@ export class Call implements CallGate {
     this.release(handle.type, handle, h);
   }
 
-  private setInput(stream: PacketStream, input: PacketStream['input']): void {
+  /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
+  private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
+    const last = stream.inputSpec;
+    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
+    const input = inputFor(media, f);
+    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
     if (stream.input === input) return;
     this.drop(stream.input);
     stream.input = input;
@@ -358,12 +364,9 @@ export class Call implements CallGate {
 
   // ---- teardown ----
 
-  /** Releases through the registry, honouring the test-only leak injections. */
-  private release(type: LeakType, handle: LeakHandle, obj: object): void {
-    const injector = this.ctx.injector;
-    if (injector.skipRelease(type, this.callId)) return;
+  /** Releases one child; `type` documents at the call site what is released. */
+  private release(_type: LeakType, handle: LeakHandle, obj: object): void {
     this.ctx.leaks.release(handle, obj);
-    if (injector.releaseTwice(type, this.callId)) this.ctx.leaks.release(handle, obj);
   }
 
   /** Removes one monologue and everything it owns (delete of one branch/side). */
@@ -416,7 +419,7 @@ export class Call implements CallGate {
    * leak registry to audit the call. The caller has already removed the call from the callhash
    * and holds the call's write lock (CallHash.teardown): a command in progress has finished.
    */
-  destroy(keepListener: (call: Call) => void): Record<string, number> {
+  destroy(): Record<string, number> {
     if (this.destroyed) return {};
     if (!this.lock.writeLocked) throw new LockRuleError(this.callId);
     this.destroyed = true;
@@ -436,11 +439,8 @@ export class Call implements CallGate {
     // anything left in the containers (should be nothing) is swept too
     for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
     for (const h of [...this.handlers.keys()]) this.drop(h);
-    if (this.ctx.injector.keepListener(this.callId)) keepListener(this);
     this.release('Call', this.leak, this);
-    const leaked = this.ctx.leaks.auditCall(this.callId);
-    this.ctx.injector.finishCall(this.callId);
-    return leaked;
+    return this.ctx.leaks.auditCall(this.callId);
   }
 
   /** RTP/RTCP totals over live and released streams, with fast-path counters merged. */

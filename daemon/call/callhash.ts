@@ -1,7 +1,7 @@
 /**
  * The call registry (rtpengine's rtpe_callhash): the signalling entry point into calls, keyed
  * by call-id. It creates calls (subject to --max-sessions), tears them down through the leak
- * audit, runs the timeout sweep, and keeps the call observers (monitoring listeners).
+ * audit, and runs the timeout sweep.
  *
  * Lock rule: every teardown runs under the call's write lock. Paths that start outside a
  * command (delete-delay timer, timeout sweep, CLI terminate, shutdown) use `teardown()`, which
@@ -10,17 +10,12 @@
  */
 import { LockRuleError, NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
+import { isHoldAddress } from '../net/endpoint.js';
 import type { GlobalCounter } from '../stats/counters.js';
 import { Call } from './call.js';
 import type { CallContext } from './context.js';
 
 export type TeardownReason = 'delete' | 'timeout' | 'silent-timeout' | 'final-timeout' | 'offer-timeout' | 'shutdown' | 'failed' | 'terminated';
-
-/** A monitoring listener attached to a call; teardown must remove it. */
-interface CallObserver {
-  owner: Call;
-  onDestroy: () => void;
-}
 
 const TEARDOWN_COUNTER: Record<TeardownReason, GlobalCounter> = {
   delete: 'regularTerminatedSessions',
@@ -35,12 +30,10 @@ const TEARDOWN_COUNTER: Record<TeardownReason, GlobalCounter> = {
 
 export class CallHash {
   private readonly calls = new Map<string, Call>();
-  private readonly observers: CallObserver[] = [];
   private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly ctx: CallContext) {
     ctx.leaks.addHolderProbe('callhash', (obj) => [...this.calls.values()].includes(obj as Call));
-    ctx.leaks.addHolderProbe('call observers', (obj) => this.observers.some((o) => o.owner === obj));
     ctx.leaks.addHolderProbe("a live call's containers (monologues, medias, streams, fds, sinks)", (obj) => this.all().some((c) => c.containersHold(obj)));
     ctx.leaks.addHolderProbe("a live call's deferred packet queue", (obj) => this.all().some((c) => c.deferredHolds(obj)));
   }
@@ -106,14 +99,14 @@ export class CallHash {
     if (call.destroyed) return;
     if (!call.writeLocked) throw new LockRuleError(call.callId);
     if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
-    for (let i = this.observers.length - 1; i >= 0; i--) {
-      if ((this.observers[i] as CallObserver).owner === call) this.observers.splice(i, 1);
-    }
     const totals = call.totals();
     this.ctx.counters.add('relayedPackets', totals.RTP.packets + totals.RTCP.packets);
     this.ctx.counters.add('relayedBytes', totals.RTP.bytes + totals.RTCP.bytes);
     this.ctx.counters.add('relayedErrors', totals.RTP.errors + totals.RTCP.errors);
-    const leaked = call.destroy((c) => this.observers.push({ owner: c, onDestroy: () => undefined }));
+    this.ctx.counters.add('relayedRtcpPackets', totals.RTCP.packets);
+    this.ctx.counters.add('relayedRtcpBytes', totals.RTCP.bytes);
+    this.ctx.counters.add('relayedRtcpErrors', totals.RTCP.errors);
+    const leaked = call.destroy();
     this.auditNative(call.callId);
     this.ctx.counters.add(TEARDOWN_COUNTER[reason]);
     call.log().info({ reason, durationMs: Date.now() - call.created, leaked: Object.keys(leaked).length ? leaked : undefined }, 'Call torn down');
@@ -209,10 +202,5 @@ export class CallHash {
       if (busy.length > 0) log().info({ calls: busy }, 'shutdown waits for commands in progress');
       await Promise.all(this.all().map((call) => this.teardown(call, reason)));
     }
-    if (this.observers.length > 0) log().warn({ observers: this.observers.length }, 'call observers left after shutdown');
   }
-}
-
-function isHoldAddress(address: string | undefined): boolean {
-  return address === '0.0.0.0' || address === '::';
 }

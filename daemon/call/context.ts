@@ -1,18 +1,25 @@
 /** What the call room needs from the daemon: built once in main.ts and shared by every call. */
 import type { Config } from '../config/config.js';
-import type { LeakInjector } from '../leak/inject.js';
 import type { LeakRegistry } from '../leak/registry.js';
 import type { InterfaceSet } from '../net/interfaces.js';
 import type { MediaSocketFactory } from '../net/media-socket.js';
 import type { Counters } from '../stats/counters.js';
 import type { Kernelizer } from '../kernel/kernelize.js';
+import type { CodecHandlerFactory } from '../codec/codec-handler.js';
+import type { TransportHandlerFactory } from '../crypto/transport-handler.js';
 
 export interface CallContext {
   config: Config;
   interfaces: InterfaceSet;
   leaks: LeakRegistry;
-  injector: LeakInjector;
   counters: Counters;
   sockets: MediaSocketFactory;
   kernel: Kernelizer | null;
+  /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */
+  handlerFactories?: HandlerFactories;
+}
+
+export interface HandlerFactories {
+  codec: readonly CodecHandlerFactory[];
+  transport: readonly TransportHandlerFactory[];
 }

@@ -6,10 +6,12 @@ import type { SdesFlags } from '../crypto/sdes-negotiate.js';
 
 export type { SdesFlags };
 export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
+import type { LearningMode } from '../net/endpoint.js';
+
+export type { LearningMode };
 export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
 export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
 export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
-export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
 
 export interface CodecFlags {
   strip: string[];
@@ -59,6 +61,8 @@ export interface NgFlags {
   supports: Set<string>;
   /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
   flags: Set<string>;
+  /** For `cli`: the CLI command line to run. */
+  body?: string;
   /** For `leak-stacks`: the object types to watch. */
   types?: string[];
 }

@@ -7,10 +7,14 @@
 import { buildCodecHandlers } from '../codec/chain.js';
 import type { CodecDesc } from '../codec/codec-handler.js';
 import { codecHandlerFactories } from '../codec/registry.js';
-import { inputHandlerFor, outputHandlerFor } from '../crypto/registry.js';
+import { inputHandlerFor, outputHandlerFor, transportHandlerFactories } from '../crypto/registry.js';
+import type { InputHandler } from '../crypto/transport-handler.js';
 import type { SinkHandler } from '../media/packet-stream.js';
 import { isRtpProtocol, STATIC_PAYLOAD_TYPES, type SdpCodec, type SdpMedia } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
+import type { HandlerFactories } from './context.js';
+
+export const DEFAULT_FACTORIES: HandlerFactories = { codec: codecHandlerFactories, transport: transportHandlerFactories };
 
 /** A side's codec list in the codec room's terms (static payload types get their well-known names). */
 export function codecDescs(codecs: readonly SdpCodec[]): CodecDesc[] {
@@ -38,23 +42,23 @@ function bothRtp(a: CallMedia, b: CallMedia): boolean {
 }
 
 /** Decides one RTP sink's codec handlers and output handler (source → dst). */
-export function decideRtpSink(sink: SinkHandler, source: CallMedia, dst: CallMedia): void {
-  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend });
+export function decideRtpSink(sink: SinkHandler, source: CallMedia, dst: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES): void {
+  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend }, f.transport);
   sink.codec = bothRtp(source, dst)
     ? buildCodecHandlers(
       { source: codecDescs(source.codecs), sink: codecDescs(dst.codecs), sourcePtime: ptimeOf(source.sdp), sinkPtime: ptimeOf(dst.sdp) },
       sink,
-      codecHandlerFactories,
+      f.codec,
     )
     : null;
 }
 
 /** Decides an RTCP sink's output handler. */
-export function decideRtcpSink(sink: SinkHandler, dst: CallMedia): void {
-  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend });
+export function decideRtcpSink(sink: SinkHandler, dst: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES): void {
+  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend }, f.transport);
 }
 
 /** The input handler for one of a media's streams (what its participant sends us). */
-export function inputFor(media: CallMedia) {
-  return inputHandlerFor({ protocol: media.protocol, crypto: media.cryptoRecv });
+export function inputFor(media: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES): InputHandler {
+  return inputHandlerFor({ protocol: media.protocol, crypto: media.cryptoRecv }, f.transport);
 }

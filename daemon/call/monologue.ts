@@ -1,7 +1,7 @@
 /**
  * One participant of a call, named by its SIP tag (rtpengine's call_monologue). Owned by its
  * Call (call.monologues); subscriptions/subscribers are plain references to other monologues of
- * the same call, turned into sinks by sinks.ts. Changed only under the call's write lock.
+ * the same call, turned into sinks by Call.rebuildSinks(). Changed only under the call's write lock.
  */
 import type { LeakHandle } from '../leak/registry.js';
 import type { SdpOrigin, SdpSession } from '../sdp/sdp-model.js';
@@ -29,8 +29,6 @@ export class Monologue {
   /** What we last sent to this participant, for `replace: sdp-version`. */
   lastOutput: { body: string; version: bigint } | null = null;
   deleted = false;
-  /** rtcp-mux policy of the last offer this monologue received (applied when it answers). */
-  muxFlags: ReadonlySet<string> = new Set();
 
   constructor(
     readonly call: Call,

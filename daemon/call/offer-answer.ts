@@ -6,15 +6,16 @@
  */
 import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
-import type { Endpoint, LearningMode } from '../media/packet-stream.js';
+import type { Endpoint, LearningMode } from '../net/endpoint.js';
 import type { LocalAddress } from '../net/interfaces.js';
-import { isRtpProtocol, type Direction, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
-import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
+import { isRtpProtocol, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { applyCodecFlags } from './codecs.js';
 import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
 import type { Monologue } from './monologue.js';
+import { decideRtcpMux } from './rtcp-mux.js';
+import { renderSdp, type MediaOutput } from './sdp-output.js';
 
 export type SdpRole = 'offer' | 'answer';
 
@@ -39,14 +40,6 @@ export async function ensurePorts(call: Call, media: CallMedia, local: LocalAddr
   if (media.ports && media.ports.local === local) return; // re-offer keeps its ports
   if (media.ports) call.releasePorts(media);
   await call.allocatePorts(media, local);
-}
-
-function isNullAddress(address: string | undefined): boolean {
-  return address === '0.0.0.0' || address === '::';
-}
-
-function withoutRecv(direction: Direction): Direction {
-  return direction === 'sendrecv' ? 'sendonly' : direction === 'recvonly' ? 'inactive' : direction;
 }
 
 /** The family of a participant's SDP, used as its local family unless `address-family` says otherwise. */
@@ -87,13 +80,12 @@ export async function monologueOfferAnswer(
     const [fromIf, toIf] = flags.direction;
     if (fromIf ?? flags.fromInterface) sender.interfaceName = fromIf ?? flags.fromInterface;
     if (toIf ?? flags.toInterface) receiver.interfaceName = toIf ?? flags.toInterface;
-    receiver.muxFlags = new Set(flags.rtcpMux);
   }
   sender.family = sdpFamily(session) ?? sender.family;
   if (flags.addressFamily) receiver.family = flags.addressFamily;
   else if (receiver.family === undefined) receiver.family = sender.family;
 
-  const outMedias: SdpOutputMedia[] = [];
+  const outMedias: MediaOutput[] = [];
   for (let i = 0; i < session.medias.length; i++) {
     const sdp = session.medias[i] as SdpMedia;
     const index = i + 1;
@@ -104,10 +96,6 @@ export async function monologueOfferAnswer(
     sm.direction = sdp.direction ?? session.direction ?? 'sendrecv';
     sm.codecs = sdp.codecs;
     sm.rejected = sdp.port === 0;
-    if (role === 'offer') {
-      sm.muxOffered = sdp.rtcpMux;
-      sm.rtp.rtcpMux = sdp.rtcpMux || sm.rtcpMux;
-    }
     const before = sm.rtp.advertisedEndpoint;
     setSenderEndpoints(call, sm, sdp, session, flags);
     const after = sm.rtp.advertisedEndpoint;
@@ -128,7 +116,12 @@ export async function monologueOfferAnswer(
       await ensurePorts(call, sm, localFor(call, sender, sender.family));
       await ensurePorts(call, rm, localFor(call, receiver, receiver.family));
     }
-    const out = outputMedia(sm, rm, sdp, flags, role);
+    const isRtp = isRtpProtocol(sdp.protocol);
+    const mux = role === 'offer'
+      ? decideRtcpMux({ kind: 'offer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux, policy: new Set(flags.rtcpMux) }, isRtp)
+      : decideRtcpMux({ kind: 'answer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux }, isRtp);
+    const codecs = role === 'offer' && isRtp ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
+    const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux };
     if (!sm.rejected) {
       const crypto = role === 'offer' ? cryptoOffer(sm, rm, sdp, flags, call.callId) : cryptoAnswer(sm, rm, sdp, call.callId);
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
@@ -150,90 +143,4 @@ export function getMedia(call: Call, m: Monologue, index: number, type: string):
   if (existing && existing.type === type) return existing;
   if (existing) call.removeMedia(existing);
   return call.addMedia(m, index, type);
-}
-
-/** rtcp-mux negotiation, then the receiver's view of this m= line. */
-function outputMedia(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags, role: SdpRole): SdpOutputMedia {
-  const isRtp = isRtpProtocol(sdp.protocol);
-  let emitMux = false;
-  let rtcpOnRtpPort = false;
-  if (role === 'offer') {
-    const p = flags.rtcpMux;
-    // `reject` only refuses mux toward the offerer (in the answer); the answerer is still offered it
-    emitMux = isRtp && (p.has('require') || p.has('offer') || (sdp.rtcpMux && !p.has('demux')));
-    rtcpOnRtpPort = p.has('require');
-    // the receiver must mux if we require it; otherwise we learn it from its answer
-    rm.rtcpMux = p.has('require');
-    rm.rtp.rtcpMux = emitMux;
-  } else {
-    // the rtcp-mux flags of the offer, remembered on the monologue that received it
-    const p = sm.monologue.muxFlags;
-    // the answerer (sender) muxes if it accepted the mux we offered
-    sm.rtcpMux = sdp.rtcpMux || sm.rtcpMux;
-    sm.rtp.rtcpMux = sm.rtcpMux;
-    const offererMux = rm.muxOffered && !p.has('reject') && (p.has('accept') || p.has('demux') || p.has('require') || sm.rtcpMux);
-    rm.rtcpMux = offererMux;
-    rm.rtp.rtcpMux = offererMux || rm.muxOffered;
-    emitMux = isRtp && offererMux;
-    rtcpOnRtpPort = offererMux;
-  }
-  const local = rm.ports?.local ?? null;
-  const port = sm.rejected || !rm.ports ? 0 : rm.ports.port;
-  const codecs = role === 'offer' && isRtp ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
-  // `media-address` is the address written into the SDP the peer gets (rtpengine's behaviour)
-  let connection: SdpConnection | null = flags.mediaAddress
-    ? { family: flags.mediaAddress.includes(':') ? 6 : 4, address: flags.mediaAddress }
-    : local ? { family: local.family, address: local.advertised } : sdp.connection;
-  // old-style hold (RFC 2543 c=0.0.0.0): the sender will not receive; the peer is told so with
-  // a null address and a direction without "recv", as rtpengine does
-  const held = isNullAddress(sm.rtp.advertisedEndpoint?.address);
-  if (held && connection) connection = { family: connection.family, address: connection.family === 6 ? '::' : '0.0.0.0' };
-  const direction = flags.flags.has('original-sendrecv') ? sdp.direction : held ? withoutRecv(sm.direction) : sm.direction;
-  return {
-    source: sdp,
-    port,
-    codecs,
-    formats: isRtp ? codecs.map((c) => String(c.payloadType)) : sdp.formats,
-    connection,
-    direction,
-    rtcpPort: !isRtp || port === 0 || flags.flags.has('no-rtcp-attribute') ? null : rtcpOnRtpPort ? port : port + 1,
-    fullRtcp: flags.flags.has('full-rtcp-attribute'),
-    rtcpMux: emitMux && port !== 0,
-    mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(sm.index) : null),
-  };
-}
-
-function renderSdp(receiver: Monologue, session: SdpSession, medias: SdpOutputMedia[], flags: NgFlags): string {
-  // the relay's (advertised) address on the receiver's side, even when c= carries a hold
-  // address or a media-address
-  const local = receiver.medias.find((m) => m.ports)?.ports?.local;
-  const firstLocal = local ? { family: local.family, address: local.advertised } : null;
-  let origin: SdpOrigin = { ...session.origin };
-  // `username` keeps the o= username of the first SDP this participant got from us;
-  // `origin-full` keeps that whole first o= (and, like `origin`, puts the relay's address in it)
-  const first = receiver.firstOrigin ?? (receiver.firstOrigin = { ...session.origin });
-  if (flags.replace.has('origin-full')) origin = { ...first };
-  else if (flags.replace.has('username')) origin.username = first.username;
-  if ((flags.replace.has('origin') || flags.replace.has('origin-full')) && firstLocal) {
-    origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
-  }
-  const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias });
-  // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
-  const fullOrigin = flags.replace.has('origin-full');
-  const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);
-  const last = receiver.lastOutput;
-  let version = inputVersion;
-  const bodyWithout = (text: string) => text.split('\r\n').filter((l) => !l.startsWith('o=')).join('\r\n');
-  if (flags.replace.has('force-increment-sdp-ver')) {
-    version = (last?.version ?? inputVersion) + 1n;
-  } else if ((flags.replace.has('sdp-version') || fullOrigin) && last) {
-    version = bodyWithout(build(String(last.version))) === last.body ? last.version : last.version + 1n;
-  }
-  const text = build(String(version));
-  receiver.lastOutput = { body: bodyWithout(text), version };
-  return text;
-}
-
-function safeBigInt(text: string): bigint {
-  return /^\d+$/.test(text) ? BigInt(text) : 0n;
 }

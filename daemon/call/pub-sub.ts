@@ -9,13 +9,14 @@ import { randomInt } from 'node:crypto';
 import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
 import { isRtpProtocol, type Direction, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
-import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { applyCodecFlags } from './codecs.js';
 import type { Monologue } from './monologue.js';
 import { SDP_SESSION_NAME } from '../version.js';
 import { ensurePorts, getMedia, localFor, sdpFamily, setSenderEndpoints } from './offer-answer.js';
+import { decideRtcpMux } from './rtcp-mux.js';
+import { renderSdp, type MediaOutput } from './sdp-output.js';
 
 /** An o= line of our own for SDP the relay writes itself (publish answers). */
 function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
@@ -30,39 +31,12 @@ function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
   };
 }
 
-interface MuxChoice {
-  /** write a=rtcp-mux */
-  offer: boolean;
-  /** RTCP is on the RTP port (a=rtcp names it) */
-  onRtpPort: boolean;
-}
-
-/** One m= line of an SDP the relay writes itself, for the participant owning `m`. */
-function mediaOut(m: CallMedia, sdp: SdpMedia, direction: Direction, flags: NgFlags, mux: MuxChoice, codecFlags: boolean): SdpOutputMedia {
-  const isRtp = isRtpProtocol(sdp.protocol);
-  const local = m.ports?.local;
-  const port = m.rejected || !m.ports ? 0 : m.ports.port;
-  const codecs = isRtp && codecFlags ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
-  return {
-    source: sdp,
-    port,
-    codecs,
-    formats: isRtp ? codecs.map((c) => String(c.payloadType)) : sdp.formats,
-    connection: local ? { family: local.family, address: local.advertised } : null,
-    direction,
-    rtcpPort: !isRtp || port === 0 ? null : mux.onRtpPort ? port : port + 1,
-    fullRtcp: flags.flags.has('full-rtcp-attribute'),
-    rtcpMux: isRtp && mux.offer && port !== 0,
-    mid: sdp.mid,
-  };
-}
-
 /** `publish`: takes the publisher's (sendonly) SDP and answers it (recvonly) with relay ports. */
 export async function publish(call: Call, publisher: Monologue, session: SdpSession, flags: NgFlags): Promise<string> {
   publisher.lastSession = session;
   if (flags.label !== undefined) publisher.label = flags.label;
   publisher.family = sdpFamily(session) ?? publisher.family;
-  const out: SdpOutputMedia[] = [];
+  const out: MediaOutput[] = [];
   for (const [i, sdp] of session.medias.entries()) {
     const media = getMedia(call, publisher, i + 1, sdp.type);
     media.sdp = sdp;
@@ -71,21 +45,27 @@ export async function publish(call: Call, publisher: Monologue, session: SdpSess
     // as rtpengine answers a publish: the first codec offered is the one taken
     media.codecs = sdp.codecs.slice(0, 1);
     media.rejected = sdp.port === 0;
-    media.muxOffered = sdp.rtcpMux;
-    media.rtcpMux = sdp.rtcpMux; // accepted: the publisher's RTCP comes muxed if it offered so
-    media.rtp.rtcpMux = sdp.rtcpMux;
     setSenderEndpoints(call, media, sdp, session, flags);
     if (media.rejected) call.releasePorts(media);
     else await ensurePorts(call, media, localFor(call, publisher, publisher.family));
     // the answer is the relay's own SDP: the chosen codec, no attributes of the publisher's
-    const answered: SdpMedia = { ...sdp, codecs: media.codecs, attributes: [], otherLines: [], bandwidth: [] };
-    out.push(mediaOut(media, answered, 'recvonly', flags, { offer: sdp.rtcpMux, onRtpPort: sdp.rtcpMux }, false));
+    const answered: SdpMedia = { ...sdp, codecs: media.codecs, direction: 'recvonly', attributes: [], otherLines: [], bandwidth: [] };
+    const mux = decideRtcpMux({ kind: 'publish', publisher: media, senderMux: sdp.rtcpMux }, isRtpProtocol(sdp.protocol));
+    // the relay answers for itself: no sender whose hold it would pass on
+    out.push({ sdp: answered, relay: media, sender: null, rejected: media.rejected, codecs: media.codecs, direction: 'recvonly', mux });
   }
   for (const media of publisher.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
   call.answered = true; // negotiated: the regular media timeouts apply from now on
   call.rebuildSinks();
-  const own: SdpSession = { ...session, sessionName: SDP_SESSION_NAME, infoLines: [], bandwidth: [], attributes: [] };
-  return writeSdp({ session: own, origin: ownOrigin(publisher.medias.find((m) => m.ports)), medias: out });
+  const own: SdpSession = {
+    ...session,
+    origin: ownOrigin(publisher.medias.find((m) => m.ports)),
+    sessionName: SDP_SESSION_NAME,
+    infoLines: [],
+    bandwidth: [],
+    attributes: [],
+  };
+  return renderSdp(publisher, own, out, flags);
 }
 
 /**
@@ -103,7 +83,7 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
   if (flags.addressFamily) subscriber.family = flags.addressFamily;
   else if (subscriber.family === undefined) subscriber.family = publisher.family;
   const direction: Direction = flags.flags.has('inactive') ? 'inactive' : bidirectional ? 'sendrecv' : 'sendonly';
-  const out: SdpOutputMedia[] = [];
+  const out: MediaOutput[] = [];
   for (const pm of [...publisher.medias].sort((a, b) => a.index - b.index)) {
     if (!pm.sdp) continue;
     const sm = getMedia(call, subscriber, pm.index, pm.type);
@@ -112,16 +92,15 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
     sm.direction = direction;
     if (sm.rejected) call.releasePorts(sm);
     else await ensurePorts(call, sm, localFor(call, subscriber, subscriber.family));
-    const require = flags.rtcpMux.has('require');
-    const offerMux = require || flags.rtcpMux.has('offer') || pm.muxOffered;
-    sm.rtp.rtcpMux = offerMux;
-    sm.rtcpMux = require; // otherwise the subscriber's answer says whether it muxes
+    const isRtp = isRtpProtocol(pm.protocol);
+    const mux = decideRtcpMux({ kind: 'subscribe request', publisher: pm, subscriber: sm, policy: new Set(flags.rtcpMux) }, isRtp);
     // the publisher's m= line with the codecs its publish negotiated
-    out.push(mediaOut(sm, { ...pm.sdp, codecs: pm.codecs }, direction, flags, { offer: offerMux, onRtpPort: require }, true));
+    const codecs = isRtp ? applyCodecFlags(pm.codecs, flags.codec) : pm.codecs;
+    out.push({ sdp: { ...pm.sdp, codecs: pm.codecs }, relay: sm, sender: pm, rejected: sm.rejected, codecs, direction, mux });
   }
   call.rebuildSinks();
   // rtpengine offers subscribers the publisher's own o= and session lines
-  return writeSdp({ session, origin: { ...session.origin }, medias: out });
+  return renderSdp(subscriber, session, out, flags);
 }
 
 /** `subscribe answer`: the subscriber's SDP says where it receives; the sinks can now send. */
@@ -137,8 +116,7 @@ export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpS
       call.releasePorts(media);
       continue;
     }
-    media.rtcpMux = sdp.rtcpMux && media.rtp.rtcpMux;
-    media.rtp.rtcpMux = media.rtcpMux;
+    decideRtcpMux({ kind: 'subscribe answer', subscriber: media, senderMux: sdp.rtcpMux });
     setSenderEndpoints(call, media, sdp, session, flags);
   }
   call.answered = true;

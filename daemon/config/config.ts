@@ -4,10 +4,10 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
+import { LEARNING_MODES, type LearningMode } from '../net/endpoint.js';
 import { OPTIONS_BY_LONG } from './options.js';
 import { loadIniFile, mergeRaw, parseArgv, UNKNOWN_PREFIX, type RawOptions } from './parse.js';
 
-export type EndpointLearning = 'delayed' | 'immediate' | 'off' | 'heuristic';
 export type LeakCheckMode = 'off' | 'summary' | 'full' | 'fatal';
 
 export interface InterfaceSpec {
@@ -27,6 +27,13 @@ export interface Config {
   listenNg: ListenSpec[];
   listenCli: ListenSpec[];
   listenUdp: ListenSpec | null;
+  listenTcpNg: ListenSpec[];
+  listenHttp: ListenSpec[];
+  listenHttps: ListenSpec[];
+  httpsCert: string | null;
+  httpsKey: string | null;
+  /** Seconds a TCP/HTTP/WebSocket control connection may idle or take for one request. */
+  controlIdleTimeout: number;
   portMin: number;
   portMax: number;
   logLevel: number;
@@ -42,7 +49,7 @@ export interface Config {
   silentTimeout: number;
   finalTimeout: number;
   offerTimeout: number;
-  endpointLearning: EndpointLearning;
+  endpointLearning: LearningMode;
   leakCheck: LeakCheckMode;
   leakStacks: string[];
   leakSampleInterval: number;
@@ -146,11 +153,20 @@ export function buildConfig(raw: RawOptions): Config {
   const leakStacks = (raw.get('leak-stacks')?.[0] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const maxSessions = intValue(raw, 'max-sessions', -1, -1);
   const udp = raw.get('listen-udp')?.[0];
+  const listenHttps = (raw.get('listen-https') ?? []).map((s) => parseListen(s, 'listen-https'));
+  const httpsCert = raw.get('https-cert')?.[0] ?? null;
+  if (listenHttps.length > 0 && !httpsCert) throw new ConfigError('HTTPS/WSS listener requested, but no certificate given (--https-cert)');
   return {
     interfaces,
     listenNg: (raw.get('listen-ng') ?? []).map((s) => parseListen(s, 'listen-ng')),
     listenCli: (raw.get('listen-cli') ?? []).map((s) => parseListen(s, 'listen-cli')),
     listenUdp: udp === undefined ? null : parseListen(udp, 'listen-udp'),
+    listenTcpNg: (raw.get('listen-tcp-ng') ?? []).map((s) => parseListen(s, 'listen-tcp-ng')),
+    listenHttp: (raw.get('listen-http') ?? []).map((s) => parseListen(s, 'listen-http')),
+    listenHttps,
+    httpsCert,
+    httpsKey: raw.get('https-key')?.[0] ?? null,
+    controlIdleTimeout: intValue(raw, 'control-idle-timeout', 60, 1),
     portMin,
     portMax,
     logLevel: intValue(raw, 'log-level', 6, 0, 7),
@@ -166,7 +182,7 @@ export function buildConfig(raw: RawOptions): Config {
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),
     finalTimeout: intValue(raw, 'final-timeout', 0, 0),
     offerTimeout: intValue(raw, 'offer-timeout', 3600, 0),
-    endpointLearning: enumValue(raw, 'endpoint-learning', ['delayed', 'immediate', 'off', 'heuristic'] as const, 'delayed'),
+    endpointLearning: enumValue(raw, 'endpoint-learning', LEARNING_MODES, 'delayed'),
     leakCheck: enumValue(raw, 'leak-check', ['off', 'summary', 'full', 'fatal'] as const, 'summary'),
     leakStacks,
     leakSampleInterval: intValue(raw, 'leak-sample-interval', 10, 1),

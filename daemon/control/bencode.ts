@@ -141,3 +141,54 @@ export function bencodeToPlain(value: BencodeValue): unknown {
   for (const [k, v] of Object.entries(value)) out[k] = bencodeToPlain(v);
   return out;
 }
+
+/**
+ * Length of the one bencoded value at `start` of a stream buffer without decoding it: the
+ * number of bytes it spans, or -1 if the buffer ends before the value does (wait for more).
+ * Throws BencodeError on bytes that can never become valid bencode, so a stream transport can
+ * drop the connection instead of waiting for its buffer bound.
+ */
+export function bencodeLength(buf: Buffer, start = 0): number {
+  let pos = start;
+  let depth = 0;
+  do {
+    const c = buf[pos];
+    if (c === undefined) return -1;
+    if (c === 0x65 /* e */ && depth > 0) {
+      depth--;
+      pos++;
+      continue;
+    }
+    if (c === 0x64 /* d */ || c === 0x6c /* l */) {
+      if (++depth > MAX_DEPTH) throw new BencodeError('nesting too deep', pos);
+      pos++;
+      continue;
+    }
+    if (c === 0x69 /* i */) {
+      let p = pos + 1;
+      if (buf[p] === 0x2d /* - */) p++;
+      const digits = p;
+      while (p < buf.length && (buf[p] as number) >= 0x30 && (buf[p] as number) <= 0x39) p++;
+      if (p >= buf.length) {
+        if (p - digits > 20) throw new BencodeError('integer out of range', pos);
+        return -1;
+      }
+      if (buf[p] !== 0x65 || p === digits) throw new BencodeError('invalid integer', pos);
+      pos = p + 1;
+      continue;
+    }
+    if (c >= 0x30 && c <= 0x39) {
+      let p = pos;
+      while (p < buf.length && (buf[p] as number) >= 0x30 && (buf[p] as number) <= 0x39) p++;
+      if (p - pos > 10) throw new BencodeError('invalid string length', pos);
+      if (p >= buf.length) return -1;
+      if (buf[p] !== 0x3a /* : */) throw new BencodeError('invalid string length', pos);
+      const len = Number(buf.toString('latin1', pos, p));
+      pos = p + 1 + len;
+      if (pos > buf.length) return -1;
+      continue;
+    }
+    throw new BencodeError(`unexpected byte 0x${c.toString(16)}`, pos);
+  } while (depth > 0);
+  return pos - start;
+}

@@ -12,6 +12,7 @@ import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
 import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
 import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
+import { LEARNING_MODES } from '../net/endpoint.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
 
@@ -47,7 +48,7 @@ function int(v: BencodeValue | RtppValue | undefined, key: string): number | und
 const RTCP_MUX: readonly RtcpMuxOption[] = ['offer', 'demux', 'accept', 'reject', 'require'];
 const REPLACE: readonly ReplaceOption[] = ['origin', 'origin-full', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
 const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional'];
-const LEARNING: readonly LearningMode[] = ['delayed', 'immediate', 'off', 'heuristic'];
+const LEARNING: readonly LearningMode[] = LEARNING_MODES;
 const CODEC_VERBS = ['strip', 'offer', 'mask', 'except', 'transcode', 'accept', 'consume', 'ignore', 'set'] as const;
 
 /** Flags that only switch behaviour on; anything else is logged as unknown. */
@@ -114,6 +115,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'delete-delay': f.deleteDelay = int(value, key); return;
     case 'limit': f.limit = int(value, key); return;
     case 'tos': f.tos = int(value, key); return;
+    case 'body': f.body = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;

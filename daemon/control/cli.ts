@@ -1,57 +1,20 @@
 /**
- * The TCP CLI (rtpengine's cli.c, what `rtpengine-ctl` talks to): one text command per
- * connection, the answer written back, the connection closed. The commands an operator needs
- * day to day: session counts and lists, one call's details, totals, the session limit (0
- * drains), terminating calls, the log level, and our leak summary.
+ * The TCP CLI (rtpengine's cli.c listener, what `rtpengine-ctl` talks to): one text command per
+ * connection, the answer written back, the connection closed. The commands themselves are in
+ * cli-commands.ts, shared with HTTP, WebSocket and the ng `cli` command.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ListenSpec, Config } from '../config/config.js';
-import type { CallHash } from '../call/callhash.js';
-import { streamStats, type Call } from '../call/call.js';
-import type { LeakRegistry } from '../leak/registry.js';
-import { getSyslogLevel, log, setSyslogLevel } from '../log/logger.js';
+import type { ListenSpec } from '../config/config.js';
+import { log } from '../log/logger.js';
 import { whenListening } from '../net/listen.js';
-import type { Counters } from '../stats/counters.js';
-
-export interface CliContext {
-  calls: CallHash;
-  config: Config;
-  counters: Counters;
-  leaks: LeakRegistry;
-  started: number;
-}
+import type { CliCommands } from './cli-commands.js';
 
 const MAX_COMMAND = 4096;
-const secs = (ms: number) => Math.floor(ms / 1000);
-
-function sessionLine(call: Call): string {
-  return `callid: ${call.callId} | deletionmark: ${call.deleteTimer ? 'yes' : 'no'} | created: ${secs(call.created)} | ` +
-    `last_signal: ${secs(call.lastSignal)} | foreign: no\n`;
-}
-
-function callDetails(call: Call): string {
-  const lines = [`\n${sessionLine(call).trimEnd()}`];
-  for (const m of call.monologues) {
-    lines.push(`--- Tag '${m.tag}'${m.label ? `, label '${m.label}'` : ''}, created ${secs(m.created)}, in dialogue with '${m.peer()?.tag ?? ''}'`);
-    for (const media of [...m.medias].sort((a, b) => a.index - b.index)) {
-      lines.push(`------ Media #${media.index} (${media.type} over ${media.protocol})${media.rtcpMux ? ' using RTCP-mux' : ''}${media.rejected ? ' rejected' : ''}`);
-      for (const stream of [media.rtp, media.rtcp]) {
-        const fd = stream.selectedFd;
-        const ep = stream.endpoint;
-        const st = streamStats(stream, call.ctx);
-        lines.push(`-------- Port ${fd ? `${fd.local.address}:${fd.localPort}` : '(none)'} <> ${ep ? `${ep.address}:${ep.port}` : '(unknown)'}` +
-          `${stream.isRtcp ? ' (RTCP)' : ''}, ${st.packets} p, ${st.bytes} b, ${st.errors} e, last packet ${secs(st.lastPacketMs)}` +
-          `${stream.kernelized ? ', kernelized' : ''}`);
-      }
-    }
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 export class ControlCli {
   private readonly servers: Server[] = [];
 
-  constructor(private readonly ctx: CliContext) {}
+  constructor(private readonly commands: CliCommands) {}
 
   async listen(specs: readonly ListenSpec[]): Promise<void> {
     for (const spec of specs) {
@@ -72,7 +35,7 @@ export class ControlCli {
       if (done) return;
       done = true;
       const line = input.split(/\r?\n/)[0]?.trim() ?? '';
-      void this.execute(line).then((answer) => {
+      void this.commands.execute(line).then((answer) => {
         if (!conn.destroyed) conn.end(answer);
       });
     };
@@ -87,95 +50,6 @@ export class ControlCli {
     conn.on('end', finish);
     conn.on('error', () => conn.destroy());
     conn.setTimeout(10_000, () => conn.destroy());
-  }
-
-  /** Runs one CLI command line and returns its output (never rejects). */
-  async execute(line: string): Promise<string> {
-    const words = line.split(/\s+/).filter((w) => w !== '');
-    const [verb, what, arg] = words;
-    try {
-      if (verb === 'list') return this.list(what, arg, words.slice(2).join(' '));
-      if (verb === 'terminate' && what) return await this.terminate(what);
-      if (verb === 'set' && what === 'maxsessions' && arg !== undefined) return this.setMaxSessions(arg);
-      if (verb === 'set' && what === 'loglevel' && arg !== undefined) return this.setLogLevel(words[words.length - 1] as string);
-      if (verb === 'get' && what === 'loglevel') return `Log level: ${getSyslogLevel()}\n`;
-    } catch (err) {
-      log().error({ line, err: err instanceof Error ? err.message : String(err) }, 'CLI command failed');
-      return 'Internal error.\n';
-    }
-    return `Unknown or incomplete command: ${line}\n`;
-  }
-
-  private list(what: string | undefined, arg: string | undefined, rest: string): string {
-    const calls = this.ctx.calls;
-    switch (what) {
-      case 'numsessions':
-        return `Current sessions own: ${calls.size}\nCurrent sessions foreign: 0\nCurrent sessions total: ${calls.size}\nCurrent transcoded media: 0\n`;
-      case 'sessions': {
-        const all = calls.all();
-        if (all.length === 0) return 'No sessions on this media relay.\n';
-        const limit = arg === undefined || arg === 'all' ? all.length : Number(arg);
-        if (!Number.isInteger(limit) || limit < 0) return `Invalid session count: ${arg}\n`;
-        return all.slice(0, limit).map(sessionLine).join('');
-      }
-      case 'callid': {
-        const call = rest ? calls.get(rest) : undefined;
-        return call ? callDetails(call) : `Call id not found (${rest}).\n`;
-      }
-      case 'totals': {
-        const c = this.ctx.counters.snapshot();
-        return [
-          'Total statistics (does not include current running sessions):', '',
-          ` Uptime of rtpengine                             :${secs(Date.now() - this.ctx.started)} seconds`,
-          ` Total managed sessions                          :${c.managedSessions}`,
-          ` Total rejected sessions                         :${c.rejectedSessions}`,
-          ` Total timed-out sessions via TIMEOUT            :${c.timeoutSessions}`,
-          ` Total timed-out sessions via SILENT_TIMEOUT     :${c.silentTimeoutSessions}`,
-          ` Total timed-out sessions via FINAL_TIMEOUT      :${c.finalTimeoutSessions}`,
-          ` Total timed-out sessions via OFFER_TIMEOUT      :${c.offerTimeoutSessions}`,
-          ` Total regular terminated sessions               :${c.regularTerminatedSessions}`,
-          ` Total forced terminated sessions                :${c.forcedTerminatedSessions}`,
-          ` Total relayed packets                           :${c.relayedPackets}`,
-          ` Total relayed bytes                             :${c.relayedBytes}`,
-          ` Total relayed packet errors                     :${c.relayedErrors}`,
-          '',
-        ].join('\n');
-      }
-      case 'maxsessions':
-        return `Maximum sessions configured on rtpengine: ${this.ctx.config.maxSessions}\n`;
-      case 'loglevel':
-        return `Log level: ${getSyslogLevel()}\n`;
-      case 'leaks':
-        return `${this.ctx.leaks.summaryText()}\n`;
-      default:
-        return `Unknown or incomplete command: list ${what ?? ''}\n`;
-    }
-  }
-
-  /** Answers once the calls are gone: each teardown waits for the command holding its call. */
-  private async terminate(what: string): Promise<string> {
-    const calls = this.ctx.calls;
-    if (what === 'all') {
-      const all = calls.all();
-      await Promise.all(all.map((call) => calls.teardown(call, 'terminated')));
-      return `All calls terminated by operator (${all.length}).\n`;
-    }
-    const call = calls.get(what);
-    if (!call) return `Call Id (${what}) not found.\n`;
-    await calls.teardown(call, 'terminated');
-    return `Call Id (${what}) successfully terminated by operator.\n`;
-  }
-
-  private setMaxSessions(value: string): string {
-    if (!/^-?\d+$/.test(value) || Number(value) < -1) return `Invalid maxsessions value: ${value}\n`;
-    this.ctx.config.maxSessions = Number(value);
-    return Number(value) === -1 ? 'Max sessions set to unlimited.\n' : `Max sessions set to ${value}.\n`;
-  }
-
-  private setLogLevel(value: string): string {
-    if (!/^[0-7]$/.test(value)) return `Invalid log level: ${value}\n`;
-    setSyslogLevel(Number(value));
-    return `Success setting loglevel to ${value}\n`;
   }
 
   close(): void {

@@ -4,36 +4,37 @@
  * knows by name but does not implement yet; they get a clear error reply.
  */
 export const NG_COMMANDS = [
-  { name: 'ping', supported: true },
-  { name: 'offer', supported: true },
-  { name: 'answer', supported: true },
-  { name: 'delete', supported: true },
-  { name: 'query', supported: true },
-  { name: 'list', supported: true },
-  { name: 'statistics', supported: true },
-  { name: 'leak-report', supported: true },
-  { name: 'leak-stacks', supported: true },
-  { name: 'start recording', supported: false },
-  { name: 'stop recording', supported: false },
-  { name: 'pause recording', supported: false },
-  { name: 'start forwarding', supported: false },
-  { name: 'stop forwarding', supported: false },
-  { name: 'block DTMF', supported: false },
-  { name: 'unblock DTMF', supported: false },
-  { name: 'block media', supported: false },
-  { name: 'unblock media', supported: false },
-  { name: 'silence media', supported: false },
-  { name: 'unsilence media', supported: false },
-  { name: 'play media', supported: false },
-  { name: 'stop media', supported: false },
-  { name: 'play DTMF', supported: false },
-  { name: 'publish', supported: true },
-  { name: 'subscribe request', supported: true },
-  { name: 'subscribe answer', supported: true },
-  { name: 'unsubscribe', supported: true },
-  { name: 'connect', supported: true },
-  { name: 'create', supported: false },
-  { name: 'create answer', supported: false },
+  { name: 'ping', short: 'Ping', supported: true },
+  { name: 'offer', short: 'Offer', supported: true },
+  { name: 'answer', short: 'Answer', supported: true },
+  { name: 'delete', short: 'Delete', supported: true },
+  { name: 'query', short: 'Query', supported: true },
+  { name: 'list', short: 'List', supported: true },
+  { name: 'statistics', short: 'Stats', supported: true },
+  { name: 'leak-report', short: 'LeakReport', supported: true },
+  { name: 'leak-stacks', short: 'LeakStacks', supported: true },
+  { name: 'start recording', short: 'StartRec', supported: false },
+  { name: 'stop recording', short: 'StopRec', supported: false },
+  { name: 'pause recording', short: 'PauseRec', supported: false },
+  { name: 'start forwarding', short: 'StartFwd', supported: false },
+  { name: 'stop forwarding', short: 'StopFwd', supported: false },
+  { name: 'block DTMF', short: 'BlkDTMF', supported: false },
+  { name: 'unblock DTMF', short: 'UnblkDTMF', supported: false },
+  { name: 'block media', short: 'BlkMedia', supported: false },
+  { name: 'unblock media', short: 'UnblkMedia', supported: false },
+  { name: 'silence media', short: 'SlnMedia', supported: false },
+  { name: 'unsilence media', short: 'UnslnMedia', supported: false },
+  { name: 'play media', short: 'PlayMedia', supported: false },
+  { name: 'stop media', short: 'StopMedia', supported: false },
+  { name: 'play DTMF', short: 'PlayDTMF', supported: false },
+  { name: 'publish', short: 'Pub', supported: true },
+  { name: 'subscribe request', short: 'SubReq', supported: true },
+  { name: 'subscribe answer', short: 'SubAns', supported: true },
+  { name: 'unsubscribe', short: 'Unsub', supported: true },
+  { name: 'connect', short: 'Conn', supported: true },
+  { name: 'cli', short: 'CLI', supported: true },
+  { name: 'create', short: 'Create', supported: false },
+  { name: 'create answer', short: 'CreateAns', supported: false },
 ] as const;
 
 export type NgCommandName = (typeof NG_COMMANDS)[number]['name'];
@@ -41,9 +42,9 @@ export type SupportedCommand = Extract<(typeof NG_COMMANDS)[number], { supported
 
 const BY_NAME = new Map<string, (typeof NG_COMMANDS)[number]>(NG_COMMANDS.map((c) => [c.name, c]));
 
-/** Command strings match byte-exactly, except `CLI`/`cli` (rtpengine's only exception). */
+/** Command strings match byte-exactly (no case folding, no trimming), as rtpengine's do. */
 export function lookupCommand(name: string): (typeof NG_COMMANDS)[number] | undefined {
-  return BY_NAME.get(name);
+  return BY_NAME.get(name === 'CLI' ? 'cli' : name);
 }
 
 export interface CommandCounter {
@@ -52,14 +53,55 @@ export interface CommandCounter {
   totalMs: number;
 }
 
+/** More distinct proxies than this are counted together under "other" (bounded memory). */
+const MAX_PROXIES = 1000;
+
+/** The proxy of a transport's `from` (`ADDR:PORT`, `[ADDR]:PORT` or a name): its address. */
+export function proxyAddress(from: string): string {
+  const v6 = /^\[(.*)\]:\d+$/.exec(from);
+  if (v6) return v6[1] as string;
+  const m = /^(.*):\d+$/.exec(from);
+  return m ? (m[1] as string) : from;
+}
+
+/**
+ * Per-command counters, overall and per proxy (rtpengine's control_ng_stats keyed by source
+ * address): count, errors and processing time of each command.
+ */
 export class CommandCounters {
   readonly byCommand = new Map<string, CommandCounter>(NG_COMMANDS.map((c) => [c.name, { count: 0, errors: 0, totalMs: 0 }]));
+  readonly byProxy = new Map<string, { commands: Map<string, CommandCounter>; errors: number }>();
 
-  record(name: string, ms: number, failed: boolean): void {
-    const c = this.byCommand.get(name);
-    if (!c) return;
-    c.count++;
-    c.totalMs += ms;
-    if (failed) c.errors++;
+  record(name: string, ms: number, failed: boolean, from = 'local'): void {
+    const proxy = this.proxy(from);
+    if (failed) proxy.errors++;
+    const entry = lookupCommand(name);
+    if (!entry) return;
+    for (const c of [this.byCommand.get(entry.name), this.perProxy(proxy, entry.name)]) {
+      if (!c) continue;
+      c.count++;
+      c.totalMs += ms;
+      if (failed) c.errors++;
+    }
+  }
+
+  private proxy(from: string): { commands: Map<string, CommandCounter>; errors: number } {
+    let key = proxyAddress(from);
+    if (!this.byProxy.has(key) && this.byProxy.size >= MAX_PROXIES) key = 'other';
+    let p = this.byProxy.get(key);
+    if (!p) {
+      p = { commands: new Map(), errors: 0 };
+      this.byProxy.set(key, p);
+    }
+    return p;
+  }
+
+  private perProxy(proxy: { commands: Map<string, CommandCounter> }, name: string): CommandCounter {
+    let c = proxy.commands.get(name);
+    if (!c) {
+      c = { count: 0, errors: 0, totalMs: 0 };
+      proxy.commands.set(name, c);
+    }
+    return c;
   }
 }

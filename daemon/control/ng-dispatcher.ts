@@ -3,7 +3,8 @@
  * `<cookie> <body>` in, `<cookie> <reply>` out. Bodies are bencode (`d…`) or JSON (`{…}`),
  * answered in the same encoding. Every cookie goes through the one cookie cache first, so a
  * retransmit over any transport is answered with the identical bytes and never executed twice.
- * A transport (ng-udp.ts; TCP, HTTP and WebSocket later) only moves messages in and out.
+ * A transport (ng-udp.ts, ng-tcp.ts, http.ts with its WebSocket upgrade) only moves messages
+ * in and out; `process()` alone is the cookie-less `ng-plain` variant (no cache).
  *
  * This is the one place that maps thrown errors to `error-reason` replies: handlers throw,
  * they never build failure replies themselves.
@@ -72,7 +73,7 @@ export class NgDispatcher {
     return Buffer.concat([Buffer.from(`${cookie} `, 'latin1'), reply]);
   }
 
-  /** Decodes, dispatches and encodes one body; never throws. */
+  /** Decodes, dispatches and encodes one body; never throws. `ng-plain` transports call it directly. */
   async process(body: Buffer, from = 'local'): Promise<Buffer> {
     const encoding: Encoding = body[0] === 0x7b ? 'json' : 'bencode';
     const started = performance.now();
@@ -98,7 +99,7 @@ export class NgDispatcher {
       this.counters.add('ngErrors');
       reply = this.errorReply(err, body, command, flags);
     }
-    this.commandCounters.record(command, performance.now() - started, failed);
+    this.commandCounters.record(command, performance.now() - started, failed, from);
     try {
       return encodeReply(reply, encoding);
     } catch (err) {

@@ -4,10 +4,11 @@
  * counted and dropped. Called on the packet path before endpoint learning, synchronously;
  * responses go out through `via` (the stream's socket).
  */
-import type { MediaSocket, PacketSource } from '../net/media-socket.js';
+import type { Endpoint } from '../net/endpoint.js';
+import type { MediaSocket } from '../net/media-socket.js';
 
 export interface StunHook {
   /** Returns true if the message was taken (a check answered, a response matched). */
-  stun(packet: Buffer, from: PacketSource, via: MediaSocket): boolean;
+  stun(packet: Buffer, from: Endpoint, via: MediaSocket): boolean;
   close(): void;
 }

@@ -71,7 +71,8 @@ export class Kernelizer {
     if (!fd) return 'no local port';
     if (stream.plainUdp) return 'not RTP (relayed as plain UDP on the JS path)';
     if (!this.ownsSocket(stream)) return 'socket not owned by the fast path';
-    if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
+    const blocker = handlerChainBlocker(stream);
+    if (blocker) return blocker;
     if (!stream.confirmed || !stream.endpoint || stream.endpoint.port === 0) return 'endpoint not learned yet';
     const rtp = this.destinations(stream.rtpSinks, true);
     if (typeof rtp === 'string') return rtp;
@@ -88,28 +89,42 @@ export class Kernelizer {
     };
   }
 
-  /**
-   * The native destinations of a sink list, or why not: a sink not ready to receive, or a
-   * handler of its chain the addon cannot do (the whole stream then stays on the JS path).
-   */
+  /** The native destinations of a sink list, or why not (a sink not ready to receive). */
   private destinations(sinks: readonly SinkHandler[], rtp: boolean): ForwardDestination[] | string {
     const out: ForwardDestination[] = [];
     for (const sink of sinks) {
       const ep = sink.dst.sendable();
       const via = sink.dst.selectedFd;
       if (!ep || !via) return 'a sink has no endpoint yet';
-      if (!sink.output.native) return `output handler '${sink.output.kind}' needs the JS path`;
       const dest: ForwardDestination = { via: via.socket, address: ep.address, port: ep.port };
       if (rtp && sink.codec) {
         const map: Array<[number, number]> = [];
         for (const h of sink.codec.handlers) {
-          if (!h.native) return `codec handler '${h.kind}' needs the JS path`;
-          if (h.native.from !== h.native.to) map.push([h.native.from, h.native.to]);
+          if (h.native && h.native.from !== h.native.to) map.push([h.native.from, h.native.to]);
         }
-        if (map.length > 0) return 'payload-type renumbering needs the JS path (addon ABI 1)';
+        if (map.length > 0) dest.payloadTypeMap = map;
       }
       out.push(dest);
     }
     return out;
   }
+}
+
+/**
+ * Whether the addon can do a stream's whole handler chain: its input handler, and every sink's
+ * output and codec handlers. Returns why not (the first handler that needs JS), or null.
+ */
+export function handlerChainBlocker(stream: PacketStream): string | null {
+  if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
+  for (const list of [stream.rtpSinks, stream.rtcpSinks]) {
+    for (const sink of list) {
+      if (!sink.output.native) return `output handler '${sink.output.kind}' needs the JS path`;
+      if (list === stream.rtpSinks && sink.codec) {
+        for (const h of sink.codec.handlers) {
+          if (!h.native) return `codec handler '${h.kind}' needs the JS path`;
+        }
+      }
+    }
+  }
+  return null;
 }

@@ -24,7 +24,7 @@ import {
 } from '../net/media-socket.js';
 
 /** The addon ABI this file speaks; must equal the addon's exported ABI_VERSION. */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 export const ADDON_FILE = 'rtpengine_fastpath.node';
 
@@ -120,6 +120,7 @@ interface RawEngine {
     isRtcpSocket: boolean,
     rtcpMux: boolean,
     payloadTypes: number[],
+    rtpPtMaps: (number[] | null)[],
   ): void;
   removeEntry(id: number): boolean;
   statsPage(index: number): ArrayBuffer | undefined;
@@ -374,6 +375,7 @@ export class NativeFastPathEngine implements FastPathEngine {
       entry.isRtcpSocket,
       entry.rtcpMux,
       entry.payloadTypes,
+      entry.rtp.map((d) => (d.payloadTypeMap ? d.payloadTypeMap.flat() : null)),
     );
   }
 

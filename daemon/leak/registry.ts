@@ -371,7 +371,7 @@ function pushBounded<T>(list: T[], item: T): void {
 function captureStack(): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1)
     .map((l) => l.trim().replace(/^at /, ''))
-    .filter((l) => !l.includes('/leak/registry.') && !l.startsWith('node:') && !l.includes('(node:'));
+    .filter((l) => !l.includes('/leak/registry.') && !l.includes('/leak/inject.') && !l.startsWith('node:') && !l.includes('(node:'));
   return frames.slice(0, 6).join(' <- ');
 }
 

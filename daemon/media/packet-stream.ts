@@ -12,20 +12,15 @@ import type { CodecOutput } from '../codec/codec-handler.js';
 import { SsrcTable, type SsrcContext, type SsrcOwner } from '../codec/ssrc.js';
 import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { PLAIN } from '../crypto/plain.js';
-import type { InputHandler, OutputHandler } from '../crypto/transport-handler.js';
+import type { InputHandler, OutputHandler, TransportSpec } from '../crypto/transport-handler.js';
 import type { StunHook } from '../ice/stun-hook.js';
 import type { LeakHandle } from '../leak/registry.js';
-import type { AddressFamily, MediaSocket } from '../net/media-socket.js';
+import type { MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
+import { isHoldAddress, type Endpoint, type LearningMode } from '../net/endpoint.js';
 import type { Counters } from '../stats/counters.js';
 
-export interface Endpoint {
-  address: string;
-  port: number;
-  family: AddressFamily;
-}
-
-export type LearningMode = 'delayed' | 'immediate' | 'off' | 'heuristic';
+export type { Endpoint, LearningMode };
 
 /** What the packet path needs from the call (implemented by call/Call); it owns the SSRC contexts. */
 export interface CallGate extends SsrcOwner {
@@ -165,6 +160,8 @@ export class PacketStream {
   readonly ssrcOut: SsrcTable;
   /** Runs once per received packet (plain, or SRTP decrypt); chosen by signalling. */
   input: InputHandler = PLAIN;
+  /** What `input` was chosen from (signalling re-decides only when it changes). */
+  inputSpec: TransportSpec | null = null;
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;
@@ -202,7 +199,7 @@ export class PacketStream {
   /** Can we send to this stream? Not before an address is known, never to 0.0.0.0 (hold). */
   sendable(): Endpoint | null {
     const ep = this.endpoint;
-    if (!ep || ep.port === 0 || ep.address === '0.0.0.0' || ep.address === '::') return null;
+    if (!ep || ep.port === 0 || isHoldAddress(ep.address)) return null;
     return ep;
   }
 }

@@ -3,16 +3,12 @@
  * (`dgram-socket.ts`) and the native fast path's addon-owned sockets (`daemon/kernel/`).
  * Signalling opens and closes them; the packet path only calls `send`.
  */
-export type AddressFamily = 4 | 6;
+import type { AddressFamily, Endpoint } from './endpoint.js';
 
-export interface PacketSource {
-  address: string;
-  port: number;
-  family: AddressFamily;
-}
+export type { AddressFamily };
 
 /** Called synchronously for every datagram that reaches JS, in arrival order per socket. */
-export type PacketHandler = (data: Buffer, from: PacketSource) => void;
+export type PacketHandler = (data: Buffer, from: Endpoint) => void;
 
 export interface MediaSocket {
   readonly family: AddressFamily;

@@ -1,6 +1,6 @@
 /**
- * Daemon-wide counters, one table so the statistics reply, logs and tests read the same names.
- * Per-command counters are generated from the ng command table (control/ng-commands.ts).
+ * Daemon-wide event counters (the storage). What is reported, under which names, is written
+ * once in stats/metrics.ts; per-command counters come from the ng command table.
  */
 export const GLOBAL_COUNTERS = [
   'managedSessions',
@@ -14,6 +14,10 @@ export const GLOBAL_COUNTERS = [
   'relayedPackets',
   'relayedBytes',
   'relayedErrors',
+  // the RTCP share of the three above (RTP = total - RTCP), for the per-protocol metrics
+  'relayedRtcpPackets',
+  'relayedRtcpBytes',
+  'relayedRtcpErrors',
   'droppedInvalidPackets',
   'droppedStrictSource',
   'droppedNoSink',

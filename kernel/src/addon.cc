@@ -9,7 +9,9 @@
 //   .send(id, data: Uint8Array, port, address) -> boolean
 //   .setTos(id, tos) -> boolean
 //   .setEntry(id, srcAddr, srcPort, rtp: [viaId, addr, port, ...], rtcp: [...],
-//             isRtcpSocket, rtcpMux, payloadTypes: number[])   (throws on bad input)
+//             isRtcpSocket, rtcpMux, payloadTypes: number[],
+//             rtpPtMaps?: number[][])   (one flat [from, to, ...] list per rtp destination;
+//                                        throws on bad input)
 //   .removeEntry(id) -> boolean
 //   .statsPage(index) -> ArrayBuffer (SLOTS_PER_PAGE * SLOT_FIELDS float64)
 //   .status() -> { threads, sockets, entries, received, packets, bytes, ... }
@@ -310,6 +312,19 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     Napi::Array pts = info[7].As<Napi::Array>();
     for (uint32_t i = 0; i < pts.Length(); i++)
       spec.payloadTypes.push_back(pts.Get(i).As<Napi::Number>().Int32Value());
+    if (info.Length() > 8 && info[8].IsArray()) {
+      Napi::Array maps = info[8].As<Napi::Array>();
+      if (maps.Length() > spec.rtp.size())
+        throw Napi::RangeError::New(env, "more payload-type maps than rtp destinations");
+      for (uint32_t i = 0; i < maps.Length(); i++) {
+        Napi::Value m = maps.Get(i);
+        if (!m.IsArray()) continue;
+        Napi::Array a = m.As<Napi::Array>();
+        for (uint32_t k = 0; k + 1 < a.Length(); k += 2)
+          spec.rtp[i].ptMap.emplace_back(a.Get(k).As<Napi::Number>().Int32Value(),
+                                         a.Get(k + 1).As<Napi::Number>().Int32Value());
+      }
+    }
     std::string err = e.setEntry(id, spec);
     if (!err.empty()) throw Napi::Error::New(env, "setEntry: " + err);
     return env.Undefined();

@@ -145,6 +145,14 @@ std::string Engine::setEntry(uint32_t id, const EntrySpec& spec) {
       if (!parseAddr(dest.via->family, d.addr, d.port, &dest.addr, &dest.addrLen))
         return "invalid destination address '" + d.addr + "' for an IPv" +
                (dest.via->family == AF_INET6 ? "6" : "4") + " socket";
+      for (int pt = 0; pt < 128; pt++) dest.ptOut[pt] = (uint8_t)pt;
+      for (const auto& m : d.ptMap) {
+        if (m.first < 0 || m.first > 127 || m.second < 0 || m.second > 127)
+          return "payload type out of range in map: " + std::to_string(m.first) + " -> " +
+                 std::to_string(m.second);
+        dest.ptOut[m.first] = (uint8_t)m.second;
+        if (m.first != m.second) dest.renumber = true;
+      }
       out.push_back(std::move(dest));
     }
     return "";

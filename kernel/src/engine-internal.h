@@ -151,6 +151,12 @@ struct Engine::Thread {
   struct Out {
     int fd;
     mmsghdr h;
+    // A renumbered copy goes out as two pieces: its own first two bytes, then the rest of the
+    // shared receive buffer (no copy of the payload). iov2 is pointed at when sending, once
+    // `out` no longer grows.
+    bool split;
+    uint8_t hdr[2];
+    iovec iov2[2];
   };
   std::vector<Out> out;
   std::vector<mmsghdr> sendv;

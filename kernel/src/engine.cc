@@ -284,6 +284,7 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
       continue;
     }
     t->iov[i].iov_len = len;
+    bool isRtp = list == &e->rtp;
     for (const Dest& d : *list) {
       int fd = d.via->fd;
       if (fd < 0) {
@@ -297,6 +298,17 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
       o.h.msg_hdr.msg_namelen = d.addrLen;
       o.h.msg_hdr.msg_iov = &t->iov[i];
       o.h.msg_hdr.msg_iovlen = 1;
+      o.split = false;
+      if (isRtp && d.renumber) {
+        uint8_t pt = p[1] & 0x7f;
+        if (d.ptOut[pt] != pt) {
+          o.split = true;
+          o.hdr[0] = p[0];
+          o.hdr[1] = (uint8_t)((p[1] & 0x80) | d.ptOut[pt]);
+          o.iov2[1].iov_base = const_cast<uint8_t*>(p) + 2;
+          o.iov2[1].iov_len = len - 2;
+        }
+      }
       t->out.push_back(o);
     }
   }
@@ -324,8 +336,16 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
     if (std::find(t->fds.begin(), t->fds.end(), o.fd) == t->fds.end()) t->fds.push_back(o.fd);
   for (int fd : t->fds) {
     t->sendv.clear();
-    for (const auto& o : t->out)
-      if (o.fd == fd) t->sendv.push_back(o.h);
+    for (auto& o : t->out) {
+      if (o.fd != fd) continue;
+      if (o.split) {
+        o.iov2[0].iov_base = o.hdr;
+        o.iov2[0].iov_len = 2;
+        o.h.msg_hdr.msg_iov = o.iov2;
+        o.h.msg_hdr.msg_iovlen = 2;
+      }
+      t->sendv.push_back(o.h);
+    }
     size_t n = t->sendv.size(), i = 0;
     while (i < n) {
       int w = sendmmsg(fd, t->sendv.data() + i, (unsigned)(n - i), MSG_DONTWAIT);

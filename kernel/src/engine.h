@@ -30,7 +30,7 @@
 namespace fp {
 
 // Bumped whenever the JS <-> addon interface changes; native-fast-path.ts checks it.
-constexpr int ABI_VERSION = 1;
+constexpr int ABI_VERSION = 2;
 // Receive buffer per datagram; anything larger (MSG_TRUNC) is counted as oversized, dropped.
 constexpr size_t MAX_PACKET = 4096;
 // recvmmsg/sendmmsg batch.
@@ -47,6 +47,10 @@ struct Dest {
   std::shared_ptr<Sock> via;
   sockaddr_storage addr;
   socklen_t addrLen;
+  // RTP payload-type renumbering toward this destination (the sink's codec handlers):
+  // ptOut[pt] is the payload type the packet leaves with. Identity unless `renumber`.
+  bool renumber = false;
+  uint8_t ptOut[128];
 };
 
 struct Entry {
@@ -133,6 +137,7 @@ struct EntrySpec {
     uint32_t via;
     std::string addr;
     uint16_t port;
+    std::vector<std::pair<int, int>> ptMap;  // [from, to] payload types (RTP destinations only)
   };
   std::vector<D> rtp, rtcp;
   bool isRtcpSocket, rtcpMux;

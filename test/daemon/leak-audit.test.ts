@@ -10,9 +10,8 @@ import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { offerAnswer, uniqueCallId } from '../helpers/media-call.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
-
-const EXIT_LEAKS = 3;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { EXIT_LEAKS } from '../../daemon/exit-codes.js';
+import { sleep } from '../../support/sleep.js';
 
 /** One full call: offer, answer, a packet each way, delete. */
 async function oneCall(d: DaemonHandle, prefix: string): Promise<string> {

@@ -9,7 +9,7 @@ import { expectNoLeaks } from '../helpers/leaks.js';
 import { deleteCall, offerAnswer, relayPortsOf, sdpFor, uniqueCallId } from '../helpers/media-call.js';
 import { RtpPeer, rtcpPacket, rtpPacket } from '../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 
 describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path $fastPath', ({ fastPath }) => {
   let d: DaemonHandle;
@@ -72,9 +72,9 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
       expect(stats.fastPath.packets, 'the addon forwarded the packets after the first of each side').toBeGreaterThanOrEqual(38);
       expect(tagA.medias[0].streams[0].flags).toContain('kernelized');
     }
-    const before = (await d.ng.request({ command: 'statistics' })).statistics.totalstatistics.relayedPackets;
+    const before = (await d.ng.request({ command: 'statistics' })).statistics.totalstatistics.relayedpackets;
     await deleteCall(d, callId);
-    const after = (await d.ng.request({ command: 'statistics' })).statistics.totalstatistics.relayedPackets;
+    const after = (await d.ng.request({ command: 'statistics' })).statistics.totalstatistics.relayedpackets;
     expect(after, 'the aggregate keeps the packets of torn-down calls').toBe(before);
     expect(after).toBeGreaterThanOrEqual(40);
   });

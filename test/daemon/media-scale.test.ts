@@ -11,7 +11,7 @@ import { offerAnswer, uniqueCallId, type RelayPorts } from '../helpers/media-cal
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 
 const CALLS = 1000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 
 /** Local UDP sockets of the machine from /proc/net/udp: port → bound IPv4 addresses. */
 function boundUdp4(): Map<number, string[]> {

@@ -11,7 +11,7 @@ import { expectNoLeaks } from '../helpers/leaks.js';
 import { offerAnswer, sdpFor, uniqueCallId } from '../helpers/media-call.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 
 describe.each([{ fastPath: false }, { fastPath: true }])('call timeouts, fast path $fastPath', ({ fastPath }) => {
   let d: DaemonHandle;
@@ -91,11 +91,11 @@ describe.each([{ fastPath: false }, { fastPath: true }])('call timeouts, fast pa
 
     const stats = await d.ng.request({ command: 'statistics' });
     const totals = stats.statistics.totalstatistics;
-    expect(totals.offerTimeoutSessions).toBe(1);
-    expect(totals.timeoutSessions).toBe(1);
-    expect(totals.silentTimeoutSessions).toBe(1);
-    expect(totals.finalTimeoutSessions).toBe(1);
-    expect(totals.regularTerminatedSessions).toBe(1);
+    expect(totals.offertimeoutsessions).toBe(1);
+    expect(totals.timeoutsessions).toBe(1);
+    expect(totals.silenttimeoutsessions).toBe(1);
+    expect(totals.finaltimeoutsessions).toBe(1);
+    expect(totals.regularterminatedsessions).toBe(1);
     expect(stats.leaks.leaked).toBe(0);
     // the ports of a timed-out call are closed: nothing is relayed any more
     ab.clear();

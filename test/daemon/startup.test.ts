@@ -13,8 +13,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DAEMON_MAIN, freeUdpPort, nextPortRange, startDaemon } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { NgClient } from '../helpers/ng-client.js';
+import { EXIT_OK, EXIT_STARTUP } from '../../daemon/exit-codes.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 const tmp = mkdtempSync(path.join(tmpdir(), 'rtpe-ts-startup-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -72,7 +73,7 @@ describe('start-up', () => {
     ];
     for (const [args, message] of cases) {
       const r = runToExit(args);
-      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.status, args.join(' ')).toBe(EXIT_STARTUP);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
   });
@@ -107,7 +108,7 @@ describe('start-up', () => {
       probe.close();
       expect(bindError).toBe('EADDRINUSE');
     } finally {
-      expect(await d.stop()).toBe(0);
+      expect(await d.stop()).toBe(EXIT_OK);
     }
   });
 
@@ -135,7 +136,7 @@ describe('start-up', () => {
       expect(stats.leaks.leaked).toBe(0);
       expect(Object.values(stats.leaks.live as Record<string, number>).every((n) => n === 0)).toBe(true);
     } finally {
-      expect(await d.stop()).toBe(0);
+      expect(await d.stop()).toBe(EXIT_OK);
     }
     expect(existsSync(pidfile), `pidfile removed at exit\n${d.output()}`).toBe(false);
   });
@@ -171,7 +172,7 @@ describe('start-up', () => {
     await expectNoLeaks(off);
 
     const fatal = runToExit(['--config-file=none', '-i', '127.0.0.1', '-n', String(await freeUdpPort()), '-t', '0', '-F'], env);
-    expect(fatal.status).toBe(1);
+    expect(fatal.status).toBe(EXIT_STARTUP);
     expect(fatal.stderr).toMatch(/no-fallback/);
   });
 });

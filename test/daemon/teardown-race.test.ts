@@ -76,7 +76,7 @@ function cliCommand(port: number, command: string): Promise<string> {
   });
 }
 
-describe('teardown waits for the command holding the call', () => {
+describe.each([{ fastPath: false }, { fastPath: true }])('teardown waits for the command holding the call, fast path $fastPath', ({ fastPath }) => {
   const peers: RtpPeer[] = [];
   const files: string[] = [];
   const daemons: DaemonHandle[] = [];
@@ -84,7 +84,7 @@ describe('teardown waits for the command holding the call', () => {
   let b: RtpPeer;
 
   const start = async (file: string, args: string[] = []) => {
-    const d = await startDaemon(args, { env: { RTPENGINE_TS_TEST_PAUSE: `port-alloc:${file}` } });
+    const d = await startDaemon(args, { fastPath, env: { RTPENGINE_TS_TEST_PAUSE: `port-alloc:${file}` } });
     daemons.push(d);
     return d;
   };

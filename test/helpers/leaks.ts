@@ -4,6 +4,7 @@
 import { expect } from 'vitest';
 import type { DaemonHandle } from './daemon.js';
 import type { NgReply } from './ng-client.js';
+import { EXIT_OK } from '../../daemon/exit-codes.js';
 
 interface LeakReport {
   leaked: number;
@@ -54,5 +55,5 @@ export async function expectNoLeaks(d: DaemonHandle): Promise<void> {
   // the exit code only means something if the shutdown audit really ran to its end
   expect(d.stderr(), 'the daemon printed its LEAK SUMMARY at exit').toMatch(/LEAK SUMMARY:\n   in use at exit: 0 objects/);
   expect(code, `daemon exit code after SIGTERM (--leak-check=fatal)\n--- daemon output tail ---\n${d.stderr().slice(-4000)}`)
-    .toBe(0);
+    .toBe(EXIT_OK);
 }

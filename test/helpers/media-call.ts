@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import type { DaemonHandle } from './daemon.js';
 import type { RtpPeer } from './rtp-peer.js';
+import { relayPortsOf, sdpFor } from '../../support/sdp.js';
 
 export interface RelayPorts {
   /** Where A sends RTP (from the answer SDP A received). */
@@ -16,36 +17,7 @@ export interface RelayPorts {
   relayAddress: string;
 }
 
-let callCounter = 0;
-
-export function uniqueCallId(prefix = 'media'): string {
-  return `${prefix}-${process.pid}-${++callCounter}-${Date.now()}`;
-}
-
-export function sdpFor(peer: { address: string; port: number }, opts: { mux?: boolean; direction?: string; rtcpPort?: number; version?: number } = {}): string {
-  const ipv = peer.address.includes(':') ? 'IP6' : 'IP4';
-  const lines = [
-    'v=0',
-    `o=- 1545997027 ${opts.version ?? 1} IN ${ipv} ${peer.address}`,
-    's=tester',
-    't=0 0',
-    `m=audio ${peer.port} RTP/AVP 0 8`,
-    `c=IN ${ipv} ${peer.address}`,
-    `a=${opts.direction ?? 'sendrecv'}`,
-  ];
-  if (opts.rtcpPort !== undefined) lines.push(`a=rtcp:${opts.rtcpPort}`);
-  if (opts.mux) lines.push('a=rtcp-mux');
-  return `${lines.join('\r\n')}\r\n`;
-}
-
-export function relayPortsOf(sdp: string): { rtp: number; rtcp: number; address: string } {
-  const m = /^m=\w+ (\d+) /m.exec(sdp);
-  const rtcp = /^a=rtcp:(\d+)/m.exec(sdp);
-  const c = /^c=IN IP[46] (\S+)/m.exec(sdp);
-  if (!m || !c) throw new Error(`no m=/c= in SDP:\n${sdp}`);
-  const rtp = Number(m[1]);
-  return { rtp, rtcp: rtcp ? Number(rtcp[1]) : rtp + 1, address: c[1] as string };
-}
+export { relayPortsOf, sdpFor, uniqueCallId } from '../../support/sdp.js';
 
 export interface CallSetup {
   callId: string;

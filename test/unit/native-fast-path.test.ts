@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ADDON_FILE, loadFastPath, NATIVE_ABI_VERSION, type NativeFastPathEngine } from '../../daemon/kernel/native-fast-path.js';
 import type { ForwardingEntry } from '../../daemon/kernel/fast-path.js';
-import { PortInUseError, type MediaSocket, type PacketSource } from '../../daemon/net/media-socket.js';
+import type { Endpoint as PacketSource } from '../../daemon/net/endpoint.js';
+import { PortInUseError, type MediaSocket } from '../../daemon/net/media-socket.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADDON = join(ROOT, 'kernel', 'build', 'Release', ADDON_FILE);

@@ -8,14 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Call, DEFERRED_QUEUE_LIMIT } from '../../../daemon/call/call.js';
 import type { CallContext } from '../../../daemon/call/context.js';
 import { loadConfig } from '../../../daemon/config/config.js';
-import { LeakInjector } from '../../../daemon/leak/inject.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
 import { dgramSocketFactory } from '../../../daemon/net/dgram-socket.js';
 import { InterfaceSet } from '../../../daemon/net/interfaces.js';
 import { Counters } from '../../../daemon/stats/counters.js';
 import { RtpPeer, rtpPacket } from '../../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../../support/sleep.js';
 
 function context(): CallContext {
   const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '46000', '-M', '46099', '--endpoint-learning=immediate']);
@@ -23,7 +22,6 @@ function context(): CallContext {
     config,
     interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
     leaks: new LeakRegistry('summary'),
-    injector: new LeakInjector(null),
     counters: new Counters(),
     sockets: dgramSocketFactory,
     kernel: null,
@@ -79,7 +77,7 @@ describe('deferred packets under the write lock', () => {
     a.send(rtpPacket(9999), portForA);
     expect((await b.waitFor(DEFERRED_QUEUE_LIMIT + 1)).at(-1)?.data.readUInt16BE(2)).toBe(9999);
 
-    await call.write(() => call.destroy(() => undefined));
+    await call.write(() => call.destroy());
     expect(Object.values(ctx.leaks.liveCountsByType()).every((n) => n === 0), JSON.stringify(ctx.leaks.liveCountsByType())).toBe(true);
     expect(ctx.leaks.leaked).toBe(0);
     expect(ctx.leaks.doubleRelease).toBe(0);
@@ -94,7 +92,7 @@ describe('deferred packets under the write lock', () => {
     await call.write(async () => {
       for (let i = 0; i < 10; i++) a.send(rtpPacket(i), portForA);
       await sleep(100);
-      call.destroy(() => undefined);
+      call.destroy();
     });
     expect((await b.settle(200)).length).toBe(0);
     expect(ctx.leaks.leaked).toBe(0);

@@ -13,7 +13,6 @@ import type { CallContext } from '../../../daemon/call/context.js';
 import { loadConfig } from '../../../daemon/config/config.js';
 import { parseNgFlags } from '../../../daemon/control/call-flags.js';
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../../../daemon/errors.js';
-import { LeakInjector } from '../../../daemon/leak/inject.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
 import { initLogger } from '../../../daemon/log/logger.js';
 import { dgramSocketFactory } from '../../../daemon/net/dgram-socket.js';
@@ -30,7 +29,6 @@ function context(extra: string[] = [], ports: [number, number] = [62100, 62199])
     config,
     interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
     leaks: new LeakRegistry('summary'),
-    injector: new LeakInjector(null),
     counters: new Counters(),
     sockets: dgramSocketFactory,
     kernel: null,
@@ -55,10 +53,10 @@ describe('teardown under the write lock', () => {
     const ctx = context();
     const call = new Call('outside', ctx);
     call.addMonologue('a', undefined);
-    expect(() => call.destroy(() => undefined)).toThrow(LockRuleError);
+    expect(() => call.destroy()).toThrow(LockRuleError);
     expect(call.destroyed).toBe(false);
     expect(ctx.leaks.liveCountsByType().Monologue).toBe(1);
-    await call.write(() => call.destroy(() => undefined));
+    await call.write(() => call.destroy());
     expect(call.destroyed).toBe(true);
     expect(liveTotal(ctx)).toBe(0);
     expect(ctx.leaks.leaked).toBe(0);
@@ -154,7 +152,7 @@ describe('teardown under the write lock', () => {
     const call = new Call('refused', ctx);
     const m = call.addMonologue('a', undefined);
     const media = call.addMedia(m, 1, 'audio');
-    await call.write(() => call.destroy(() => undefined));
+    await call.write(() => call.destroy());
     expect(liveTotal(ctx)).toBe(0);
     const attempts: Array<() => unknown> = [
       () => call.addMonologue('b', undefined),
@@ -202,7 +200,7 @@ describe('teardown under the write lock', () => {
     await reachedPause;
     expect(local.pool.inUse).toBe(1);
     // what an unlocked teardown used to do: destroy while the command is suspended
-    call.destroy(() => undefined);
+    call.destroy();
     g.open();
     await expect(command).rejects.toThrow(NgCommandError);
     await command.catch((e: NgCommandError) => expect(e.reason).toBe('Unknown call-id'));

@@ -4,7 +4,7 @@ import type { InterfaceSpec } from '../../../daemon/config/config.js';
 import { PortsExhaustedError } from '../../../daemon/errors.js';
 import { dgramSocketFactory } from '../../../daemon/net/dgram-socket.js';
 import { InterfaceSet, type OpenedPair } from '../../../daemon/net/interfaces.js';
-import type { PacketSource } from '../../../daemon/net/media-socket.js';
+import type { Endpoint as PacketSource } from '../../../daemon/net/endpoint.js';
 
 const spec = (name: string, address: string, family: 4 | 6 = 4, advertised = address): InterfaceSpec => ({ name, address, advertised, family });
 

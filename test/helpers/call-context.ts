@@ -1,0 +1,54 @@
+/**
+ * A CallContext for object-level tests of the call logic: the real config parser, interface
+ * set, leak registry and counters, and real dgram sockets on 127.0.0.1 (ports from a range of
+ * their own, apart from the daemon tests' blocks) — no daemon process, no ng transport.
+ */
+import type { CallContext } from '../../daemon/call/context.js';
+import { parseNgFlags } from '../../daemon/control/call-flags.js';
+import type { BencodeDict } from '../../daemon/control/bencode.js';
+import type { NgFlags } from '../../daemon/call/flags.js';
+import { loadConfig } from '../../daemon/config/config.js';
+import { LeakRegistry } from '../../daemon/leak/registry.js';
+import { dgramSocketFactory } from '../../daemon/net/dgram-socket.js';
+import { initLogger } from '../../daemon/log/logger.js';
+import { InterfaceSet } from '../../daemon/net/interfaces.js';
+import { Counters } from '../../daemon/stats/counters.js';
+
+/** Media ports of the object-level call tests (the deferred-packets test uses 46000-46099). */
+export const CALL_UNIT_PORTS: [number, number] = [46100, 46999];
+
+// warnings and errors only: the call logic logs every call's life at info
+initLogger(4, 'json');
+
+export function callContext(args: string[] = [], overrides: Partial<CallContext> = {}): CallContext {
+  const config = loadConfig([
+    '--config-file=none', '-i', '127.0.0.1', '-m', String(CALL_UNIT_PORTS[0]), '-M', String(CALL_UNIT_PORTS[1]), ...args,
+  ]);
+  return {
+    config,
+    interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
+    leaks: new LeakRegistry('summary'),
+    counters: new Counters(),
+    sockets: dgramSocketFactory,
+    kernel: null,
+    ...overrides,
+  };
+}
+
+/** NgFlags as the ng parser makes them from a message (bencode dictionary shape). */
+export function ngFlags(msg: Record<string, unknown>): NgFlags {
+  return parseNgFlags(msg as BencodeDict);
+}
+
+/** Every call-owned type's live count is 0 and nothing leaked or was released twice. */
+export function leakState(ctx: CallContext): { live: Record<string, number>; leaked: number; doubleRelease: number } {
+  const live = Object.fromEntries(Object.entries(ctx.leaks.liveCountsByType()).filter(([, n]) => n !== 0));
+  return { live, leaked: ctx.leaks.leaked, doubleRelease: ctx.leaks.doubleRelease };
+}
+
+export const NO_LEAKS = { live: {}, leaked: 0, doubleRelease: 0 };
+
+/** An SDP body (CRLF) from lines. */
+export function sdp(...lines: string[]): string {
+  return `${lines.join('\r\n')}\r\n`;
+}
