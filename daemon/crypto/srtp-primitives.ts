@@ -6,7 +6,14 @@
  * AES-F8 is AES-CBC in disguise: S(j) = E(k, IV' ^ j ^ S(j-1)) with S(-1) = 0 is exactly the
  * CBC encryption (IV 0) of the blocks IV' ^ j, so node's aes-128-cbc produces the keystream.
  */
-import { createCipheriv, createDecipheriv, createHmac, type CipherGCM, type CipherGCMTypes, type DecipherGCM } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, type CipherGCM, type CipherGCMTypes, type DecipherGCM, type KeyObject } from 'node:crypto';
+
+/** A raw key, or the same key imported once as a KeyObject (cheaper per packet). */
+export type CipherKey = Buffer | KeyObject;
+
+function keyLength(key: CipherKey): number {
+  return Buffer.isBuffer(key) ? key.length : (key.symmetricKeySize as number);
+}
 
 export function aesName(keyLen: number, mode: 'ctr' | 'cbc' | 'ecb' | 'gcm'): string {
   return `aes-${keyLen * 8}-${mode}`;
@@ -17,12 +24,12 @@ function gcmName(keyLen: number): CipherGCMTypes {
 }
 
 /** AES-GCM with the 16-byte tag RFC 7714 uses. */
-export function gcmCipher(key: Buffer, iv: Buffer): CipherGCM {
-  return createCipheriv(gcmName(key.length), key, iv, { authTagLength: 16 });
+export function gcmCipher(key: CipherKey, iv: Buffer): CipherGCM {
+  return createCipheriv(gcmName(keyLength(key)), key, iv, { authTagLength: 16 });
 }
 
-export function gcmDecipher(key: Buffer, iv: Buffer): DecipherGCM {
-  return createDecipheriv(gcmName(key.length), key, iv, { authTagLength: 16 });
+export function gcmDecipher(key: CipherKey, iv: Buffer): DecipherGCM {
+  return createDecipheriv(gcmName(keyLength(key)), key, iv, { authTagLength: 16 });
 }
 
 /** SRTP key derivation labels (RFC 3711 4.3.1 / 4.3.2). */
@@ -62,9 +69,9 @@ export function aesCmIv(sessionSalt: Buffer, ssrc: number, index: number): Buffe
 }
 
 /** XORs `data` in place with the AES-CM keystream for this IV. */
-export function aesCmXor(key: Buffer, iv: Buffer, data: Buffer): void {
+export function aesCmXor(key: CipherKey, iv: Buffer, data: Buffer): void {
   if (data.length === 0) return;
-  const ks = createCipheriv(aesName(key.length, 'ctr'), key, iv).update(data);
+  const ks = createCipheriv(aesName(keyLength(key), 'ctr'), key, iv).update(data);
   ks.copy(data);
 }
 

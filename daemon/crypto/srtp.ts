@@ -8,7 +8,7 @@
  * re-INVITE keeps the rollover counters, as rtpengine keeps its per-SSRC index); a new
  * context starts every SSRC at ROC 0.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { CryptoSuite } from './suites.js';
 import { ReplayWindow } from './replay.js';
 import {
@@ -31,6 +31,8 @@ export type SrtpFailure = 'short' | 'auth' | 'replay' | 'mki';
 
 interface SessionKeys {
   key: Buffer;
+  /** `key` imported once: creating a cipher from a KeyObject is cheaper per packet. */
+  cipherKey: KeyObject | Buffer;
   salt: Buffer;
   auth: Buffer;
 }
@@ -69,8 +71,10 @@ function remember<T>(map: Map<number, T>, ssrc: number, make: () => T): T {
 function deriveSession(p: SrtpParams, rtcp: boolean): SessionKeys {
   const s = p.suite;
   const base = rtcp ? LABEL.rtcpEncryption : LABEL.rtpEncryption;
+  const key = s.cipher === 'null' ? Buffer.alloc(0) : deriveKey(p.masterKey, p.masterSalt, base, s.sessionKeyLen);
   return {
-    key: s.cipher === 'null' ? Buffer.alloc(0) : deriveKey(p.masterKey, p.masterSalt, base, s.sessionKeyLen),
+    key,
+    cipherKey: key.length > 0 ? createSecretKey(key) : key,
     auth: deriveKey(p.masterKey, p.masterSalt, base + 1, s.authKeyLen),
     salt: deriveKey(p.masterKey, p.masterSalt, base + 2, s.sessionSaltLen),
   };
@@ -142,7 +146,7 @@ export class SrtpContext {
     const mki = p.mki;
     if (s.cipher === 'aes-gcm') {
       const iv = gcmRtpIv(this.rtp.salt, ssrc, v, seq);
-      const c = gcmCipher(this.rtp.key, iv);
+      const c = gcmCipher(this.rtp.cipherKey, iv);
       let body: Buffer;
       if (p.unencryptedSrtp) {
         c.setAAD(pkt);
@@ -167,7 +171,7 @@ export class SrtpContext {
     const k = this.rtp;
     switch (this.params.suite.cipher) {
       case 'aes-cm':
-        aesCmXor(k.key, aesCmIv(k.salt, ssrc, index), payload);
+        aesCmXor(k.cipherKey, aesCmIv(k.salt, ssrc, index), payload);
         return;
       case 'aes-f8': {
         // IV = 0x00 || M,PT || SEQ || TS || SSRC || ROC
@@ -203,7 +207,7 @@ export class SrtpContext {
       const end = pkt.length - mkiLen;
       if (mkiLen && !pkt.subarray(end).equals(p.mki as Buffer)) return 'mki';
       const tag = pkt.subarray(end - tagLen, end);
-      const d = gcmDecipher(this.rtp.key, gcmRtpIv(this.rtp.salt, ssrc, v, seq));
+      const d = gcmDecipher(this.rtp.cipherKey, gcmRtpIv(this.rtp.salt, ssrc, v, seq));
       d.setAuthTag(tag);
       let out: Buffer;
       try {
@@ -259,7 +263,7 @@ export class SrtpContext {
     const mki = p.mki;
     const k = this.rtcp;
     if (s.cipher === 'aes-gcm') {
-      const c = gcmCipher(k.key, gcmRtcpIv(k.salt, ssrc, index));
+      const c = gcmCipher(k.cipherKey, gcmRtcpIv(k.salt, ssrc, index));
       let body: Buffer;
       if (encrypt) {
         c.setAAD(Buffer.concat([pkt.subarray(0, 8), eIndex]));
@@ -280,7 +284,7 @@ export class SrtpContext {
   private encryptRtcpPayload(pkt: Buffer, ssrc: number, index: number, eIndex: Buffer): void {
     const k = this.rtcp;
     const payload = pkt.subarray(8);
-    if (this.params.suite.cipher === 'aes-cm') aesCmXor(k.key, aesCmIv(k.salt, ssrc, index), payload);
+    if (this.params.suite.cipher === 'aes-cm') aesCmXor(k.cipherKey, aesCmIv(k.salt, ssrc, index), payload);
     else if (this.params.suite.cipher === 'aes-f8') {
       // IV = 0..0 (32 bits) || E || SRTCP index || V,P,RC || PT || length || SSRC
       const iv = Buffer.alloc(16);
@@ -308,7 +312,7 @@ export class SrtpContext {
       const st = this.rtcpSsrc(ssrc);
       if (!st.replay.check(index)) return 'replay';
       const tag = pkt.subarray(end - 20, end - 4);
-      const d = gcmDecipher(k.key, gcmRtcpIv(k.salt, ssrc, index));
+      const d = gcmDecipher(k.cipherKey, gcmRtcpIv(k.salt, ssrc, index));
       d.setAuthTag(tag);
       let out: Buffer;
       try {
