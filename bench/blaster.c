@@ -25,6 +25,10 @@
  *   -k HEX    SRTP: protect every datagram sent and unprotect every datagram received with
  *             AES_CM_128_HMAC_SHA1_80, master key || salt HEX (30 bytes; libsrtp2; only when
  *             built with BLASTER_SRTP, which bench/build-tools.mjs does when libsrtp2 is there)
+ *   -X HEX:HEX transcoding mode (bench/transcode): A sockets send PT 0 (PCMU), B sockets PT 8
+ *             (PCMA); the 24 info bytes are sent as 48 nibbles, nibble i as byte A[i] (A side) or
+ *             B[i] (B side) of the two 16-byte hex alphabets, chosen so that the relay's G.711
+ *             transcoding maps A[i] <-> B[i]; the receiver decodes either alphabet
  *
  * Commands (one per line on stdin; one reply line on stdout each):
  *   flow SOCK PORT        add a flow: socket index SOCK (0..NA-1 = A, NA..NA+NB-1 = B) sends to
@@ -77,6 +81,11 @@ struct flow {
 };
 
 static int nsocks, na = 1, nb = 1, pkt_size = 172, family = AF_INET;
+/* -X: nibble alphabets of the A and B side, and the receiver's byte -> nibble table (-1: none) */
+static int xmode;
+static uint8_t xalpha[2][16];
+static int xdec[256];
+#define XINFO 24
 static int fds[MAX_SOCKS];
 static int ports[MAX_SOCKS];
 static struct flow *flows;
@@ -146,20 +155,32 @@ static void *receiver(void *arg) {
 						atomic_store_explicit(&sock_drops[si], d, memory_order_relaxed);
 					}
 				}
-				const uint8_t *p = buf[i];
-				if (m[i].msg_len < 12 + 24) { got_other++; continue; }
 #ifdef BLASTER_SRTP
 				if (use_srtp) {
 					int len = (int)m[i].msg_len;
-					if (srtp_unprotect(srtp_rx, buf[i], &len) != srtp_err_status_ok) { got_other++; continue; }
+					if (len < 12 || srtp_unprotect(srtp_rx, buf[i], &len) != srtp_err_status_ok) { got_other++; continue; }
+					m[i].msg_len = (unsigned)len;
 				}
 #endif
+				const uint8_t *p = buf[i] + 12;
+				uint8_t info[XINFO];
+				if (m[i].msg_len < 12 + (xmode ? 2 * XINFO : XINFO)) { got_other++; continue; }
+				if (xmode) {
+					int bad = 0;
+					for (int k = 0; k < XINFO; k++) {
+						int hi = xdec[p[2 * k]], lo = xdec[p[2 * k + 1]];
+						if (hi < 0 || lo < 0) { bad = 1; break; }
+						info[k] = (uint8_t)(hi << 4 | lo);
+					}
+					if (bad) { got_other++; continue; }
+					p = info;
+				}
 				uint32_t magic, prun, pflow;
 				int64_t tx;
-				memcpy(&magic, p + 12, 4);
-				memcpy(&prun, p + 16, 4);
-				memcpy(&pflow, p + 20, 4);
-				memcpy(&tx, p + 28, 8);
+				memcpy(&magic, p, 4);
+				memcpy(&prun, p + 4, 4);
+				memcpy(&pflow, p + 8, 4);
+				memcpy(&tx, p + 16, 8);
 				if (magic != MAGIC) { got_other++; continue; }
 				if (prun == PRIME_RUN) {
 					uint32_t cur = atomic_load(&prime_cur);
@@ -218,7 +239,7 @@ static int send_some(int want, uint32_t run, uint64_t *errs) {
 			struct flow *f = &flows[fi];
 			uint8_t *p = sendbuf[i];
 			p[0] = 0x80;
-			p[1] = 0; /* PCMU */
+			p[1] = xmode && s >= na ? 8 : 0; /* PCMU (PCMA from the B side in -X mode) */
 			uint16_t seq = htons(f->seq++);
 			uint32_t ts = htonl(f->ts);
 			f->ts += 160;
@@ -232,6 +253,16 @@ static int send_some(int want, uint32_t run, uint64_t *errs) {
 			memcpy(p + 20, &ufi, 4);
 			memcpy(p + 24, &pad, 4);
 			memcpy(p + 28, &tx, 8);
+			if (xmode) {
+				const uint8_t *alpha = xalpha[s >= na];
+				uint8_t info[XINFO];
+				memcpy(info, p + 12, XINFO);
+				for (int k = 0; k < XINFO; k++) {
+					p[12 + 2 * k] = alpha[info[k] >> 4];
+					p[13 + 2 * k] = alpha[info[k] & 15];
+				}
+				memset(p + 12 + 2 * XINFO, alpha[0], (size_t)pkt_size - 12 - 2 * XINFO);
+			}
 			int len = pkt_size;
 #ifdef BLASTER_SRTP
 			if (use_srtp && srtp_protect(srtp_tx, p, &len) != srtp_err_status_ok) (*errs)++;
@@ -378,7 +409,8 @@ int main(int argc, char **argv) {
 	const char *laddr = "127.0.0.1";
 	int lifetime = 1800, opt;
 	const char *srtp_key = NULL;
-	while ((opt = getopt(argc, argv, "l:a:b:s:T:k:")) != -1) {
+	for (int i = 0; i < 256; i++) xdec[i] = -1;
+	while ((opt = getopt(argc, argv, "l:a:b:s:T:X:k:")) != -1) {
 		switch (opt) {
 		case 'l': laddr = optarg; break;
 		case 'a': na = atoi(optarg); break;
@@ -386,10 +418,24 @@ int main(int argc, char **argv) {
 		case 's': pkt_size = atoi(optarg); break;
 		case 'T': lifetime = atoi(optarg); break;
 		case 'k': srtp_key = optarg; break;
-		default: fprintf(stderr, "usage: blaster [-l addr] [-a NA] [-b NB] [-s bytes] [-T secs]\n"); return 2;
+		case 'X': {
+			unsigned v;
+			if (strlen(optarg) != 65 || optarg[32] != ':') { fprintf(stderr, "blaster: -X wants 32 hex digits:32 hex digits\n"); return 2; }
+			for (int side = 0; side < 2; side++) {
+				for (int k = 0; k < 16; k++) {
+					if (sscanf(optarg + side * 33 + 2 * k, "%2x", &v) != 1) { fprintf(stderr, "blaster: bad -X\n"); return 2; }
+					xalpha[side][k] = (uint8_t)v;
+					xdec[v] = k;
+				}
+			}
+			xmode = 1;
+			break;
+		}
+		default: fprintf(stderr, "usage: blaster [-l addr] [-a NA] [-b NB] [-s bytes] [-T secs] [-X hex:hex] [-k hex]\n"); return 2;
 		}
 	}
-	if (na < 1 || na > 64 || nb < 1 || nb > 64 || pkt_size < 48 || pkt_size > 1400 || lifetime < 1 || lifetime > 7200) {
+	if (na < 1 || na > 64 || nb < 1 || nb > 64 || pkt_size < 48 || pkt_size > 1400 || lifetime < 1 || lifetime > 7200
+			|| (xmode && pkt_size < 12 + 2 * XINFO)) {
 		fprintf(stderr, "blaster: bad arguments\n");
 		return 2;
 	}

@@ -7,16 +7,18 @@
  * look), leaked / double releases, the "still reachable" line of the daemon's exit summary and
  * its exit code after SIGTERM (non-zero: the audit failed). A summary line at the end.
  *
- * Usage: node dist/bench/churn-repeat.js [--runs=20] [--cycles=2000] [--window=50] [--packets=3]
- *        [--fast-path | --both] [--max-seconds=120]   (--max-seconds bounds each run)
+ * Usage: node dist/bench/churn-repeat.js [--quick] [--runs=20] [--cycles=2000] [--window=50] [--packets=3]
+ *        [--fast-path | --both] [--max-seconds=120]   (--max-seconds bounds each run;
+ *        --quick: 2 runs of 500 cycles)
  */
 import { runChurn, type LeakCounts } from './lib/churn-load.js';
 import { startDaemon } from './lib/daemon.js';
 import { ncpu } from './lib/proc.js';
 import { argValue, fmt, hasFlag, table } from './lib/stats.js';
 
-const runs = Number(argValue('runs') ?? 20);
-const cycles = Number(argValue('cycles') ?? 2000);
+const quick = hasFlag('quick');
+const runs = Number(argValue('runs') ?? (quick ? 2 : 20));
+const cycles = Number(argValue('cycles') ?? (quick ? 500 : 2000));
 const windowSize = Number(argValue('window') ?? 50);
 const packets = Number(argValue('packets') ?? 3);
 const maxSeconds = Number(argValue('max-seconds') ?? 120);

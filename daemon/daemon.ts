@@ -187,7 +187,7 @@ export class Daemon {
       fastPath: { enabled: fp.enabled, entries: fp.entries, sockets: fp.sockets },
       proxies,
       commands: NG_COMMANDS.map((c) => ({ name: c.name, short: shortOf.get(c.name) ?? c.name })),
-      leaks: { live: leaks.live, leaked: leaks.leaked, reachableAfterRelease: leaks.reachableAfterRelease, doubleRelease: leaks.doubleRelease },
+      leaks: { live: leaks.live, leaked: leaks.leaked, reachableAfterRelease: leaks.reachableAfterRelease, transientReachable: leaks.transientReachable, doubleRelease: leaks.doubleRelease },
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
       interfaces: this.interfaces.addresses.map((a) => ({
         name: a.name,

@@ -8,6 +8,7 @@ import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
+import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation.js';
 import type { RtcpMuxOption } from './flags.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
@@ -43,6 +44,12 @@ export class CallMedia {
   protocolSent: string | null = null;
   /** The SDES flags of the offer this m= line was last negotiated with (answers carry none). */
   sdesFlags: SdesFlags | null = null;
+  /** The offer this participant received, kept until it answers. */
+  codecOffer: CodecOffer | null = null;
+  /** The last negotiated codecs seen from this side, for `reuse codecs` / `static codecs` on a re-offer. */
+  previousCodecs: PreviousCodecs | null = null;
+  /** How packets this participant sends reach each peer media, per payload type (absent: the built-in decision). */
+  readonly sendRoutes = new Map<CallMedia, CodecRoute[]>();
   /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
   cryptoRecv: CryptoParams | null = null;
   cryptoSend: CryptoParams | null = null;

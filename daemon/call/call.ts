@@ -381,6 +381,9 @@ export class Call implements CallGate {
 
   removeMedia(media: CallMedia): void {
     this.releasePorts(media);
+    // negotiated routes toward this media go with it
+    media.sendRoutes.clear();
+    for (const other of this.medias) other.sendRoutes.delete(media);
     for (const stream of [media.rtp, media.rtcp]) {
       this.clearSinks(stream);
       // sinks elsewhere that point at this stream go too

@@ -49,6 +49,10 @@ export interface NgFlags {
   rtcpMux: Set<RtcpMuxOption>;
   replace: Set<ReplaceOption>;
   codec: CodecFlags;
+  /** `ptime`: packet time toward the receiver of an offer (repacketises). */
+  ptime?: number;
+  /** `ptime-reverse`: packet time toward the offerer, written into the answer. */
+  ptimeReverse?: number;
   endpointLearning?: LearningMode;
   transportProtocol?: string;
   /** The `SDES` flag family. */

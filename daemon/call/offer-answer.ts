@@ -8,11 +8,11 @@ import type { NgFlags } from './flags.js';
 import { NgCommandError } from '../errors.js';
 import type { Endpoint, LearningMode } from '../net/endpoint.js';
 import type { LocalAddress } from '../net/interfaces.js';
-import { isRtpProtocol, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
+import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
-import { applyCodecFlags } from './codecs.js';
 import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
+import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
@@ -120,8 +120,8 @@ export async function monologueOfferAnswer(
     const mux = role === 'offer'
       ? decideRtcpMux({ kind: 'offer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux, policy: new Set(flags.rtcpMux) }, isRtp)
       : decideRtcpMux({ kind: 'answer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux }, isRtp);
-    const codecs = role === 'offer' && isRtp ? applyCodecFlags(sdp.codecs, flags.codec) : sdp.codecs;
-    const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux };
+    const { codecs, ptime } = isRtp ? negotiateCodecs(sm, rm, sdp, flags, role) : { codecs: sdp.codecs, ptime: undefined };
+    const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime };
     if (!sm.rejected) {
       const crypto = role === 'offer' ? cryptoOffer(sm, rm, sdp, flags, call.callId) : cryptoAnswer(sm, rm, sdp, call.callId);
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
@@ -143,4 +143,35 @@ export function getMedia(call: Call, m: Monologue, index: number, type: string):
   if (existing && existing.type === type) return existing;
   if (existing) call.removeMedia(existing);
   return call.addMedia(m, index, type);
+}
+
+function siblingOffer(sm: CallMedia, rm: CallMedia): CodecOffer | null {
+  for (const m of rm.monologue.call.medias) {
+    if (m !== sm && m.index === sm.index && m.codecOffer && m.monologue.peer() === rm.monologue) return m.codecOffer;
+  }
+  return null;
+}
+
+/**
+ * Codec negotiation of one m= line (codec-negotiation.ts): on an offer, what the receiver is
+ * offered (kept on its media until it answers); on an answer, what the offerer gets back and
+ * the routes both ways.
+ */
+function negotiateCodecs(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: NgFlags, role: SdpRole): { codecs: SdpCodec[]; ptime: number | null | undefined } {
+  if (role === 'offer') {
+    const offer = negotiateOffer(sdp.codecs, sdp.attributes, flags, rm.previousCodecs);
+    rm.codecOffer = offer;
+    return { codecs: offer.offered.map((o) => o.codec), ptime: offer.ptime ?? undefined };
+  }
+  // a new branch (a to-tag the offer never reached) answers the offer its sibling received
+  const offer = sm.codecOffer ?? siblingOffer(sm, rm);
+  if (!offer) return { codecs: sdp.codecs, ptime: undefined };
+  sm.codecOffer = offer;
+  const ans = negotiateAnswer(offer, sdp.codecs, flags);
+  rm.sendRoutes.set(sm, ans.forward);
+  sm.sendRoutes.set(rm, ans.reverse);
+  // remembered from each side's point of view, for the next offer either of them makes
+  sm.previousCodecs = { offerer: ans.toOfferer, answerer: ans.answerer, offered: offer.offered };
+  rm.previousCodecs = { offerer: ans.answerer, answerer: ans.toOfferer, offered: ans.answerer.map((codec) => ({ codec, added: false })) };
+  return { codecs: ans.toOfferer, ptime: ans.ptimeToOfferer };
 }

@@ -11,7 +11,7 @@ import { NgCommandError } from '../errors.js';
 import { isRtpProtocol, type Direction, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
-import { applyCodecFlags } from './codecs.js';
+import { negotiateAnswer, negotiateOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { SDP_SESSION_NAME } from '../version.js';
 import { ensurePorts, getMedia, localFor, sdpFamily, setSenderEndpoints } from './offer-answer.js';
@@ -94,8 +94,11 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
     else await ensurePorts(call, sm, localFor(call, subscriber, subscriber.family));
     const isRtp = isRtpProtocol(pm.protocol);
     const mux = decideRtcpMux({ kind: 'subscribe request', publisher: pm, subscriber: sm, policy: new Set(flags.rtcpMux) }, isRtp);
-    // the publisher's m= line with the codecs its publish negotiated
-    const codecs = isRtp ? applyCodecFlags(pm.codecs, flags.codec) : pm.codecs;
+    // the publisher's m= line with the codecs its publish negotiated, through the codec flags
+    // (kept until the subscriber answers: `allow transcoding` may then transcode)
+    const offer = isRtp ? negotiateOffer(pm.codecs, [], flags, null) : null;
+    sm.codecOffer = offer;
+    const codecs = offer ? offer.offered.map((o) => o.codec) : pm.codecs;
     out.push({ sdp: { ...pm.sdp, codecs: pm.codecs }, relay: sm, sender: pm, rejected: sm.rejected, codecs, direction, mux });
   }
   call.rebuildSinks();
@@ -118,6 +121,17 @@ export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpS
     }
     decideRtcpMux({ kind: 'subscribe answer', subscriber: media, senderMux: sdp.rtcpMux });
     setSenderEndpoints(call, media, sdp, session, flags);
+    // `allow transcoding`: the subscriber may take a codec added for it; the publisher's media
+    // is then transcoded toward it (without the flag it must take the publisher's codec)
+    if (media.codecOffer && flags.flags.has('allow-transcoding')) {
+      const ans = negotiateAnswer(media.codecOffer, sdp.codecs, flags);
+      for (const publisher of subscriber.subscriptions) {
+        const pm = publisher.medias.find((m) => m.index === media.index && m.type === media.type);
+        if (!pm) continue;
+        pm.sendRoutes.set(media, ans.forward);
+        if (subscriber.subscribers.includes(publisher)) media.sendRoutes.set(pm, ans.reverse);
+      }
+    }
   }
   call.answered = true;
   call.rebuildSinks();

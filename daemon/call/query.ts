@@ -2,6 +2,7 @@
  * The call statistics in rtpengine's `query`/`delete` reply shape: created times, per-tag
  * medias and streams (local port, endpoint, advertised endpoint, flags, stats) and totals.
  */
+import { describeTranscoding } from '../codec/transcode.js';
 import type { ReplyValue } from './reply.js';
 import type { Endpoint, PacketStream } from '../media/packet-stream.js';
 import type { CallMedia } from './call-media.js';
@@ -43,6 +44,8 @@ function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
   const crypto = media.cryptoRecv;
   if (crypto) out['crypto suite'] = crypto.suite;
   if (stream.input instanceof SrtpInputHandler) out.SRTP = { ...stream.input.failures };
+  const transcoding = stream.rtpSinks.flatMap((s) => (s.codec ? describeTranscoding(s.codec) : []));
+  if (transcoding.length > 0) out.transcoding = transcoding;
   return out;
 }
 

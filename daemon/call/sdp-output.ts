@@ -33,6 +33,8 @@ export interface MediaOutput {
   /** SRTP negotiation (call-crypto.ts): the m= protocol and the a=crypto lines; undefined keeps the input's. */
   protocol?: string;
   crypto?: string[];
+  /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
+  ptime?: number | null;
 }
 
 function withoutRecv(direction: Direction): Direction {
@@ -67,6 +69,7 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
     mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
     ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
     ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
+    ptime: m.ptime,
   };
 }
 

@@ -58,7 +58,7 @@ const KNOWN_FLAGS = new Set([
   'generate-mid', 'full-rtcp-attribute', 'no-rtcp-attribute', 'no-tls-id', 'fatal', 'fast', 'to-tag',
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
-  'force-transcoding', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
 ]);
 
 function emptyCodec(): CodecFlags {
@@ -115,6 +115,8 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'delete-delay': f.deleteDelay = int(value, key); return;
     case 'limit': f.limit = int(value, key); return;
     case 'tos': f.tos = int(value, key); return;
+    case 'ptime': f.ptime = positive(int(value, key), key); return;
+    case 'ptime-reverse': f.ptimeReverse = positive(int(value, key), key); return;
     case 'body': f.body = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
@@ -169,6 +171,13 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
   }
 }
 
+/** ptime values: 0 or absent means "not set"; negative is an error. */
+function positive(v: number | undefined, key: string): number | undefined {
+  if (v === undefined || v === 0) return undefined;
+  if (v < 0 || v > 1000) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a packet time in ms`);
+  return v;
+}
+
 function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: string, key: string): void {
   if ((allowed as readonly string[]).includes(value)) set.add(value as T);
   else log().debug({ key, value }, 'unknown value ignored');
@@ -176,6 +185,8 @@ function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: st
 
 const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
   ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => f.codec[verb].push(rest)] as [string, (f: NgFlags, rest: string) => void]),
+  // Kamailio's short form of codec-transcode-X
+  ['transcode-', (f, rest) => f.codec.transcode.push(rest)],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],

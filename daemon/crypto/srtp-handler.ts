@@ -10,10 +10,12 @@
  * with the stream's SsrcContext, so it survives both a rebuild and a re-key. SRTCP state
  * (indexes, replay windows) belongs to the crypto context: new keys start SRTCP afresh.
  */
-import type { SsrcContext } from '../codec/ssrc.js';
 import { findSuite } from './suites.js';
 import { newRtpSsrcState, SrtpContext, type RtpSsrcState, type SrtpFailure } from './srtp.js';
-import type { CryptoParams, InputHandler, OutputHandler, TransportHandlerFactory, TransportSpec } from './transport-handler.js';
+import type { CryptoParams, InputHandler, OutputHandler, SsrcCryptoState, TransportHandlerFactory, TransportSpec } from './transport-handler.js';
+
+/** The stream's per-SSRC context as this room sees it (codec/ssrc.ts SsrcContext). */
+type SsrcContext = SsrcCryptoState;
 
 const contexts = new WeakMap<CryptoParams, SrtpContext>();
 const ssrcStates = new WeakMap<SsrcContext, RtpSsrcState>();

@@ -5,12 +5,22 @@
  * SRTP: authenticate + decrypt); every sink has one OutputHandler, run once per packet sent to
  * the sink's participant (plain: nothing; SRTP: encrypt + tag). Each direction has its own
  * handler object and so its own crypto context; per-SSRC state (the SRTP index) lives in the
- * SsrcContext handed in.
+ * SsrcContext handed in (seen here as SsrcCryptoState).
  *
  * Handlers are chosen by signalling (offer/answer, re-INVITE) under the call's write lock and
  * closed when replaced or at teardown; `rtp`/`rtcp` run on the packet path, synchronously.
  */
-import type { SsrcContext } from '../codec/ssrc.js';
+/**
+ * The per-SSRC state a crypto handler reads and keeps: the packet path hands in the stream's
+ * SsrcContext (codec/ssrc.ts), which has these fields; named here so this room does not depend
+ * on its sibling.
+ */
+export interface SsrcCryptoState {
+  readonly ssrc: number;
+  readonly direction: 'in' | 'out';
+  /** SRTP packet index (rollover counter << 16 | seq) of this SSRC, kept by the handler. */
+  srtpIndex: number;
+}
 
 /** SRTP keying material of one direction (SDES a=crypto, or exported from DTLS). */
 export interface CryptoParams {
@@ -50,7 +60,7 @@ export interface InputHandler extends TransportHandler {
    * new one, e.g. decrypted), or null to drop it (authentication failed: counted as an error).
    * Never modifies `packet` in place.
    */
-  rtp(packet: Buffer, ssrc: SsrcContext): Buffer | null;
+  rtp(packet: Buffer, ssrc: SsrcCryptoState): Buffer | null;
   rtcp(packet: Buffer): Buffer | null;
 }
 
@@ -60,7 +70,7 @@ export interface OutputHandler extends TransportHandler {
    * buffer, or a new one, e.g. encrypted), or null to drop it. Never modifies `packet` in
    * place: it may be going to other sinks too.
    */
-  rtp(packet: Buffer, ssrc: SsrcContext): Buffer | null;
+  rtp(packet: Buffer, ssrc: SsrcCryptoState): Buffer | null;
   rtcp(packet: Buffer): Buffer | null;
 }
 

@@ -42,6 +42,8 @@ export interface SdpOutputMedia {
   protocol?: string;
   /** `a=crypto` values (SDES) replacing the input's; undefined passes the input's through. */
   crypto?: string[];
+  /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
+  ptime?: number | null;
 }
 
 export interface SdpOutput {
@@ -125,6 +127,12 @@ function mediaLines(m: SdpOutputMedia): string[] {
   }
   if (m.rtcpMux) lines.push('a=rtcp-mux');
   for (const c of m.crypto ?? []) lines.push(`a=crypto:${c}`);
-  for (const name of TRAILING) for (const a of src.attributes) if (a.name === name) lines.push(attributeLine(a));
+  for (const name of TRAILING) {
+    if (name === 'ptime' && m.ptime !== undefined) {
+      if (m.ptime !== null) lines.push(`a=ptime:${m.ptime}`);
+      continue;
+    }
+    for (const a of src.attributes) if (a.name === name) lines.push(attributeLine(a));
+  }
   return lines;
 }

@@ -51,7 +51,7 @@ export interface StatsSnapshot {
   proxies: ProxyStats[];
   /** Every ng command in table order (names and short names), for totals of zero. */
   commands: ReadonlyArray<{ name: string; short: string }>;
-  leaks: { live: Record<string, number>; leaked: number; reachableAfterRelease: number; doubleRelease: number };
+  leaks: { live: Record<string, number>; leaked: number; reachableAfterRelease: number; transientReachable: number; doubleRelease: number };
   cookieCache: { entries: number; bytes: number };
   interfaces: InterfacePorts[];
 }

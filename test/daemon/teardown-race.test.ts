@@ -137,8 +137,8 @@ describe.each([{ fastPath: false }, { fastPath: true }])('teardown waits for the
     expect(order).toEqual(['offer', 'answer']);
     expect((await d.ng.request({ command: 'list' })).calls).not.toContain(callId);
     const stats = await d.ng.request({ command: 'statistics' });
-    expect(stats.statistics.totalstatistics.regularTerminatedSessions).toBe(1);
-    expect(stats.statistics.totalstatistics.refusedDestroyedCallAdds).toBe(0);
+    expect(stats.statistics.totalstatistics.regularterminatedsessions).toBe(1);
+    expect(stats.statistics.totalstatistics.refuseddestroyedcalladds).toBe(0);
     await expectNoLeaks(d);
   });
 
@@ -192,7 +192,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('teardown waits for the
     while ((await d.ng.request({ command: 'list' })).calls.includes(callId) && Date.now() < deadline) await sleep(50);
     expect((await d.ng.request({ command: 'list' })).calls).not.toContain(callId);
     const stats = await d.ng.request({ command: 'statistics' });
-    expect(stats.statistics.totalstatistics.offerTimeoutSessions).toBe(1);
+    expect(stats.statistics.totalstatistics.offertimeoutsessions).toBe(1);
     await expectNoLeaks(d);
   });
 

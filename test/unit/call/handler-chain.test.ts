@@ -113,7 +113,7 @@ function live(ctx: CallContext): Record<string, number> {
 }
 
 describe('handler chain decision on the call model', () => {
-  it('decides at rebuildSinks: pass-through (no lookup) when alike, renumbering when not, re-decided on a change', () => {
+  it('decides at rebuildSinks: pass-through (no lookup) when alike, renumbering when not, re-decided on a change', async () => {
     const ctx = context();
     const { call, a, b } = twoParty(ctx, A, A);
     call.rebuildSinks();
@@ -133,11 +133,11 @@ describe('handler chain decision on the call model', () => {
     expect(a.rtp.rtcpSinks[0]!.codec).toBeNull();
     expect(handlerChainBlocker(a.rtp), 'renumbering is something the addon can do').toBeNull();
 
-    expect(call.destroy(() => undefined)).toEqual({});
+    expect(await call.write(() => call.destroy())).toEqual({});
     expect(live(ctx)).toEqual({});
   });
 
-  it('accounts stateful handlers: registered when chosen, closed and released when replaced and at teardown', () => {
+  it('accounts stateful handlers: registered when chosen, closed and released when replaced and at teardown', async () => {
     const xors: XorHandler[] = [];
     const doublers: Doubler[] = [];
     const ctx = context({ codec: [doublerFactory(doublers)], transport: [xorFactory(xors)] });
@@ -166,7 +166,7 @@ describe('handler chain decision on the call model', () => {
     expect(b.rtp.input).toBe(inputBefore);
     expect(firstDoublers.every((d) => d.closed === 1)).toBe(true);
 
-    call.destroy(() => undefined);
+    await call.write(() => call.destroy());
     expect(xors.every((x) => x.closed === 1), 'every transport handler closed exactly once').toBe(true);
     expect(doublers.every((d) => d.closed === 1), 'every codec handler closed exactly once').toBe(true);
     expect(live(ctx)).toEqual({});
@@ -214,7 +214,7 @@ describe('a packet through the chain (real UDP on 127.0.0.1)', () => {
     expect(a.rtp.ssrcIn.peek(0x77)).toMatchObject({ packets: 2, lastSeq: 2, direction: 'in' });
     expect(b.rtp.ssrcOut.peek(0x77)).toMatchObject({ packets: 3, lastSeq: 2, direction: 'out' });
     expect(live(ctx)).toMatchObject({ SsrcContext: 2 });
-    call.destroy(() => undefined);
+    await call.write(() => call.destroy());
     expect(live(ctx)).toEqual({});
   });
 
@@ -226,7 +226,7 @@ describe('a packet through the chain (real UDP on 127.0.0.1)', () => {
     const got = await pb.waitFor(1);
     expect(got[0]!.data.equals(sent)).toBe(true);
     expect(b.rtp.ssrcOut.ssrcs()).toEqual([0x99]);
-    call.destroy(() => undefined);
+    await call.write(() => call.destroy());
     expect(live(ctx)).toEqual({});
   });
 });

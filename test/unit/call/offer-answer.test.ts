@@ -215,7 +215,7 @@ describe('query', () => {
     const { ma } = sides(call);
     ma.rtp.stats.packets = 3;
     ma.rtp.stats.bytes = 516;
-    ma.rtp.ssrcs.add(0x11223344);
+    ma.rtp.ssrcIn.get(0x11223344);
     const q = await ci.query(ngFlags({ command: 'query', 'call-id': 'c1' }));
     const tags = q.tags as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(tags.a.label).toBe('caller');

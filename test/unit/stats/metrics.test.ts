@@ -44,6 +44,16 @@ describe('metric list', () => {
     for (const f of FAMILY_METRICS) expect(byName.has(f.prom.name), f.prom.name).toBe(false);
   });
 
+  it('reports every daemon counter somewhere in statistics', () => {
+    for (const counter of GLOBAL_COUNTERS) {
+      const s = snapshot();
+      const marker = 987_654_321;
+      const before = JSON.stringify(statisticsTree(s));
+      (s.counters as Record<GlobalCounter, number>)[counter] += marker;
+      expect(JSON.stringify(statisticsTree(s)), `counter ${counter} is not in the metric list`).not.toBe(before);
+    }
+  });
+
   it('statistics, CLI totals and /metrics render the same snapshot', async () => {
     const s = snapshot();
     const tree = statisticsTree(s) as Record<string, Record<string, unknown>>;

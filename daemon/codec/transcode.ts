@@ -1,0 +1,296 @@
+/**
+ * The transcoding codec handler (rtpengine's codec.c transcode handlers): one per payload type
+ * and sink, for payload types the negotiation decided to decode and re-encode. Per input SSRC:
+ *
+ *   sequencer (order, loss) → decode → channels → resample → ptime buffer → encode → RTP out
+ *
+ * Output RTP as rtpengine's tests observe it: the sender's SSRC; without repacketising, the
+ * input sequence number and a timestamp that advances with the audio (equal to the input's at
+ * equal clock rates, gaps included); when repacketising, sequence numbers count output packets
+ * from the first input's and timestamps count output samples from the first input's. Header
+ * extensions and CSRCs of the input packet are kept.
+ *
+ * Bad input (an empty or undecodable payload, a payload type this sink has no route for, a
+ * duplicate or stale sequence number) is counted and dropped; it touches nothing else. Memory
+ * is bounded: MAX_SSRCS contexts per handler, a bounded sequencer and ptime buffer each.
+ * `close()` drops every buffer (teardown with a partial ptime buffer leaks nothing).
+ */
+import type { CodecHandler, CodecOutput } from './codec-handler.js';
+import { CodecHandlerSet } from './chain.js';
+import { createTranscoder, type CodecFormat, type Transcoder } from './codec-lib.js';
+import { convertChannels } from './l16.js';
+import { PassthroughHandler, RenumberHandler } from './passthrough.js';
+import { PtimeBuffer } from './ptime-buffer.js';
+import { Resampler } from './resample.js';
+import { payloadLength, payloadOffset, sequence, ssrc as rtpSsrc, timestamp } from './rtp-header.js';
+import { PacketSequencer } from './sequencer.js';
+import { MAX_SSRCS, type SsrcContext } from './ssrc.js';
+
+/** How packets of one payload type travel toward one peer (decided by the negotiation). */
+export interface CodecRoute {
+  inPt: number;
+  inFormat: CodecFormat;
+  outPt: number;
+  outFormat: CodecFormat;
+  /** False: forwarded as they are (renumbered if the numbers differ). */
+  transcode: boolean;
+  /** Output packet time in ms when repacketising; 0 = one output packet per input packet. */
+  ptime: number;
+}
+
+/** Counters a handler keeps (shown by `query`). */
+export interface TranscodeStats {
+  packetsIn: number;
+  packetsOut: number;
+  dropped: number;
+}
+
+/** At most this much audio waits in a ptime buffer (per SSRC). */
+const MAX_BUFFERED_MS = 1000;
+/** A timestamp jump larger than this is a restart, not a gap. */
+const MAX_GAP_MS = 2000;
+
+interface SsrcState {
+  seq: PacketSequencer<Buffer>;
+  resampler: Resampler | null;
+  buffer: PtimeBuffer;
+  started: boolean;
+  seqBase: number;
+  tsBase: number;
+  framesOut: number;
+  lastInTs: number;
+  lastInSamples: number;
+  /** Output position (samples) of the byte-map path, which bypasses the ptime buffer. */
+  position: number;
+}
+
+/** 8-bit G.711 codecs: one byte per sample, so a decode+encode is one table lookup per byte. */
+const G711 = new Set(['PCMU', 'PCMA']);
+
+export class TranscodeHandler implements CodecHandler {
+  readonly kind = 'transcode';
+  readonly stateless = false;
+  readonly native = null;
+  readonly stats: TranscodeStats = { packetsIn: 0, packetsOut: 0, dropped: 0 };
+  private readonly states = new Map<number, SsrcState>();
+  private readonly decoder: Transcoder;
+  private readonly encoder: Transcoder;
+  /** G.711 → G.711 at one rate without repacketising: decode+encode composed into one table. */
+  private readonly byteMap: Uint8Array | null;
+  private closed = false;
+
+  constructor(
+    private readonly output: CodecOutput,
+    readonly route: CodecRoute,
+  ) {
+    const d = createTranscoder(route.inFormat);
+    const e = createTranscoder(route.outFormat);
+    if (!d || !e) throw new RangeError(`no transcoder for ${route.inFormat.name} → ${route.outFormat.name}`);
+    this.decoder = d;
+    this.encoder = e;
+    const { inFormat: i, outFormat: o } = route;
+    this.byteMap = route.ptime === 0 && G711.has(i.name.toUpperCase()) && G711.has(o.name.toUpperCase())
+      && i.clockRate === o.clockRate && i.channels === o.channels
+      ? Uint8Array.from({ length: 256 }, (_, b) => e.encode(d.decode(Uint8Array.of(b)) as Int16Array)[0] as number)
+      : null;
+  }
+
+  process(packet: Buffer, _input: SsrcContext): void {
+    if (this.closed) return;
+    this.stats.packetsIn++;
+    if (payloadLength(packet) <= 0) {
+      this.stats.dropped++;
+      return;
+    }
+    const state = this.stateFor(rtpSsrc(packet));
+    const before = state.seq.dropped;
+    for (const s of state.seq.push(sequence(packet), packet)) this.handle(state, s.item, s.lost);
+    this.stats.dropped += state.seq.dropped - before;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.states.values()) {
+      s.seq.clear();
+      s.buffer.clear();
+    }
+    this.states.clear();
+  }
+
+  /** Samples (per channel) waiting in ptime buffers, for tests and `query`. */
+  get buffered(): number {
+    let n = 0;
+    for (const s of this.states.values()) n += s.buffer.pending;
+    return n;
+  }
+
+  private stateFor(id: number): SsrcState {
+    let s = this.states.get(id);
+    if (s) return s;
+    if (this.states.size >= MAX_SSRCS) {
+      const oldest = this.states.keys().next().value as number;
+      this.states.delete(oldest);
+    }
+    const { inFormat, outFormat, ptime } = this.route;
+    const frame = ptime > 0 ? Math.round((outFormat.clockRate * ptime) / 1000) : 0;
+    s = {
+      seq: new PacketSequencer<Buffer>(),
+      resampler: inFormat.clockRate !== outFormat.clockRate ? new Resampler(inFormat.clockRate, outFormat.clockRate, outFormat.channels) : null,
+      buffer: new PtimeBuffer(outFormat.channels, frame, Math.max(frame, (outFormat.clockRate * MAX_BUFFERED_MS) / 1000)),
+      started: false,
+      seqBase: 0,
+      tsBase: 0,
+      framesOut: 0,
+      lastInTs: 0,
+      lastInSamples: 0,
+      position: 0,
+    };
+    this.states.set(id, s);
+    return s;
+  }
+
+  private handle(state: SsrcState, packet: Buffer, lost: number): void {
+    const { inFormat, outFormat } = this.route;
+    const off = payloadOffset(packet);
+    const len = payloadLength(packet);
+    if (this.byteMap !== null) {
+      this.mapBytes(state, packet, off, len, lost);
+      return;
+    }
+    const payload = packet.subarray(off, off + len);
+    const decoded = this.decoder.decode(payload);
+    if (decoded === null || decoded.length === 0) {
+      this.stats.dropped++;
+      return;
+    }
+    const inSamples = Math.floor(decoded.length / inFormat.channels);
+    const ts = timestamp(packet);
+    let gap = 0;
+    if (!state.started) {
+      state.started = true;
+      state.seqBase = sequence(packet);
+      state.tsBase = ts;
+    } else if (lost >= 0) {
+      // missing audio (lost packets, or a sender that skipped time): the output skips it too
+      const missing = ((ts - state.lastInTs) >>> 0) - state.lastInSamples;
+      if (missing > 0 && missing < (inFormat.clockRate * MAX_GAP_MS) / 1000) {
+        gap = Math.round((missing * outFormat.clockRate) / inFormat.clockRate);
+      }
+    }
+    state.lastInTs = ts;
+    state.lastInSamples = inSamples;
+
+    let pcm = convertChannels(decoded, inFormat.channels, outFormat.channels);
+    if (state.resampler) pcm = state.resampler.process(pcm);
+    state.buffer.push(pcm, gap);
+    let first = true;
+    for (let f = state.buffer.pop(); f; f = state.buffer.pop()) {
+      const seq = this.route.ptime > 0 ? (state.seqBase + state.framesOut) & 0xffff : sequence(packet);
+      const out = this.packet(packet, off, this.encoder.encode(f.samples), seq, (state.tsBase + f.position) >>> 0, first);
+      state.framesOut++;
+      first = false;
+      this.stats.packetsOut++;
+      this.output.sendRtp(out);
+    }
+  }
+
+  /** The G.711 → G.711 path: one lookup per byte straight into the output packet. */
+  private mapBytes(state: SsrcState, packet: Buffer, off: number, len: number, lost: number): void {
+    const channels = this.route.inFormat.channels;
+    if (len % channels !== 0) {
+      this.stats.dropped++;
+      return;
+    }
+    const samples = len / channels;
+    const ts = timestamp(packet);
+    if (!state.started) {
+      state.started = true;
+      state.tsBase = ts;
+    } else {
+      state.position += state.lastInSamples;
+      if (lost >= 0) {
+        const missing = ((ts - state.lastInTs) >>> 0) - state.lastInSamples;
+        if (missing > 0 && missing < (this.route.inFormat.clockRate * MAX_GAP_MS) / 1000) state.position += missing;
+      }
+    }
+    state.lastInTs = ts;
+    state.lastInSamples = samples;
+    const out = Buffer.allocUnsafe(off + len);
+    packet.copy(out, 0, 0, off);
+    out[0] = (packet[0] as number) & ~0x20;
+    out[1] = ((packet[1] as number) & 0x80) | (this.route.outPt & 0x7f);
+    out.writeUInt32BE((state.tsBase + state.position) >>> 0, 4);
+    const map = this.byteMap as Uint8Array;
+    for (let i = 0; i < len; i++) out[off + i] = map[packet[off + i] as number] as number;
+    this.stats.packetsOut++;
+    this.output.sendRtp(out);
+  }
+
+  /** The output packet: the input's header (CSRCs, extension) with our PT, seq, ts; no padding. */
+  private packet(input: Buffer, headerLen: number, payload: Buffer, seq: number, ts: number, keepMarker: boolean): Buffer {
+    const out = Buffer.allocUnsafe(headerLen + payload.length);
+    input.copy(out, 0, 0, headerLen);
+    out[0] = (input[0] as number) & ~0x20;
+    const marker = keepMarker ? (input[1] as number) & 0x80 : 0;
+    out[1] = marker | (this.route.outPt & 0x7f);
+    out.writeUInt16BE(seq, 2);
+    out.writeUInt32BE(ts, 4);
+    payload.copy(out, headerLen);
+    return out;
+  }
+}
+
+/** Payload types a transcoding sink has no route for: counted and dropped. */
+export class DropHandler implements CodecHandler {
+  readonly kind = 'drop';
+  readonly stateless = true;
+  readonly native = null;
+  dropped = 0;
+
+  process(_packet: Buffer, _input: SsrcContext): void {
+    this.dropped++;
+  }
+
+  close(): void {}
+}
+
+/**
+ * One sink's handlers from the negotiated routes, or null when nothing is transcoded (the
+ * built-in pass-through/renumber decision then applies and the stream may go native).
+ */
+export function buildTranscodeHandlers(routes: readonly CodecRoute[], output: CodecOutput): CodecHandlerSet | null {
+  if (!routes.some((r) => r.transcode)) return null;
+  const set = new CodecHandlerSet(new DropHandler());
+  const seen = new Set<number>();
+  for (const r of routes) {
+    if (seen.has(r.inPt)) continue;
+    seen.add(r.inPt);
+    let h: CodecHandler;
+    if (r.transcode && createTranscoder(r.inFormat) && createTranscoder(r.outFormat)) h = new TranscodeHandler(output, r);
+    else if (r.inPt !== r.outPt) h = new RenumberHandler(output, r.inPt, r.outPt);
+    else h = new PassthroughHandler(output, r.inPt);
+    set.set(r.inPt, h);
+  }
+  return set;
+}
+
+/** What a sink's transcoding does, for `query`: one entry per transcoder, plus unrouted drops. */
+export function describeTranscoding(set: CodecHandlerSet): Array<Record<string, string | number>> {
+  const out: Array<Record<string, string | number>> = [];
+  const fmt = (f: CodecFormat) => `${f.name}/${f.clockRate}${f.channels !== 1 ? `/${f.channels}` : ''}`;
+  for (const h of set.handlers) {
+    if (!(h instanceof TranscodeHandler)) continue;
+    const r = h.route;
+    out.push({
+      'payload type': r.inPt,
+      'output payload type': r.outPt,
+      codec: `${fmt(r.inFormat)} > ${fmt(r.outFormat)}`,
+      ptime: r.ptime,
+      packets: h.stats.packetsIn,
+      'packets out': h.stats.packetsOut,
+      dropped: h.stats.dropped,
+    });
+  }
+  if (set.fallback instanceof DropHandler && out.length > 0) out.push({ 'payload type': 'other', dropped: set.fallback.dropped });
+  return out;
+}
