@@ -97,6 +97,7 @@ export class Daemon {
       query: (f) => ci.query(f),
       list: (f) => ci.list(f),
       connect: (f) => ci.connect(f),
+      mesh: (f) => ci.mesh(f),
       publish: (f) => ci.publish(f),
       'subscribe request': (f) => ci.subscribeRequest(f),
       'subscribe answer': (f) => ci.subscribeAnswer(f),

@@ -15,6 +15,7 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
+import { applyFlows, planRoutes, type Flow } from './compose.js';
 
 export type { Reply };
 
@@ -151,33 +152,91 @@ export class CallInterfaces {
   }
 
   /**
-   * connect (rtpengine's call_connect_ng): the two named participants of one call now receive
-   * each other's media instead of their previous peers'. With `directional` only the to-tag
-   * participant receives the from-tag participant's media.
+   * connect (rtpengine's call_connect_ng): the named participants now hear each other instead
+   * of their previous peers (with `directional`, only the to-tag participant hears the others).
+   * The sources are `from-tag`, `from-tags`, or with `all` every other participant of the
+   * call-id's call. With `to-call-id` naming another call, the two calls are merged into the
+   * call-id's call first (both call-ids then name it); codecs the two sides do not share are
+   * transcoded.
    */
   async connect(flags: NgFlags): Promise<Reply> {
     if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
-    if (!flags.fromTag) throw new NgCommandError('NO_FROM_TAG');
+    const all = flags.flags.has('all');
+    const sourceTags = flags.fromTags.length > 0 ? flags.fromTags : flags.fromTag !== undefined ? [flags.fromTag] : [];
+    if (sourceTags.length === 0 && !all) throw new NgCommandError('NO_FROM_TAG');
     if (!flags.toTag) throw new NgCommandError('NO_TO_TAG');
-    if (flags.toCallId !== undefined && flags.toCallId !== flags.callId) {
-      throw new NgCommandError('NOT_IMPLEMENTED', 'connect across calls (to-call-id)');
-    }
+    const toTag = flags.toTag;
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
-    const fromTag = flags.fromTag;
-    const toTag = flags.toTag;
-    return call.write(() => {
-      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-      const from = call.monologueByTag(fromTag);
-      if (!from) throw new NgCommandError('TAG_NOT_FOUND');
-      const to = call.monologueByTag(toTag);
-      if (!to || to === from) throw new NgCommandError('TO_TAG_NOT_FOUND');
+    const other = this.calls.get(flags.toCallId ?? flags.callId);
+    if (!other) throw new NgCommandError('UNKNOWN_CALL');
+    return this.calls.allLocked([call, other], () => {
+      this.calls.checkMergeable(call === other ? [call] : [call, other]);
+      const to = other.monologueByTag(toTag);
+      if (!to) throw new NgCommandError('TO_TAG_NOT_FOUND');
+      const sources = all
+        ? call.monologues.filter((m) => m !== to && !m.deleted)
+        : sourceTags.map((t) => {
+          const m = call.monologueByTag(t);
+          if (!m) throw new NgCommandError('TAG_NOT_FOUND');
+          return m;
+        });
+      if (sources.includes(to)) throw new NgCommandError('CONNECT_SELF');
+      const flows: Flow[] = sources.map((from) => ({ from, to }));
+      if (!flags.flags.has('directional')) flows.push(...sources.map((s) => ({ from: to, to: s })));
+      planRoutes(flows); // refused here, nothing has changed yet
+      if (other !== call) this.calls.mergeLocked(call, other);
       call.lastSignal = Date.now();
-      from.unsubscribeAll();
-      to.unsubscribeAll();
-      to.subscribe(from);
-      if (!flags.flags.has('directional')) from.subscribe(to);
-      call.rebuildSinks();
+      applyFlows(call, flows, [to, ...sources]);
+      return {};
+    });
+  }
+
+  /**
+   * mesh: the listed calls become one (the first survives, every call-id names it) and the
+   * flows of `tags` ([{from, to: [...]}]: each `to` hears `from`; with `bidirectional` also the
+   * reverse) are set up; without `tags` every participant hears every other. With
+   * `unsubscribe` the participants named lose what they heard before.
+   */
+  async mesh(flags: NgFlags): Promise<Reply> {
+    const ids = flags.calls ?? (flags.callId !== undefined ? [flags.callId] : []);
+    if (ids.length === 0) throw new NgCommandError('NO_CALLS');
+    const calls = ids.map((id) => {
+      const c = this.calls.get(id);
+      if (!c) throw new NgCommandError('UNKNOWN_CALL');
+      return c;
+    });
+    const distinct = [...new Set(calls)];
+    const survivor = calls[0] as Call;
+    return this.calls.allLocked(distinct, () => {
+      this.calls.checkMergeable(distinct);
+      const everyone = distinct.flatMap((c) => c.monologues.filter((m) => !m.deleted));
+      const byTag = (tag: string, code: 'TAG_NOT_FOUND' | 'TO_TAG_NOT_FOUND') => {
+        const m = everyone.find((x) => x.tag === tag);
+        if (!m) throw new NgCommandError(code);
+        return m;
+      };
+      const flows: Flow[] = [];
+      const named = new Set<Monologue>();
+      if (flags.meshTags && flags.meshTags.length > 0) {
+        for (const entry of flags.meshTags) {
+          const from = byTag(entry.from, 'TAG_NOT_FOUND');
+          for (const t of entry.to) {
+            const to = byTag(t, 'TO_TAG_NOT_FOUND');
+            if (to === from) throw new NgCommandError('CONNECT_SELF');
+            flows.push({ from, to });
+            if (flags.flags.has('bidirectional')) flows.push({ from: to, to: from });
+            named.add(from).add(to);
+          }
+        }
+      } else {
+        for (const from of everyone) for (const to of everyone) if (from !== to) flows.push({ from, to });
+        for (const m of everyone) named.add(m);
+      }
+      planRoutes(flows);
+      for (const c of distinct) if (c !== survivor) this.calls.mergeLocked(survivor, c);
+      survivor.lastSignal = Date.now();
+      applyFlows(survivor, flows, flags.flags.has('unsubscribe') ? [...named] : []);
       return {};
     });
   }

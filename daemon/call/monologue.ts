@@ -31,7 +31,8 @@ export class Monologue {
   deleted = false;
 
   constructor(
-    readonly call: Call,
+    /** The owning call; re-pointed only when calls merge. */
+    public call: Call,
     public tag: string,
     public viaBranch: string | undefined,
     readonly leak: LeakHandle,

@@ -35,6 +35,7 @@ export const NG_COMMANDS = [
   { name: 'cli', short: 'CLI', supported: true },
   { name: 'create', short: 'Create', supported: false },
   { name: 'create answer', short: 'CreateAns', supported: false },
+  { name: 'mesh', short: 'Mesh', supported: true },
 ] as const;
 
 export type NgCommandName = (typeof NG_COMMANDS)[number]['name'];
