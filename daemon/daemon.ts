@@ -98,6 +98,8 @@ export class Daemon {
       list: (f) => ci.list(f),
       connect: (f) => ci.connect(f),
       mesh: (f) => ci.mesh(f),
+      create: (f) => ci.create(f),
+      'create answer': (f) => ci.createAnswer(f),
       publish: (f) => ci.publish(f),
       'subscribe request': (f) => ci.subscribeRequest(f),
       'subscribe answer': (f) => ci.subscribeAnswer(f),

@@ -15,6 +15,7 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
+import { createAnswer, createOffer } from './create.js';
 import { applyFlows, planRoutes, type Flow } from './compose.js';
 
 export type { Reply };
@@ -196,7 +197,7 @@ export class CallInterfaces {
    * mesh: the listed calls become one (the first survives, every call-id names it) and the
    * flows of `tags` ([{from, to: [...]}]: each `to` hears `from`; with `bidirectional` also the
    * reverse) are set up; without `tags` every participant hears every other. With
-   * `unsubscribe` the participants named lose what they heard before.
+   * `unsubscribe` the participants named stop hearing what they heard before.
    */
   async mesh(flags: NgFlags): Promise<Reply> {
     const ids = flags.calls ?? (flags.callId !== undefined ? [flags.callId] : []);
@@ -236,7 +237,39 @@ export class CallInterfaces {
       planRoutes(flows);
       for (const c of distinct) if (c !== survivor) this.calls.mergeLocked(survivor, c);
       survivor.lastSignal = Date.now();
-      applyFlows(survivor, flows, flags.flags.has('unsubscribe') ? [...named] : []);
+      applyFlows(survivor, flows, flags.flags.has('unsubscribe') ? [...named] : [], 'heard');
+      return {};
+    });
+  }
+
+  /**
+   * create: a new call and/or participant with the relay's own SDP offer for it (rtpengine's
+   * defaults: one audio media, plain RTP, PCMA and PCMU); call-id and from-tag are generated
+   * when absent and returned.
+   */
+  async create(flags: NgFlags): Promise<Reply> {
+    const callId = flags.callId ?? randomUUID();
+    const fromTag = flags.fromTag ?? randomUUID();
+    const { call, created } = this.calls.getOrCreate(callId);
+    const sdp = await this.createOrUpdate(call, created, async () => {
+      const party = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+      return createOffer(call, party, flags);
+    });
+    return { sdp, 'call-id': callId, 'from-tag': fromTag };
+  }
+
+  /** create answer: the created participant's answer to the relay's offer. */
+  async createAnswer(flags: NgFlags): Promise<Reply> {
+    const { callId, fromTag, sdp } = requireKeys(flags, true, false);
+    const session = parseSdp(sdp);
+    const call = this.calls.get(callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      const party = call.monologueByTag(fromTag);
+      if (!party || party.medias.length === 0) throw new NgCommandError('TAG_NOT_FOUND');
+      call.lastSignal = Date.now();
+      createAnswer(call, party, session, flags);
       return {};
     });
   }

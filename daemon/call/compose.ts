@@ -52,12 +52,16 @@ export function planRoutes(flows: readonly Flow[]): RoutePlan[] {
 }
 
 /**
- * Replaces the subscriptions of every participant named in `flows` (`replace`: the
- * participants that lose what they heard before) with the flows, then rebuilds the sinks.
+ * Sets up `flows`, then rebuilds the sinks. `replace` lose their previous media relations
+ * first: with `both` (connect) what they heard and who heard them, with `heard` (mesh
+ * `unsubscribe`) only what they heard.
  */
-export function applyFlows(call: Call, flows: readonly Flow[], replace: readonly Monologue[]): void {
+export function applyFlows(call: Call, flows: readonly Flow[], replace: readonly Monologue[], mode: 'both' | 'heard' = 'both'): void {
   const plan = planRoutes(flows);
-  for (const m of replace) m.unsubscribeAll();
+  for (const m of replace) {
+    if (mode === 'both') m.unsubscribeAll();
+    else m.unsubscribeSubscriptions();
+  }
   for (const { from, to } of flows) to.subscribe(from);
   for (const p of plan) {
     if (p.routes) p.from.sendRoutes.set(p.to, p.routes);

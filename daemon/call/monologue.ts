@@ -48,6 +48,13 @@ export class Monologue {
     if (!to.subscribers.includes(this)) to.subscribers.push(this);
   }
 
+  /** Stops hearing everyone (those who hear this participant keep hearing it). */
+  unsubscribeSubscriptions(): void {
+    this.subscriptionKinds.clear();
+    for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
+    this.subscriptions = [];
+  }
+
   unsubscribeAll(): void {
     this.subscriptionKinds.clear();
     for (const m of this.subscribers) m.subscriptionKinds.delete(this);
