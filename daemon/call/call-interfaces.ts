@@ -68,6 +68,20 @@ function answerSender(call: Call, offerer: Monologue, flags: NgFlags, toTag: str
   return call.addMonologue(toTag, flags.viaBranch);
 }
 
+/** Internal: the calls a merging command locked were merged meanwhile (it runs again). */
+class MergedMeanwhile extends Error {}
+
+async function retryIfMerged<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof MergedMeanwhile)) throw err;
+      if (attempt >= 3) throw new NgCommandError('UNKNOWN_CALL');
+    }
+  }
+}
+
 export class CallInterfaces {
   constructor(private readonly calls: CallHash) {}
 
@@ -160,7 +174,11 @@ export class CallInterfaces {
    * call-id's call first (both call-ids then name it); codecs the two sides do not share are
    * transcoded.
    */
-  async connect(flags: NgFlags): Promise<Reply> {
+  connect(flags: NgFlags): Promise<Reply> {
+    return retryIfMerged(() => this.connectOnce(flags));
+  }
+
+  private async connectOnce(flags: NgFlags): Promise<Reply> {
     if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
     const all = flags.flags.has('all');
     const sourceTags = flags.fromTags.length > 0 ? flags.fromTags : flags.fromTag !== undefined ? [flags.fromTag] : [];
@@ -172,6 +190,7 @@ export class CallInterfaces {
     const other = this.calls.get(flags.toCallId ?? flags.callId);
     if (!other) throw new NgCommandError('UNKNOWN_CALL');
     return this.calls.allLocked([call, other], () => {
+      this.mergedMeanwhile([call, other]);
       this.calls.checkMergeable(call === other ? [call] : [call, other]);
       const to = other.monologueByTag(toTag);
       if (!to) throw new NgCommandError('TO_TAG_NOT_FOUND');
@@ -199,7 +218,16 @@ export class CallInterfaces {
    * reverse) are set up; without `tags` every participant hears every other. With
    * `unsubscribe` the participants named stop hearing what they heard before.
    */
-  async mesh(flags: NgFlags): Promise<Reply> {
+  mesh(flags: NgFlags): Promise<Reply> {
+    return retryIfMerged(() => this.meshOnce(flags));
+  }
+
+  /** A call merged into another while this command waited for its lock: look the call-ids up again. */
+  private mergedMeanwhile(calls: readonly Call[]): void {
+    if (calls.some((c) => c.destroyed && this.calls.get(c.callId) !== undefined)) throw new MergedMeanwhile();
+  }
+
+  private async meshOnce(flags: NgFlags): Promise<Reply> {
     const ids = flags.calls ?? (flags.callId !== undefined ? [flags.callId] : []);
     if (ids.length === 0) throw new NgCommandError('NO_CALLS');
     const calls = ids.map((id) => {
@@ -210,6 +238,7 @@ export class CallInterfaces {
     const distinct = [...new Set(calls)];
     const survivor = calls[0] as Call;
     return this.calls.allLocked(distinct, () => {
+      this.mergedMeanwhile(distinct);
       this.calls.checkMergeable(distinct);
       const everyone = distinct.flatMap((c) => c.monologues.filter((m) => !m.deleted));
       const byTag = (tag: string, code: 'TAG_NOT_FOUND' | 'TO_TAG_NOT_FOUND') => {

@@ -161,6 +161,30 @@ describe.each([{ fastPath: false }, { fastPath: true }])('connect across calls, 
     await d.ng.request({ command: 'delete', 'call-id': call2, 'delete-delay': 0 });
   });
 
+  it('two merges of the same calls in opposite directions at once: no deadlock, one merged call', async () => {
+    const [a, b, c, dd] = peers as [RtpPeer, RtpPeer, RtpPeer, RtpPeer];
+    const call1 = uniqueCallId('race1');
+    const call2 = uniqueCallId('race2');
+    const ab = await dialogue(d, call1, 'a1', 'b1', a, b);
+    const cd = await dialogue(d, call2, 'c1', 'd1', c, dd);
+    const [r1, r2] = await Promise.all([
+      d.ng.request({ command: 'connect', 'call-id': call1, 'from-tag': 'a1', 'to-tag': 'c1', 'to-call-id': call2 }),
+      d.ng.request({ command: 'connect', 'call-id': call2, 'from-tag': 'c1', 'to-tag': 'a1', 'to-call-id': call1 }),
+    ]);
+    expect(r1.result, JSON.stringify(r1)).toBe('ok');
+    expect(r2.result, JSON.stringify(r2)).toBe('ok');
+    const q1 = await d.ng.request({ command: 'query', 'call-id': call1 });
+    expect(Object.keys(q1.tags).sort()).toEqual(['a1', 'b1', 'c1', 'd1']);
+    expect((await d.ng.request({ command: 'query', 'call-id': call2 })).tags).toEqual(q1.tags);
+    clear();
+    a.send(rtpPacket(1), ab.aRtp);
+    expect((await c.waitFor(1)).length).toBe(1);
+    c.send(rtpPacket(2), cd.aRtp);
+    expect((await a.waitFor(1)).length).toBe(1);
+    expect((await d.ng.request({ command: 'cli', body: `terminate ${call2}` })).response).toContain('successfully terminated');
+    expect((await d.ng.request({ command: 'query', 'call-id': call1 }))['error-reason']).toBe('Unknown call-id');
+  });
+
   it('bad input: clear errors, nothing half-merged', async () => {
     const [a, b, c, dd] = peers as [RtpPeer, RtpPeer, RtpPeer, RtpPeer];
     const call1 = uniqueCallId('bad1');
