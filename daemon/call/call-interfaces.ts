@@ -15,6 +15,8 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
+import { isOwnSdp } from './loop-protect.js';
+import { warnUnsupported } from './unsupported-flags.js';
 import { createAnswer, createOffer } from './create.js';
 import { applyFlows, planRoutes, type Flow } from './compose.js';
 
@@ -82,14 +84,30 @@ async function retryIfMerged<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Two participants by tag, or by label (`label` for the first, `to-label` for the second), as rtpengine selects them. */
+function byTagOrLabel(call: Call, tag: string | undefined, label: string | undefined): Monologue | undefined {
+  if (tag !== undefined) return call.monologueByTag(tag);
+  if (label !== undefined) return call.monologues.find((m) => !m.deleted && m.label === label);
+  return undefined;
+}
+
 export class CallInterfaces {
   constructor(private readonly calls: CallHash) {}
+
+  /** Every command on a call starts here, under its write lock: flags not implemented yet are reported. */
+  private begin(call: Call, flags: NgFlags): void {
+    call.lastSignal = Date.now();
+    warnUnsupported(call, flags, this.calls.ctx.counters);
+  }
 
   async offer(flags: NgFlags): Promise<Reply> {
     const { callId, fromTag, sdp } = requireKeys(flags, true, false);
     const session = parseSdp(sdp);
+    // `loop protect`: an SDP we wrote ourselves comes back untouched and changes nothing
+    if (flags.flags.has('loop-protect') && isOwnSdp(session)) return { sdp };
     const { call, created } = this.calls.getOrCreate(callId);
-    const out = await this.createOrUpdate(call, created, async () => {
+    const out = await this.createOrUpdate(call, created, flags, async () => {
+      call.applyTos(flags.tos);
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
       sender.subscribe(receiver);
@@ -104,10 +122,10 @@ export class CallInterfaces {
    * the command waited for the lock is gone ("Unknown call-id"); a call this command created
    * and then failed is torn down before the lock is released, so no other command sees it.
    */
-  private createOrUpdate<T>(call: Call, created: boolean, fn: () => Promise<T>): Promise<T> {
+  private createOrUpdate<T>(call: Call, created: boolean, flags: NgFlags, fn: () => Promise<T>): Promise<T> {
     return call.write(async () => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       try {
         return await fn();
       } catch (err) {
@@ -120,11 +138,12 @@ export class CallInterfaces {
   async answer(flags: NgFlags): Promise<Reply> {
     const { callId, fromTag, sdp } = requireKeys(flags, true, true);
     const session = parseSdp(sdp);
+    if (flags.flags.has('loop-protect') && isOwnSdp(session)) return { sdp };
     const call = this.calls.get(callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     const out = await call.write(async () => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
@@ -148,7 +167,7 @@ export class CallInterfaces {
     const delay = flags.deleteDelay ?? this.calls.ctx.config.deleteDelay;
     return call.write(() => {
       if (call.destroyed) return notFound();
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       const stats = flags.flags.has('fast') ? {} : callStats(call);
       const tag = flags.flags.has('to-tag') && flags.toTag ? flags.toTag : flags.fromTag;
       if (tag !== undefined && !call.monologueByTag(tag)) return notFound();
@@ -182,9 +201,8 @@ export class CallInterfaces {
     if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
     const all = flags.flags.has('all');
     const sourceTags = flags.fromTags.length > 0 ? flags.fromTags : flags.fromTag !== undefined ? [flags.fromTag] : [];
-    if (sourceTags.length === 0 && !all) throw new NgCommandError('NO_FROM_TAG');
-    if (!flags.toTag) throw new NgCommandError('NO_TO_TAG');
-    const toTag = flags.toTag;
+    if (sourceTags.length === 0 && !all && flags.label === undefined) throw new NgCommandError('NO_FROM_TAG');
+    if (!flags.toTag && flags.toLabel === undefined) throw new NgCommandError('NO_TO_TAG');
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     const other = this.calls.get(flags.toCallId ?? flags.callId);
@@ -192,12 +210,12 @@ export class CallInterfaces {
     return this.calls.allLocked([call, other], () => {
       this.mergedMeanwhile([call, other]);
       this.calls.checkMergeable(call === other ? [call] : [call, other]);
-      const to = other.monologueByTag(toTag);
+      const to = byTagOrLabel(other, flags.toTag, flags.toLabel);
       if (!to) throw new NgCommandError('TO_TAG_NOT_FOUND');
       const sources = all
         ? call.monologues.filter((m) => m !== to && !m.deleted)
-        : sourceTags.map((t) => {
-          const m = call.monologueByTag(t);
+        : (sourceTags.length > 0 ? sourceTags : [undefined]).map((t) => {
+          const m = byTagOrLabel(call, t, flags.label);
           if (!m) throw new NgCommandError('TAG_NOT_FOUND');
           return m;
         });
@@ -206,7 +224,7 @@ export class CallInterfaces {
       if (!flags.flags.has('directional')) flows.push(...sources.map((s) => ({ from: to, to: s })));
       planRoutes(flows); // refused here, nothing has changed yet
       if (other !== call) this.calls.mergeLocked(call, other);
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       applyFlows(call, flows, [to, ...sources]);
       return {};
     });
@@ -265,7 +283,7 @@ export class CallInterfaces {
       }
       planRoutes(flows);
       for (const c of distinct) if (c !== survivor) this.calls.mergeLocked(survivor, c);
-      survivor.lastSignal = Date.now();
+      this.begin(survivor, flags);
       applyFlows(survivor, flows, flags.flags.has('unsubscribe') ? [...named] : [], 'heard');
       return {};
     });
@@ -280,7 +298,7 @@ export class CallInterfaces {
     const callId = flags.callId ?? randomUUID();
     const fromTag = flags.fromTag ?? randomUUID();
     const { call, created } = this.calls.getOrCreate(callId);
-    const sdp = await this.createOrUpdate(call, created, async () => {
+    const sdp = await this.createOrUpdate(call, created, flags, async () => {
       const party = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       return createOffer(call, party, flags);
     });
@@ -297,7 +315,7 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const party = call.monologueByTag(fromTag);
       if (!party || party.medias.length === 0) throw new NgCommandError('TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       createAnswer(call, party, session, flags);
       return {};
     });
@@ -310,7 +328,7 @@ export class CallInterfaces {
     const callId = flags.callId ?? randomUUID();
     const fromTag = flags.fromTag ?? randomUUID();
     const { call, created } = this.calls.getOrCreate(callId);
-    const sdp = await this.createOrUpdate(call, created, async () => {
+    const sdp = await this.createOrUpdate(call, created, flags, async () => {
       const publisher = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       return publish(call, publisher, session, flags);
     });
@@ -327,7 +345,7 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const publisher = call.monologueByTag(fromTag);
       if (!publisher) throw new NgCommandError('TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       const toTag = flags.toTag ?? randomUUID();
       const subscriber = call.monologueByTag(toTag) ?? call.addMonologue(toTag, undefined);
       if (subscriber === publisher) throw new NgCommandError('DIALOGUE');
@@ -348,7 +366,7 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber || subscriber.subscriptions.length === 0) throw new NgCommandError('TO_TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       subscribeAnswer(call, subscriber, session, flags);
       return {};
     });
@@ -364,7 +382,7 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber) throw new NgCommandError('TO_TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       call.removeMonologue(subscriber);
       call.rebuildSinks();
       return {};

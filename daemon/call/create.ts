@@ -13,7 +13,7 @@ import type { CallMedia } from './call-media.js';
 import { parseCodecSpec } from './codec-negotiation.js';
 import type { NgFlags } from './flags.js';
 import type { Monologue } from './monologue.js';
-import { ensurePorts, getMedia, localFor, setSenderEndpoints } from './offer-answer.js';
+import { ensurePorts, getMedia, setInterface, setSenderEndpoints } from './offer-answer.js';
 import { ownOrigin } from './pub-sub.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
@@ -69,6 +69,7 @@ function ownSession(party: Monologue): SdpSession {
 export async function createOffer(call: Call, party: Monologue, flags: NgFlags): Promise<string> {
   if (flags.addressFamily) party.family = flags.addressFamily;
   if (flags.label !== undefined) party.label = flags.label;
+  if (flags.interface) setInterface(party, flags.interface);
   const fresh = flags.medias !== undefined || flags.codecsOffer !== undefined || party.medias.length === 0;
   const specs = flags.medias && flags.medias.length > 0
     ? flags.medias
@@ -84,7 +85,7 @@ export async function createOffer(call: Call, party: Monologue, flags: NgFlags):
       media.codecs = spec.codecs;
       media.direction = 'sendrecv';
       media.rejected = false;
-      await ensurePorts(call, media, localFor(call, party, party.family));
+      await ensurePorts(call, media, party, party.family);
     }
     for (const media of party.medias.filter((m) => m.index > wanted.length)) call.removeMedia(media);
   }

@@ -11,6 +11,7 @@ import { holdAddress, isHoldAddress } from '../net/endpoint.js';
 import { isRtpProtocol, type Direction, type SdpCodec, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
+import { withLoopMarker } from './loop-protect.js';
 import type { Monologue } from './monologue.js';
 import type { RtcpMuxOutput } from './rtcp-mux.js';
 
@@ -89,7 +90,9 @@ export function renderSdp(receiver: Monologue, session: SdpSession, medias: read
   if ((flags.replace.has('origin') || flags.replace.has('origin-full')) && firstLocal) {
     origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
   }
-  const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias: out });
+  // `loop protect`: our instance marker as the last session attribute
+  const template = flags.flags.has('loop-protect') ? withLoopMarker(session) : session;
+  const build = (version: string) => writeSdp({ session: template, origin: { ...origin, sessionVersion: version }, medias: out });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
   const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);

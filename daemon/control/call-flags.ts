@@ -2,7 +2,8 @@
  * ng message → typed NgFlags (rtpengine's call_flags.c). Keys and flags are matched through one
  * normalisation (case-insensitive; space, underscore and hyphen alike), so every spelling
  * rtpengine accepts (`call-id`, `call id`, `call ID`, `rtpp_flags`) lands on one name. Unknown
- * keys and flags are ignored with a debug log, as rtpengine does.
+ * keys and flags are ignored with a debug log, as rtpengine does; the ones rtpengine documents
+ * but this daemon does not implement yet are recorded in `unsupported` (call/unsupported-flags.ts).
  */
 import { isIP } from 'node:net';
 import type { BencodeDict, BencodeValue } from './bencode.js';
@@ -10,6 +11,7 @@ import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import { unsupportedEntry } from '../call/unsupported-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
@@ -57,6 +59,7 @@ const KNOWN_FLAGS = new Set([
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'inactive',
 ]);
 
 function emptyCodec(): CodecFlags {
@@ -73,6 +76,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     codec: emptyCodec(),
     supports: new Set(),
     flags: new Set(),
+    unsupported: new Set(),
   };
   const entries: Array<[string, BencodeValue | RtppValue]> = [];
   const flagWords: string[] = [];
@@ -115,8 +119,9 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'media-address': f.mediaAddress = str(value); return;
     case 'from-interface': f.fromInterface = str(value); return;
     case 'to-interface': f.toInterface = str(value); return;
+    case 'interface': f.interface = str(value); return;
     case 'direction': f.direction = list(value); return;
-    case 'transport-protocol': f.transportProtocol = str(value); return;
+    case 'transport-protocol': f.transportProtocol = str(value); noteUnsupported(f, key); return;
     case 'delete-delay': f.deleteDelay = int(value, key); return;
     case 'limit': f.limit = int(value, key); return;
     case 'tos': f.tos = int(value, key); return;
@@ -143,8 +148,11 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'ice': {
       for (const v of list(value)) {
         const n = normalizeKey(v);
-        if ((ICE as readonly string[]).includes(n)) f.ice = n as IceOption;
-        else log().debug({ value: v }, 'unknown ICE option ignored');
+        if ((ICE as readonly string[]).includes(n)) {
+          f.ice = n as IceOption;
+          // ICE attributes are always removed here: only `remove` is what we do
+          if (n !== 'remove') noteUnsupported(f, `ICE=${n}`);
+        } else log().debug({ value: v }, 'unknown ICE option ignored');
       }
       return;
     }
@@ -157,16 +165,24 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
         for (const [verb, items] of Object.entries(value)) {
           const v = normalizeKey(verb) as (typeof CODEC_VERBS)[number];
-          if ((CODEC_VERBS as readonly string[]).includes(v)) f.codec[v].push(...list(items as BencodeValue));
+          if ((CODEC_VERBS as readonly string[]).includes(v)) addCodec(f, v, list(items as BencodeValue));
         }
       }
       return;
     }
     default: {
       // a boolean flag may also come as a dictionary key (`"strict-source": "yes"`)
+      const v = str(value)?.toLowerCase();
+      const on = v === undefined || !['no', 'off', 'false', '0', ''].includes(v);
       if (KNOWN_FLAGS.has(key)) {
-        const v = str(value)?.toLowerCase();
-        if (v === undefined || !['no', 'off', 'false', '0', ''].includes(v)) f.flags.add(key);
+        if (on) {
+          f.flags.add(key);
+          noteUnsupported(f, key);
+        }
+        return;
+      }
+      if (unsupportedEntry(key)) {
+        if (on) noteUnsupported(f, key);
         return;
       }
       log().debug({ key }, 'Unknown dictionary key encountered');
@@ -183,6 +199,18 @@ function dictList(value: BencodeValue | RtppValue, key: string): Array<Record<st
   });
 }
 
+/** Records an rtpengine-documented flag/key/value this daemon does not implement yet (by its table name). */
+function noteUnsupported(f: NgFlags, name: string): void {
+  const entry = unsupportedEntry(name);
+  if (entry) (f.unsupported ??= new Set()).add(entry.name);
+}
+
+function addCodec(f: NgFlags, verb: (typeof CODEC_VERBS)[number], items: string[]): void {
+  if (items.length === 0) return;
+  f.codec[verb].push(...items);
+  noteUnsupported(f, `codec-${verb}`);
+}
+
 /** ptime values: 0 or absent means "not set"; negative is an error. */
 function positive(v: number | undefined, key: string): number | undefined {
   if (v === undefined || v === 0) return undefined;
@@ -196,9 +224,11 @@ function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: st
 }
 
 const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
-  ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => f.codec[verb].push(rest)] as [string, (f: NgFlags, rest: string) => void]),
+  ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => addCodec(f, verb, [rest])] as [string, (f: NgFlags, rest: string) => void]),
   // Kamailio's short form of codec-transcode-X
-  ['transcode-', (f, rest) => f.codec.transcode.push(rest)],
+  ['transcode-', (f, rest) => addCodec(f, 'transcode', [rest])],
+  ['sdes-', (f) => noteUnsupported(f, 'SDES')],
+  ['osrtp-', (f) => noteUnsupported(f, 'OSRTP')],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
@@ -215,6 +245,7 @@ function applyFlag(f: NgFlags, word: string): void {
     }
   }
   const n = normalizeKey(word);
-  if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
+  if (unsupportedEntry(n)) noteUnsupported(f, n);
+  else if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
   f.flags.add(n);
 }

@@ -47,6 +47,17 @@ describe.each([{ fastPath: false }, { fastPath: true }])('/metrics, fast path $f
     await expectNoLeaks(d);
   });
 
+  /** Bounded wait until both RTP streams of the call are forwarded natively. */
+  async function untilNative(callId: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const q = await d.ng.request({ command: 'query', 'call-id': callId });
+      const streams = Object.values(q.tags as Record<string, { medias: { streams: { fastPath: { native: number } }[] }[] }>).map((t) => t.medias[0]!.streams[0]!);
+      if (streams.length === 2 && streams.every((st) => st.fastPath.native === 1)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`call ${callId}: streams not native after 2 s`);
+  }
+
   it('parses with promtool and matches statistics after 3 finished calls and 1 running', async () => {
     const [a, b] = peers as [RtpPeer, RtpPeer];
     for (let call = 0; call < 4; call++) {
@@ -54,8 +65,14 @@ describe.each([{ fastPath: false }, { fastPath: true }])('/metrics, fast path $f
       b.clear();
       const callId = uniqueCallId('metrics');
       const r = await offerAnswer(d, { callId, fromTag: 'fa', toTag: 'fb', a, b });
-      for (let i = 0; i < 10; i++) a.send(rtpPacket(i), r.aRtp);
-      for (let i = 0; i < 6; i++) b.send(rtpPacket(i), r.bRtp);
+      // first packets teach both endpoints; on the fast path the rest go once the streams are native
+      for (let i = 0; i < 2; i++) a.send(rtpPacket(i), r.aRtp);
+      for (let i = 0; i < 2; i++) b.send(rtpPacket(i), r.bRtp);
+      await b.waitFor(2);
+      await a.waitFor(2);
+      if (fastPath) await untilNative(callId);
+      for (let i = 2; i < 10; i++) a.send(rtpPacket(i), r.aRtp);
+      for (let i = 2; i < 6; i++) b.send(rtpPacket(i), r.bRtp);
       await b.waitFor(10);
       await a.waitFor(6);
       if (call < 3) await deleteCall(d, callId);
