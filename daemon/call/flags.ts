@@ -32,6 +32,14 @@ export interface NgFlags {
   fromTags: string[];
   /** `connect` across calls names the other call. */
   toCallId?: string;
+  /** `mesh`: the calls to merge. */
+  calls?: string[];
+  /** `mesh`: media flows, each `from` participant heard by the `to` participants. */
+  meshTags?: Array<{ from: string; to: string[] }>;
+  /** `create`: codecs of the default audio media (rtpengine's `codecs-offer`). */
+  codecsOffer?: string[];
+  /** `create`: the m= lines to offer, each with its type and codecs. */
+  medias?: Array<{ type: string; codecs: string[] }>;
   fromTag?: string;
   toTag?: string;
   viaBranch?: string;

@@ -33,7 +33,8 @@ export class Monologue {
   deleted = false;
 
   constructor(
-    readonly call: Call,
+    /** The owning call; re-pointed only when calls merge. */
+    public call: Call,
     public tag: string,
     public viaBranch: string | undefined,
     readonly leak: LeakHandle,
@@ -47,6 +48,13 @@ export class Monologue {
   subscribe(to: Monologue): void {
     if (!this.subscriptions.includes(to)) this.subscriptions.push(to);
     if (!to.subscribers.includes(this)) to.subscribers.push(this);
+  }
+
+  /** Stops hearing everyone (those who hear this participant keep hearing it). */
+  unsubscribeSubscriptions(): void {
+    this.subscriptionKinds.clear();
+    for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
+    this.subscriptions = [];
   }
 
   unsubscribeAll(): void {

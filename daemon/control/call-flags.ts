@@ -104,6 +104,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'call-id': f.callId = str(value); return;
     case 'to-call-id': f.toCallId = str(value); return;
     case 'from-tags': f.fromTags = list(value); return;
+    case 'calls': f.calls = list(value); return;
+    case 'tags': f.meshTags = dictList(value, key).map((d) => ({ from: str(d.from) ?? '', to: list(d.to ?? []) })); return;
+    case 'codecs-offer': f.codecsOffer = list(value); return;
+    case 'medias': f.medias = dictList(value, key).map((d) => ({ type: str(d.type) ?? 'audio', codecs: list(d.codecs ?? d.codec ?? []) })); return;
+    case 'all': {
+      const v = str(value)?.toLowerCase();
+      if (v !== 'none' && v !== 'no' && v !== 'off') f.flags.add('all');
+      return;
+    }
     case 'from-tag': f.fromTag = str(value); return;
     case 'to-tag': f.toTag = str(value); return;
     case 'via-branch': f.viaBranch = str(value); return;
@@ -185,6 +194,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       log().debug({ key }, 'Unknown dictionary key encountered');
     }
   }
+}
+
+/** A list of dictionaries (`tags`, `medias`); anything else is an error reply. */
+function dictList(value: BencodeValue | RtppValue, key: string): Array<Record<string, BencodeValue>> {
+  if (!Array.isArray(value)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+  return value.map((v) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+    return v as Record<string, BencodeValue>;
+  });
 }
 
 /** Records an rtpengine-documented flag/key/value this daemon does not implement yet (by its table name). */
