@@ -75,6 +75,10 @@ export interface NgFlags {
   supports: Set<string>;
   /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
   flags: Set<string>;
+  /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
+  dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `block DTMF`: rtpengine's DTMF-security mode. */
+  dtmfSecurity?: string;
   /**
    * rtpengine-documented flags and keys this message used that the daemon does not implement
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.

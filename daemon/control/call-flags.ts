@@ -61,6 +61,7 @@ const KNOWN_FLAGS = new Set([
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp',
   'inactive',
 ]);
 
@@ -73,6 +74,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     command: '',
     direction: [],
     fromTags: [],
+    dtmf: {},
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
@@ -132,6 +134,17 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'ptime': f.ptime = positive(int(value, key), key); return;
     case 'ptime-reverse': f.ptimeReverse = positive(int(value, key), key); return;
     case 'body': f.body = str(value); return;
+    case 'code': case 'digit': f.dtmf.code = str(value); return;
+    case 'duration': f.dtmf.duration = int(value, key); return;
+    case 'volume': f.dtmf.volume = int(value, key); return;
+    case 'pause': {
+      // `stop recording` sends `pause: yes`; play DTMF a number of ms
+      const v = str(value);
+      if (v !== undefined && /^\d+$/.test(v.trim())) f.dtmf.pause = Number(v);
+      else if (v !== undefined && !['no', 'off', 'false', '0', ''].includes(v.toLowerCase())) f.flags.add('pause');
+      return;
+    }
+    case 'dtmf-security': f.dtmfSecurity = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
