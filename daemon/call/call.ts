@@ -69,6 +69,8 @@ export class Call implements CallGate {
   /** An answer was seen: the regular timeouts apply (before it, --offer-timeout). */
   answered = false;
   destroyed = false;
+  /** Call-ids of calls merged into this one (connect across calls, mesh): they resolve to it. */
+  readonly aliases: string[] = [];
   /** A teardown is waiting for the write lock (the sweep must not queue another). */
   teardownQueued = false;
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
@@ -459,6 +461,51 @@ export class Call implements CallGate {
     const ci = this.medias.indexOf(media);
     if (ci >= 0) this.medias.splice(ci, 1);
     this.release('Media', media.leak, media);
+  }
+
+  /**
+   * Calls merged (rtpengine's call_merge): every child of `other` moves under this call's
+   * primary containers, its back-references re-pointed and its leak ownership transferred, so
+   * the merged call tears down and is audited as one. `other` ends empty and destroyed (its own
+   * Call record released, its audit must find nothing). The caller holds both write locks and
+   * has checked everything that could fail: nothing here throws half-way.
+   */
+  absorb(other: Call): void {
+    if (!this.lock.writeLocked || !other.lock.writeLocked) throw new LockRuleError(`${this.callId}+${other.callId}`);
+    this.refuseIfDestroyed('merge');
+    other.refuseIfDestroyed('merge');
+    other.destroyed = true;
+    other.cancelDeleteTimer();
+    for (const m of other.monologues) m.call = this;
+    for (const stream of other.streams) stream.rehome(this);
+    this.monologues.push(...other.monologues.splice(0));
+    this.medias.push(...other.medias.splice(0));
+    this.streams.push(...other.streams.splice(0));
+    this.fds.push(...other.fds.splice(0));
+    this.ssrcContexts.push(...other.ssrcContexts.splice(0));
+    for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
+    other.handlers.clear();
+    for (const k of ['RTP', 'RTCP'] as const) {
+      this.releasedTotals[k].packets += other.releasedTotals[k].packets;
+      this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
+      this.releasedTotals[k].errors += other.releasedTotals[k].errors;
+    }
+    this.answered ||= other.answered;
+    // packets the other call held for its writer are handled when this call's writer releases
+    if (other.deferred) {
+      for (const p of other.deferred.items.splice(0)) {
+        if (!this.deferred) this.deferred = new DeferredQueue(this.ctx.leaks.register('DeferredQueue', this.callId));
+        if (this.deferred.items.length < DEFERRED_QUEUE_LIMIT) this.deferred.items.push(p);
+        else this.ctx.counters.add('droppedDeferredOverflow');
+      }
+      this.release('DeferredQueue', other.deferred.leak, other.deferred);
+      other.deferred = null;
+    }
+    this.release('Call', other.leak, other);
+    this.ctx.leaks.transferCall(other.callId, this.callId);
+    this.aliases.push(other.callId, ...other.aliases.splice(0));
+    const left = this.ctx.leaks.auditCall(other.callId);
+    if (Object.keys(left).length) this.log().error({ merged: other.callId, left }, 'internal error: merged call left objects behind');
   }
 
   cancelDeleteTimer(): void {

@@ -36,7 +36,8 @@ export class Monologue {
   readonly control: MediaControlState = emptyControl();
 
   constructor(
-    readonly call: Call,
+    /** The owning call; re-pointed only when calls merge. */
+    public call: Call,
     public tag: string,
     public viaBranch: string | undefined,
     readonly leak: LeakHandle,
@@ -50,6 +51,13 @@ export class Monologue {
   subscribe(to: Monologue): void {
     if (!this.subscriptions.includes(to)) this.subscriptions.push(to);
     if (!to.subscribers.includes(this)) to.subscribers.push(this);
+  }
+
+  /** Stops hearing everyone (those who hear this participant keep hearing it). */
+  unsubscribeSubscriptions(): void {
+    this.subscriptionKinds.clear();
+    for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
+    this.subscriptions = [];
   }
 
   unsubscribeAll(): void {

@@ -82,9 +82,14 @@ export class SsrcTable {
   private last: SsrcContext | null = null;
 
   constructor(
-    private readonly owner: SsrcOwner,
+    private owner: SsrcOwner,
     readonly direction: SsrcDirection,
   ) {}
+
+  /** Calls merged: contexts are created in and released to the surviving call from now on. */
+  rehome(owner: SsrcOwner): void {
+    this.owner = owner;
+  }
 
   /** The context of `ssrc`, created on first sight. */
   get(ssrc: number): SsrcContext {

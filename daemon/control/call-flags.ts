@@ -11,6 +11,8 @@ import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
+import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
 import { unsupportedEntry } from '../call/unsupported-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
 
@@ -58,7 +60,7 @@ const KNOWN_FLAGS = new Set([
   'generate-mid', 'full-rtcp-attribute', 'no-rtcp-attribute', 'no-tls-id', 'fatal', 'fast', 'to-tag',
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
-  'force-transcoding', 'allow-asymmetric-codecs', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
   'block-dtmf', 'inject-dtmf', 'generate-rtcp',
   'inactive',
 ]);
@@ -76,6 +78,8 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
+    sdes: emptySdesFlags(),
+    osrtp: new Set(),
     supports: new Set(),
     flags: new Set(),
     unsupported: new Set(),
@@ -102,6 +106,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'call-id': f.callId = str(value); return;
     case 'to-call-id': f.toCallId = str(value); return;
     case 'from-tags': f.fromTags = list(value); return;
+    case 'calls': f.calls = list(value); return;
+    case 'tags': f.meshTags = dictList(value, key).map((d) => ({ from: str(d.from) ?? '', to: list(d.to ?? []) })); return;
+    case 'codecs-offer': f.codecsOffer = list(value); return;
+    case 'medias': f.medias = dictList(value, key).map((d) => ({ type: str(d.type) ?? 'audio', codecs: list(d.codecs ?? d.codec ?? []) })); return;
+    case 'all': {
+      const v = str(value)?.toLowerCase();
+      if (v !== 'none' && v !== 'no' && v !== 'off') f.flags.add('all');
+      return;
+    }
     case 'from-tag': f.fromTag = str(value); return;
     case 'to-tag': f.toTag = str(value); return;
     case 'via-branch': f.viaBranch = str(value); return;
@@ -114,7 +127,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'to-interface': f.toInterface = str(value); return;
     case 'interface': f.interface = str(value); return;
     case 'direction': f.direction = list(value); return;
-    case 'transport-protocol': f.transportProtocol = str(value); noteUnsupported(f, key); return;
+    case 'transport-protocol': f.transportProtocol = str(value); return;
     case 'delete-delay': f.deleteDelay = int(value, key); return;
     case 'limit': f.limit = int(value, key); return;
     case 'tos': f.tos = int(value, key); return;
@@ -165,6 +178,8 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       if ((LEARNING as readonly string[]).includes(v)) f.endpointLearning = v as LearningMode;
       return;
     }
+    case 'sdes': for (const v of list(value)) applySdes(f.sdes, v); return;
+    case 'osrtp': for (const v of list(value)) applyOsrtp(f.osrtp, v); return;
     case 'codec': {
       if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
         for (const [verb, items] of Object.entries(value)) {
@@ -192,6 +207,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       log().debug({ key }, 'Unknown dictionary key encountered');
     }
   }
+}
+
+/** A list of dictionaries (`tags`, `medias`); anything else is an error reply. */
+function dictList(value: BencodeValue | RtppValue, key: string): Array<Record<string, BencodeValue>> {
+  if (!Array.isArray(value)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+  return value.map((v) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+    return v as Record<string, BencodeValue>;
+  });
 }
 
 /** Records an rtpengine-documented flag/key/value this daemon does not implement yet (by its table name). */
@@ -222,12 +246,12 @@ const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
   ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => addCodec(f, verb, [rest])] as [string, (f: NgFlags, rest: string) => void]),
   // Kamailio's short form of codec-transcode-X
   ['transcode-', (f, rest) => addCodec(f, 'transcode', [rest])],
-  ['sdes-', (f) => noteUnsupported(f, 'SDES')],
-  ['osrtp-', (f) => noteUnsupported(f, 'OSRTP')],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
   ['ice-', (f, rest) => applyKey(f, 'ice', rest)],
+  ['sdes-', (f, rest) => applySdes(f.sdes, rest)],
+  ['osrtp-', (f, rest) => applyOsrtp(f.osrtp, rest)],
 ];
 
 function applyFlag(f: NgFlags, word: string): void {
@@ -239,7 +263,18 @@ function applyFlag(f: NgFlags, word: string): void {
       return;
     }
   }
+  // the legacy transport-protocol flags (`RTP/SAVP` …), as rtpengine accepts them in `flags`
+  const proto = legacyTransportProtocol(word);
+  if (proto) {
+    f.transportProtocol = proto;
+    return;
+  }
   const n = normalizeKey(word);
+  // rtpengine's older spelling of SDES-pad
+  if (n === 'pad-crypto') {
+    f.sdes.pad = true;
+    return;
+  }
   if (unsupportedEntry(n)) noteUnsupported(f, n);
   else if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
   f.flags.add(n);

@@ -33,8 +33,9 @@ export const NG_COMMANDS = [
   { name: 'unsubscribe', short: 'Unsub', supported: true },
   { name: 'connect', short: 'Conn', supported: true },
   { name: 'cli', short: 'CLI', supported: true },
-  { name: 'create', short: 'Create', supported: false },
-  { name: 'create answer', short: 'CreateAns', supported: false },
+  { name: 'create', short: 'Create', supported: true },
+  { name: 'create answer', short: 'CreateAns', supported: true },
+  { name: 'mesh', short: 'Mesh', supported: true },
 ] as const;
 
 export type NgCommandName = (typeof NG_COMMANDS)[number]['name'];

@@ -193,7 +193,8 @@ export class PacketStream {
   fastPath: FastPathState = { native: false, reason: 'not evaluated yet' };
 
   constructor(
-    readonly gate: CallGate,
+    /** The owning call; re-pointed only when calls merge (rehome). */
+    public gate: CallGate,
     /** 1 = RTP, 2 = RTCP (the component of its m= line). */
     readonly component: 1 | 2,
     readonly leak: LeakHandle,
@@ -204,6 +205,13 @@ export class PacketStream {
 
   get isRtcp(): boolean {
     return this.component === 2;
+  }
+
+  /** Calls merged: this stream (and its SSRC tables) now belongs to `gate`. */
+  rehome(gate: CallGate): void {
+    this.gate = gate;
+    this.ssrcIn.rehome(gate);
+    this.ssrcOut.rehome(gate);
   }
 
   /** Resets learning when signalling gives a new SDP endpoint (re-INVITE with a new address/port). */
