@@ -15,6 +15,7 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
+import { dtmfMode, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
 import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
 import { createAnswer, createOffer } from './create.js';
@@ -110,6 +111,8 @@ export class CallInterfaces {
       call.applyTos(flags.tos);
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
+      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(receiver);
       receiver.subscribe(sender);
       return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
@@ -147,6 +150,8 @@ export class CallInterfaces {
       // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
+      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(offerer);
       offerer.subscribe(sender);
       const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
@@ -394,6 +399,32 @@ export class CallInterfaces {
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     return callStats(call);
+  }
+
+  /** block/unblock DTMF, block/unblock media, silence/unsilence media (media-control.ts). */
+  async mediaControl(flags: NgFlags, key: ControlKey, on: boolean): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      setMediaControl(call, flags, key, on);
+      return {};
+    });
+  }
+
+  async playDtmf(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      playDtmf(call, flags);
+      return {};
+    });
+  }
+
+  private requireCall(flags: NgFlags): Call {
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    return call;
   }
 
   list(flags: NgFlags): Reply {

@@ -24,6 +24,10 @@ import type { CallContext, HandlerFactories } from './context.js';
 import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
+import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
+import { SrTimes } from '../media/rtcp.js';
+import type { DtmfInjector } from '../media/dtmf-inject.js';
+import { RtcpGenerator } from './rtcp-generate.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -77,6 +81,12 @@ export class Call implements CallGate {
   /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call. */
   readonly warnedFlags = new Set<string>();
   readonly leak: LeakHandle;
+  /** block DTMF / block media / silence media for the whole call. */
+  readonly control: MediaControlState = emptyControl();
+  /** When sender reports passed (for round-trip times from the report blocks naming them). */
+  readonly srTimes = new SrTimes();
+  /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
+  rtcpGenerator: RtcpGenerator | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -322,7 +332,24 @@ export class Call implements CallGate {
         }
       }
     }
+    updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
+  }
+
+  /** `generate RTCP`: starts the call's report generator (once). Sink rebuilds apply it to the streams. */
+  startRtcpGenerator(): void {
+    this.refuseIfDestroyed('RTCP generator');
+    if (this.rtcpGenerator) return;
+    this.rtcpGenerator = new RtcpGenerator(this, this.ctx.config.rtcpInterval);
+    this.adopt(this.rtcpGenerator, 'Timer');
+  }
+
+  /** `play DTMF`: the sink gets an injector (replacing and closing a previous one). */
+  attachInjector(sink: SinkHandler, inj: DtmfInjector): void {
+    this.refuseIfDestroyed('DTMF injector');
+    if (sink.inject) this.drop(sink.inject);
+    sink.inject = inj;
+    this.adopt(inj, 'Timer');
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -330,7 +357,7 @@ export class Call implements CallGate {
   }
 
   /** Registers a stateful handler (stateless ones are shared and not accounted). */
-  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler'): void {
+  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler' | 'Timer'): void {
     if (h.stateless || this.handlers.has(h)) return;
     this.handlers.set(h, this.ctx.leaks.register(type, this.callId));
   }
@@ -361,6 +388,8 @@ export class Call implements CallGate {
   }
 
   private releaseSink(sink: SinkHandler): void {
+    if (sink.inject) this.drop(sink.inject);
+    sink.inject = null;
     if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
     this.drop(sink.output);
     this.release('SinkHandler', sink.leak, sink);
@@ -511,6 +540,7 @@ export class Call implements CallGate {
     // anything left in the containers (should be nothing) is swept too
     for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
     for (const h of [...this.handlers.keys()]) this.drop(h);
+    this.rtcpGenerator = null;
     this.release('Call', this.leak, this);
     return this.ctx.leaks.auditCall(this.callId);
   }

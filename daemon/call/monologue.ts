@@ -7,6 +7,7 @@ import type { LeakHandle } from '../leak/registry.js';
 import type { SdpOrigin, SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
+import { emptyControl, type MediaControlState } from './media-control.js';
 
 export class Monologue {
   medias: CallMedia[] = [];
@@ -31,6 +32,8 @@ export class Monologue {
   /** What we last sent to this participant, for `replace: sdp-version`. */
   lastOutput: { body: string; version: bigint } | null = null;
   deleted = false;
+  /** block DTMF / block media / silence media for this participant (`directional` or `label`). */
+  readonly control: MediaControlState = emptyControl();
 
   constructor(
     /** The owning call; re-pointed only when calls merge. */

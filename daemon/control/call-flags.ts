@@ -11,6 +11,8 @@ import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
+import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
 import { unsupportedEntry } from '../call/unsupported-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
 
@@ -58,7 +60,8 @@ const KNOWN_FLAGS = new Set([
   'generate-mid', 'full-rtcp-attribute', 'no-rtcp-attribute', 'no-tls-id', 'fatal', 'fast', 'to-tag',
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
-  'force-transcoding', 'allow-asymmetric-codecs', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp',
   'inactive',
 ]);
 
@@ -71,9 +74,12 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     command: '',
     direction: [],
     fromTags: [],
+    dtmf: {},
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
+    sdes: emptySdesFlags(),
+    osrtp: new Set(),
     supports: new Set(),
     flags: new Set(),
     unsupported: new Set(),
@@ -121,13 +127,24 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'to-interface': f.toInterface = str(value); return;
     case 'interface': f.interface = str(value); return;
     case 'direction': f.direction = list(value); return;
-    case 'transport-protocol': f.transportProtocol = str(value); noteUnsupported(f, key); return;
+    case 'transport-protocol': f.transportProtocol = str(value); return;
     case 'delete-delay': f.deleteDelay = int(value, key); return;
     case 'limit': f.limit = int(value, key); return;
     case 'tos': f.tos = int(value, key); return;
     case 'ptime': f.ptime = positive(int(value, key), key); return;
     case 'ptime-reverse': f.ptimeReverse = positive(int(value, key), key); return;
     case 'body': f.body = str(value); return;
+    case 'code': case 'digit': f.dtmf.code = str(value); return;
+    case 'duration': f.dtmf.duration = int(value, key); return;
+    case 'volume': f.dtmf.volume = int(value, key); return;
+    case 'pause': {
+      // `stop recording` sends `pause: yes`; play DTMF a number of ms
+      const v = str(value);
+      if (v !== undefined && /^\d+$/.test(v.trim())) f.dtmf.pause = Number(v);
+      else if (v !== undefined && !['no', 'off', 'false', '0', ''].includes(v.toLowerCase())) f.flags.add('pause');
+      return;
+    }
+    case 'dtmf-security': f.dtmfSecurity = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
@@ -161,6 +178,8 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       if ((LEARNING as readonly string[]).includes(v)) f.endpointLearning = v as LearningMode;
       return;
     }
+    case 'sdes': for (const v of list(value)) applySdes(f.sdes, v); return;
+    case 'osrtp': for (const v of list(value)) applyOsrtp(f.osrtp, v); return;
     case 'codec': {
       if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
         for (const [verb, items] of Object.entries(value)) {
@@ -227,12 +246,12 @@ const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
   ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => addCodec(f, verb, [rest])] as [string, (f: NgFlags, rest: string) => void]),
   // Kamailio's short form of codec-transcode-X
   ['transcode-', (f, rest) => addCodec(f, 'transcode', [rest])],
-  ['sdes-', (f) => noteUnsupported(f, 'SDES')],
-  ['osrtp-', (f) => noteUnsupported(f, 'OSRTP')],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
   ['ice-', (f, rest) => applyKey(f, 'ice', rest)],
+  ['sdes-', (f, rest) => applySdes(f.sdes, rest)],
+  ['osrtp-', (f, rest) => applyOsrtp(f.osrtp, rest)],
 ];
 
 function applyFlag(f: NgFlags, word: string): void {
@@ -244,7 +263,18 @@ function applyFlag(f: NgFlags, word: string): void {
       return;
     }
   }
+  // the legacy transport-protocol flags (`RTP/SAVP` …), as rtpengine accepts them in `flags`
+  const proto = legacyTransportProtocol(word);
+  if (proto) {
+    f.transportProtocol = proto;
+    return;
+  }
   const n = normalizeKey(word);
+  // rtpengine's older spelling of SDES-pad
+  if (n === 'pad-crypto') {
+    f.sdes.pad = true;
+    return;
+  }
   if (unsupportedEntry(n)) noteUnsupported(f, n);
   else if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
   f.flags.add(n);

@@ -109,9 +109,9 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
 
   it('rtpp-flags and key forms are reported under the same names', async () => {
     t.newCall();
-    await t.offer('unsupported via rtpp-flags', { 'rtpp-flags': 'record-call ICE=optional transport-protocol=RTP/SAVP' }, OFFER + sep + OFFER_OUT);
+    await t.offer('unsupported via rtpp-flags', { 'rtpp-flags': 'record-call ICE=optional DTLS=passive' }, OFFER + sep + OFFER_OUT);
     const stats = await d.ng.request({ command: 'statistics' });
-    expect(stats.unsupportedFlags).toMatchObject({ 'record-call': 3, 'ICE=optional': 1, 'transport-protocol': 1 });
+    expect(stats.unsupportedFlags).toMatchObject({ 'record-call': 3, 'ICE=optional': 1, DTLS: 1 });
   });
 
   it('and so does /metrics', async () => {

@@ -14,13 +14,15 @@ describe('unsupported flags table', () => {
     expect(unsupportedEntry('Record_Call')?.name).toBe('record-call');
     expect(unsupportedEntry('trickle ICE')?.name).toBe('trickle-ICE');
     expect(unsupportedEntry('ice=force')?.name).toBe('ICE=force');
-    expect(unsupportedEntry('transport protocol')?.name).toBe('transport-protocol');
+    expect(unsupportedEntry('DTLS fingerprint')?.name).toBe('DTLS-fingerprint');
   });
 
   it('implemented flags are not in it', () => {
     for (const name of ['trust-address', 'symmetric', 'asymmetric', 'loop-protect', 'TOS', 'to-label', 'ICE=remove', 'codec-strip', 'strict-source', 'SIP-source-address',
       // transcoding landed: its flags left the table
-      'single-codec', 'always-transcode', 'codec-transcode', 'codec-accept', 'codec-consume', 'codec-set', 'ptime']) {
+      'single-codec', 'always-transcode', 'codec-transcode', 'codec-accept', 'codec-consume', 'codec-set', 'ptime',
+      // SRTP (SDES) landed
+      'transport-protocol', 'SDES', 'OSRTP', 'pad-crypto']) {
       expect(unsupportedEntry(name), name).toBeUndefined();
     }
   });

@@ -268,7 +268,10 @@ describe('flags rtpengine documents that are not implemented yet', () => {
       codec: { strip: ['G722'] },
       DTLS: 'passive',
     });
-    expect([...(f.unsupported ?? [])].sort()).toEqual(['DTLS', 'ICE=force', 'SDES', 'pierce-NAT', 'record-call', 'transport-protocol']);
+    // SDES and transport-protocol are implemented (SRTP): not in the list
+    expect([...(f.unsupported ?? [])].sort()).toEqual(['DTLS', 'ICE=force', 'pierce-NAT', 'record-call']);
+    expect(f.sdes.off).toBe(true);
+    expect(f.transportProtocol).toBe('RTP/SAVP');
     // the implemented ones are not in the list, and values still reach the model
     expect(f.flags.has('trust-address')).toBe(true);
     expect(f.codec.strip).toEqual(['G722']);
