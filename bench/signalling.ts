@@ -16,7 +16,7 @@
  * 4,000), and the ratios ours / rtpengine. See bench/lib/one-core.ts.
  *
  * Usage: node dist/bench/signalling.js [--quick] [--clients=1,10,50] [--seconds=10] [--calls=1000,5000]
- *        node dist/bench/signalling.js --one-core [--rounds=2] [--fast-path] [--max-seconds=120]
+ *        node dist/bench/signalling.js --one-core [--rounds=2] [--fast-path] [--baseline=DIR] [--max-seconds=120]
  */
 import { spawnSync } from 'node:child_process';
 import { startDaemon } from './lib/daemon.js';

@@ -5,10 +5,12 @@
  * from the system's packages (`rtpengine-daemon`, /usr/bin/rtpengine) when it is installed —
  * only a benchmark reference, never a dependency; without it the reference rows are skipped with
  * a message. Both daemons listen on loopback only, with the benchmarks' port range, and are
- * stopped by the PID this process started.
+ * stopped by the PID this process started. `--baseline=DIR` adds another build (DIR/dist) as a
+ * column, so before/after figures come from the same run.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { NgClient } from '../../support/ng-client.js';
 import { freeUdpPort } from '../../support/ports.js';
 import { sdpFor } from '../../support/sdp.js';
@@ -28,7 +30,10 @@ export interface Target {
   exited(): boolean;
 }
 
-export type TargetKind = 'ts' | 'ts-fast' | 'rtpengine';
+export type TargetKind = 'ts' | 'ts-fast' | 'ts-baseline' | 'rtpengine';
+
+/** --baseline=DIR: another checkout's build (its dist/daemon/main.js) measured in the same run. */
+const baselineDir = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
 
 /** Pins every thread of `pid` to `core`; false if taskset is missing or refused. */
 export function pin(pid: number, core: number): boolean {
@@ -103,8 +108,11 @@ export async function startTarget(kind: TargetKind): Promise<Target> {
     if (!bin) throw new Error(REFERENCE_MISSING);
     t = await startReference(bin);
   } else {
-    const d = await startDaemon({ fastPath: kind === 'ts-fast', leakCheck: 'summary', extra: INTERFACES.slice(1).flatMap((i) => ['-i', i]) });
-    t = { name: kind === 'ts' ? 'rtpengine-ts' : 'rtpengine-ts -t 0', pid: d.pid, ng: d.ng, exited: d.exited, stop: () => d.stop() };
+    const d = await startDaemon({
+      fastPath: kind === 'ts-fast', leakCheck: 'summary', extra: INTERFACES.slice(1).flatMap((i) => ['-i', i]),
+      main: kind === 'ts-baseline' && baselineDir ? path.join(baselineDir, 'dist', 'daemon', 'main.js') : undefined,
+    });
+    t = { name: KIND_NAME[kind], pid: d.pid, ng: d.ng, exited: d.exited, stop: () => d.stop() };
   }
   if (!pin(t.pid, DAEMON_CORE)) console.log(`  note: taskset could not pin ${t.name} (PID ${t.pid}) to core ${DAEMON_CORE}`);
   return t;
@@ -244,13 +252,16 @@ export async function churnRun(kind: TargetKind, cycles: number, maxSeconds: num
 /** The kinds to measure: ours (JS path, optionally -t 0 too) and the reference when installed. */
 export function kinds(withFastPath: boolean): TargetKind[] {
   const k: TargetKind[] = ['ts'];
+  if (baselineDir) k.push('ts-baseline');
   if (withFastPath) k.push('ts-fast');
   if (referenceBinary()) k.push('rtpengine');
   else console.log(REFERENCE_MISSING);
   return k;
 }
 
-export const KIND_NAME: Record<TargetKind, string> = { ts: 'rtpengine-ts', 'ts-fast': 'rtpengine-ts -t 0', rtpengine: 'rtpengine' };
+export const KIND_NAME: Record<TargetKind, string> = {
+  ts: 'rtpengine-ts', 'ts-fast': 'rtpengine-ts -t 0', 'ts-baseline': 'baseline', rtpengine: 'rtpengine',
+};
 
 export function header(): void {
   const pinned = pinGenerator();
