@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   pinGenerator();
   const d = await launchDaemon({
     portRange: BENCH_PORTS, logLevel: 4, leakCheck: 'summary', readyTimeoutMs: 15_000, killAfterMs: 30_000, ngRetries: 2,
-    env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --heap-prof --heap-prof-dir=${dir}` },
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--heap-prof', `--heap-prof-dir=${dir}`],
   });
   pin(d.pid, 0);
   const tag = `${process.pid}-${Date.now().toString(36)}-prof`;

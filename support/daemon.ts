@@ -29,6 +29,8 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Another build's entry point (benchmarks compare a baseline build); default dist/daemon/main.js. */
   main?: string;
+  /** Options for node itself, before the entry point (bench/profile: --cpu-prof, --heap-prof). */
+  nodeArgs?: string[];
   /** How long to wait for the first `pong`, default 10 s. */
   readyTimeoutMs?: number;
   /** How long stop() waits before SIGKILL, default 10 s. */
@@ -59,6 +61,7 @@ export async function launchDaemon(opts: LaunchOptions): Promise<LaunchedDaemon>
   const ngPort = await freeUdpPort();
   const [min, max] = opts.portRange;
   const args = [
+    ...(opts.nodeArgs ?? []),
     main,
     '--config-file=none',
     '-f', '-E', '-L', String(opts.logLevel ?? 7),
