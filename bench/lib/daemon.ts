@@ -19,6 +19,8 @@ export interface DaemonOpts {
   extra?: string[];
   /** Another build's dist/daemon/main.js (a baseline to compare with). */
   main?: string;
+  /** Options for node itself (V8 flags, profilers). */
+  nodeArgs?: string[];
 }
 
 /** The default media port range of the benchmarks: 10000-19999 (the daemon tests use 20000-59999). */
@@ -34,6 +36,7 @@ export function startDaemon(opts: DaemonOpts = {}): Promise<BenchDaemon> {
     fastPathThreads: opts.fastPathThreads,
     extraArgs: opts.extra,
     main: opts.main,
+    nodeArgs: opts.nodeArgs,
     readyTimeoutMs: 15_000,
     killAfterMs: 15_000,
     ngRetries: 2,

@@ -34,6 +34,8 @@ export type TargetKind = 'ts' | 'ts-fast' | 'ts-baseline' | 'rtpengine';
 
 /** --baseline=DIR: another checkout's build (its dist/daemon/main.js) measured in the same run. */
 const baselineDir = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+/** --node-args='A B': options for node itself when it runs our daemon (both builds), e.g. V8 heap flags. */
+const nodeArgs = (process.argv.find((a) => a.startsWith('--node-args='))?.slice('--node-args='.length) ?? '').split(' ').filter(Boolean);
 
 /** Pins every thread of `pid` to `core`; false if taskset is missing or refused. */
 export function pin(pid: number, core: number): boolean {
@@ -111,6 +113,7 @@ export async function startTarget(kind: TargetKind): Promise<Target> {
     const d = await startDaemon({
       fastPath: kind === 'ts-fast', leakCheck: 'summary', extra: INTERFACES.slice(1).flatMap((i) => ['-i', i]),
       main: kind === 'ts-baseline' && baselineDir ? path.join(baselineDir, 'dist', 'daemon', 'main.js') : undefined,
+      nodeArgs,
     });
     t = { name: KIND_NAME[kind], pid: d.pid, ng: d.ng, exited: d.exited, stop: () => d.stop() };
   }
