@@ -50,8 +50,8 @@ async function main(): Promise<void> {
   // codec lists exist on both versions of CallMedia; older builds ignore them
   (a as { codecs: SdpCodec[] }).codecs = [codec(0, 'PCMU'), codec(101, 'telephone-event')];
   (b as { codecs: SdpCodec[] }).codecs = [codec(0, 'PCMU'), codec(renumber ? 96 : 101, 'telephone-event')];
-  await call.allocatePorts(a, local);
-  await call.allocatePorts(b, local);
+  await call.allocatePorts(a, local.name, local.family);
+  await call.allocatePorts(b, local.name, local.family);
   // B's endpoint: a port nobody listens on at 127.0.0.1 (the datagrams are sent and dropped)
   a.rtp.setAdvertised({ address: '127.0.0.1', port: 9, family: 4 });
   b.rtp.setAdvertised({ address: '127.0.0.1', port: 9, family: 4 });

@@ -57,7 +57,7 @@ export class Daemon {
 
   constructor(readonly config: Config) {
     this.leaks = createLeakRegistry(config.leakCheck, config.leakStacks, readLeakInjection());
-    this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax);
+    this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax, config.interfaceAliases);
   }
 
   async start(): Promise<void> {
@@ -97,10 +97,20 @@ export class Daemon {
       query: (f) => ci.query(f),
       list: (f) => ci.list(f),
       connect: (f) => ci.connect(f),
+      mesh: (f) => ci.mesh(f),
+      create: (f) => ci.create(f),
+      'create answer': (f) => ci.createAnswer(f),
       publish: (f) => ci.publish(f),
       'subscribe request': (f) => ci.subscribeRequest(f),
       'subscribe answer': (f) => ci.subscribeAnswer(f),
       unsubscribe: (f) => ci.unsubscribe(f),
+      'block DTMF': (f) => ci.mediaControl(f, 'blockDtmf', true),
+      'unblock DTMF': (f) => ci.mediaControl(f, 'blockDtmf', false),
+      'block media': (f) => ci.mediaControl(f, 'blockMedia', true),
+      'unblock media': (f) => ci.mediaControl(f, 'blockMedia', false),
+      'silence media': (f) => ci.mediaControl(f, 'silence', true),
+      'unsilence media': (f) => ci.mediaControl(f, 'silence', false),
+      'play DTMF': (f) => ci.playDtmf(f),
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),
@@ -198,6 +208,7 @@ export class Daemon {
         free: (a.pool.capacity - a.pool.inUse) * 2,
         total: a.pool.capacity * 2,
       })),
+      unsupportedFlags: this.counters.unsupportedSnapshot(),
     };
   }
 
@@ -207,6 +218,7 @@ export class Daemon {
       leaks: this.leaks.counters() as unknown as Reply,
       fastPath: this.fastPathStatus() as unknown as Reply,
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
+      unsupportedFlags: this.counters.unsupportedSnapshot(),
     };
   }
 

@@ -2,6 +2,10 @@
  * The typed flag model the call logic reads (rtpengine's sdp_ng_flags, kept beside the call
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
+import type { SdesFlags } from '../crypto/sdes-negotiate.js';
+
+export type { SdesFlags };
+export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
 import type { LearningMode } from '../net/endpoint.js';
 
 export type { LearningMode };
@@ -28,6 +32,14 @@ export interface NgFlags {
   fromTags: string[];
   /** `connect` across calls names the other call. */
   toCallId?: string;
+  /** `mesh`: the calls to merge. */
+  calls?: string[];
+  /** `mesh`: media flows, each `from` participant heard by the `to` participants. */
+  meshTags?: Array<{ from: string; to: string[] }>;
+  /** `create`: codecs of the default audio media (rtpengine's `codecs-offer`). */
+  codecsOffer?: string[];
+  /** `create`: the m= lines to offer, each with its type and codecs. */
+  medias?: Array<{ type: string; codecs: string[] }>;
   fromTag?: string;
   toTag?: string;
   viaBranch?: string;
@@ -41,6 +53,8 @@ export interface NgFlags {
   direction: string[];
   fromInterface?: string;
   toInterface?: string;
+  /** `interface`: the one interface of a single-sided command (publish, subscribe request). */
+  interface?: string;
   ice?: IceOption;
   rtcpMux: Set<RtcpMuxOption>;
   replace: Set<ReplaceOption>;
@@ -51,12 +65,25 @@ export interface NgFlags {
   ptimeReverse?: number;
   endpointLearning?: LearningMode;
   transportProtocol?: string;
+  /** The `SDES` flag family. */
+  sdes: SdesFlags;
+  /** `OSRTP`: opportunistic SRTP (RFC 8643) and its legacy two-m=-line form. */
+  osrtp: Set<OsrtpOption>;
   deleteDelay?: number;
   limit?: number;
   tos?: number;
   supports: Set<string>;
   /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
   flags: Set<string>;
+  /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
+  dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `block DTMF`: rtpengine's DTMF-security mode. */
+  dtmfSecurity?: string;
+  /**
+   * rtpengine-documented flags and keys this message used that the daemon does not implement
+   * yet (names from call/unsupported-flags.ts): warned about once per call and counted.
+   */
+  unsupported?: Set<string>;
   /** For `cli`: the CLI command line to run. */
   body?: string;
   /** For `leak-stacks`: the object types to watch. */

@@ -11,6 +11,7 @@ import { holdAddress, isHoldAddress } from '../net/endpoint.js';
 import { isRtpProtocol, type Direction, type SdpCodec, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
+import { withLoopMarker } from './loop-protect.js';
 import type { Monologue } from './monologue.js';
 import type { RtcpMuxOutput } from './rtcp-mux.js';
 
@@ -30,6 +31,9 @@ export interface MediaOutput {
   codecs: SdpCodec[];
   direction: Direction;
   mux: RtcpMuxOutput;
+  /** SRTP negotiation (call-crypto.ts): the m= protocol and the a=crypto lines; undefined keeps the input's. */
+  protocol?: string;
+  crypto?: string[];
   /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
   ptime?: number | null;
 }
@@ -64,6 +68,8 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
     fullRtcp: flags.flags.has('full-rtcp-attribute'),
     rtcpMux: isRtp && m.mux.offer && port !== 0,
     mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
+    ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
+    ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
     ptime: m.ptime,
   };
 }
@@ -89,7 +95,9 @@ export function renderSdp(receiver: Monologue, session: SdpSession, medias: read
   if ((flags.replace.has('origin') || flags.replace.has('origin-full')) && firstLocal) {
     origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
   }
-  const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias: out });
+  // `loop protect`: our instance marker as the last session attribute
+  const template = flags.flags.has('loop-protect') ? withLoopMarker(session) : session;
+  const build = (version: string) => writeSdp({ session: template, origin: { ...origin, sessionVersion: version }, medias: out });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
   const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);

@@ -23,7 +23,7 @@ const later = (long: string, short: string | undefined, kind: OptionKind): Optio
 export const OPTIONS: readonly OptionSpec[] = [
   o('config-file', undefined, 'string', 'ini config file to load; "none" loads none', 'FILE'),
   o('config-section', undefined, 'string', 'section of the config file to read (default rtpengine)', 'NAME'),
-  o('interface', 'i', 'list', 'local media address: [NAME/]ADDR[!ADVERTISED]; repeatable', 'IFACE'),
+  o('interface', 'i', 'list', 'local media interface: [NAME/]ADDR[!ADVERTISED] (ADDR: IP, system interface or any) or ALIAS=NAME; repeatable', 'IFACE'),
   o('listen-ng', 'n', 'list', 'UDP ng control listener: [ADDR:]PORT; repeatable', '[ADDR:]PORT'),
   o('listen-cli', 'c', 'list', 'TCP CLI for rtpengine-ctl: list numsessions|sessions|callid|totals|maxsessions|leaks, terminate, set maxsessions|loglevel', '[ADDR:]PORT'),
   o('listen-udp', 'u', 'string', 'legacy rtpproxy UDP control listener (commands U, L, D, Q, V, I)', '[ADDR:]PORT'),
@@ -45,11 +45,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   o('no-fallback', 'F', 'bool', 'fail start-up if the fast path cannot be used'),
   o('fast-path-threads', undefined, 'int', 'forwarding threads of the native fast path (default 1)', 'INT'),
   o('delete-delay', 'd', 'int', 'seconds between delete and teardown (default 30; 0 = immediate)', 'SECS'),
+  o('rtcp-interval', undefined, 'int', 'ms between RTCP reports the relay generates (`generate RTCP`; default 5000)', 'MS'),
   o('max-sessions', undefined, 'int', 'refuse new calls beyond this many (-1 = unlimited)', 'INT'),
   o('timeout', 'o', 'int', 'seconds without media before a call is torn down (default 60)', 'SECS'),
   o('silent-timeout', 's', 'int', 'same for on-hold / one-sided calls (default 3600)', 'SECS'),
   o('final-timeout', 'a', 'int', 'hard cap on call lifetime (default 0 = off)', 'SECS'),
   o('offer-timeout', undefined, 'int', 'calls never answered are torn down after this (default 3600)', 'SECS'),
+  o('sip-source', undefined, 'bool', 'endpoint address from `received from` instead of the SDP by default (ng flag trust-address overrides)'),
   o('endpoint-learning', undefined, 'string', 'delayed (default), immediate, off, heuristic', 'MODE'),
   o('leak-check', undefined, 'string', 'off, summary (default), full (forced GC reachability), fatal (full + non-zero exit on leaks)', 'MODE'),
   o('leak-stacks', undefined, 'string', 'comma-separated object types whose allocation stacks are recorded', 'TYPES'),
@@ -66,7 +68,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   later('graphite', 'g', 'string'), later('graphite-interval', 'G', 'int'), later('graphite-prefix', undefined, 'string'),
   later('num-threads', undefined, 'int'), later('media-num-threads', undefined, 'int'), later('codec-num-threads', undefined, 'int'),
   later('poller-size', undefined, 'int'), later('poller-per-thread', undefined, 'bool'), later('io-uring', undefined, 'bool'),
-  later('sip-source', undefined, 'bool'), later('dtls-passive', undefined, 'bool'), later('jitter-buffer', undefined, 'int'),
+  later('dtls-passive', undefined, 'bool'), later('jitter-buffer', undefined, 'int'),
   later('mos', undefined, 'string'), later('recording-dir', undefined, 'string'), later('recording-method', undefined, 'string'),
   later('recording-format', undefined, 'string'), later('record-egress', undefined, 'bool'), later('homer', undefined, 'string'),
   later('homer-protocol', undefined, 'string'), later('homer-id', undefined, 'int'), later('templates', undefined, 'string'),
@@ -96,7 +98,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   later('mysql-pass', undefined, 'string'), later('mysql-query', undefined, 'string'), later('jb-clock-drift', undefined, 'bool'),
   later('jb-adaptive', undefined, 'bool'), later('dtmf-log-dest', undefined, 'string'), later('dtmf-log-ng-tcp', undefined, 'bool'),
   later('mqtt-tls-alpn', undefined, 'string'), later('mqtt-publish-interval', undefined, 'int'), later('mqtt-publish-scope', undefined, 'string'),
-  later('rtcp-interval', undefined, 'int'), later('player-cache', undefined, 'bool'), later('measure-rtp', undefined, 'bool'),
+  later('player-cache', undefined, 'bool'), later('measure-rtp', undefined, 'bool'),
 ];
 
 const LOG_LEVEL_SUBSYSTEMS = ['core', 'spandsp', 'ffmpeg', 'transcoding', 'codec', 'rtcp', 'ice', 'crypto', 'srtp', 'internals', 'http', 'control', 'dtx'];

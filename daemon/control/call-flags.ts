@@ -2,7 +2,8 @@
  * ng message → typed NgFlags (rtpengine's call_flags.c). Keys and flags are matched through one
  * normalisation (case-insensitive; space, underscore and hyphen alike), so every spelling
  * rtpengine accepts (`call-id`, `call id`, `call ID`, `rtpp_flags`) lands on one name. Unknown
- * keys and flags are ignored with a debug log, as rtpengine does.
+ * keys and flags are ignored with a debug log, as rtpengine does; the ones rtpengine documents
+ * but this daemon does not implement yet are recorded in `unsupported` (call/unsupported-flags.ts).
  */
 import { isIP } from 'node:net';
 import type { BencodeDict, BencodeValue } from './bencode.js';
@@ -10,6 +11,9 @@ import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
+import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
+import { unsupportedEntry } from '../call/unsupported-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
@@ -56,7 +60,9 @@ const KNOWN_FLAGS = new Set([
   'generate-mid', 'full-rtcp-attribute', 'no-rtcp-attribute', 'no-tls-id', 'fatal', 'fast', 'to-tag',
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
-  'force-transcoding', 'allow-asymmetric-codecs', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp',
+  'inactive',
 ]);
 
 function emptyCodec(): CodecFlags {
@@ -68,11 +74,15 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     command: '',
     direction: [],
     fromTags: [],
+    dtmf: {},
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
+    sdes: emptySdesFlags(),
+    osrtp: new Set(),
     supports: new Set(),
     flags: new Set(),
+    unsupported: new Set(),
   };
   const entries: Array<[string, BencodeValue | RtppValue]> = [];
   const flagWords: string[] = [];
@@ -96,6 +106,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'call-id': f.callId = str(value); return;
     case 'to-call-id': f.toCallId = str(value); return;
     case 'from-tags': f.fromTags = list(value); return;
+    case 'calls': f.calls = list(value); return;
+    case 'tags': f.meshTags = dictList(value, key).map((d) => ({ from: str(d.from) ?? '', to: list(d.to ?? []) })); return;
+    case 'codecs-offer': f.codecsOffer = list(value); return;
+    case 'medias': f.medias = dictList(value, key).map((d) => ({ type: str(d.type) ?? 'audio', codecs: list(d.codecs ?? d.codec ?? []) })); return;
+    case 'all': {
+      const v = str(value)?.toLowerCase();
+      if (v !== 'none' && v !== 'no' && v !== 'off') f.flags.add('all');
+      return;
+    }
     case 'from-tag': f.fromTag = str(value); return;
     case 'to-tag': f.toTag = str(value); return;
     case 'via-branch': f.viaBranch = str(value); return;
@@ -106,6 +125,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'media-address': f.mediaAddress = str(value); return;
     case 'from-interface': f.fromInterface = str(value); return;
     case 'to-interface': f.toInterface = str(value); return;
+    case 'interface': f.interface = str(value); return;
     case 'direction': f.direction = list(value); return;
     case 'transport-protocol': f.transportProtocol = str(value); return;
     case 'delete-delay': f.deleteDelay = int(value, key); return;
@@ -114,6 +134,17 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'ptime': f.ptime = positive(int(value, key), key); return;
     case 'ptime-reverse': f.ptimeReverse = positive(int(value, key), key); return;
     case 'body': f.body = str(value); return;
+    case 'code': case 'digit': f.dtmf.code = str(value); return;
+    case 'duration': f.dtmf.duration = int(value, key); return;
+    case 'volume': f.dtmf.volume = int(value, key); return;
+    case 'pause': {
+      // `stop recording` sends `pause: yes`; play DTMF a number of ms
+      const v = str(value);
+      if (v !== undefined && /^\d+$/.test(v.trim())) f.dtmf.pause = Number(v);
+      else if (v !== undefined && !['no', 'off', 'false', '0', ''].includes(v.toLowerCase())) f.flags.add('pause');
+      return;
+    }
+    case 'dtmf-security': f.dtmfSecurity = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
@@ -134,8 +165,11 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'ice': {
       for (const v of list(value)) {
         const n = normalizeKey(v);
-        if ((ICE as readonly string[]).includes(n)) f.ice = n as IceOption;
-        else log().debug({ value: v }, 'unknown ICE option ignored');
+        if ((ICE as readonly string[]).includes(n)) {
+          f.ice = n as IceOption;
+          // ICE attributes are always removed here: only `remove` is what we do
+          if (n !== 'remove') noteUnsupported(f, `ICE=${n}`);
+        } else log().debug({ value: v }, 'unknown ICE option ignored');
       }
       return;
     }
@@ -144,25 +178,56 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       if ((LEARNING as readonly string[]).includes(v)) f.endpointLearning = v as LearningMode;
       return;
     }
+    case 'sdes': for (const v of list(value)) applySdes(f.sdes, v); return;
+    case 'osrtp': for (const v of list(value)) applyOsrtp(f.osrtp, v); return;
     case 'codec': {
       if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
         for (const [verb, items] of Object.entries(value)) {
           const v = normalizeKey(verb) as (typeof CODEC_VERBS)[number];
-          if ((CODEC_VERBS as readonly string[]).includes(v)) f.codec[v].push(...list(items as BencodeValue));
+          if ((CODEC_VERBS as readonly string[]).includes(v)) addCodec(f, v, list(items as BencodeValue));
         }
       }
       return;
     }
     default: {
       // a boolean flag may also come as a dictionary key (`"strict-source": "yes"`)
+      const v = str(value)?.toLowerCase();
+      const on = v === undefined || !['no', 'off', 'false', '0', ''].includes(v);
       if (KNOWN_FLAGS.has(key)) {
-        const v = str(value)?.toLowerCase();
-        if (v === undefined || !['no', 'off', 'false', '0', ''].includes(v)) f.flags.add(key);
+        if (on) {
+          f.flags.add(key);
+          noteUnsupported(f, key);
+        }
+        return;
+      }
+      if (unsupportedEntry(key)) {
+        if (on) noteUnsupported(f, key);
         return;
       }
       log().debug({ key }, 'Unknown dictionary key encountered');
     }
   }
+}
+
+/** A list of dictionaries (`tags`, `medias`); anything else is an error reply. */
+function dictList(value: BencodeValue | RtppValue, key: string): Array<Record<string, BencodeValue>> {
+  if (!Array.isArray(value)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+  return value.map((v) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+    return v as Record<string, BencodeValue>;
+  });
+}
+
+/** Records an rtpengine-documented flag/key/value this daemon does not implement yet (by its table name). */
+function noteUnsupported(f: NgFlags, name: string): void {
+  const entry = unsupportedEntry(name);
+  if (entry) (f.unsupported ??= new Set()).add(entry.name);
+}
+
+function addCodec(f: NgFlags, verb: (typeof CODEC_VERBS)[number], items: string[]): void {
+  if (items.length === 0) return;
+  f.codec[verb].push(...items);
+  noteUnsupported(f, `codec-${verb}`);
 }
 
 /** ptime values: 0 or absent means "not set"; negative is an error. */
@@ -178,13 +243,15 @@ function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: st
 }
 
 const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
-  ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => f.codec[verb].push(rest)] as [string, (f: NgFlags, rest: string) => void]),
+  ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => addCodec(f, verb, [rest])] as [string, (f: NgFlags, rest: string) => void]),
   // Kamailio's short form of codec-transcode-X
-  ['transcode-', (f, rest) => f.codec.transcode.push(rest)],
+  ['transcode-', (f, rest) => addCodec(f, 'transcode', [rest])],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
   ['ice-', (f, rest) => applyKey(f, 'ice', rest)],
+  ['sdes-', (f, rest) => applySdes(f.sdes, rest)],
+  ['osrtp-', (f, rest) => applyOsrtp(f.osrtp, rest)],
 ];
 
 function applyFlag(f: NgFlags, word: string): void {
@@ -196,7 +263,19 @@ function applyFlag(f: NgFlags, word: string): void {
       return;
     }
   }
+  // the legacy transport-protocol flags (`RTP/SAVP` …), as rtpengine accepts them in `flags`
+  const proto = legacyTransportProtocol(word);
+  if (proto) {
+    f.transportProtocol = proto;
+    return;
+  }
   const n = normalizeKey(word);
-  if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
+  // rtpengine's older spelling of SDES-pad
+  if (n === 'pad-crypto') {
+    f.sdes.pad = true;
+    return;
+  }
+  if (unsupportedEntry(n)) noteUnsupported(f, n);
+  else if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
   f.flags.add(n);
 }
