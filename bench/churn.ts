@@ -9,13 +9,20 @@
  * fit over the samples after the warm-up), then stops the daemon with SIGTERM and prints its exit
  * code (non-zero: the leak check failed).
  *
+ * --one-core (issue 17): instead, offer/answer/delete cycles without media (default 20,000), each
+ * daemon pinned to one core and this generator to the other (taskset), 32 requests in flight, a
+ * fresh daemon per measurement, side by side with the packaged rtpengine (`rtpengine-daemon`)
+ * when installed: cycles/s, RSS growth after the churn, and the ratios ours / rtpengine.
+ *
  * Usage: node dist/bench/churn.js [--quick] [--cycles=100000] [--window=50] [--packets=3]
  *        [--fast-path] [--max-seconds=900]
+ *        node dist/bench/churn.js --one-core [--cycles=20000] [--rounds=2] [--fast-path] [--baseline=DIR] [--max-seconds=120]
  */
 import { rateText, runChurn, type LeakCounts } from './lib/churn-load.js';
 import { startDaemon } from './lib/daemon.js';
 import { ncpu, rssKiB, sleep } from './lib/proc.js';
 import { argValue, fmt, hasFlag, linearFit, table } from './lib/stats.js';
+import { churnRun, header, kinds, median, printSideBySide, type ChurnResult1, type TargetKind } from './lib/one-core.js';
 
 const quick = hasFlag('quick');
 const cycles = Number(argValue('cycles') ?? (quick ? 2000 : 100_000));
@@ -24,7 +31,33 @@ const packets = Number(argValue('packets') ?? 3);
 const fastPath = hasFlag('fast-path');
 const maxSeconds = Number(argValue('max-seconds') ?? (quick ? 60 : 900));
 
+async function oneCore(): Promise<void> {
+  const n = Math.min(1_000_000, Number(argValue('cycles') ?? (quick ? 2000 : 20_000)));
+  const rounds = Math.min(5, Math.max(1, Number(argValue('rounds') ?? 2)));
+  const bound = Number(argValue('max-seconds') ?? 120);
+  console.log(`bench/churn --one-core: ${fmt(n)} offer/answer/delete cycles (no media), median of ${rounds} round(s), each bounded to ${bound} s`);
+  header();
+  const ks = kinds(fastPath);
+  const res: Partial<Record<TargetKind, ChurnResult1[]>> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const k of ks) {
+      const x = await churnRun(k, n, bound);
+      (res[k] ??= []).push(x);
+      console.log(`  round ${r + 1}, ${k}: ${fmt(x.cyclesPerSec)} cycles/s (${fmt(x.cycles)} cycles, ${x.errors} errors${x.firstError ? `: ${x.firstError}` : ''}), ` +
+        `RSS ${fmt(x.rssStartKiB / 1024, 1)} -> ${fmt(x.rssEndKiB / 1024, 1)} MiB`);
+    }
+  }
+  const fig = (f: (x: ChurnResult1) => number) =>
+    Object.fromEntries(ks.map((k) => [k, median((res[k] ?? []).map(f))])) as Partial<Record<TargetKind, number>>;
+  console.log('');
+  printSideBySide([
+    { name: `churn cycles/s (${fmt(n)} cycles)`, values: fig((x) => x.cyclesPerSec) },
+    { name: `RSS growth after ${fmt(n)} cycles, MB`, digits: 1, values: fig((x) => x.growthMB) },
+  ], ks);
+}
+
 async function main(): Promise<void> {
+  if (hasFlag('one-core')) return oneCore();
   console.log(`bench/churn${quick ? ' (--quick)' : ''}: ${fmt(cycles)} cycles of offer/answer/${packets} RTP each way/delete, ` +
     `${windowSize} calls in flight, ${fastPath ? 'native fast path (-t 0)' : 'JS path (-t -1)'}, --leak-check=fatal, -d 0; ` +
     `bounded to ${maxSeconds} s`);

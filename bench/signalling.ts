@@ -9,7 +9,14 @@
  *    interface has its own port pool of 10000-19999, 4 ports per call: 5,000 calls need 20,000
  *    ports; the daemon tests own 20000-59999), calls alternate between IPv4 and IPv6.
  *
+ * --one-core (issue 17): instead, each daemon pinned to one core and this generator to the other
+ * (taskset), 32 requests in flight, a fresh daemon per measurement, side by side with the packaged
+ * rtpengine (`rtpengine-daemon`) when installed: setup calls/s (offer + answer) at 1,000 and 4,000
+ * calls, offer latency p50/p99 during the 1,000-call setup, RSS per 1,000 established calls (at
+ * 4,000), and the ratios ours / rtpengine. See bench/lib/one-core.ts.
+ *
  * Usage: node dist/bench/signalling.js [--quick] [--clients=1,10,50] [--seconds=10] [--calls=1000,5000]
+ *        node dist/bench/signalling.js --one-core [--rounds=2] [--fast-path] [--baseline=DIR] [--max-seconds=120]
  */
 import { spawnSync } from 'node:child_process';
 import { startDaemon } from './lib/daemon.js';
@@ -17,6 +24,7 @@ import { NgClient } from '../support/ng-client.js';
 import { ncpu, rssKiB, sleep } from './lib/proc.js';
 import { sdpFor } from '../support/sdp.js';
 import { argValue, fmt, hasFlag, percentile, table } from './lib/stats.js';
+import { header, kinds, median, printSideBySide, setupRun, type SetupResult, type TargetKind } from './lib/one-core.js';
 
 const quick = hasFlag('quick');
 const clientCounts = (argValue('clients') ?? '1,10,50').split(',').map(Number).filter((n) => n > 0 && n <= 500);
@@ -163,7 +171,37 @@ async function memoryRun(): Promise<Record<string, unknown>> {
   return { rows, liveAfterDelete: Object.fromEntries(live), rssAfterDeleteKiB: rssAfter, daemonExit: exit };
 }
 
+async function oneCore(): Promise<void> {
+  const rounds = Math.min(5, Math.max(1, Number(argValue('rounds') ?? 2)));
+  const maxSeconds = Number(argValue('max-seconds') ?? 120);
+  console.log(`bench/signalling --one-core: setup (offer + answer) of 1,000 and 4,000 calls, median of ${rounds} round(s), each bounded to ${maxSeconds} s`);
+  header();
+  const ks = kinds(hasFlag('fast-path'));
+  const res: Record<string, Partial<Record<TargetKind, SetupResult[]>>> = { 1000: {}, 4000: {} };
+  for (let r = 0; r < rounds; r++) {
+    for (const n of [1000, 4000]) {
+      for (const k of ks) {
+        const x = await setupRun(k, n, maxSeconds);
+        (res[n]![k] ??= []).push(x);
+        console.log(`  round ${r + 1}, ${k}, ${fmt(n)} calls: ${fmt(x.callsPerSec)} calls/s, offer p50 ${x.offerP50.toFixed(1)} ms / p99 ${x.offerP99.toFixed(1)} ms, ` +
+          `RSS ${fmt(x.rss0KiB / 1024, 1)} -> ${fmt(x.rssKiB / 1024, 1)} MiB (${fmt(x.calls)} calls, ${x.errors} errors${x.firstError ? `: ${x.firstError}` : ''})`);
+      }
+    }
+  }
+  const fig = (n: number, f: (x: SetupResult) => number) =>
+    Object.fromEntries(ks.map((k) => [k, median((res[n]![k] ?? []).map(f))])) as Partial<Record<TargetKind, number>>;
+  console.log('');
+  printSideBySide([
+    { name: 'setup calls/s, 1,000 calls', values: fig(1000, (x) => x.callsPerSec) },
+    { name: 'setup calls/s, 4,000 calls', values: fig(4000, (x) => x.callsPerSec) },
+    { name: 'offer latency p50 (1,000-call setup), ms', digits: 1, values: fig(1000, (x) => x.offerP50) },
+    { name: 'offer latency p99 (1,000-call setup), ms', digits: 1, values: fig(1000, (x) => x.offerP99) },
+    { name: 'RSS per 1,000 established calls (4,000), MB', digits: 1, values: fig(4000, (x) => x.mbPer1000) },
+  ], ks);
+}
+
 async function main(): Promise<void> {
+  if (hasFlag('one-core')) return oneCore();
   console.log(`bench/signalling${quick ? ' (--quick)' : ''}: offer+answer+delete (no media), ${seconds} s per client count, JS path (-t -1)`);
   console.log(`machine: ${ncpu()} core(s), shared by the daemon and this load generator (node, one process for all clients); ` +
     'other processes may have been running.');

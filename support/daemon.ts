@@ -27,6 +27,10 @@ export interface LaunchOptions {
   /** More daemon options, after (and so overriding) the ones above. */
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** Another build's entry point (benchmarks compare a baseline build); default dist/daemon/main.js. */
+  main?: string;
+  /** Options for node itself, before the entry point (bench/profile: --cpu-prof, --heap-prof). */
+  nodeArgs?: string[];
   /** How long to wait for the first `pong`, default 10 s. */
   readyTimeoutMs?: number;
   /** How long stop() waits before SIGKILL, default 10 s. */
@@ -52,11 +56,13 @@ export interface LaunchedDaemon {
 }
 
 export async function launchDaemon(opts: LaunchOptions): Promise<LaunchedDaemon> {
-  if (!existsSync(DAEMON_MAIN)) throw new Error(`${DAEMON_MAIN} does not exist: run 'npm run build' first`);
+  const main = opts.main ?? DAEMON_MAIN;
+  if (!existsSync(main)) throw new Error(`${main} does not exist: run 'npm run build' first`);
   const ngPort = await freeUdpPort();
   const [min, max] = opts.portRange;
   const args = [
-    DAEMON_MAIN,
+    ...(opts.nodeArgs ?? []),
+    main,
     '--config-file=none',
     '-f', '-E', '-L', String(opts.logLevel ?? 7),
     '-n', `127.0.0.1:${ngPort}`,

@@ -17,6 +17,10 @@ export interface DaemonOpts {
   leakCheck?: 'off' | 'summary' | 'full' | 'fatal';
   portRange?: [number, number];
   extra?: string[];
+  /** Another build's dist/daemon/main.js (a baseline to compare with). */
+  main?: string;
+  /** Options for node itself (V8 flags, profilers). */
+  nodeArgs?: string[];
 }
 
 /** The default media port range of the benchmarks: 10000-19999 (the daemon tests use 20000-59999). */
@@ -31,6 +35,8 @@ export function startDaemon(opts: DaemonOpts = {}): Promise<BenchDaemon> {
     fastPath: opts.fastPath,
     fastPathThreads: opts.fastPathThreads,
     extraArgs: opts.extra,
+    main: opts.main,
+    nodeArgs: opts.nodeArgs,
     readyTimeoutMs: 15_000,
     killAfterMs: 15_000,
     ngRetries: 2,

@@ -92,43 +92,95 @@ class Decoder {
   }
 }
 
-export function bencodeEncode(value: Encodable): Buffer {
-  const parts: Buffer[] = [];
-  encodeInto(value, parts, 0);
-  return Buffer.concat(parts);
+/**
+ * Encodes into one scratch buffer shared by every call (encoding is synchronous), then copies
+ * the result out once at its exact size: no Buffer per token, and the returned Buffer owns its
+ * memory (a small reply does not pin an 8 KiB pool slab while it sits in the cookie cache).
+ * `prefix` (latin1, e.g. the ng cookie and its space) is written before the value, so a reply
+ * message is built without a second copy.
+ */
+export function bencodeEncode(value: Encodable, prefix = ''): Buffer {
+  const w = writer;
+  w.pos = 0;
+  if (prefix) w.latin1(prefix);
+  encodeInto(value, w, 0);
+  const out = Buffer.allocUnsafeSlow(w.pos);
+  w.buf.copy(out, 0, 0, w.pos);
+  return out;
 }
 
-function encodeInto(value: Encodable, out: Buffer[], depth: number): void {
+class Writer {
+  buf: Buffer = Buffer.allocUnsafeSlow(16 * 1024);
+  pos = 0;
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafeSlow(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.pos++] = c;
+  }
+
+  latin1(s: string): void {
+    this.room(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+
+  /** `<length>:` then the UTF-8 bytes of `s`. */
+  utf8String(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.latin1(`${n}:`);
+    this.room(n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  bytes(b: Buffer): void {
+    this.latin1(`${b.length}:`);
+    this.room(b.length);
+    this.pos += b.copy(this.buf, this.pos);
+  }
+}
+
+const writer = new Writer();
+
+function encodeInto(value: Encodable, out: Writer, depth: number): void {
   if (depth > MAX_DEPTH) throw new BencodeError('nesting too deep', 0);
   if (value === null) {
     // bencode has no null: an absent value is an empty string (dictionary entries are skipped)
-    out.push(Buffer.from('0:', 'latin1'));
-  } else if (Buffer.isBuffer(value)) {
-    out.push(Buffer.from(`${value.length}:`, 'latin1'), value);
+    out.latin1('0:');
   } else if (typeof value === 'string') {
-    const bytes = Buffer.from(value, 'utf8');
-    out.push(Buffer.from(`${bytes.length}:`, 'latin1'), bytes);
+    out.utf8String(value);
+  } else if (Buffer.isBuffer(value)) {
+    out.bytes(value);
   } else if (typeof value === 'bigint') {
-    out.push(Buffer.from(`i${value}e`, 'latin1'));
+    out.latin1(`i${value}e`);
   } else if (typeof value === 'number') {
     // NaN/Infinity would produce bytes no decoder accepts: fail here, where the caller can fall back
     const n = Math.trunc(value);
     if (!Number.isSafeInteger(n)) throw new BencodeError(`cannot encode ${value} as an integer`, 0);
-    out.push(Buffer.from(`i${n}e`, 'latin1'));
+    out.latin1(`i${n}e`);
   } else if (typeof value === 'boolean') {
-    out.push(Buffer.from(value ? 'i1e' : 'i0e', 'latin1'));
+    out.latin1(value ? 'i1e' : 'i0e');
   } else if (Array.isArray(value)) {
-    out.push(Buffer.from('l', 'latin1'));
+    out.byte(0x6c /* l */);
     for (const item of value) encodeInto(item, out, depth + 1);
-    out.push(Buffer.from('e', 'latin1'));
+    out.byte(0x65 /* e */);
   } else {
-    out.push(Buffer.from('d', 'latin1'));
-    for (const [key, item] of Object.entries(value)) {
+    out.byte(0x64 /* d */);
+    for (const key in value) {
+      if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+      const item = value[key];
       if (item === undefined || item === null) continue;
-      encodeInto(key, out, depth + 1);
+      out.utf8String(key);
       encodeInto(item, out, depth + 1);
     }
-    out.push(Buffer.from('e', 'latin1'));
+    out.byte(0x65 /* e */);
   }
 }
 

@@ -37,9 +37,11 @@ function jsonToBencode(value: unknown): BencodeValue {
   return Buffer.alloc(0);
 }
 
-function encodeReply(reply: Reply, encoding: Encoding): Buffer {
-  if (encoding === 'bencode') return bencodeEncode(reply);
-  return Buffer.from(JSON.stringify(reply, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'bigint' ? Number(v) : v)));
+/** The reply body, after `prefix` (latin1: the cookie and its space), encoded once. */
+function encodeReply(reply: Reply, encoding: Encoding, prefix: string): Buffer {
+  if (encoding === 'bencode') return bencodeEncode(reply, prefix);
+  const json = Buffer.from(JSON.stringify(reply, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'bigint' ? Number(v) : v)));
+  return prefix ? Buffer.concat([Buffer.from(prefix, 'latin1'), json]) : json;
 }
 
 export class NgDispatcher {
@@ -62,19 +64,21 @@ export class NgDispatcher {
     const cookie = msg.toString('latin1', 0, space);
     const body = msg.subarray(space + 1);
     const cached = this.cache.lookup(cookie);
-    let reply: Buffer;
     if (cached) {
       this.counters.add('ngDuplicates');
       log().info({ from, cookie }, 'Detected command as a duplicate');
-      reply = await cached;
-    } else {
-      reply = await this.cache.run(cookie, () => this.process(body, from));
+      return cached;
     }
-    return Buffer.concat([Buffer.from(`${cookie} `, 'latin1'), reply]);
+    // the cache holds the whole reply message (cookie included): a retransmit carries the same
+    // cookie, so it is answered with these bytes as they are, without building them again
+    return this.cache.run(cookie, () => this.process(body, from, `${cookie} `));
   }
 
-  /** Decodes, dispatches and encodes one body; never throws. `ng-plain` transports call it directly. */
-  async process(body: Buffer, from = 'local'): Promise<Buffer> {
+  /**
+   * Decodes, dispatches and encodes one body; never throws. `ng-plain` transports call it
+   * directly; `prefix` (the cookie and its space) is written before the encoded reply.
+   */
+  async process(body: Buffer, from = 'local', prefix = ''): Promise<Buffer> {
     const encoding: Encoding = body[0] === 0x7b ? 'json' : 'bencode';
     const started = performance.now();
     let command = '';
@@ -88,11 +92,13 @@ export class NgDispatcher {
       const entry = lookupCommand(command);
       if (!entry) throw new NgCommandError('UNKNOWN_COMMAND');
       if (!entry.supported) throw new NgCommandError('NOT_IMPLEMENTED', command);
-      log().debug({ from, command, callId: flags.callId, tag: flags.fromTag }, `Received command '${command}'`);
+      // the level checks come first: building a log line's fields costs even when pino drops it
+      const logger = log();
+      if (logger.isLevelEnabled('debug')) logger.debug({ from, command, callId: flags.callId, tag: flags.fromTag }, `Received command '${command}'`);
       const result = await this.handlers[entry.name as SupportedCommand](flags);
       reply = command === 'ping' ? { result: 'pong' } : { ...result, result: 'ok' };
-      if (command !== 'ping' && command !== 'statistics' && command !== 'list') {
-        log().info({ from, command, callId: flags.callId, tag: flags.fromTag, ms: +(performance.now() - started).toFixed(3) }, `Replying to '${command}'`);
+      if (command !== 'ping' && command !== 'statistics' && command !== 'list' && logger.isLevelEnabled('info')) {
+        logger.info({ from, command, callId: flags.callId, tag: flags.fromTag, ms: +(performance.now() - started).toFixed(3) }, `Replying to '${command}'`);
       }
     } catch (err) {
       failed = true;
@@ -101,10 +107,10 @@ export class NgDispatcher {
     }
     this.commandCounters.record(command, performance.now() - started, failed, from);
     try {
-      return encodeReply(reply, encoding);
+      return encodeReply(reply, encoding, prefix);
     } catch (err) {
       log().error({ command, err: err instanceof Error ? err.message : String(err) }, 'Could not encode reply');
-      return encodeReply({ result: 'error', 'error-reason': NG_ERROR_REASONS.INTERNAL }, encoding);
+      return encodeReply({ result: 'error', 'error-reason': NG_ERROR_REASONS.INTERNAL }, encoding, prefix);
     }
   }
 

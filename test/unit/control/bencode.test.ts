@@ -201,3 +201,23 @@ describe('bencode encode', () => {
     expect(() => bencodeEncode(v as never)).toThrow(BencodeError);
   });
 });
+
+describe('bencodeEncode into one buffer', () => {
+  it('writes the prefix (an ng cookie) before the value, byte for byte', () => {
+    const out = bencodeEncode({ result: 'ok', sdp: 'v=0\r\n' }, '5323_1 ');
+    expect(out.toString('latin1')).toBe('5323_1 d6:result2:ok3:sdp5:v=0\r\ne');
+  });
+
+  it('grows past its scratch buffer and returns a Buffer owning exactly its bytes', () => {
+    const big = 'é'.repeat(40_000); // 80,000 UTF-8 bytes
+    const out = bencodeEncode({ sdp: big, list: [1, -2, Buffer.from('ab'), null], n: null, skip: undefined });
+    expect(out.toString('utf8')).toBe(`d3:sdp80000:${big}4:listli1ei-2e2:ab0:ee`);
+    expect(out.buffer.byteLength).toBe(out.length);
+    expect(bencodeToPlain(bencodeDecode(out))).toEqual({ sdp: big, list: [1, -2, 'ab', ''] });
+  });
+
+  it('is clean after a failed encoding (the scratch buffer is shared)', () => {
+    expect(() => bencodeEncode({ a: 'x'.repeat(100), bad: Number.NaN })).toThrow(BencodeError);
+    expect(bencodeEncode({ a: 1 }).toString('latin1')).toBe('d1:ai1ee');
+  });
+});
