@@ -22,6 +22,9 @@
  *   -b NB     B side sockets (1..64)                                 [1]
  *   -s BYTES  datagram size incl. the 12-byte RTP header (48..1400) [172]
  *   -T SECS   hard lifetime bound (1..7200); also exits when stdin closes [1800]
+ *   -k HEX    SRTP: protect every datagram sent and unprotect every datagram received with
+ *             AES_CM_128_HMAC_SHA1_80, master key || salt HEX (30 bytes; libsrtp2; only when
+ *             built with BLASTER_SRTP, which bench/build-tools.mjs does when libsrtp2 is there)
  *   -X HEX:HEX transcoding mode (bench/transcode): A sockets send PT 0 (PCMU), B sockets PT 8
  *             (PCMA); the 24 info bytes are sent as 48 nibbles, nibble i as byte A[i] (A side) or
  *             B[i] (B side) of the two 16-byte hex alphabets, chosen so that the relay's G.711
@@ -52,6 +55,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef BLASTER_SRTP
+#include <srtp2/srtp.h>
+/* tx: used by the main thread only (sending); rx: by the receiver thread only */
+static srtp_t srtp_tx, srtp_rx;
+#endif
+static int use_srtp;
 
 #define MAX_SOCKS 128
 #define MAX_FLOWS 65536
@@ -145,6 +155,13 @@ static void *receiver(void *arg) {
 						atomic_store_explicit(&sock_drops[si], d, memory_order_relaxed);
 					}
 				}
+#ifdef BLASTER_SRTP
+				if (use_srtp) {
+					int len = (int)m[i].msg_len;
+					if (len < 12 || srtp_unprotect(srtp_rx, buf[i], &len) != srtp_err_status_ok) { got_other++; continue; }
+					m[i].msg_len = (unsigned)len;
+				}
+#endif
 				const uint8_t *p = buf[i] + 12;
 				uint8_t info[XINFO];
 				if (m[i].msg_len < 12 + (xmode ? 2 * XINFO : XINFO)) { got_other++; continue; }
@@ -246,8 +263,12 @@ static int send_some(int want, uint32_t run, uint64_t *errs) {
 				}
 				memset(p + 12 + 2 * XINFO, alpha[0], (size_t)pkt_size - 12 - 2 * XINFO);
 			}
+			int len = pkt_size;
+#ifdef BLASTER_SRTP
+			if (use_srtp && srtp_protect(srtp_tx, p, &len) != srtp_err_status_ok) (*errs)++;
+#endif
 			iov[i].iov_base = p;
-			iov[i].iov_len = (size_t)pkt_size;
+			iov[i].iov_len = (size_t)len;
 			memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
 			m[i].msg_hdr.msg_name = &f->dst;
 			m[i].msg_hdr.msg_namelen = f->dst_len;
@@ -387,14 +408,16 @@ static void on_alarm(int sig) {
 int main(int argc, char **argv) {
 	const char *laddr = "127.0.0.1";
 	int lifetime = 1800, opt;
+	const char *srtp_key = NULL;
 	for (int i = 0; i < 256; i++) xdec[i] = -1;
-	while ((opt = getopt(argc, argv, "l:a:b:s:T:X:")) != -1) {
+	while ((opt = getopt(argc, argv, "l:a:b:s:T:X:k:")) != -1) {
 		switch (opt) {
 		case 'l': laddr = optarg; break;
 		case 'a': na = atoi(optarg); break;
 		case 'b': nb = atoi(optarg); break;
 		case 's': pkt_size = atoi(optarg); break;
 		case 'T': lifetime = atoi(optarg); break;
+		case 'k': srtp_key = optarg; break;
 		case 'X': {
 			unsigned v;
 			if (strlen(optarg) != 65 || optarg[32] != ':') { fprintf(stderr, "blaster: -X wants 32 hex digits:32 hex digits\n"); return 2; }
@@ -408,7 +431,7 @@ int main(int argc, char **argv) {
 			xmode = 1;
 			break;
 		}
-		default: fprintf(stderr, "usage: blaster [-l addr] [-a NA] [-b NB] [-s bytes] [-T secs] [-X hex:hex]\n"); return 2;
+		default: fprintf(stderr, "usage: blaster [-l addr] [-a NA] [-b NB] [-s bytes] [-T secs] [-X hex:hex] [-k hex]\n"); return 2;
 		}
 	}
 	if (na < 1 || na > 64 || nb < 1 || nb > 64 || pkt_size < 48 || pkt_size > 1400 || lifetime < 1 || lifetime > 7200
@@ -419,6 +442,32 @@ int main(int argc, char **argv) {
 	if (strcmp(laddr, "127.0.0.1") && strcmp(laddr, "::1")) {
 		fprintf(stderr, "blaster: only 127.0.0.1 or ::1\n");
 		return 2;
+	}
+	if (srtp_key) {
+#ifdef BLASTER_SRTP
+		static unsigned char key[30];
+		if (strlen(srtp_key) != 60) { fprintf(stderr, "blaster: -k wants 60 hex digits\n"); return 2; }
+		for (int i = 0; i < 30; i++) {
+			unsigned int b;
+			if (sscanf(srtp_key + 2 * i, "%2x", &b) != 1) { fprintf(stderr, "blaster: bad -k\n"); return 2; }
+			key[i] = (unsigned char)b;
+		}
+		if (srtp_init()) { fprintf(stderr, "blaster: srtp_init failed\n"); return 1; }
+		srtp_policy_t pol;
+		memset(&pol, 0, sizeof pol);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+		pol.key = key;
+		pol.window_size = 1024;
+		pol.ssrc.type = ssrc_any_outbound;
+		if (srtp_create(&srtp_tx, &pol)) { fprintf(stderr, "blaster: srtp_create tx failed\n"); return 1; }
+		pol.ssrc.type = ssrc_any_inbound;
+		if (srtp_create(&srtp_rx, &pol)) { fprintf(stderr, "blaster: srtp_create rx failed\n"); return 1; }
+		use_srtp = 1;
+#else
+		fprintf(stderr, "blaster: built without libsrtp2 (BLASTER_SRTP): -k not available\n");
+		return 2;
+#endif
 	}
 	signal(SIGALRM, on_alarm);
 	signal(SIGPIPE, SIG_IGN);

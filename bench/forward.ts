@@ -15,7 +15,12 @@
  *   - relay CPU seconds per million forwarded packets at the highest passing rate.
  * Results: a table on stdout and bench/out/forward.json.
  *
- * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000] [--relays=js,fast,ref]
+ * A fourth relay, `js-srtp`, is the JS path with every call SRTP on both sides
+ * (AES_CM_128_HMAC_SHA1_80, SDES pass-through of one key): the relay authenticates and decrypts
+ * every packet and encrypts it again; the generator protects and unprotects with libsrtp2.
+ * Compare its CPU per packet with `js` (plain RTP).
+ *
+ * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000] [--relays=js,js-srtp,fast,ref]
  *        [--step-seconds=3] [--lat-seconds=5] [--fast-path-threads=1] [--max-pps=1000000]
  * Only 127.0.0.1 is used. Every load step is bounded in packets and time.
  */
@@ -29,12 +34,14 @@ import {
 import { relayPortsOf, sdpFor } from '../support/sdp.js';
 import { argValue, fmt, hasFlag, table } from './lib/stats.js';
 
-type RelayKind = 'js' | 'fast' | 'ref';
-const RELAY_NAME: Record<RelayKind, string> = { js: 'JS path (-t -1)', fast: 'fast path (-t 0)', ref: 'C reference' };
+type RelayKind = 'js' | 'js-srtp' | 'fast' | 'ref';
+const RELAY_NAME: Record<RelayKind, string> = { js: 'JS path (-t -1)', 'js-srtp': 'JS path, SRTP<->SRTP', fast: 'fast path (-t 0)', ref: 'C reference' };
+/** The one SDES key (key || salt) of every js-srtp call; the generator protects with it too. */
+const SRTP_KEY = Buffer.from('bench/forward SRTP key & salt!').subarray(0, 30);
 
 const quick = hasFlag('quick');
 const callCounts = (argValue('calls') ?? (quick ? '1,100' : '1,100,1000')).split(',').map(Number).filter((n) => n > 0 && n <= 4000);
-const relays = (argValue('relays') ?? 'js,fast,ref').split(',').filter((r): r is RelayKind => r === 'js' || r === 'fast' || r === 'ref');
+const relays = (argValue('relays') ?? 'js,js-srtp,fast,ref').split(',').filter((r): r is RelayKind => r === 'js' || r === 'js-srtp' || r === 'fast' || r === 'ref');
 const stepSeconds = Number(argValue('step-seconds') ?? (quick ? 0.7 : 3));
 const latSeconds = Number(argValue('lat-seconds') ?? (quick ? 1 : 5));
 const fastThreads = Number(argValue('fast-path-threads') ?? 1);
@@ -99,14 +106,14 @@ class Blaster {
   aPorts: number[] = [];
   bPorts: number[] = [];
 
-  private constructor(bin: string, na: number, nb: number) {
-    this.child = track(bin, ['-l', '127.0.0.1', '-a', String(na), '-b', String(nb), '-T', '1800']);
+  private constructor(bin: string, na: number, nb: number, srtpKey?: Buffer) {
+    this.child = track(bin, ['-l', '127.0.0.1', '-a', String(na), '-b', String(nb), '-T', '1800', ...(srtpKey ? ['-k', srtpKey.toString('hex')] : [])]);
     this.child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[blaster] ${d.toString()}`));
     this.lines = new LineReader(this.child.stdout!);
   }
 
-  static async start(bin: string, na: number, nb: number): Promise<Blaster> {
-    const b = new Blaster(bin, na, nb);
+  static async start(bin: string, na: number, nb: number, srtpKey?: Buffer): Promise<Blaster> {
+    const b = new Blaster(bin, na, nb, srtpKey);
     const ready = await b.lines.next(5000);
     const m = /^ready a=([\d,]+) b=([\d,]+)/.exec(ready);
     if (!m) throw new Error(`blaster: unexpected ${ready}`);
@@ -184,7 +191,9 @@ function udpDrops(ports: Set<number>): number {
   return sum;
 }
 
-async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: number, nb: number, ids: string[]): Promise<Array<[number, number]>> {
+async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: number, nb: number, ids: string[], srtp: boolean): Promise<Array<[number, number]>> {
+  const crypto = srtp ? `1 AES_CM_128_HMAC_SHA1_80 inline:${SRTP_KEY.toString('base64')}` : undefined;
+  const extra = srtp ? { SDES: ['nonew'] } : {};
   const flows: Array<[number, number]> = new Array(2 * k);
   const tag = `${process.pid}-${Date.now().toString(36)}`;
   let next = 0;
@@ -195,9 +204,9 @@ async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: numb
       ids.push(callId);
       const aPort = bl.aPorts[i % na]!;
       const bPort = bl.bPorts[i % nb]!;
-      const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: aPort }) });
+      const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: aPort }, { crypto }), ...extra });
       const answer = await d.ng.ok({
-        command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: '127.0.0.1', port: bPort }),
+        command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: '127.0.0.1', port: bPort }, { crypto }),
       });
       const toB = relayPortsOf(offer.sdp as string).rtp; // B sends here
       const toA = relayPortsOf(answer.sdp as string).rtp; // A sends here
@@ -248,7 +257,7 @@ async function startRelay(kind: RelayKind, k: number, bl: Blaster, na: number, n
   const d = await startDaemon({ fastPath: kind === 'fast', fastPathThreads: fastThreads, leakCheck: 'summary' });
   const t0 = Date.now();
   const callIds: string[] = [];
-  const flows = await setupDaemonCalls(d, k, bl, na, nb, callIds);
+  const flows = await setupDaemonCalls(d, k, bl, na, nb, callIds, kind === 'js-srtp');
   console.log(`  ${k} call(s) set up over ng in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { relay: { pid: d.pid, kind, ports: new Set(flows.map((f) => f[1])), daemon: d, callIds }, flows };
 }
@@ -328,7 +337,7 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
   };
   const na = Math.min(k, 4);
   const nb = Math.min(k, 4);
-  const bl = await Blaster.start(tools.blaster, na, nb);
+  const bl = await Blaster.start(tools.blaster, na, nb, kind === 'js-srtp' ? SRTP_KEY : undefined);
   let relay: Relay | null = null;
   try {
     const started = await startRelay(kind, k, bl, na, nb, tools.reference);
@@ -486,23 +495,26 @@ async function main(): Promise<void> {
   const cmp: Array<Record<string, unknown>> = [];
   for (const k of callCounts) {
     const get = (kind: RelayKind) => results.find((r) => r.relay === kind && r.calls === k);
-    const js = get('js'), fast = get('fast'), ref = get('ref');
+    const js = get('js'), fast = get('fast'), ref = get('ref'), jsSrtp = get('js-srtp');
     const entry: Record<string, unknown> = { calls: k };
     if (fast?.maxPps && ref?.maxPps) entry.fastVsReferencePct = (100 * fast.maxPps) / ref.maxPps;
     if (fast?.maxPps && js?.maxPps) entry.fastVsJsX = fast.maxPps / js.maxPps;
     if (fast?.cpuSecPerMpkt && ref?.cpuSecPerMpkt) entry.fastVsReferenceCpuPerPktPct = (100 * fast.cpuSecPerMpkt) / ref.cpuSecPerMpkt;
     if (fast?.cpuSecPerMpkt && js?.cpuSecPerMpkt) entry.jsVsFastCpuPerPktX = js.cpuSecPerMpkt / fast.cpuSecPerMpkt;
-    entry.generatorBound = [js, fast, ref].filter((r) => r?.maxPpsGeneratorBound).map((r) => r!.relay);
+    if (jsSrtp?.cpuSecPerMpkt && js?.cpuSecPerMpkt) entry.jsSrtpVsJsCpuPerPktX = jsSrtp.cpuSecPerMpkt / js.cpuSecPerMpkt;
+    if (jsSrtp?.cpuPctAt2500 && js?.cpuPctAt2500) entry.jsSrtpVsJsCpuAt2500X = jsSrtp.cpuPctAt2500 / js.cpuPctAt2500;
+    entry.generatorBound = [js, jsSrtp, fast, ref].filter((r) => r?.maxPpsGeneratorBound).map((r) => r!.relay);
     cmp.push(entry);
   }
   console.log('\n' + table(
-    ['calls', 'fast vs reference (max pps)', 'fast vs JS (max pps)', 'fast vs ref (CPU/pkt)', 'JS vs fast (CPU/pkt)', 'generator-bound'],
+    ['calls', 'fast vs reference (max pps)', 'fast vs JS (max pps)', 'fast vs ref (CPU/pkt)', 'JS vs fast (CPU/pkt)', 'JS SRTP vs JS (CPU/pkt @max, @2500pps)', 'generator-bound'],
     cmp.map((c) => [
       String(c.calls),
       c.fastVsReferencePct === undefined ? '-' : `${(c.fastVsReferencePct as number).toFixed(0)} %`,
       c.fastVsJsX === undefined ? '-' : `${(c.fastVsJsX as number).toFixed(1)} x`,
       c.fastVsReferenceCpuPerPktPct === undefined ? '-' : `${(c.fastVsReferenceCpuPerPktPct as number).toFixed(0)} %`,
       c.jsVsFastCpuPerPktX === undefined ? '-' : `${(c.jsVsFastCpuPerPktX as number).toFixed(1)} x`,
+      c.jsSrtpVsJsCpuPerPktX === undefined ? '-' : `${(c.jsSrtpVsJsCpuPerPktX as number).toFixed(2)} x, ${c.jsSrtpVsJsCpuAt2500X === undefined ? '-' : `${(c.jsSrtpVsJsCpuAt2500X as number).toFixed(2)} x`}`,
       (c.generatorBound as string[]).join(', ') || '-',
     ]),
   ));

@@ -9,6 +9,8 @@ export interface SdpOptions {
   rtcpPort?: number;
   /** o= session version, default 1 */
   version?: number;
+  /** an a=crypto value: the m= line is then RTP/SAVP (SDES) */
+  crypto?: string;
 }
 
 export function sdpFor(peer: { address: string; port: number }, opts: SdpOptions = {}): string {
@@ -18,12 +20,13 @@ export function sdpFor(peer: { address: string; port: number }, opts: SdpOptions
     `o=- 1545997027 ${opts.version ?? 1} IN ${ipv} ${peer.address}`,
     's=tester',
     't=0 0',
-    `m=audio ${peer.port} RTP/AVP 0 8`,
+    `m=audio ${peer.port} ${opts.crypto ? 'RTP/SAVP' : 'RTP/AVP'} 0 8`,
     `c=IN ${ipv} ${peer.address}`,
     `a=${opts.direction ?? 'sendrecv'}`,
   ];
   if (opts.rtcpPort !== undefined) lines.push(`a=rtcp:${opts.rtcpPort}`);
   if (opts.mux) lines.push('a=rtcp-mux');
+  if (opts.crypto) lines.push(`a=crypto:${opts.crypto}`);
   return `${lines.join('\r\n')}\r\n`;
 }
 

@@ -11,6 +11,7 @@ import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
 import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation.js';
 import type { RtcpMuxOption } from './flags.js';
 import type { Monologue } from './monologue.js';
+import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
 
 export interface PortPair {
   local: LocalAddress;
@@ -33,6 +34,16 @@ export class CallMedia {
   muxPolicy: ReadonlySet<RtcpMuxOption> = new Set();
   /** Port 0 in the participant's SDP: no ports, no sinks. */
   rejected = false;
+  /** SDES: the participant's lines, ours to it, the keys each way. */
+  readonly sdes = new SdesState();
+  /** The participant speaks SRTP (RTP/SAVP[F], or an accepted OSRTP offer). */
+  srtp = false;
+  /** We offered it SRTP (SAVP or OSRTP); its answer says whether it took it. */
+  srtpOffered = false;
+  /** The m= protocol we last wrote toward this participant. */
+  protocolSent: string | null = null;
+  /** The SDES flags of the offer this m= line was last negotiated with (answers carry none). */
+  sdesFlags: SdesFlags | null = null;
   /** The offer this participant received, kept until it answers. */
   codecOffer: CodecOffer | null = null;
   /** The last negotiated codecs seen from this side, for `reuse codecs` / `static codecs` on a re-offer. */

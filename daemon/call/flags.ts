@@ -2,6 +2,10 @@
  * The typed flag model the call logic reads (rtpengine's sdp_ng_flags, kept beside the call
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
+import type { SdesFlags } from '../crypto/sdes-negotiate.js';
+
+export type { SdesFlags };
+export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
 import type { LearningMode } from '../net/endpoint.js';
 
 export type { LearningMode };
@@ -51,6 +55,10 @@ export interface NgFlags {
   ptimeReverse?: number;
   endpointLearning?: LearningMode;
   transportProtocol?: string;
+  /** The `SDES` flag family. */
+  sdes: SdesFlags;
+  /** `OSRTP`: opportunistic SRTP (RFC 8643) and its legacy two-m=-line form. */
+  osrtp: Set<OsrtpOption>;
   deleteDelay?: number;
   limit?: number;
   tos?: number;

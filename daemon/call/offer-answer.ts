@@ -11,6 +11,7 @@ import type { LocalAddress } from '../net/interfaces.js';
 import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
+import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
 import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { decideRtcpMux } from './rtcp-mux.js';
@@ -120,12 +121,19 @@ export async function monologueOfferAnswer(
       ? decideRtcpMux({ kind: 'offer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux, policy: new Set(flags.rtcpMux) }, isRtp)
       : decideRtcpMux({ kind: 'answer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux }, isRtp);
     const { codecs, ptime } = isRtp ? negotiateCodecs(sm, rm, sdp, flags, role) : { codecs: sdp.codecs, ptime: undefined };
-    outMedias.push({ sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime });
+    const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime };
+    if (!sm.rejected) {
+      const crypto = role === 'offer' ? cryptoOffer(sm, rm, sdp, flags, call.callId) : cryptoAnswer(sm, rm, sdp, call.callId);
+      if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
+      if (crypto.crypto !== undefined) out.crypto = crypto.crypto;
+    }
+    outMedias.push(out);
   }
   // m= lines the sender no longer has (rtpengine keeps them; a shorter re-offer removes them)
   for (const side of [sender, receiver]) {
     for (const media of side.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
   }
+  for (const side of [sender, receiver]) for (const media of side.medias) syncSrtpContexts(media);
   call.rebuildSinks();
   return renderSdp(receiver, session, outMedias, flags);
 }

@@ -6,6 +6,7 @@ import { describeTranscoding } from '../codec/transcode.js';
 import type { ReplyValue } from './reply.js';
 import type { Endpoint, PacketStream } from '../media/packet-stream.js';
 import type { CallMedia } from './call-media.js';
+import { SrtpInputHandler } from '../crypto/srtp-handler.js';
 import { streamStats, type Call } from './call.js';
 import type { Monologue } from './monologue.js';
 
@@ -22,7 +23,7 @@ function fastPathDict(call: Call, stream: PacketStream): Dict {
   return stream.fastPath.native ? { native: true } : { native: false, reason: stream.fastPath.reason };
 }
 
-function streamDict(call: Call, stream: PacketStream): Dict {
+function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
   const stats = streamStats(stream, call.ctx);
   const flags: string[] = [stream.isRtcp ? 'RTCP' : 'RTP'];
   if (stream.advertisedEndpoint) flags.push('filled');
@@ -39,6 +40,10 @@ function streamDict(call: Call, stream: PacketStream): Dict {
     stats: { packets: stats.packets, bytes: stats.bytes, errors: stats.errors },
     fastPath: fastPathDict(call, stream),
   };
+  // SRTP: the suite the participant sends with, and what its input handler refused
+  const crypto = media.cryptoRecv;
+  if (crypto) out['crypto suite'] = crypto.suite;
+  if (stream.input instanceof SrtpInputHandler) out.SRTP = { ...stream.input.failures };
   const transcoding = stream.rtpSinks.flatMap((s) => (s.codec ? describeTranscoding(s.codec) : []));
   if (transcoding.length > 0) out.transcoding = transcoding;
   return out;
@@ -49,13 +54,14 @@ function mediaDict(call: Call, media: CallMedia): Dict {
   if (media.ports) flags.push('initialized');
   if (media.rtcpMux) flags.push('rtcp-mux');
   if (media.rejected) flags.push('rejected');
+  if (media.cryptoRecv || media.cryptoSend) flags.push('SDES');
   return {
     index: media.index,
     type: media.type,
     protocol: media.protocol,
     direction: media.direction,
     flags,
-    streams: [streamDict(call, media.rtp), streamDict(call, media.rtcp)],
+    streams: [streamDict(call, media, media.rtp), streamDict(call, media, media.rtcp)],
   };
 }
 

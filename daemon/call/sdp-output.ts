@@ -30,6 +30,9 @@ export interface MediaOutput {
   codecs: SdpCodec[];
   direction: Direction;
   mux: RtcpMuxOutput;
+  /** SRTP negotiation (call-crypto.ts): the m= protocol and the a=crypto lines; undefined keeps the input's. */
+  protocol?: string;
+  crypto?: string[];
   /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
   ptime?: number | null;
 }
@@ -64,6 +67,8 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
     fullRtcp: flags.flags.has('full-rtcp-attribute'),
     rtcpMux: isRtp && m.mux.offer && port !== 0,
     mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
+    ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
+    ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
     ptime: m.ptime,
   };
 }

@@ -10,6 +10,8 @@ import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
+import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
@@ -56,7 +58,7 @@ const KNOWN_FLAGS = new Set([
   'generate-mid', 'full-rtcp-attribute', 'no-rtcp-attribute', 'no-tls-id', 'fatal', 'fast', 'to-tag',
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
-  'force-transcoding', 'allow-asymmetric-codecs', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
 ]);
 
 function emptyCodec(): CodecFlags {
@@ -71,6 +73,8 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
+    sdes: emptySdesFlags(),
+    osrtp: new Set(),
     supports: new Set(),
     flags: new Set(),
   };
@@ -144,6 +148,8 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       if ((LEARNING as readonly string[]).includes(v)) f.endpointLearning = v as LearningMode;
       return;
     }
+    case 'sdes': for (const v of list(value)) applySdes(f.sdes, v); return;
+    case 'osrtp': for (const v of list(value)) applyOsrtp(f.osrtp, v); return;
     case 'codec': {
       if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
         for (const [verb, items] of Object.entries(value)) {
@@ -185,6 +191,8 @@ const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
   ['ice-', (f, rest) => applyKey(f, 'ice', rest)],
+  ['sdes-', (f, rest) => applySdes(f.sdes, rest)],
+  ['osrtp-', (f, rest) => applyOsrtp(f.osrtp, rest)],
 ];
 
 function applyFlag(f: NgFlags, word: string): void {
@@ -195,6 +203,12 @@ function applyFlag(f: NgFlags, word: string): void {
       apply(f, word.slice(prefix.length));
       return;
     }
+  }
+  // the legacy transport-protocol flags (`RTP/SAVP` …), as rtpengine accepts them in `flags`
+  const proto = legacyTransportProtocol(word);
+  if (proto) {
+    f.transportProtocol = proto;
+    return;
   }
   const n = normalizeKey(word);
   if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');

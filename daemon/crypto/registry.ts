@@ -4,9 +4,10 @@
  * factory here.
  */
 import { PLAIN } from './plain.js';
+import { srtpHandlerFactory } from './srtp-handler.js';
 import type { InputHandler, OutputHandler, TransportHandlerFactory, TransportSpec } from './transport-handler.js';
 
-export const transportHandlerFactories: readonly TransportHandlerFactory[] = [];
+export const transportHandlerFactories: readonly TransportHandlerFactory[] = [srtpHandlerFactory];
 
 export function inputHandlerFor(spec: TransportSpec, factories = transportHandlerFactories): InputHandler {
   for (const f of factories) {

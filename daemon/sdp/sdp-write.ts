@@ -5,7 +5,7 @@
  * Session: v= o= s= (i= u= e= p=) b= t=/r=/z= session a= lines; a session-level c= is never
  *          written (every media section carries its own).
  * Media:   m= c= b= other a= lines in original order, a=mid, per-codec (rtpmap, fmtp, rtcp-fb),
- *          direction, a=rtcp, a=rtcp-mux, a=ptime, a=maxptime.
+ *          direction, a=rtcp, a=rtcp-mux, a=crypto (SDES), a=ptime, a=maxptime.
  * Rejected media (port 0): m= and a null c= only.
  */
 import {
@@ -38,6 +38,10 @@ export interface SdpOutputMedia {
   rtcpMux: boolean;
   /** `a=mid` value: the input's, or generated (`generate-mid`). */
   mid: string | null;
+  /** The m= protocol when it differs from the input's (`transport-protocol`, SRTP conversion). */
+  protocol?: string;
+  /** `a=crypto` values (SDES) replacing the input's; undefined passes the input's through. */
+  crypto?: string[];
   /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
   ptime?: number | null;
 }
@@ -92,7 +96,7 @@ export function writeSdp(out: SdpOutput): string {
 function mediaLines(m: SdpOutputMedia): string[] {
   const src = m.source;
   const portText = src.portCount !== null && m.port !== 0 ? `${m.port}/${src.portCount}` : `${m.port}`;
-  const lines = [`m=${src.type} ${portText} ${src.protocol} ${m.formats.join(' ')}`.trimEnd()];
+  const lines = [`m=${src.type} ${portText} ${m.protocol ?? src.protocol} ${m.formats.join(' ')}`.trimEnd()];
   if (m.port === 0) {
     const family = m.connection?.family ?? src.connection?.family ?? 4;
     lines.push(connectionLine({ family, address: family === 6 ? '::' : '0.0.0.0' }));
@@ -106,6 +110,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
     // rtpmap/fmtp/rtcp-fb are written per kept codec below (those of stripped codecs go with
     // them); wildcard rtcp-fb applies to all and stays here
     if (a.name === 'rtcp-fb' && a.value?.startsWith('* ')) lines.push(attributeLine(a));
+    else if (a.name === 'crypto' && m.crypto !== undefined) continue;
     else if (!REGENERATED.has(a.name)) lines.push(attributeLine(a));
   }
   if (m.mid !== null) lines.push(`a=mid:${m.mid}`);
@@ -121,6 +126,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
     lines.push(m.fullRtcp && c ? `a=rtcp:${m.rtcpPort} IN IP${c.family} ${c.address}` : `a=rtcp:${m.rtcpPort}`);
   }
   if (m.rtcpMux) lines.push('a=rtcp-mux');
+  for (const c of m.crypto ?? []) lines.push(`a=crypto:${c}`);
   for (const name of TRAILING) {
     if (name === 'ptime' && m.ptime !== undefined) {
       if (m.ptime !== null) lines.push(`a=ptime:${m.ptime}`);
