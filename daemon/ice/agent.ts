@@ -104,8 +104,8 @@ interface Pair {
   tries: number;
   succeeded: boolean;
   nominating: boolean;
-  /** Transaction id of the check in flight (hex) → whether it carried USE-CANDIDATE. */
-  inFlight: Map<string, boolean>;
+  /** Checks in flight by transaction id (hex): whether it carried USE-CANDIDATE, and our role when sent. */
+  inFlight: Map<string, { nominate: boolean; controlling: boolean }>;
 }
 
 export class IceAgent {
@@ -246,7 +246,7 @@ export class IceAgent {
     if (useCandidate && this.controlling) attrs.push({ type: Attr.UseCandidate, value: Buffer.alloc(0) });
     const msg = encodeStun(METHOD_BINDING, StunClass.Request, tid, attrs, { integrityKey: remote.pwd, fingerprint: true });
     if (pair.inFlight.size > 8) pair.inFlight.delete(pair.inFlight.keys().next().value as string);
-    pair.inFlight.set(tid.toString('hex'), useCandidate && this.controlling);
+    pair.inFlight.set(tid.toString('hex'), { nominate: useCandidate && this.controlling, controlling: this.controlling });
     this.stats.checksSent++;
     sock.send(msg, pair.remote.port, pair.remote.address);
   }
@@ -321,13 +321,15 @@ export class IceAgent {
       this.stats.refused++;
       return false;
     }
-    const nominated = pair.inFlight.get(key) === true;
+    const sent = pair.inFlight.get(key)!;
+    const nominated = sent.nominate;
     pair.inFlight.delete(key);
     this.stats.responsesAccepted++;
     if (msg.cls === StunClass.Error) {
       const code = readErrorCode(attribute(msg, Attr.ErrorCode) ?? Buffer.alloc(0));
       if (code === 487) {
-        this.controlling = !this.controlling;
+        // the role opposite to the one the check was sent with (RFC 8445 §7.2.5.1)
+        this.controlling = !sent.controlling;
         pair.tries = 0;
         this.schedule();
       }
