@@ -18,6 +18,7 @@ import { dgramSocketFactory } from '../daemon/net/dgram-socket.js';
 import { InterfaceSet } from '../daemon/net/interfaces.js';
 import type { SdpCodec } from '../daemon/sdp/sdp-model.js';
 import { Counters } from '../daemon/stats/counters.js';
+import { rtpPacket } from '../support/rtp.js';
 import { argValue, hasFlag } from './lib/stats.js';
 
 const packets = Number(argValue('packets') ?? 200_000);
@@ -49,18 +50,15 @@ async function main(): Promise<void> {
   // codec lists exist on both versions of CallMedia; older builds ignore them
   (a as { codecs: SdpCodec[] }).codecs = [codec(0, 'PCMU'), codec(101, 'telephone-event')];
   (b as { codecs: SdpCodec[] }).codecs = [codec(0, 'PCMU'), codec(renumber ? 96 : 101, 'telephone-event')];
-  await call.allocatePorts(a, local);
-  await call.allocatePorts(b, local);
+  await call.allocatePorts(a, local.name, local.family);
+  await call.allocatePorts(b, local.name, local.family);
   // B's endpoint: a port nobody listens on at 127.0.0.1 (the datagrams are sent and dropped)
   a.rtp.setAdvertised({ address: '127.0.0.1', port: 9, family: 4 });
   b.rtp.setAdvertised({ address: '127.0.0.1', port: 9, family: 4 });
   call.rebuildSinks();
   const from = { address: '127.0.0.1', port: 9, family: 4 as const };
   const fd = a.rtp.selectedFd!;
-  const pkt = Buffer.alloc(172, 0x55);
-  pkt[0] = 0x80;
-  pkt[1] = renumber ? 101 : 0;
-  pkt.writeUInt32BE(0x1234, 8);
+  const pkt = rtpPacket(0x5555, { pt: renumber ? 101 : 0, ts: 0x55555555, ssrc: 0x1234, payload: Buffer.alloc(160, 0x55) });
 
   const results: Array<{ cpuNs: number; wallNs: number }> = [];
   for (let r = 0; r < rounds + 1; r++) {

@@ -57,7 +57,7 @@ export class Daemon {
 
   constructor(readonly config: Config) {
     this.leaks = createLeakRegistry(config.leakCheck, config.leakStacks, readLeakInjection());
-    this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax);
+    this.interfaces = new InterfaceSet(config.interfaces, config.portMin, config.portMax, config.interfaceAliases);
   }
 
   async start(): Promise<void> {
@@ -198,6 +198,7 @@ export class Daemon {
         free: (a.pool.capacity - a.pool.inUse) * 2,
         total: a.pool.capacity * 2,
       })),
+      unsupportedFlags: this.counters.unsupportedSnapshot(),
     };
   }
 
@@ -207,6 +208,7 @@ export class Daemon {
       leaks: this.leaks.counters() as unknown as Reply,
       fastPath: this.fastPathStatus() as unknown as Reply,
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
+      unsupportedFlags: this.counters.unsupportedSnapshot(),
     };
   }
 

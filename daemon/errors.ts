@@ -59,7 +59,8 @@ export class ConfigError extends RtpengineError {
 }
 
 export class PortsExhaustedError extends NgCommandError {
-  constructor(detail: string) {
+  /** `pool`: this address's port range is used up (another address may have ports); `resources`: out of fds/buffers. */
+  constructor(detail: string, readonly scope: 'pool' | 'resources' = 'pool') {
     super('NO_PORTS', detail);
   }
 }

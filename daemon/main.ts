@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(EXIT_STARTUP);
   }
   if (config.pidfile) writeFileSync(config.pidfile, `${process.pid}\n`);
-  log().info({ version: VERSION, interfaces: config.interfaces, ng: config.listenNg }, 'Startup complete');
+  log().info({ version: VERSION, interfaces: config.interfaces, interfaceAliases: config.interfaceAliases, ng: config.listenNg }, 'Startup complete');
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -7,8 +7,9 @@
  * Rules (rtpengine's documented `ICE` values):
  * - `remove`: no ICE toward the receiver; `reject` (or the `reject-ICE` flag) also none back
  *   toward the offerer in the answer, even if it offered ICE.
- * - `force` / `force-relay`: ICE toward the receiver always (our candidates only).
- * - `default` / `optional` / absent: ICE toward the receiver if the sender's SDP had ICE.
+ * - `force`: ICE toward the receiver always (our candidates only).
+ * - `default` / `optional` / absent: ICE toward the receiver if the sender's SDP had ICE;
+ *   `force-relay` (not implemented: warned as such) acts as `default`.
  * - In an answer, the offerer gets ICE back if we terminate ICE toward it (it offered ICE).
  * The relay is controlling toward the receiver of an offer and controlled toward the offerer,
  * unless it acts ICE-lite there (`ICE-lite`: forward = toward the receiver of the offer,
@@ -90,7 +91,7 @@ export function updateIce(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedi
   // the receiver's side
   let wanted: boolean;
   if (role === 'offer') {
-    wanted = mode === 'force' || mode === 'force-relay' || (!rejectIce && mode !== 'remove' && theirs !== null);
+    wanted = mode === 'force' || (!rejectIce && mode !== 'remove' && theirs !== null);
     if (wanted) ensureAgent(call, rm, true, liteToward(flags, 'receiver'));
     else call.closeIce(rm);
   } else {

@@ -15,6 +15,8 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
+import { isOwnSdp } from './loop-protect.js';
+import { warnUnsupported } from './unsupported-flags.js';
 
 export type { Reply };
 
@@ -66,14 +68,30 @@ function answerSender(call: Call, offerer: Monologue, flags: NgFlags, toTag: str
   return call.addMonologue(toTag, flags.viaBranch);
 }
 
+/** Two participants by tag, or by label (`label` for the first, `to-label` for the second), as rtpengine selects them. */
+function byTagOrLabel(call: Call, tag: string | undefined, label: string | undefined): Monologue | undefined {
+  if (tag !== undefined) return call.monologueByTag(tag);
+  if (label !== undefined) return call.monologues.find((m) => !m.deleted && m.label === label);
+  return undefined;
+}
+
 export class CallInterfaces {
   constructor(private readonly calls: CallHash) {}
+
+  /** Every command on a call starts here, under its write lock: flags not implemented yet are reported. */
+  private begin(call: Call, flags: NgFlags): void {
+    call.lastSignal = Date.now();
+    warnUnsupported(call, flags, this.calls.ctx.counters);
+  }
 
   async offer(flags: NgFlags): Promise<Reply> {
     const { callId, fromTag, sdp } = requireKeys(flags, true, false);
     const session = parseSdp(sdp);
+    // `loop protect`: an SDP we wrote ourselves comes back untouched and changes nothing
+    if (flags.flags.has('loop-protect') && isOwnSdp(session)) return { sdp };
     const { call, created } = this.calls.getOrCreate(callId);
-    const out = await this.createOrUpdate(call, created, async () => {
+    const out = await this.createOrUpdate(call, created, flags, async () => {
+      call.applyTos(flags.tos);
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
       sender.subscribe(receiver);
@@ -88,10 +106,10 @@ export class CallInterfaces {
    * the command waited for the lock is gone ("Unknown call-id"); a call this command created
    * and then failed is torn down before the lock is released, so no other command sees it.
    */
-  private createOrUpdate<T>(call: Call, created: boolean, fn: () => Promise<T>): Promise<T> {
+  private createOrUpdate<T>(call: Call, created: boolean, flags: NgFlags, fn: () => Promise<T>): Promise<T> {
     return call.write(async () => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       try {
         return await fn();
       } catch (err) {
@@ -104,11 +122,12 @@ export class CallInterfaces {
   async answer(flags: NgFlags): Promise<Reply> {
     const { callId, fromTag, sdp } = requireKeys(flags, true, true);
     const session = parseSdp(sdp);
+    if (flags.flags.has('loop-protect') && isOwnSdp(session)) return { sdp };
     const call = this.calls.get(callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     const out = await call.write(async () => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
@@ -132,7 +151,7 @@ export class CallInterfaces {
     const delay = flags.deleteDelay ?? this.calls.ctx.config.deleteDelay;
     return call.write(() => {
       if (call.destroyed) return notFound();
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       const stats = flags.flags.has('fast') ? {} : callStats(call);
       const tag = flags.flags.has('to-tag') && flags.toTag ? flags.toTag : flags.fromTag;
       if (tag !== undefined && !call.monologueByTag(tag)) return notFound();
@@ -157,22 +176,20 @@ export class CallInterfaces {
    */
   async connect(flags: NgFlags): Promise<Reply> {
     if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
-    if (!flags.fromTag) throw new NgCommandError('NO_FROM_TAG');
-    if (!flags.toTag) throw new NgCommandError('NO_TO_TAG');
+    if (!flags.fromTag && flags.label === undefined) throw new NgCommandError('NO_FROM_TAG');
+    if (!flags.toTag && flags.toLabel === undefined) throw new NgCommandError('NO_TO_TAG');
     if (flags.toCallId !== undefined && flags.toCallId !== flags.callId) {
       throw new NgCommandError('NOT_IMPLEMENTED', 'connect across calls (to-call-id)');
     }
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
-    const fromTag = flags.fromTag;
-    const toTag = flags.toTag;
     return call.write(() => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-      const from = call.monologueByTag(fromTag);
+      const from = byTagOrLabel(call, flags.fromTag, flags.label);
       if (!from) throw new NgCommandError('TAG_NOT_FOUND');
-      const to = call.monologueByTag(toTag);
+      const to = byTagOrLabel(call, flags.toTag, flags.toLabel);
       if (!to || to === from) throw new NgCommandError('TO_TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       from.unsubscribeAll();
       to.unsubscribeAll();
       to.subscribe(from);
@@ -189,7 +206,7 @@ export class CallInterfaces {
     const callId = flags.callId ?? randomUUID();
     const fromTag = flags.fromTag ?? randomUUID();
     const { call, created } = this.calls.getOrCreate(callId);
-    const sdp = await this.createOrUpdate(call, created, async () => {
+    const sdp = await this.createOrUpdate(call, created, flags, async () => {
       const publisher = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       return publish(call, publisher, session, flags);
     });
@@ -206,7 +223,7 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const publisher = call.monologueByTag(fromTag);
       if (!publisher) throw new NgCommandError('TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       const toTag = flags.toTag ?? randomUUID();
       const subscriber = call.monologueByTag(toTag) ?? call.addMonologue(toTag, undefined);
       if (subscriber === publisher) throw new NgCommandError('DIALOGUE');
@@ -227,7 +244,7 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber || subscriber.subscriptions.length === 0) throw new NgCommandError('TO_TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       subscribeAnswer(call, subscriber, session, flags);
       return {};
     });
@@ -243,7 +260,7 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       const subscriber = call.monologueByTag(toTag);
       if (!subscriber) throw new NgCommandError('TO_TAG_NOT_FOUND');
-      call.lastSignal = Date.now();
+      this.begin(call, flags);
       call.removeMonologue(subscriber);
       call.rebuildSinks();
       return {};

@@ -17,7 +17,8 @@ import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
 import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
-import type { LocalAddress } from '../net/interfaces.js';
+import { LocalAddress } from '../net/interfaces.js';
+import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
@@ -70,6 +71,10 @@ export class Call implements CallGate {
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
   deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
   private deferred: DeferredQueue | null = null;
+  /** TOS of this call's outgoing media (rtpengine's call->tos): --tos, or the ng `TOS` key. */
+  tos: number | null;
+  /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call. */
+  readonly warnedFlags = new Set<string>();
   readonly leak: LeakHandle;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
@@ -79,6 +84,21 @@ export class Call implements CallGate {
     readonly ctx: CallContext,
   ) {
     this.leak = ctx.leaks.register('Call', callId);
+    this.tos = ctx.config.tos;
+  }
+
+  /**
+   * The ng `TOS` key, rtpengine's rule: only in an offer, for the whole call; negative leaves it
+   * unchanged, absent or above 255 reverts to --tos. Applied to every socket of the call (the
+   * native fast path's sockets set IP_TOS/IPV6_TCLASS; Node's dgram sockets cannot, see README).
+   */
+  applyTos(requested: number | undefined): void {
+    if (requested !== undefined && requested < 0) return;
+    const tos = requested === undefined || requested > 255 ? this.ctx.config.tos : requested;
+    if (tos === this.tos) return;
+    this.tos = tos;
+    // no --tos and the key reverts to it: the kernel default (0) is what "untouched" means
+    for (const fd of this.fds) fd.socket.setTos(tos ?? 0);
   }
 
   get writeLocked(): boolean {
@@ -194,21 +214,23 @@ export class Call implements CallGate {
   }
 
   /**
-   * Binds an RTP/RTCP pair for `media` on `local` (awaits: packets may be deferred meanwhile).
-   * A call found torn down when the sockets are open gets nothing: the pair is closed and
-   * returned, and the command stops with "Unknown call-id".
+   * Binds an RTP/RTCP pair for `media`: on the interface the name `where` resolves to for
+   * `family`, preferring the logical interface `prefer`, or on the local address `where` itself
+   * (awaits: packets may be deferred meanwhile). A call found torn down when the sockets are open gets nothing: the pair is
+   * closed and returned, and the command stops with "Unknown call-id".
    */
-  async allocatePorts(media: CallMedia, local: LocalAddress): Promise<void> {
+  async allocatePorts(media: CallMedia, where: LocalAddress | string | undefined, family?: AddressFamily, prefer?: string): Promise<void> {
     this.refuseIfDestroyed('port allocation');
     let rtpFd: StreamFd | null = null;
     let rtcpFd: StreamFd | null = null;
     const counters = this.ctx.counters;
-    const pair = await this.ctx.interfaces.openPair(
-      local,
-      this.ctx.sockets,
-      (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); },
-      (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); },
-    );
+    const onRtp: PacketHandler = (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); };
+    const onRtcp: PacketHandler = (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); };
+    const interfaces = this.ctx.interfaces;
+    const pair = where instanceof LocalAddress
+      ? await interfaces.openPair(where, this.ctx.sockets, onRtp, onRtcp)
+      : await interfaces.openFor(where, family, this.ctx.sockets, onRtp, onRtcp, prefer);
+    const local = pair.local;
     if (this.destroyed) {
       // nothing of this allocation is registered yet: it gives back what it holds itself
       pair.rtp.close();
@@ -229,9 +251,9 @@ export class Call implements CallGate {
     media.rtp.selectedFd = rtpFd;
     media.rtcp.selectedFd = rtcpFd;
     media.ports = { local, port: pair.port, leak };
-    if (this.ctx.config.tos !== null) {
-      pair.rtp.setTos(this.ctx.config.tos);
-      pair.rtcp.setTos(this.ctx.config.tos);
+    if (this.tos !== null) {
+      pair.rtp.setTos(this.tos);
+      pair.rtcp.setTos(this.tos);
     }
   }
 

@@ -47,6 +47,8 @@ export interface NgFlags {
   direction: string[];
   fromInterface?: string;
   toInterface?: string;
+  /** `interface`: the one interface of a single-sided command (publish, subscribe request). */
+  interface?: string;
   ice?: IceOption;
   iceLite?: IceLiteOption;
   rtcpMux: Set<RtcpMuxOption>;
@@ -68,6 +70,11 @@ export interface NgFlags {
   supports: Set<string>;
   /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
   flags: Set<string>;
+  /**
+   * rtpengine-documented flags and keys this message used that the daemon does not implement
+   * yet (names from call/unsupported-flags.ts): warned about once per call and counted.
+   */
+  unsupported?: Set<string>;
   /** For `cli`: the CLI command line to run. */
   body?: string;
   /** For `leak-stacks`: the object types to watch. */

@@ -18,6 +18,8 @@ export class Monologue {
   readonly created = Date.now();
   /** Interface name chosen for this side (from `direction`/`from-interface`/`to-interface`). */
   interfaceName: string | undefined;
+  /** The unknown-interface warning for interfaceName was logged (once per name per participant). */
+  interfaceWarned = false;
   /** Address family wanted in SDP sent to this participant (`address-family`). */
   family: 4 | 6 | undefined;
   /** The session part of the last SDP this participant sent us: the template of SDPs made for its subscribers. */

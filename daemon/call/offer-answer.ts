@@ -5,9 +5,7 @@
  * participant (the receiver) gets. Runs under the call's write lock.
  */
 import type { NgFlags } from './flags.js';
-import { NgCommandError } from '../errors.js';
 import type { Endpoint, LearningMode } from '../net/endpoint.js';
-import type { LocalAddress } from '../net/interfaces.js';
 import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
@@ -20,8 +18,14 @@ import { renderSdp, type MediaOutput } from './sdp-output.js';
 
 export type SdpRole = 'offer' | 'answer';
 
-function senderEndpointAddress(media: SdpMedia, session: SdpSession, flags: NgFlags): SdpConnection | null {
-  if (flags.flags.has('sip-source-address') && flags.receivedFrom) return flags.receivedFrom;
+/**
+ * Where the sender's media goes before learning (rtpengine's fill_endpoint): the SDP address when
+ * the address is trusted (the default; `trust address`), else the SIP source (`received from`)
+ * with `SIP source address` or --sip-source. `trust address` wins over both.
+ */
+function senderEndpointAddress(media: SdpMedia, session: SdpSession, flags: NgFlags, sipSourceDefault: boolean): SdpConnection | null {
+  const trusted = flags.flags.has('trust-address') || (!flags.flags.has('sip-source-address') && !sipSourceDefault);
+  if (!trusted && flags.receivedFrom) return flags.receivedFrom;
   return media.connection ?? session.connection;
 }
 
@@ -30,17 +34,29 @@ function learningFor(flags: NgFlags, fallback: LearningMode): LearningMode {
   return flags.endpointLearning ?? fallback;
 }
 
-/** Chooses the local address for a side: its interface name, then the family it should see. */
-export function localFor(call: Call, side: Monologue, family: 4 | 6 | undefined): LocalAddress {
-  const local = call.ctx.interfaces.select(side.interfaceName, family);
-  if (!local) throw new NgCommandError('NO_PORTS', 'no local interface');
-  return local;
+/**
+ * Makes sure a media of `side` has ports on the interface its name resolves to for `family`:
+ * a re-offer keeps ports that still fit (a round-robin choice is not made again), otherwise
+ * they move (rtpengine's __init_interface).
+ */
+export async function ensurePorts(call: Call, media: CallMedia, side: Monologue, family: 4 | 6 | undefined): Promise<void> {
+  const interfaces = call.ctx.interfaces;
+  if (media.ports && interfaces.accepts(side.interfaceName, family, media.ports.local)) return;
+  if (!side.interfaceWarned && interfaces.isUnknown(side.interfaceName)) {
+    side.interfaceWarned = true;
+    call.log(side.tag).warn({ interface: side.interfaceName }, `Interface '${side.interfaceName}' not found, using default`);
+  }
+  if (media.ports) call.releasePorts(media);
+  // every m= line of one side goes on one interface (rtpengine picks per participant, not per media)
+  const sibling = side.medias.find((m) => m !== media && m.ports && interfaces.accepts(side.interfaceName, family, m.ports.local));
+  await call.allocatePorts(media, side.interfaceName, family, sibling?.ports?.local.name);
 }
 
-export async function ensurePorts(call: Call, media: CallMedia, local: LocalAddress): Promise<void> {
-  if (media.ports && media.ports.local === local) return; // re-offer keeps its ports
-  if (media.ports) call.releasePorts(media);
-  await call.allocatePorts(media, local);
+/** A side's interface name; a new one is looked up (and warned about if unknown) again. */
+export function setInterface(side: Monologue, name: string): void {
+  if (side.interfaceName === name) return;
+  side.interfaceName = name;
+  side.interfaceWarned = false;
 }
 
 /** The family of a participant's SDP, used as its local family unless `address-family` says otherwise. */
@@ -49,7 +65,7 @@ export function sdpFamily(session: SdpSession): 4 | 6 | undefined {
 }
 
 export function setSenderEndpoints(call: Call, media: CallMedia, sdp: SdpMedia, session: SdpSession, flags: NgFlags): void {
-  const conn = senderEndpointAddress(sdp, session, flags);
+  const conn = senderEndpointAddress(sdp, session, flags, call.ctx.config.sipSource);
   const rtpEp: Endpoint | null = conn ? { address: conn.address, family: conn.family, port: sdp.port } : null;
   let rtcpEp: Endpoint | null = null;
   if (conn) {
@@ -77,11 +93,12 @@ export async function monologueOfferAnswer(
 ): Promise<string> {
   sender.lastSession = session;
   if (flags.label !== undefined) sender.label = flags.label;
-  if (role === 'offer') {
-    const [fromIf, toIf] = flags.direction;
-    if (fromIf ?? flags.fromInterface) sender.interfaceName = fromIf ?? flags.fromInterface;
-    if (toIf ?? flags.toInterface) receiver.interfaceName = toIf ?? flags.toInterface;
-  }
+  // `from-interface`/`to-interface` are the two halves of `direction`: the side this message
+  // came from, the side it goes to (in an answer too, as rtpengine); omitted, they are remembered
+  const fromIf = flags.fromInterface ?? flags.direction[0];
+  const toIf = flags.toInterface ?? flags.direction[1];
+  if (fromIf) setInterface(sender, fromIf);
+  if (toIf) setInterface(receiver, toIf);
   sender.family = sdpFamily(session) ?? sender.family;
   if (flags.addressFamily) receiver.family = flags.addressFamily;
   else if (receiver.family === undefined) receiver.family = sender.family;
@@ -114,8 +131,8 @@ export async function monologueOfferAnswer(
       rm.rejected = role === 'offer' ? true : rm.rejected;
     } else {
       if (role === 'offer') rm.rejected = false;
-      await ensurePorts(call, sm, localFor(call, sender, sender.family));
-      await ensurePorts(call, rm, localFor(call, receiver, receiver.family));
+      await ensurePorts(call, sm, sender, sender.family);
+      await ensurePorts(call, rm, receiver, receiver.family);
     }
     const isRtp = isRtpProtocol(sdp.protocol);
     const mux = role === 'offer'

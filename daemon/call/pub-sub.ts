@@ -14,7 +14,7 @@ import type { Call } from './call.js';
 import { negotiateAnswer, negotiateOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { SDP_SESSION_NAME } from '../version.js';
-import { ensurePorts, getMedia, localFor, sdpFamily, setSenderEndpoints } from './offer-answer.js';
+import { ensurePorts, getMedia, sdpFamily, setInterface, setSenderEndpoints } from './offer-answer.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
 
@@ -35,6 +35,7 @@ function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
 export async function publish(call: Call, publisher: Monologue, session: SdpSession, flags: NgFlags): Promise<string> {
   publisher.lastSession = session;
   if (flags.label !== undefined) publisher.label = flags.label;
+  if (flags.interface) setInterface(publisher, flags.interface);
   publisher.family = sdpFamily(session) ?? publisher.family;
   const out: MediaOutput[] = [];
   for (const [i, sdp] of session.medias.entries()) {
@@ -47,7 +48,7 @@ export async function publish(call: Call, publisher: Monologue, session: SdpSess
     media.rejected = sdp.port === 0;
     setSenderEndpoints(call, media, sdp, session, flags);
     if (media.rejected) call.releasePorts(media);
-    else await ensurePorts(call, media, localFor(call, publisher, publisher.family));
+    else await ensurePorts(call, media, publisher, publisher.family);
     // the answer is the relay's own SDP: the chosen codec, no attributes of the publisher's
     const answered: SdpMedia = { ...sdp, codecs: media.codecs, direction: 'recvonly', attributes: [], otherLines: [], bandwidth: [] };
     const mux = decideRtcpMux({ kind: 'publish', publisher: media, senderMux: sdp.rtcpMux }, isRtpProtocol(sdp.protocol));
@@ -79,7 +80,10 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
   subscriber.subscribe(publisher);
   subscriber.subscriptionKinds.set(publisher, 'pub/sub');
   if (bidirectional) publisher.subscribe(subscriber);
-  if (flags.setLabel !== undefined) subscriber.label = flags.setLabel;
+  // for `subscribe request` rtpengine takes `to-label` as a synonym of `set-label`
+  const label = flags.setLabel ?? flags.toLabel;
+  if (label !== undefined) subscriber.label = label;
+  if (flags.interface) setInterface(subscriber, flags.interface);
   if (flags.addressFamily) subscriber.family = flags.addressFamily;
   else if (subscriber.family === undefined) subscriber.family = publisher.family;
   const direction: Direction = flags.flags.has('inactive') ? 'inactive' : bidirectional ? 'sendrecv' : 'sendonly';
@@ -91,7 +95,7 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
     sm.rejected = pm.rejected;
     sm.direction = direction;
     if (sm.rejected) call.releasePorts(sm);
-    else await ensurePorts(call, sm, localFor(call, subscriber, subscriber.family));
+    else await ensurePorts(call, sm, subscriber, subscriber.family);
     const isRtp = isRtpProtocol(pm.protocol);
     const mux = decideRtcpMux({ kind: 'subscribe request', publisher: pm, subscriber: sm, policy: new Set(flags.rtcpMux) }, isRtp);
     // the publisher's m= line with the codecs its publish negotiated, through the codec flags

@@ -12,6 +12,7 @@ import { isRtpProtocol, type Direction, type SdpCodec, type SdpConnection, type 
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
 import { sessionIceLite } from './call-ice.js';
+import { withLoopMarker } from './loop-protect.js';
 import type { Monologue } from './monologue.js';
 import type { RtcpMuxOutput } from './rtcp-mux.js';
 
@@ -98,8 +99,10 @@ export function renderSdp(receiver: Monologue, session: SdpSession, medias: read
   if ((flags.replace.has('origin') || flags.replace.has('origin-full')) && firstLocal) {
     origin = { ...origin, addrType: `IP${firstLocal.family}`, address: firstLocal.address };
   }
+  // `loop protect`: our instance marker as the last session attribute
+  const template = flags.flags.has('loop-protect') ? withLoopMarker(session) : session;
   const iceLite = sessionIceLite(receiver.medias);
-  const build = (version: string) => writeSdp({ session, origin: { ...origin, sessionVersion: version }, medias: out, iceLite });
+  const build = (version: string) => writeSdp({ session: template, origin: { ...origin, sessionVersion: version }, medias: out, iceLite });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
   const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);

@@ -3,6 +3,7 @@
  * line; invalid values of known options are ConfigErrors (clear message, non-zero exit).
  */
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { LEARNING_MODES, type LearningMode } from '../net/endpoint.js';
 import { OPTIONS_BY_LONG } from './options.js';
@@ -17,6 +18,12 @@ export interface InterfaceSpec {
   family: 4 | 6;
 }
 
+/** `-i ALIAS=NAME`: another name for an interface configured before it. */
+export interface InterfaceAlias {
+  alias: string;
+  target: string;
+}
+
 export interface ListenSpec {
   address: string;
   port: number;
@@ -24,6 +31,7 @@ export interface ListenSpec {
 
 export interface Config {
   interfaces: InterfaceSpec[];
+  interfaceAliases: InterfaceAlias[];
   listenNg: ListenSpec[];
   listenCli: ListenSpec[];
   listenUdp: ListenSpec | null;
@@ -50,6 +58,8 @@ export interface Config {
   finalTimeout: number;
   offerTimeout: number;
   endpointLearning: LearningMode;
+  /** --sip-source: use `received from` rather than SDP addresses unless `trust address` is given. */
+  sipSource: boolean;
   leakCheck: LeakCheckMode;
   leakStacks: string[];
   leakSampleInterval: number;
@@ -87,14 +97,32 @@ function enumValue<T extends string>(raw: RawOptions, key: string, allowed: read
   return value as T;
 }
 
-export function parseInterface(spec: string): InterfaceSpec {
+const NAME_RE = /^[A-Za-z0-9_.:-]+$/;
+
+/** Addresses of a system network interface (`eth0`), or of every non-loopback one (`any`). */
+function systemAddresses(device: string): Array<{ address: string; family: 4 | 6 }> {
+  const all = networkInterfaces();
+  const wanted = (device === 'any' ? Object.values(all).flat() : all[device] ?? [])
+    .filter((a): a is NonNullable<typeof a> => a !== undefined && (device !== 'any' || !a.internal));
+  // link-local IPv6 needs a scope id to bind: left out
+  return wanted
+    .filter((a) => !(a.family === 'IPv6' && a.scopeid !== undefined && a.scopeid !== 0))
+    .map((a) => ({ address: a.address, family: a.family === 'IPv6' ? 6 : 4 }));
+}
+
+/**
+ * One `-i` value, rtpengine's syntax: `[NAME/]ADDR[!ADVERTISED]` where ADDR is an IP address, a
+ * system network interface (all its addresses) or `any` (every non-loopback address). NAME
+ * may be `BASE:SUFFIX` (round-robin under BASE). `ALIAS=NAME` is parsed by parseInterfaceArg.
+ */
+export function parseInterfaces(spec: string): InterfaceSpec[] {
   let rest = spec.trim();
   let name = 'default';
   const slash = rest.indexOf('/');
   if (slash >= 0) {
     name = rest.slice(0, slash);
     rest = rest.slice(slash + 1);
-    if (!/^[A-Za-z0-9_.:=-]+$/.test(name)) throw new ConfigError(`Invalid interface name in "${spec}"`);
+    if (!NAME_RE.test(name)) throw new ConfigError(`Invalid interface name in "${spec}"`);
   }
   let advertised: string | undefined;
   const bang = rest.indexOf('!');
@@ -102,15 +130,54 @@ export function parseInterface(spec: string): InterfaceSpec {
     advertised = rest.slice(bang + 1);
     rest = rest.slice(0, bang);
   }
-  const address = rest.replace(/^\[(.*)\]$/, '$1');
-  const family = isIP(address);
-  if (family === 0) {
-    throw new ConfigError(`Invalid interface "${spec}": "${address}" is not an IP address (interface names and hostnames are not supported yet)`);
-  }
   if (advertised !== undefined && isIP(advertised) === 0) {
     throw new ConfigError(`Invalid interface "${spec}": advertised address "${advertised}" is not an IP address`);
   }
-  return { name, address, advertised: advertised ?? address, family: family as 4 | 6 };
+  const address = rest.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  if (family !== 0) return [{ name, address, advertised: advertised ?? address, family: family as 4 | 6 }];
+  if (!/^[A-Za-z0-9_.@-]+$/.test(address)) throw new ConfigError(`Invalid interface "${spec}": "${address}" is not an IP address`);
+  const found = systemAddresses(address);
+  if (found.length === 0) {
+    throw new ConfigError(`Invalid interface "${spec}": "${address}" is neither an IP address nor a network interface with addresses (host names are not supported)`);
+  }
+  // an advertised address applies to the addresses of its own family only
+  return found.map((a) => ({
+    name,
+    address: a.address,
+    advertised: advertised !== undefined && isIP(advertised) === a.family ? advertised : a.address,
+    family: a.family,
+  }));
+}
+
+/** The first address a `-i` value names (kept for callers that configure a single address). */
+export function parseInterface(spec: string): InterfaceSpec {
+  return parseInterfaces(spec)[0] as InterfaceSpec;
+}
+
+/** All `-i` values in order: addresses and aliases (an alias must follow the interface it names). */
+export function parseInterfaceArgs(specs: readonly string[]): { interfaces: InterfaceSpec[]; aliases: InterfaceAlias[] } {
+  const interfaces: InterfaceSpec[] = [];
+  const aliases: InterfaceAlias[] = [];
+  for (const spec of specs) {
+    const alias = /^([^/!=\s]+)=([^/!=\s]+)$/.exec(spec.trim());
+    if (!alias) {
+      interfaces.push(...parseInterfaces(spec));
+      continue;
+    }
+    const [, name, target] = alias as unknown as [string, string, string];
+    if (!NAME_RE.test(name) || !NAME_RE.test(target)) throw new ConfigError(`Invalid interface alias "${spec}"`);
+    if (interfaces.some((i) => i.name === name) || aliases.some((a) => a.alias === name)) {
+      throw new ConfigError(`Invalid interface alias "${spec}": "${name}" is already an interface name`);
+    }
+    // an alias of an alias names the same interface
+    const resolved = aliases.find((a) => a.alias === target)?.target ?? target;
+    if (!interfaces.some((i) => i.name === resolved)) {
+      throw new ConfigError(`Invalid interface alias "${spec}": interface "${target}" must be configured before its alias`);
+    }
+    aliases.push({ alias: name, target: resolved });
+  }
+  return { interfaces, aliases };
 }
 
 export function parseListen(spec: string, option: string, defaultAddress = '127.0.0.1'): ListenSpec {
@@ -144,7 +211,8 @@ export function buildConfig(raw: RawOptions): Config {
   boolValue(raw, 'log-stderr');
   const help = boolValue(raw, 'help');
   const version = boolValue(raw, 'version');
-  const interfaces = (raw.get('interface') ?? []).map(parseInterface);
+  // ini files separate values with `;`, rtpengine's own examples also with spaces
+  const { interfaces, aliases } = parseInterfaceArgs((raw.get('interface') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v !== ''));
   if (interfaces.length === 0 && !help && !version) throw new ConfigError('At least one interface must be given (-i/--interface)');
   const portMin = intValue(raw, 'port-min', 30000, 1, 65535);
   const portMax = intValue(raw, 'port-max', 39999, 1, 65535);
@@ -158,6 +226,7 @@ export function buildConfig(raw: RawOptions): Config {
   if (listenHttps.length > 0 && !httpsCert) throw new ConfigError('HTTPS/WSS listener requested, but no certificate given (--https-cert)');
   return {
     interfaces,
+    interfaceAliases: aliases,
     listenNg: (raw.get('listen-ng') ?? []).map((s) => parseListen(s, 'listen-ng')),
     listenCli: (raw.get('listen-cli') ?? []).map((s) => parseListen(s, 'listen-cli')),
     listenUdp: udp === undefined ? null : parseListen(udp, 'listen-udp'),
@@ -182,6 +251,7 @@ export function buildConfig(raw: RawOptions): Config {
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),
     finalTimeout: intValue(raw, 'final-timeout', 0, 0),
     offerTimeout: intValue(raw, 'offer-timeout', 3600, 0),
+    sipSource: boolValue(raw, 'sip-source'),
     endpointLearning: enumValue(raw, 'endpoint-learning', LEARNING_MODES, 'delayed'),
     leakCheck: enumValue(raw, 'leak-check', ['off', 'summary', 'full', 'fatal'] as const, 'summary'),
     leakStacks,

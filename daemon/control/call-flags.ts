@@ -2,7 +2,8 @@
  * ng message → typed NgFlags (rtpengine's call_flags.c). Keys and flags are matched through one
  * normalisation (case-insensitive; space, underscore and hyphen alike), so every spelling
  * rtpengine accepts (`call-id`, `call id`, `call ID`, `rtpp_flags`) lands on one name. Unknown
- * keys and flags are ignored with a debug log, as rtpengine does.
+ * keys and flags are ignored with a debug log, as rtpengine does; the ones rtpengine documents
+ * but this daemon does not implement yet are recorded in `unsupported` (call/unsupported-flags.ts).
  */
 import { isIP } from 'node:net';
 import type { BencodeDict, BencodeValue } from './bencode.js';
@@ -12,6 +13,7 @@ import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
 import type { RtcpMuxOption, ReplaceOption, IceOption, IceLiteOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
 import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
 import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
+import { unsupportedEntry } from '../call/unsupported-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
@@ -60,6 +62,7 @@ const KNOWN_FLAGS = new Set([
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'inactive',
 ]);
 
 function emptyCodec(): CodecFlags {
@@ -78,6 +81,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     osrtp: new Set(),
     supports: new Set(),
     flags: new Set(),
+    unsupported: new Set(),
   };
   const entries: Array<[string, BencodeValue | RtppValue]> = [];
   const flagWords: string[] = [];
@@ -111,6 +115,7 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'media-address': f.mediaAddress = str(value); return;
     case 'from-interface': f.fromInterface = str(value); return;
     case 'to-interface': f.toInterface = str(value); return;
+    case 'interface': f.interface = str(value); return;
     case 'direction': f.direction = list(value); return;
     case 'transport-protocol': f.transportProtocol = str(value); return;
     case 'delete-delay': f.deleteDelay = int(value, key); return;
@@ -139,8 +144,11 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'ice': {
       for (const v of list(value)) {
         const n = normalizeKey(v);
-        if ((ICE as readonly string[]).includes(n)) f.ice = n as IceOption;
-        else log().debug({ value: v }, 'unknown ICE option ignored');
+        if ((ICE as readonly string[]).includes(n)) {
+          f.ice = n as IceOption;
+          // `force-relay` (our relay candidate beside the peer's own) is not done: warned, acts as `default`
+          noteUnsupported(f, `ICE=${n}`);
+        } else log().debug({ value: v }, 'unknown ICE option ignored');
       }
       return;
     }
@@ -161,21 +169,41 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
         for (const [verb, items] of Object.entries(value)) {
           const v = normalizeKey(verb) as (typeof CODEC_VERBS)[number];
-          if ((CODEC_VERBS as readonly string[]).includes(v)) f.codec[v].push(...list(items as BencodeValue));
+          if ((CODEC_VERBS as readonly string[]).includes(v)) addCodec(f, v, list(items as BencodeValue));
         }
       }
       return;
     }
     default: {
       // a boolean flag may also come as a dictionary key (`"strict-source": "yes"`)
+      const v = str(value)?.toLowerCase();
+      const on = v === undefined || !['no', 'off', 'false', '0', ''].includes(v);
       if (KNOWN_FLAGS.has(key)) {
-        const v = str(value)?.toLowerCase();
-        if (v === undefined || !['no', 'off', 'false', '0', ''].includes(v)) f.flags.add(key);
+        if (on) {
+          f.flags.add(key);
+          noteUnsupported(f, key);
+        }
+        return;
+      }
+      if (unsupportedEntry(key)) {
+        if (on) noteUnsupported(f, key);
         return;
       }
       log().debug({ key }, 'Unknown dictionary key encountered');
     }
   }
+}
+
+/** Records an rtpengine-documented flag/key/value this daemon does not implement yet (by its table name). */
+function noteUnsupported(f: NgFlags, name: string): void {
+  const entry = unsupportedEntry(name);
+  if (entry) (f.unsupported ??= new Set()).add(entry.name);
+}
+
+function addCodec(f: NgFlags, verb: (typeof CODEC_VERBS)[number], items: string[]): void {
+  if (items.length === 0) return;
+  f.codec[verb].push(...items);
+  noteUnsupported(f, `codec-${verb}`);
 }
 
 /** ptime values: 0 or absent means "not set"; negative is an error. */
@@ -191,9 +219,9 @@ function addEnum<T extends string>(set: Set<T>, allowed: readonly T[], value: st
 }
 
 const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
-  ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => f.codec[verb].push(rest)] as [string, (f: NgFlags, rest: string) => void]),
+  ...CODEC_VERBS.map((verb) => [`codec-${verb}-`, (f: NgFlags, rest: string) => addCodec(f, verb, [rest])] as [string, (f: NgFlags, rest: string) => void]),
   // Kamailio's short form of codec-transcode-X
-  ['transcode-', (f, rest) => f.codec.transcode.push(rest)],
+  ['transcode-', (f, rest) => addCodec(f, 'transcode', [rest])],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
@@ -218,6 +246,12 @@ function applyFlag(f: NgFlags, word: string): void {
     return;
   }
   const n = normalizeKey(word);
-  if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
+  // rtpengine's older spelling of SDES-pad
+  if (n === 'pad-crypto') {
+    f.sdes.pad = true;
+    return;
+  }
+  if (unsupportedEntry(n)) noteUnsupported(f, n);
+  else if (!KNOWN_FLAGS.has(n)) log().debug({ flag: word }, 'Unknown flag encountered');
   f.flags.add(n);
 }

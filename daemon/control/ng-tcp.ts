@@ -8,7 +8,8 @@
  * arrival order while the socket is paused (back-pressure instead of a growing queue), the
  * input buffer and unsent output are bounded, and a connection that sends nothing for the idle
  * timeout — silent, half-open or trickling a message byte by byte — is closed. None of this
- * blocks any other connection: all waiting is asynchronous.
+ * blocks any other connection: all waiting is asynchronous, and a connection goes back to the
+ * event loop after each request, so one with thousands queued takes turns with the rest.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ListenSpec } from '../config/config.js';
@@ -35,6 +36,9 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 };
 
 const MAX_COOKIE = 256;
+
+/** Back to the event loop: a client with many queued requests takes turns with everyone else. */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 type Frame = { message: Buffer } | { incomplete: true } | { invalid: string };
 
@@ -137,6 +141,8 @@ export class NgTcpTransport {
             close('client does not read its replies', 'warn');
             return;
           }
+          await yieldToEventLoop();
+          if (closed) return;
         }
       } finally {
         busy = false;

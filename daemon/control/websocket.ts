@@ -17,7 +17,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { log } from '../log/logger.js';
 import type { CliCommands } from './cli-commands.js';
 import type { NgDispatcher } from './ng-dispatcher.js';
-import type { StreamLimits } from './ng-tcp.js';
+import { yieldToEventLoop, type StreamLimits } from './ng-tcp.js';
 
 export const WS_PROTOCOLS = ['ng.rtpengine.com', 'ng-plain.rtpengine.com', 'cli.rtpengine.com', 'echo.rtpengine.com'] as const;
 type WsProtocol = (typeof WS_PROTOCOLS)[number];
@@ -85,6 +85,7 @@ export class WebSocketControl {
             return;
           }
           if (ws.isPaused && queue.length < MAX_QUEUED / 2) ws.resume();
+          await yieldToEventLoop();
         }
       } finally {
         busy = false;

@@ -4,6 +4,7 @@
  * sink list. The native addon (`native-fast-path.ts`) implements it; when the addon is absent
  * or disabled (`-t -1`) no engine exists and every packet takes the JS path.
  */
+import type { Endpoint } from '../net/endpoint.js';
 import type { MediaSocket, MediaSocketFactory } from '../net/media-socket.js';
 
 export interface ForwardDestination {
@@ -21,7 +22,7 @@ export interface ForwardDestination {
 /** One entry per receiving socket. Anything the entry cannot do is punted up to JS. */
 export interface ForwardingEntry {
   /** Packets from any other source are punted to JS (which learns, drops or counts them). */
-  source: { address: string; port: number };
+  source: Pick<Endpoint, 'address' | 'port'>;
   /** Destinations for RTP (and, with rtcpMux, the RTP half of demultiplexed traffic). */
   rtp: ForwardDestination[];
   /** Destinations for RTCP: packets with second byte 192..223 when rtcpMux, else everything on an RTCP socket. */

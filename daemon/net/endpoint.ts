@@ -26,7 +26,7 @@ export function isHoldAddress(address: string | undefined | null): boolean {
   return address === '0.0.0.0' || address === '::';
 }
 
-/** The hold (unspecified) address of a family, as written into SDP. */
+/** The unspecified address of a family, as SDP writes it for hold and for rejected m= lines. */
 export function holdAddress(family: AddressFamily): string {
   return family === 6 ? '::' : '0.0.0.0';
 }

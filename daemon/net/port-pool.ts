@@ -26,6 +26,11 @@ export class PortPool {
     return this.used.size;
   }
 
+  /** Pairs not reserved by us (a port bound by someone else still counts as free until tried). */
+  get free(): number {
+    return this.capacity - this.used.size;
+  }
+
   /** Candidate even ports in allocation order, starting after the last one handed out. */
   *candidates(): Generator<number> {
     const pairs = this.capacity;

@@ -8,6 +8,7 @@
  *          direction, a=rtcp, a=rtcp-mux, a=crypto (SDES), ICE (ufrag, pwd, options, candidates), a=ptime, a=maxptime.
  * Rejected media (port 0): m= and a null c= only.
  */
+import { holdAddress } from '../net/endpoint.js';
 import {
   DIRECTIONS,
   ICE_ATTRIBUTES,
@@ -104,7 +105,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
   const lines = [`m=${src.type} ${portText} ${m.protocol ?? src.protocol} ${m.formats.join(' ')}`.trimEnd()];
   if (m.port === 0) {
     const family = m.connection?.family ?? src.connection?.family ?? 4;
-    lines.push(connectionLine({ family, address: family === 6 ? '::' : '0.0.0.0' }));
+    lines.push(connectionLine({ family, address: holdAddress(family) }));
     return lines;
   }
   lines.push(...src.otherLines);

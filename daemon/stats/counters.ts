@@ -35,6 +35,16 @@ export type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];
 
 export class Counters {
   private readonly values = new Map<GlobalCounter, number>(GLOBAL_COUNTERS.map((c) => [c, 0]));
+  /** Calls that used an rtpengine flag this daemon does not implement yet, per flag name. */
+  private readonly unsupported = new Map<string, number>();
+
+  addUnsupported(name: string): void {
+    this.unsupported.set(name, (this.unsupported.get(name) ?? 0) + 1);
+  }
+
+  unsupportedSnapshot(): Record<string, number> {
+    return Object.fromEntries([...this.unsupported].sort(([a], [b]) => a.localeCompare(b)));
+  }
 
   add(counter: GlobalCounter, n = 1): void {
     this.values.set(counter, (this.values.get(counter) ?? 0) + n);

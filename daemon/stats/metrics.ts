@@ -139,4 +139,8 @@ export const FAMILY_METRICS: readonly FamilyMetric[] = [
     prom: { name: 'leak_live_objects', type: 'gauge', help: 'Call-owned objects alive, by type', labelNames: ['type'] },
     series: (s) => Object.entries(s.leaks.live).map(([type, value]) => ({ labels: { type }, value })),
   },
+  {
+    prom: { name: 'unsupported_flag_calls_total', type: 'counter', help: 'Calls that used an rtpengine flag not implemented here yet', labelNames: ['flag'] },
+    series: (s) => Object.entries(s.unsupportedFlags ?? {}).map(([flag, value]) => ({ labels: { flag }, value })),
+  },
 ];

@@ -54,4 +54,6 @@ export interface StatsSnapshot {
   leaks: { live: Record<string, number>; leaked: number; reachableAfterRelease: number; transientReachable: number; doubleRelease: number };
   cookieCache: { entries: number; bytes: number };
   interfaces: InterfacePorts[];
+  /** Calls that used each rtpengine flag this daemon does not implement yet (call/unsupported-flags.ts). */
+  unsupportedFlags?: Record<string, number>;
 }

@@ -13,7 +13,7 @@ import { encodeNg, freeTcpPort, httpRequest, NgTcpClient, WsClient } from '../he
 let d: DaemonHandle;
 let tcpPort: number;
 let httpPort: number;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 
 beforeAll(async () => {
   [tcpPort, httpPort] = [await freeTcpPort(), await freeTcpPort()];
@@ -96,6 +96,22 @@ describe('TCP ng', () => {
     expect(await trickleClosed).toBe('');
     clearInterval(timer);
   });
+});
+
+describe('TCP ng, a client that never reads', () => {
+  it('is dropped once its unread replies pass the bound; others are served meanwhile', async () => {
+    const reader = await connect(tcpPort);
+    reader.pause(); // never reads: the daemon's replies pile up
+    const requests = Array.from({ length: 4000 }, (_, i) => encodeNg({ command: 'statistics' }, `nr${i}`));
+    reader.write(Buffer.concat(requests));
+    const deadline = Date.now() + 15_000;
+    while (!d.stderr().includes('client does not read its replies') && Date.now() < deadline) {
+      expect(await tcpPingMs()).toBeLessThan(1000);
+      await sleep(100);
+    }
+    expect(d.stderr()).toContain('client does not read its replies');
+    reader.destroy();
+  }, 30_000);
 });
 
 describe('HTTP', () => {

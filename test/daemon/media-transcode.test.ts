@@ -10,7 +10,8 @@ import { expectNoLeaks } from '../helpers/leaks.js';
 import { relayPortsOf, uniqueCallId } from '../helpers/media-call.js';
 import { RtpPeer, type Received } from '../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { rtpPacket } from '../../support/rtp.js';
+import { sleep } from '../../support/sleep.js';
 
 function sdp(peer: RtpPeer, formats: string, lines: string[] = []): string {
   return ['v=0', `o=- 1545997027 1 IN IP4 ${peer.address}`, 's=tester', 't=0 0', `m=audio ${peer.port} RTP/AVP ${formats}`,
@@ -18,13 +19,7 @@ function sdp(peer: RtpPeer, formats: string, lines: string[] = []): string {
 }
 
 function rtp(pt: number, seq: number, ts: number, ssrc: number, payload: Buffer, marker = false): Buffer {
-  const h = Buffer.alloc(12);
-  h[0] = 0x80;
-  h[1] = (marker ? 0x80 : 0) | pt;
-  h.writeUInt16BE(seq, 2);
-  h.writeUInt32BE(ts >>> 0, 4);
-  h.writeUInt32BE(ssrc >>> 0, 8);
-  return Buffer.concat([h, payload]);
+  return rtpPacket(seq, { pt, ts, ssrc, payload, marker });
 }
 
 const fill = (byte: number, n: number) => Buffer.alloc(n, byte);

@@ -5,7 +5,7 @@
  * SDP version semantics follow rtpengine (sdp.c sdp_version_check): with `SDP-version` the
  * version first sent is kept for as long as the relayed SDP does not change and goes up by one
  * when it does, whatever versions the client sends; `force-increment-sdp-ver` raises it on
- * every SDP, the first one included.
+ * every SDP, the first one included (rtpengine's own test script expects 1 → 2 on a first offer).
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { AutoTest } from '../helpers/autotest.js';
@@ -170,6 +170,38 @@ c=IN IP4 198.51.100.1
 a=sendrecv
 `;
 
+const versionedWithPort = (v: number, port: number) => `
+v=0
+o=- 1545997027 ${v} IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio ${port} RTP/AVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+`;
+
+const answerVersioned = (v: number) => `
+v=0
+o=- 2545997027 ${v} IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio 2002 RTP/AVP 0
+c=IN IP4 198.51.100.3
+a=sendrecv
+`;
+
+const answerVersionedOut = (v: number) => `
+v=0
+o=- 2545997027 ${v} IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+`;
+
 const versionedOut = (v: number, codecs: string) => `
 v=0
 o=- 1545997027 ${v} IN IP4 198.51.100.1
@@ -205,6 +237,36 @@ describe('SDP version', () => {
     await t.offer('force-increment 1', flags, versioned(1, '0') + sep + versionedOut(2, '0'));
     await t.offer('force-increment 2 (same)', flags, versioned(1, '0') + sep + versionedOut(3, '0'));
     await t.offer('force-increment 3 (changed)', flags, versioned(1, '0 8') + sep + versionedOut(4, '0 8'));
+  });
+
+  // issue 9 point 4 asked for "keep the incoming version until an SDP was sent to that side";
+  // rtpengine's own script (t/auto-daemon-tests-sdp-orig-replacements.pl, "SDP version force
+  // increase": "there is no 'monologue->last_out_sdp', but the version still gets increased")
+  // and sdp.c (force_increase skips the last_out_sdp check) raise it on the first SDP too.
+  it('force-increment-sdp-ver, rtpengine\'s sequence: first offer 1→2, same 2→3, changed 3→4', async () => {
+    t.newCall();
+    const flags = { replace: ['force-increment-sdp-ver'] };
+    await t.offer('force first offer', flags, versioned(1, '0') + sep + versionedOut(2, '0'));
+    await t.offer('force re-offer, same SDP', flags, versioned(2, '0') + sep + versionedOut(3, '0'));
+    await t.offer('force re-offer, changed SDP', flags, versionedWithPort(3, 2002) + sep + versionedOut(4, '0'));
+  });
+
+  it('force-increment-sdp-ver in answers: the offerer\'s side counts on its own', async () => {
+    t.newCall();
+    const flags = { replace: ['force-increment-sdp-ver'] };
+    await t.offer('force offer', flags, versioned(7, '0') + sep + versionedOut(8, '0'));
+    // first SDP toward the offerer: its version + 1, independent of the other side's count
+    await t.answer('force first answer', flags, answerVersioned(4) + sep + answerVersionedOut(5));
+    await t.answer('force re-answer', flags, answerVersioned(4) + sep + answerVersionedOut(6));
+    // the offer side still goes on from its own last version
+    await t.offer('force re-offer after answer', flags, versioned(7, '0') + sep + versionedOut(9, '0'));
+  });
+
+  it('force-increment-sdp-ver then sdp-version: the forced count stays, unchanged SDP keeps it', async () => {
+    t.newCall();
+    await t.offer('force once', { replace: ['force-increment-sdp-ver'] }, versioned(1, '0') + sep + versionedOut(2, '0'));
+    await t.offer('sdp-version after force (same)', { replace: ['sdp-version'] }, versioned(1, '0') + sep + versionedOut(2, '0'));
+    await t.offer('sdp-version after force (changed)', { replace: ['sdp-version'] }, versioned(1, '0 8') + sep + versionedOut(3, '0 8'));
   });
 
   it('without replace the client\'s version passes through', async () => {

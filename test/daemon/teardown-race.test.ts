@@ -17,7 +17,7 @@ import { offerAnswer, sdpFor, uniqueCallId } from '../helpers/media-call.js';
 import type { NgReply } from '../helpers/ng-client.js';
 import { RtpPeer } from '../helpers/rtp-peer.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../support/sleep.js';
 const PAUSED = /TEST-ONLY pause: port allocation waiting/g;
 
 let fileCounter = 0;

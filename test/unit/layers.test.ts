@@ -1,7 +1,8 @@
 /**
- * ARCHITECTURE's layer rule for the packet path's rooms: `media` and the rooms it calls
- * (`codec`, `crypto`, `ice`) import only from rooms below them, never upward or sideways:
- * `(sdp, media, kernel) → (codec, crypto, ice) → net → (leak, log, stats)`. Read from the
+ * ARCHITECTURE's layer rule for the call logic and the packet path's rooms: `call` never
+ * imports `control`, and `media` and the rooms it calls (`codec`, `crypto`, `ice`) import only
+ * from rooms below them, never upward or sideways:
+ * `call → (sdp, media, kernel) → (codec, crypto, ice) → net → (leak, log, stats)`. Read from the
  * import statements of the sources.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ const DAEMON = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'daemon
 
 /** Rooms each checked room may import from (besides itself and the shared errors.ts). */
 const ALLOWED: Record<string, readonly string[]> = {
+  // the call logic reads its own typed flag model: never control/ (nor main/daemon above it)
+  call: ['sdp', 'media', 'kernel', 'codec', 'crypto', 'ice', 'net', 'leak', 'log', 'stats', 'config', 'version'],
   media: ['codec', 'crypto', 'ice', 'net', 'leak', 'log', 'stats'],
   codec: ['net', 'leak', 'log', 'stats'],
   crypto: ['net', 'leak', 'log', 'stats'],

@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { afterEach, expect, test } from 'vitest';
 import { loadFastPath, type NativeFastPathEngine } from '../../daemon/kernel/native-fast-path.js';
 import type { MediaSocket } from '../../daemon/net/media-socket.js';
+import { rtpPacket } from '../../support/rtp.js';
 
 const LO = '127.0.0.1';
 const probe = await loadFastPath({ threads: 1 });
@@ -28,13 +29,7 @@ async function peer(): Promise<{ sock: dgram.Socket; got: Buffer[]; port: number
 }
 
 function rtp(seq: number, pt: number, marker = false): Buffer {
-  const b = Buffer.alloc(40, seq & 0xff);
-  b[0] = 0x80;
-  b[1] = (marker ? 0x80 : 0) | pt;
-  b.writeUInt16BE(seq, 2);
-  b.writeUInt32BE(seq * 160, 4);
-  b.writeUInt32BE(0xabcdef, 8);
-  return b;
+  return rtpPacket(seq, { pt, marker, ssrc: 0xabcdef, payload: Buffer.alloc(28, seq & 0xff) });
 }
 
 async function until(cond: () => boolean, ms = 2000): Promise<void> {

@@ -8,6 +8,7 @@ import type { CodecDesc, CodecHandler, CodecHandlerFactory, CodecOutput } from '
 import { PassthroughHandler, RenumberHandler } from '../../../daemon/codec/passthrough.js';
 import { SsrcContext } from '../../../daemon/codec/ssrc.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
+import { rtpPacket } from '../../../support/rtp.js';
 
 const c = (payloadType: number, encoding: string, clockRate: number, channels: number | null = null): CodecDesc =>
   ({ payloadType, encoding, clockRate, channels, fmtp: [] });
@@ -29,13 +30,7 @@ class Collect implements CodecOutput {
 }
 
 function rtp(pt: number, marker = false): Buffer {
-  const b = Buffer.alloc(20, 0xab);
-  b[0] = 0x80;
-  b[1] = (marker ? 0x80 : 0) | pt;
-  b.writeUInt16BE(7, 2);
-  b.writeUInt32BE(160, 4);
-  b.writeUInt32BE(0x1234, 8);
-  return b;
+  return rtpPacket(7, { pt, marker, ts: 160, ssrc: 0x1234, payload: Buffer.alloc(8, 0xab) });
 }
 
 const input = new SsrcContext(0x1234, 'in', new LeakRegistry('summary').register('SsrcContext', 'c'));

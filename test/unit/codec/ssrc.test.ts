@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SSRCS, SsrcContext, SsrcTable, type SsrcDirection, type SsrcOwner } from '../../../daemon/codec/ssrc.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
+import { rtpPacket } from '../../../support/rtp.js';
 
 class Owner implements SsrcOwner {
   readonly leaks = new LeakRegistry('summary');
@@ -20,11 +21,7 @@ class Owner implements SsrcOwner {
 }
 
 function rtp(seq: number, ts: number, len = 172): Buffer {
-  const b = Buffer.alloc(len);
-  b[0] = 0x80;
-  b.writeUInt16BE(seq, 2);
-  b.writeUInt32BE(ts, 4);
-  return b;
+  return rtpPacket(seq, { ts, ssrc: 0, payload: Buffer.alloc(len - 12) });
 }
 
 describe('SsrcTable', () => {

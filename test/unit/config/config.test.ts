@@ -285,3 +285,61 @@ describe('ini file', () => {
     expect(buildConfig(raw)).toMatchObject({ portMin: 31000, portMax: 39999 });
   });
 });
+
+describe('interfaces as rtpengine configures them', () => {
+  it('-i ALIAS=NAME after the interface it names', () => {
+    const cfg = load('-i', 'pub1/203.0.113.1', '-i', 'pub=pub1', '-i', 'blah=pub');
+    expect(cfg.interfaces.map((i) => `${i.name}/${i.address}`)).toEqual(['pub1/203.0.113.1']);
+    // an alias of an alias names the interface itself
+    expect(cfg.interfaceAliases).toEqual([{ alias: 'pub', target: 'pub1' }, { alias: 'blah', target: 'pub1' }]);
+  });
+
+  it('an alias before its interface, of an unknown name, or shadowing a name is a ConfigError', () => {
+    expect(() => load('-i', 'blah=foo')).toThrow(/interface "foo" must be configured before its alias/);
+    expect(() => load('-i', 'pub=pub1', '-i', 'pub1/203.0.113.1')).toThrow(ConfigError);
+    expect(() => load('-i', 'a/10.0.0.1', '-i', 'b/10.0.0.2', '-i', 'a=b')).toThrow(/already an interface name/);
+  });
+
+  it('several addresses under one name, and BASE:SUFFIX names', () => {
+    const cfg = load('-i', 'pub/203.0.113.1', '-i', 'pub/203.0.113.2', '-i', 'rr:1/10.0.0.1', '-i', 'rr:2/10.0.0.2');
+    expect(cfg.interfaces.map((i) => `${i.name}/${i.address}`)).toEqual(['pub/203.0.113.1', 'pub/203.0.113.2', 'rr:1/10.0.0.1', 'rr:2/10.0.0.2']);
+  });
+
+  it('a system interface name stands for its addresses; unknown names are refused clearly', () => {
+    const lo = load('-i', 'int/lo').interfaces;
+    expect(lo.map((i) => i.address)).toContain('127.0.0.1');
+    expect(lo.every((i) => i.name === 'int')).toBe(true);
+    expect(() => load('-i', 'int/no-such-if0')).toThrow(/neither an IP address nor a network interface/);
+  });
+
+  it('the ini file takes interfaces separated by semicolons or spaces', () => {
+    const raw = parseIni('[rtpengine]\ninterface = pub1/203.0.113.1 pub=pub1;priv/10.0.0.1\n', 'rtpengine', 'x.conf');
+    const cfg = buildConfig(raw);
+    expect(cfg.interfaces.map((i) => i.name)).toEqual(['pub1', 'priv']);
+    expect(cfg.interfaceAliases).toEqual([{ alias: 'pub', target: 'pub1' }]);
+  });
+
+  it('--sip-source', () => {
+    expect(load('-i', '127.0.0.1').sipSource).toBe(false);
+    expect(load('-i', '127.0.0.1', '--sip-source').sipSource).toBe(true);
+  });
+});
+
+describe('control transport options', () => {
+  it('parses TCP ng, HTTP, HTTPS, certificate, key and idle timeout', () => {
+    const cfg = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-N', '2224', '--listen-tcp-ng=127.0.0.1:2225',
+      '--listen-http=8080', '--listen-https=[::1]:8443', '--https-cert=/c.pem', '--https-key=/k.pem', '--control-idle-timeout=5']);
+    expect(cfg.listenTcpNg).toEqual([{ address: '127.0.0.1', port: 2224 }, { address: '127.0.0.1', port: 2225 }]);
+    expect(cfg.listenHttp).toEqual([{ address: '127.0.0.1', port: 8080 }]);
+    expect(cfg.listenHttps).toEqual([{ address: '::1', port: 8443 }]);
+    expect(cfg.httpsCert).toBe('/c.pem');
+    expect(cfg.httpsKey).toBe('/k.pem');
+    expect(cfg.controlIdleTimeout).toBe(5);
+    expect(cfg.ignoredOptions).toEqual([]);
+  });
+
+  it('refuses HTTPS without a certificate and a zero idle timeout', () => {
+    expect(() => loadConfig(['--config-file=none', '-i', '127.0.0.1', '--listen-https=8443'])).toThrow(/no certificate given/);
+    expect(() => loadConfig(['--config-file=none', '-i', '127.0.0.1', '--control-idle-timeout=0'])).toThrow(ConfigError);
+  });
+});

@@ -257,3 +257,39 @@ describe('parseNgFlags', () => {
     expect(f.flags.has('asymmetric')).toBe(false);
   });
 });
+
+describe('flags rtpengine documents that are not implemented yet', () => {
+  it('are recorded by their table name, whatever the spelling or form', () => {
+    const f = parse({
+      command: 'offer',
+      flags: ['record call', 'pierce_NAT', 'trust-address', 'SDES-off', 'no-such-flag'],
+      ICE: 'force-relay',
+      'transport protocol': 'RTP/SAVP',
+      codec: { strip: ['G722'] },
+      DTLS: 'passive',
+    });
+    // SDES and transport-protocol are implemented (SRTP): not in the list
+    expect([...(f.unsupported ?? [])].sort()).toEqual(['DTLS', 'ICE=force-relay', 'pierce-NAT', 'record-call']);
+    expect(f.sdes.off).toBe(true);
+    expect(f.transportProtocol).toBe('RTP/SAVP');
+    // the implemented ones are not in the list, and values still reach the model
+    expect(f.flags.has('trust-address')).toBe(true);
+    expect(f.codec.strip).toEqual(['G722']);
+  });
+
+  it('ICE=remove and empty codec lists are not reported; a boolean key set to "no" is not either', () => {
+    const f = parse({ command: 'offer', ICE: 'remove', codec: { transcode: [] }, 'record call': 'no', 'pierce-NAT': 'off', flags: ['single-codec'] });
+    expect([...(f.unsupported ?? [])]).toEqual([]);
+  });
+
+  it('rtpp-flags words and keys are reported too', () => {
+    const f = parse({ command: 'offer', 'rtpp-flags': 'record-call ICE=force-relay codec-set-opus/48000/2/32000' });
+    expect([...(f.unsupported ?? [])].sort()).toEqual(['ICE=force-relay', 'record-call']);
+  });
+
+  it('interface, TOS and to-label are parsed', () => {
+    const f = parse({ command: 'publish', interface: 'pub', TOS: 184, 'to-label': 'x' });
+    expect(f).toMatchObject({ interface: 'pub', tos: 184, toLabel: 'x' });
+    expect([...(f.unsupported ?? [])]).toEqual([]);
+  });
+});

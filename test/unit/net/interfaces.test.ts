@@ -40,17 +40,26 @@ describe('InterfaceSet.select', () => {
     expect(set.select('priv', 6)?.address).toBe('10.0.0.1');
   });
 
-  it('no name or an unknown name falls back to "default"', () => {
-    expect(set.select(undefined, undefined)?.address).toBe('192.0.2.1');
-    expect(set.select(undefined, 6)?.address).toBe('2001:db8::2');
-    expect(set.select('internal', 4)?.address).toBe('192.0.2.1');
-    expect(set.select('external', 6)?.address).toBe('2001:db8::2');
+  it('no name or an unknown name: the first interface with the wanted family (rtpengine)', () => {
+    expect(set.select(undefined, undefined)?.address).toBe('10.0.0.1');
+    expect(set.select(undefined, 4)?.address).toBe('10.0.0.1');
+    // priv has no IPv6: the first interface that has
+    expect(set.select(undefined, 6)?.address).toBe('2001:db8::1');
+    expect(set.select('nope', 4)?.address).toBe('10.0.0.1');
+    expect(set.resolve('nope', 4).unknown).toBe(true);
+    expect(set.resolve('pub', 4).unknown).toBe(false);
   });
 
-  it('without a "default" interface, falls back to all addresses', () => {
-    const s = new InterfaceSet([spec('a', '10.0.0.1'), spec('b', '2001:db8::3', 6)], 30000, 30099);
-    expect(s.select(undefined, undefined)?.address).toBe('10.0.0.1');
-    expect(s.select('zzz', 6)?.address).toBe('2001:db8::3');
+  it('legacy internal/external (when not configured) select IPv4/IPv6', () => {
+    expect(set.select('internal', undefined)?.address).toBe('10.0.0.1');
+    expect(set.select('external', undefined)?.address).toBe('2001:db8::1');
+    expect(set.resolve('external', undefined)).toMatchObject({ family: 6, unknown: false });
+  });
+
+  it('without any address of the family, the first interface', () => {
+    const s = new InterfaceSet([spec('a', '10.0.0.1'), spec('b', '10.0.0.2')], 30000, 30099);
+    expect(s.select(undefined, 6)?.address).toBe('10.0.0.1');
+    expect(s.select('zzz', 6)?.address).toBe('10.0.0.1');
   });
 
   it('every address has its own pool over the configured range', () => {
@@ -206,5 +215,99 @@ describe('InterfaceSet.openPair when the process runs out of file descriptors', 
     await expect(set.openPair(local, exhausted, () => undefined, () => undefined)).rejects.toThrow(PortsExhaustedError);
     await expect(set.openPair(local, exhausted, () => undefined, () => undefined)).rejects.toThrow(/EMFILE/);
     expect(local.pool.inUse).toBe(0);
+  });
+});
+
+describe('aliases, BASE:SUFFIX round-robin, several addresses per name', () => {
+  it('an alias names the same logical interface', () => {
+    const s = new InterfaceSet([spec('pub1', '203.0.113.1'), spec('priv', '10.0.0.1')], 30000, 30099, [{ alias: 'pub', target: 'pub1' }]);
+    expect(s.names()).toEqual(['pub1', 'priv', 'pub']);
+    expect(s.select('pub', 4)?.address).toBe('203.0.113.1');
+    expect(s.logical('pub')).toBe(s.logical('pub1'));
+    // the address keeps the interface's real name
+    expect(s.select('pub', 4)?.name).toBe('pub1');
+    expect(s.accepts('pub', 4, s.addresses[0]!)).toBe(true);
+    expect(s.accepts('pub', 4, s.addresses[1]!)).toBe(false);
+  });
+
+  it('BASE selects the BASE:SUFFIX interfaces round-robin, per family', () => {
+    const s = new InterfaceSet(
+      [spec('pub:1', '203.0.113.1'), spec('pub:1', '2001:db8::1', 6), spec('pub:2', '203.0.113.2'), spec('pub:3', '2001:db8::3', 6), spec('priv', '10.0.0.1')],
+      30000,
+      30099,
+    );
+    expect([1, 2, 3, 4].map(() => s.select('pub', 4)?.address)).toEqual(['203.0.113.1', '203.0.113.2', '203.0.113.1', '203.0.113.2']);
+    expect([1, 2, 3].map(() => s.select('pub', 6)?.address)).toEqual(['2001:db8::1', '2001:db8::3', '2001:db8::1']);
+    // each suffixed name is still an interface of its own
+    expect(s.select('pub:2', 4)?.address).toBe('203.0.113.2');
+    expect(s.hasName('pub')).toBe(true);
+    // a port pair on any pub:N interface satisfies a re-offer asking for pub
+    expect(s.accepts('pub', 4, s.addresses[2]!)).toBe(true);
+    expect(s.accepts('pub', 4, s.addresses[4]!)).toBe(false);
+  });
+
+  it('round-robin skips an interface whose pool is exhausted', () => {
+    const s = new InterfaceSet([spec('pub:1', '203.0.113.1'), spec('pub:2', '203.0.113.2'), spec('pub:3', '203.0.113.3')], 30000, 30003);
+    const full = s.addresses[1]!;
+    for (const port of [...full.pool.candidates()]) full.pool.reserve(port);
+    expect([1, 2, 3, 4].map(() => s.select('pub', 4)?.address)).toEqual(['203.0.113.1', '203.0.113.3', '203.0.113.1', '203.0.113.3']);
+  });
+
+  it('no name with a BASE:SUFFIX first interface: round-robin over that BASE', () => {
+    const s = new InterfaceSet([spec('a:1', '10.0.0.1'), spec('a:2', '10.0.0.2'), spec('b', '10.0.0.3')], 30000, 30099);
+    expect([1, 2, 3].map(() => s.select(undefined, 4)?.address)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.1']);
+  });
+
+  it('round-robin-calls rotates over every interface', () => {
+    const s = new InterfaceSet([spec('x', '10.0.0.1'), spec('y', '10.0.0.2')], 30000, 30099);
+    expect([1, 2, 3].map(() => s.select('round-robin-calls', 4)?.address)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.1']);
+  });
+
+  it('several addresses of one family under one name: the first is primary', () => {
+    const s = new InterfaceSet([spec('pub', '203.0.113.1'), spec('pub', '203.0.113.2'), spec('pub', '2001:db8::1', 6)], 30000, 30099);
+    expect([1, 2].map(() => s.select('pub', 4)?.address)).toEqual(['203.0.113.1', '203.0.113.1']);
+    expect(s.select('pub', 6)?.address).toBe('2001:db8::1');
+    expect(s.logical('pub')!.ofFamily(4).map((a) => a.address)).toEqual(['203.0.113.1', '203.0.113.2']);
+  });
+});
+
+describe('InterfaceSet.openFor: falls back to the next address when a pool is exhausted', () => {
+  const noop = (_d: Buffer, _f: PacketSource) => undefined;
+  // one pair per address, on 127.0.0.2-5 in 10000-19999 (away from the daemon tests' blocks)
+  const base = () => 10000 + 2 * Math.floor(Math.random() * 4990);
+
+  it('primary exhausted → next address of the same name and family; all exhausted → PortsExhaustedError', async () => {
+    const b0 = base();
+    const set = new InterfaceSet([spec('pub', '127.0.0.2'), spec('pub', '127.0.0.3'), spec('pub:x', '127.0.0.4')], b0, b0 + 1);
+    const opened: OpenedPair[] = [];
+    try {
+      const a = await set.openFor('pub', 4, dgramSocketFactory, noop, noop);
+      opened.push(a);
+      const b = await set.openFor('pub', 4, dgramSocketFactory, noop, noop);
+      opened.push(b);
+      expect([a.local.address, b.local.address]).toEqual(['127.0.0.2', '127.0.0.3']);
+      await expect(set.openFor('pub', 4, dgramSocketFactory, noop, noop)).rejects.toThrow(/no free port pair on pub\/127.0.0.2, pub\/127.0.0.3/);
+    } finally {
+      for (const p of opened) {
+        p.rtp.close();
+        p.rtcp.close();
+      }
+    }
+  });
+
+  it('round-robin moves on to the next BASE:SUFFIX interface when one is exhausted', async () => {
+    const b0 = base();
+    const set = new InterfaceSet([spec('rr:1', '127.0.0.4'), spec('rr:2', '127.0.0.5')], b0, b0 + 1);
+    const opened: OpenedPair[] = [];
+    try {
+      for (let i = 0; i < 2; i++) opened.push(await set.openFor('rr', 4, dgramSocketFactory, noop, noop));
+      expect(opened.map((p) => p.local.address).sort()).toEqual(['127.0.0.4', '127.0.0.5']);
+      await expect(set.openFor('rr', 4, dgramSocketFactory, noop, noop)).rejects.toBeInstanceOf(PortsExhaustedError);
+    } finally {
+      for (const p of opened) {
+        p.rtp.close();
+        p.rtcp.close();
+      }
+    }
   });
 });
