@@ -28,6 +28,11 @@ export const NG_ERROR_REASONS = {
   TAG_NOT_FOUND: 'From-tag not found',
   TO_TAG_NOT_FOUND: 'To-tag not found',
   INVALID_VALUE: 'Invalid value',
+  CONNECT_SELF: 'Cannot connect a participant to itself',
+  CALL_TEARING_DOWN: 'Call is being torn down',
+  TAG_COLLISION: 'Both calls have a participant with the same tag',
+  NO_COMMON_CODEC: 'No codec in common and no transcoding possible',
+  NO_CALLS: 'No calls given',
   INTERNAL: 'Internal error',
 } as const;
 

@@ -15,8 +15,11 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
+import { dtmfMode, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
 import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
+import { createAnswer, createOffer } from './create.js';
+import { applyFlows, planRoutes, type Flow } from './compose.js';
 
 export type { Reply };
 
@@ -68,6 +71,20 @@ function answerSender(call: Call, offerer: Monologue, flags: NgFlags, toTag: str
   return call.addMonologue(toTag, flags.viaBranch);
 }
 
+/** Internal: the calls a merging command locked were merged meanwhile (it runs again). */
+class MergedMeanwhile extends Error {}
+
+async function retryIfMerged<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof MergedMeanwhile)) throw err;
+      if (attempt >= 3) throw new NgCommandError('UNKNOWN_CALL');
+    }
+  }
+}
+
 /** Two participants by tag, or by label (`label` for the first, `to-label` for the second), as rtpengine selects them. */
 function byTagOrLabel(call: Call, tag: string | undefined, label: string | undefined): Monologue | undefined {
   if (tag !== undefined) return call.monologueByTag(tag);
@@ -94,6 +111,8 @@ export class CallInterfaces {
       call.applyTos(flags.tos);
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
+      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(receiver);
       receiver.subscribe(sender);
       return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
@@ -131,6 +150,8 @@ export class CallInterfaces {
       // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
+      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(offerer);
       offerer.subscribe(sender);
       const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
@@ -170,31 +191,137 @@ export class CallInterfaces {
   }
 
   /**
-   * connect (rtpengine's call_connect_ng): the two named participants of one call now receive
-   * each other's media instead of their previous peers'. With `directional` only the to-tag
-   * participant receives the from-tag participant's media.
+   * connect (rtpengine's call_connect_ng): the named participants now hear each other instead
+   * of their previous peers (with `directional`, only the to-tag participant hears the others).
+   * The sources are `from-tag`, `from-tags`, or with `all` every other participant of the
+   * call-id's call. With `to-call-id` naming another call, the two calls are merged into the
+   * call-id's call first (both call-ids then name it); codecs the two sides do not share are
+   * transcoded.
    */
-  async connect(flags: NgFlags): Promise<Reply> {
+  connect(flags: NgFlags): Promise<Reply> {
+    return retryIfMerged(() => this.connectOnce(flags));
+  }
+
+  private async connectOnce(flags: NgFlags): Promise<Reply> {
     if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
-    if (!flags.fromTag && flags.label === undefined) throw new NgCommandError('NO_FROM_TAG');
+    const all = flags.flags.has('all');
+    const sourceTags = flags.fromTags.length > 0 ? flags.fromTags : flags.fromTag !== undefined ? [flags.fromTag] : [];
+    if (sourceTags.length === 0 && !all && flags.label === undefined) throw new NgCommandError('NO_FROM_TAG');
     if (!flags.toTag && flags.toLabel === undefined) throw new NgCommandError('NO_TO_TAG');
-    if (flags.toCallId !== undefined && flags.toCallId !== flags.callId) {
-      throw new NgCommandError('NOT_IMPLEMENTED', 'connect across calls (to-call-id)');
-    }
     const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    const other = this.calls.get(flags.toCallId ?? flags.callId);
+    if (!other) throw new NgCommandError('UNKNOWN_CALL');
+    return this.calls.allLocked([call, other], () => {
+      this.mergedMeanwhile([call, other]);
+      this.calls.checkMergeable(call === other ? [call] : [call, other]);
+      const to = byTagOrLabel(other, flags.toTag, flags.toLabel);
+      if (!to) throw new NgCommandError('TO_TAG_NOT_FOUND');
+      const sources = all
+        ? call.monologues.filter((m) => m !== to && !m.deleted)
+        : (sourceTags.length > 0 ? sourceTags : [undefined]).map((t) => {
+          const m = byTagOrLabel(call, t, flags.label);
+          if (!m) throw new NgCommandError('TAG_NOT_FOUND');
+          return m;
+        });
+      if (sources.includes(to)) throw new NgCommandError('CONNECT_SELF');
+      const flows: Flow[] = sources.map((from) => ({ from, to }));
+      if (!flags.flags.has('directional')) flows.push(...sources.map((s) => ({ from: to, to: s })));
+      planRoutes(flows); // refused here, nothing has changed yet
+      if (other !== call) this.calls.mergeLocked(call, other);
+      this.begin(call, flags);
+      applyFlows(call, flows, [to, ...sources]);
+      return {};
+    });
+  }
+
+  /**
+   * mesh: the listed calls become one (the first survives, every call-id names it) and the
+   * flows of `tags` ([{from, to: [...]}]: each `to` hears `from`; with `bidirectional` also the
+   * reverse) are set up; without `tags` every participant hears every other. With
+   * `unsubscribe` the participants named stop hearing what they heard before.
+   */
+  mesh(flags: NgFlags): Promise<Reply> {
+    return retryIfMerged(() => this.meshOnce(flags));
+  }
+
+  /** A call merged into another while this command waited for its lock: look the call-ids up again. */
+  private mergedMeanwhile(calls: readonly Call[]): void {
+    if (calls.some((c) => c.destroyed && this.calls.get(c.callId) !== undefined)) throw new MergedMeanwhile();
+  }
+
+  private async meshOnce(flags: NgFlags): Promise<Reply> {
+    const ids = flags.calls ?? (flags.callId !== undefined ? [flags.callId] : []);
+    if (ids.length === 0) throw new NgCommandError('NO_CALLS');
+    const calls = ids.map((id) => {
+      const c = this.calls.get(id);
+      if (!c) throw new NgCommandError('UNKNOWN_CALL');
+      return c;
+    });
+    const distinct = [...new Set(calls)];
+    const survivor = calls[0] as Call;
+    return this.calls.allLocked(distinct, () => {
+      this.mergedMeanwhile(distinct);
+      this.calls.checkMergeable(distinct);
+      const everyone = distinct.flatMap((c) => c.monologues.filter((m) => !m.deleted));
+      const byTag = (tag: string, code: 'TAG_NOT_FOUND' | 'TO_TAG_NOT_FOUND') => {
+        const m = everyone.find((x) => x.tag === tag);
+        if (!m) throw new NgCommandError(code);
+        return m;
+      };
+      const flows: Flow[] = [];
+      const named = new Set<Monologue>();
+      if (flags.meshTags && flags.meshTags.length > 0) {
+        for (const entry of flags.meshTags) {
+          const from = byTag(entry.from, 'TAG_NOT_FOUND');
+          for (const t of entry.to) {
+            const to = byTag(t, 'TO_TAG_NOT_FOUND');
+            if (to === from) throw new NgCommandError('CONNECT_SELF');
+            flows.push({ from, to });
+            if (flags.flags.has('bidirectional')) flows.push({ from: to, to: from });
+            named.add(from).add(to);
+          }
+        }
+      } else {
+        for (const from of everyone) for (const to of everyone) if (from !== to) flows.push({ from, to });
+        for (const m of everyone) named.add(m);
+      }
+      planRoutes(flows);
+      for (const c of distinct) if (c !== survivor) this.calls.mergeLocked(survivor, c);
+      this.begin(survivor, flags);
+      applyFlows(survivor, flows, flags.flags.has('unsubscribe') ? [...named] : [], 'heard');
+      return {};
+    });
+  }
+
+  /**
+   * create: a new call and/or participant with the relay's own SDP offer for it (rtpengine's
+   * defaults: one audio media, plain RTP, PCMA and PCMU); call-id and from-tag are generated
+   * when absent and returned.
+   */
+  async create(flags: NgFlags): Promise<Reply> {
+    const callId = flags.callId ?? randomUUID();
+    const fromTag = flags.fromTag ?? randomUUID();
+    const { call, created } = this.calls.getOrCreate(callId);
+    const sdp = await this.createOrUpdate(call, created, flags, async () => {
+      const party = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
+      return createOffer(call, party, flags);
+    });
+    return { sdp, 'call-id': callId, 'from-tag': fromTag };
+  }
+
+  /** create answer: the created participant's answer to the relay's offer. */
+  async createAnswer(flags: NgFlags): Promise<Reply> {
+    const { callId, fromTag, sdp } = requireKeys(flags, true, false);
+    const session = parseSdp(sdp);
+    const call = this.calls.get(callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     return call.write(() => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-      const from = byTagOrLabel(call, flags.fromTag, flags.label);
-      if (!from) throw new NgCommandError('TAG_NOT_FOUND');
-      const to = byTagOrLabel(call, flags.toTag, flags.toLabel);
-      if (!to || to === from) throw new NgCommandError('TO_TAG_NOT_FOUND');
+      const party = call.monologueByTag(fromTag);
+      if (!party || party.medias.length === 0) throw new NgCommandError('TAG_NOT_FOUND');
       this.begin(call, flags);
-      from.unsubscribeAll();
-      to.unsubscribeAll();
-      to.subscribe(from);
-      if (!flags.flags.has('directional')) from.subscribe(to);
-      call.rebuildSinks();
+      createAnswer(call, party, session, flags);
       return {};
     });
   }
@@ -272,6 +399,32 @@ export class CallInterfaces {
     const call = this.calls.get(flags.callId);
     if (!call) throw new NgCommandError('UNKNOWN_CALL');
     return callStats(call);
+  }
+
+  /** block/unblock DTMF, block/unblock media, silence/unsilence media (media-control.ts). */
+  async mediaControl(flags: NgFlags, key: ControlKey, on: boolean): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      setMediaControl(call, flags, key, on);
+      return {};
+    });
+  }
+
+  async playDtmf(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      playDtmf(call, flags);
+      return {};
+    });
+  }
+
+  private requireCall(flags: NgFlags): Call {
+    if (!flags.callId) throw new NgCommandError('NO_CALL_ID');
+    const call = this.calls.get(flags.callId);
+    if (!call) throw new NgCommandError('UNKNOWN_CALL');
+    return call;
   }
 
   list(flags: NgFlags): Reply {

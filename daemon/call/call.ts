@@ -25,6 +25,10 @@ import type { CallContext, HandlerFactories } from './context.js';
 import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
+import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
+import { SrTimes } from '../media/rtcp.js';
+import type { DtmfInjector } from '../media/dtmf-inject.js';
+import { RtcpGenerator } from './rtcp-generate.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -66,6 +70,8 @@ export class Call implements CallGate {
   /** An answer was seen: the regular timeouts apply (before it, --offer-timeout). */
   answered = false;
   destroyed = false;
+  /** Call-ids of calls merged into this one (connect across calls, mesh): they resolve to it. */
+  readonly aliases: string[] = [];
   /** A teardown is waiting for the write lock (the sweep must not queue another). */
   teardownQueued = false;
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
@@ -76,6 +82,12 @@ export class Call implements CallGate {
   /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call. */
   readonly warnedFlags = new Set<string>();
   readonly leak: LeakHandle;
+  /** block DTMF / block media / silence media for the whole call. */
+  readonly control: MediaControlState = emptyControl();
+  /** When sender reports passed (for round-trip times from the report blocks naming them). */
+  readonly srTimes = new SrTimes();
+  /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
+  rtcpGenerator: RtcpGenerator | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -321,7 +333,24 @@ export class Call implements CallGate {
         }
       }
     }
+    updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
+  }
+
+  /** `generate RTCP`: starts the call's report generator (once). Sink rebuilds apply it to the streams. */
+  startRtcpGenerator(): void {
+    this.refuseIfDestroyed('RTCP generator');
+    if (this.rtcpGenerator) return;
+    this.rtcpGenerator = new RtcpGenerator(this, this.ctx.config.rtcpInterval);
+    this.adopt(this.rtcpGenerator, 'Timer');
+  }
+
+  /** `play DTMF`: the sink gets an injector (replacing and closing a previous one). */
+  attachInjector(sink: SinkHandler, inj: DtmfInjector): void {
+    this.refuseIfDestroyed('DTMF injector');
+    if (sink.inject) this.drop(sink.inject);
+    sink.inject = inj;
+    this.adopt(inj, 'Timer');
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -329,7 +358,7 @@ export class Call implements CallGate {
   }
 
   /** Registers a stateful handler (stateless ones are shared and not accounted). */
-  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler'): void {
+  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler' | 'Timer'): void {
     if (h.stateless || this.handlers.has(h)) return;
     this.handlers.set(h, this.ctx.leaks.register(type, this.callId));
   }
@@ -360,6 +389,8 @@ export class Call implements CallGate {
   }
 
   private releaseSink(sink: SinkHandler): void {
+    if (sink.inject) this.drop(sink.inject);
+    sink.inject = null;
     if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
     this.drop(sink.output);
     this.release('SinkHandler', sink.leak, sink);
@@ -464,6 +495,51 @@ export class Call implements CallGate {
     this.release('Media', media.leak, media);
   }
 
+  /**
+   * Calls merged (rtpengine's call_merge): every child of `other` moves under this call's
+   * primary containers, its back-references re-pointed and its leak ownership transferred, so
+   * the merged call tears down and is audited as one. `other` ends empty and destroyed (its own
+   * Call record released, its audit must find nothing). The caller holds both write locks and
+   * has checked everything that could fail: nothing here throws half-way.
+   */
+  absorb(other: Call): void {
+    if (!this.lock.writeLocked || !other.lock.writeLocked) throw new LockRuleError(`${this.callId}+${other.callId}`);
+    this.refuseIfDestroyed('merge');
+    other.refuseIfDestroyed('merge');
+    other.destroyed = true;
+    other.cancelDeleteTimer();
+    for (const m of other.monologues) m.call = this;
+    for (const stream of other.streams) stream.rehome(this);
+    this.monologues.push(...other.monologues.splice(0));
+    this.medias.push(...other.medias.splice(0));
+    this.streams.push(...other.streams.splice(0));
+    this.fds.push(...other.fds.splice(0));
+    this.ssrcContexts.push(...other.ssrcContexts.splice(0));
+    for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
+    other.handlers.clear();
+    for (const k of ['RTP', 'RTCP'] as const) {
+      this.releasedTotals[k].packets += other.releasedTotals[k].packets;
+      this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
+      this.releasedTotals[k].errors += other.releasedTotals[k].errors;
+    }
+    this.answered ||= other.answered;
+    // packets the other call held for its writer are handled when this call's writer releases
+    if (other.deferred) {
+      for (const p of other.deferred.items.splice(0)) {
+        if (!this.deferred) this.deferred = new DeferredQueue(this.ctx.leaks.register('DeferredQueue', this.callId));
+        if (this.deferred.items.length < DEFERRED_QUEUE_LIMIT) this.deferred.items.push(p);
+        else this.ctx.counters.add('droppedDeferredOverflow');
+      }
+      this.release('DeferredQueue', other.deferred.leak, other.deferred);
+      other.deferred = null;
+    }
+    this.release('Call', other.leak, other);
+    this.ctx.leaks.transferCall(other.callId, this.callId);
+    this.aliases.push(other.callId, ...other.aliases.splice(0));
+    const left = this.ctx.leaks.auditCall(other.callId);
+    if (Object.keys(left).length) this.log().error({ merged: other.callId, left }, 'internal error: merged call left objects behind');
+  }
+
   cancelDeleteTimer(): void {
     if (!this.deleteTimer) return;
     clearTimeout(this.deleteTimer.timer);
@@ -496,6 +572,7 @@ export class Call implements CallGate {
     // anything left in the containers (should be nothing) is swept too
     for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
     for (const h of [...this.handlers.keys()]) this.drop(h);
+    this.rtcpGenerator = null;
     this.release('Call', this.leak, this);
     return this.ctx.leaks.auditCall(this.callId);
   }

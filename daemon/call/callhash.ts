@@ -31,6 +31,8 @@ const TEARDOWN_COUNTER: Record<TeardownReason, GlobalCounter> = {
 export class CallHash {
   private readonly calls = new Map<string, Call>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** Entries of `calls` that are aliases of a merged call (not calls of their own). */
+  private aliasKeys = 0;
 
   constructor(readonly ctx: CallContext) {
     ctx.leaks.addHolderProbe('callhash', (obj) => [...this.calls.values()].includes(obj as Call));
@@ -38,20 +40,66 @@ export class CallHash {
     ctx.leaks.addHolderProbe("a live call's deferred packet queue", (obj) => this.all().some((c) => c.deferredHolds(obj)));
   }
 
+  /** Distinct calls (a merged call counts once, whatever its aliases). */
   get size(): number {
-    return this.calls.size;
+    return this.calls.size - this.aliasKeys;
   }
 
   get(callId: string): Call | undefined {
     return this.calls.get(callId);
   }
 
+  /** Every call-id that resolves to a call, aliases of merged calls included (rtpengine's `list`). */
   ids(): string[] {
     return [...this.calls.keys()];
   }
 
   all(): Call[] {
-    return [...this.calls.values()];
+    return [...new Set(this.calls.values())];
+  }
+
+  /**
+   * Runs `fn` holding the write locks of all `calls`, always taken in call-id order so two
+   * merges of overlapping calls cannot each hold a lock the other waits for.
+   */
+  allLocked<T>(calls: readonly Call[], fn: () => Promise<T> | T): Promise<T> {
+    const ordered = [...new Set(calls)].sort((a, b) => (a.callId < b.callId ? -1 : a.callId > b.callId ? 1 : 0));
+    const take = (i: number): Promise<T> => {
+      const call = ordered[i];
+      return call ? call.write(() => take(i + 1)) : Promise.resolve().then(fn);
+    };
+    return take(0);
+  }
+
+  /**
+   * Refuses a merge the calls cannot take part in (under their locks, before anything changes):
+   * gone meanwhile, waiting for teardown, or with a tag in two of them.
+   */
+  checkMergeable(calls: readonly Call[]): void {
+    for (const call of calls) {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      if (call.teardownQueued || call.deleteTimer) throw new NgCommandError('CALL_TEARING_DOWN', call.callId);
+    }
+    const seen = new Set<string>();
+    for (const call of calls) {
+      for (const m of call.monologues) {
+        if (m.tag === '') continue;
+        if (seen.has(m.tag)) throw new NgCommandError('TAG_COLLISION', m.tag);
+      }
+      for (const m of call.monologues) if (m.tag !== '') seen.add(m.tag);
+    }
+  }
+
+  /**
+   * Merges `absorbed` into `survivor` (both write-locked by the caller): the survivor takes its
+   * children, and every call-id of the absorbed call now resolves to the survivor.
+   */
+  mergeLocked(survivor: Call, absorbed: Call): void {
+    const ids = [absorbed.callId, ...absorbed.aliases];
+    survivor.absorb(absorbed);
+    for (const id of ids) this.calls.set(id, survivor);
+    this.aliasKeys++; // the absorbed call's own entry became an alias; its aliases already were
+    survivor.log().info({ merged: ids }, 'Calls merged');
   }
 
   /** Finds or creates the call; creating one is where the session limit applies. */
@@ -99,6 +147,11 @@ export class CallHash {
     if (call.destroyed) return;
     if (!call.writeLocked) throw new LockRuleError(call.callId);
     if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+    for (const id of call.aliases) {
+      if (this.calls.get(id) !== call) continue;
+      this.calls.delete(id);
+      this.aliasKeys--;
+    }
     const totals = call.totals();
     this.ctx.counters.add('relayedPackets', totals.RTP.packets + totals.RTCP.packets);
     this.ctx.counters.add('relayedBytes', totals.RTP.bytes + totals.RTCP.bytes);
@@ -153,7 +206,7 @@ export class CallHash {
    * hold or one-sided); --final-timeout caps any call's lifetime.
    */
   sweep(now: number): void {
-    for (const call of this.calls.values()) {
+    for (const call of this.all()) {
       if (call.destroyed || call.deleteTimer || call.teardownQueued) continue;
       const reason = this.timeoutDue(call, now);
       if (!reason) continue;

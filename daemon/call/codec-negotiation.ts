@@ -424,3 +424,19 @@ function routes(
   }
   return out;
 }
+
+/**
+ * Participants joined without an offer/answer between them (connect, mesh): null when `from`
+ * and `to` share a codec (the ordinary chain renumbers as needed), routes that transcode into
+ * `to`'s primary codec when they share none and the codecs can be transcoded, and 'impossible'
+ * otherwise.
+ */
+export function joinRoutes(from: readonly SdpCodec[], to: readonly SdpCodec[]): CodecRoute[] | null | 'impossible' {
+  const media = (cs: readonly SdpCodec[]) => cs.filter((c) => !supplemental(c));
+  const a = media(from);
+  const b = media(to);
+  if (a.length === 0 || b.length === 0) return null;
+  if (a.some((c) => b.some((t) => sameFormat(codecFormat(c), codecFormat(t))))) return null;
+  const out = routes(from, to, b[0], 0, false, null);
+  return out.some((r) => r.transcode) ? out : 'impossible';
+}

@@ -34,6 +34,14 @@ export interface NgFlags {
   fromTags: string[];
   /** `connect` across calls names the other call. */
   toCallId?: string;
+  /** `mesh`: the calls to merge. */
+  calls?: string[];
+  /** `mesh`: media flows, each `from` participant heard by the `to` participants. */
+  meshTags?: Array<{ from: string; to: string[] }>;
+  /** `create`: codecs of the default audio media (rtpengine's `codecs-offer`). */
+  codecsOffer?: string[];
+  /** `create`: the m= lines to offer, each with its type and codecs. */
+  medias?: Array<{ type: string; codecs: string[] }>;
   fromTag?: string;
   toTag?: string;
   viaBranch?: string;
@@ -70,6 +78,10 @@ export interface NgFlags {
   supports: Set<string>;
   /** Normalised boolean flags: trust-address, strict-source, fatal, fast, … */
   flags: Set<string>;
+  /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
+  dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `block DTMF`: rtpengine's DTMF-security mode. */
+  dtmfSecurity?: string;
   /**
    * rtpengine-documented flags and keys this message used that the daemon does not implement
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.

@@ -7,6 +7,7 @@ import type { LeakHandle } from '../leak/registry.js';
 import type { SdpOrigin, SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
+import { emptyControl, type MediaControlState } from './media-control.js';
 
 export class Monologue {
   medias: CallMedia[] = [];
@@ -31,9 +32,12 @@ export class Monologue {
   /** What we last sent to this participant, for `replace: sdp-version`. */
   lastOutput: { body: string; version: bigint } | null = null;
   deleted = false;
+  /** block DTMF / block media / silence media for this participant (`directional` or `label`). */
+  readonly control: MediaControlState = emptyControl();
 
   constructor(
-    readonly call: Call,
+    /** The owning call; re-pointed only when calls merge. */
+    public call: Call,
     public tag: string,
     public viaBranch: string | undefined,
     readonly leak: LeakHandle,
@@ -47,6 +51,13 @@ export class Monologue {
   subscribe(to: Monologue): void {
     if (!this.subscriptions.includes(to)) this.subscriptions.push(to);
     if (!to.subscribers.includes(this)) to.subscribers.push(this);
+  }
+
+  /** Stops hearing everyone (those who hear this participant keep hearing it). */
+  unsubscribeSubscriptions(): void {
+    this.subscriptionKinds.clear();
+    for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
+    this.subscriptions = [];
   }
 
   unsubscribeAll(): void {

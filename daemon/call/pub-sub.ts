@@ -19,7 +19,7 @@ import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
 
 /** An o= line of our own for SDP the relay writes itself (publish answers). */
-function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
+export function ownOrigin(m: CallMedia | undefined, version = 1): SdpOrigin {
   const local = m?.ports?.local;
   return {
     username: '-',

@@ -9,6 +9,7 @@ import type { CallMedia } from './call-media.js';
 import { SrtpInputHandler } from '../crypto/srtp-handler.js';
 import { streamStats, type Call } from './call.js';
 import type { Monologue } from './monologue.js';
+import type { QualitySample, SsrcQuality } from '../media/rtcp.js';
 
 type Dict = { [key: string]: ReplyValue };
 
@@ -44,6 +45,27 @@ function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
   const crypto = media.cryptoRecv;
   if (crypto) out['crypto suite'] = crypto.suite;
   if (stream.input instanceof SrtpInputHandler) out.SRTP = { ...stream.input.failures };
+  if (stream.control) {
+    const c = stream.control;
+    out['media control'] = {
+      'media blocked': c.blockMedia ? 1 : 0,
+      'media silenced': c.silence ? 1 : 0,
+      'DTMF blocked': c.blockDtmf === 'drop' ? 1 : 0,
+      'blocked packets': c.counters.blocked,
+      'silenced packets': c.counters.silenced,
+      'malformed DTMF': c.counters.malformedDtmf,
+      'DTMF events': c.counters.dtmfEvents,
+    };
+  }
+  const injected = stream.rtpSinks.filter((s) => s.inject !== null);
+  if (injected.length > 0) {
+    out['DTMF injection'] = injected.map((s) => ({
+      'generated packets': s.inject?.generated ?? 0,
+      'replaced packets': s.inject?.replaced ?? 0,
+      playing: s.inject?.playing ? 1 : 0,
+    }));
+  }
+  if (stream.rtcpQuality && stream.rtcpQuality.malformed > 0) out['malformed RTCP'] = stream.rtcpQuality.malformed;
   const transcoding = stream.rtpSinks.flatMap((s) => (s.codec ? describeTranscoding(s.codec) : []));
   if (transcoding.length > 0) out.transcoding = transcoding;
   return out;
@@ -83,12 +105,18 @@ export function callStats(call: Call): Dict {
   const createdUs = call.created * 1000;
   const tags: Dict = {};
   for (const m of call.monologues) tags[m.tag] = tagDict(call, m);
-  // per-SSRC entries: which participant sent it and on which media (quality metrics are not
-  // computed yet: no RTCP report parsing)
+  // per-SSRC entries: which participant sent it and on which media, and the quality its
+  // receiver reports about it in RTCP (rtpengine's MOS / round-trip time / jitter / packet loss)
   const ssrc: Dict = {};
   for (const m of call.monologues) {
     for (const media of m.medias) {
       for (const id of media.rtp.ssrcIn.ssrcs()) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };
+    }
+  }
+  for (const stream of call.streams) {
+    for (const q of stream.rtcpQuality?.bySsrc.values() ?? []) {
+      const key = String(q.ssrc);
+      ssrc[key] = { ...((ssrc[key] as Dict | undefined) ?? {}), ...qualityDict(q) };
     }
   }
   return {
@@ -101,4 +129,29 @@ export function callStats(call: Call): Dict {
     tags,
     totals: call.totals(),
   };
+}
+
+function sampleDict(s: QualitySample, withTime: boolean): Dict {
+  const out: Dict = { MOS: s.mos, 'round-trip time': s.rttUs, jitter: s.jitterMs, 'packet loss': s.lossPercent };
+  if (withTime) out['reported at'] = Math.floor(s.reportedAt / 1000);
+  return out;
+}
+
+/** One SSRC's quality as rtpengine's query reports it (MOS × 10, RTT in µs, jitter in ms, loss in %). */
+function qualityDict(q: SsrcQuality): Dict {
+  const n = q.samples;
+  const out: Dict = {
+    'average MOS': {
+      MOS: Math.round(q.sum.mos / n),
+      'round-trip time': Math.round(q.sum.rttUs / n),
+      jitter: Math.round(q.sum.jitterMs / n),
+      'packet loss': Math.round(q.sum.lossPercent / n),
+      samples: n,
+    },
+    'cumulative packets lost': q.cumulativeLost,
+    'highest sequence received': q.highestSeq,
+  };
+  if (q.lowest) out['lowest MOS'] = sampleDict(q.lowest, true);
+  if (q.highest) out['highest MOS'] = sampleDict(q.highest, true);
+  return out;
 }

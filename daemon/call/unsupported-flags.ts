@@ -23,9 +23,7 @@ const e = (name: string, waitsFor: UnsupportedEntry['waitsFor']): UnsupportedEnt
 
 export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   // `flags` list words (or boolean keys)
-  e('inject-DTMF', 'dtmf'),
   e('detect-DTMF', 'dtmf'),
-  e('block-DTMF', 'dtmf'),
   e('trickle-ICE', 'ice'),
   e('WebRTC', 'ice'),
   e('reset', 'ice'),
@@ -35,7 +33,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('exclude-recording', 'recording'),
   e('early-media', 'media-player'),
   e('block-egress', 'media-player'),
-  e('generate-RTCP', 'other'),
   e('pierce-NAT', 'other'),
   e('NAT-wait', 'other'),
   e('debug', 'other'),
@@ -50,7 +47,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('DTLS-fingerprint', 'srtp'),
   e('audio-player', 'media-player'),
   e('delay-buffer', 'transcoding'),
-  e('DTMF-security', 'dtmf'),
   e('DTMF-delay', 'dtmf'),
   e('DTMF-security-trigger', 'dtmf'),
   e('DTMF-security-trigger-end', 'dtmf'),
@@ -59,10 +55,8 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('trigger-end', 'dtmf'),
   e('trigger-end-time', 'dtmf'),
   e('trigger-end-digits', 'dtmf'),
-  e('digit', 'dtmf'),
   e('frequency', 'dtmf'),
   e('frequencies', 'dtmf'),
-  e('volume', 'dtmf'),
   e('T.38', 't38'),
   e('metadata', 'recording'),
   e('output-destination', 'recording'),

@@ -29,6 +29,10 @@ export class SsrcContext {
   tsOffset = 0;
   /** SRTP packet index (rollover counter << 16 | seq) kept by a crypto handler for this SSRC. */
   srtpIndex = 0;
+  /** RFC 3550 A.1 loss bookkeeping: first and highest sequence number, wraps × 65536. */
+  baseSeq = -1;
+  maxSeq = 0;
+  cycles = 0;
 
   constructor(
     readonly ssrc: number,
@@ -40,8 +44,29 @@ export class SsrcContext {
   count(data: Buffer): void {
     this.packets++;
     this.bytes += data.length;
-    this.lastSeq = ((data[2] as number) << 8) | (data[3] as number);
+    const seq = ((data[2] as number) << 8) | (data[3] as number);
+    if (this.baseSeq < 0) {
+      this.baseSeq = seq;
+      this.maxSeq = seq;
+    } else {
+      const ahead = (seq - this.maxSeq) & 0xffff;
+      if (ahead !== 0 && ahead < 0x8000) {
+        if (seq < this.maxSeq) this.cycles += 0x10000;
+        this.maxSeq = seq;
+      }
+    }
+    this.lastSeq = seq;
     this.lastTs = data.readUInt32BE(4);
+  }
+
+  /** Extended highest sequence number received (RFC 3550 A.1). */
+  get extendedMax(): number {
+    return this.cycles + this.maxSeq;
+  }
+
+  /** Packets expected from the first to the highest sequence number seen. */
+  get expected(): number {
+    return this.baseSeq < 0 ? 0 : this.extendedMax - this.baseSeq + 1;
   }
 }
 
@@ -57,9 +82,14 @@ export class SsrcTable {
   private last: SsrcContext | null = null;
 
   constructor(
-    private readonly owner: SsrcOwner,
+    private owner: SsrcOwner,
     readonly direction: SsrcDirection,
   ) {}
+
+  /** Calls merged: contexts are created in and released to the surviving call from now on. */
+  rehome(owner: SsrcOwner): void {
+    this.owner = owner;
+  }
 
   /** The context of `ssrc`, created on first sight. */
   get(ssrc: number): SsrcContext {

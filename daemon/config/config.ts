@@ -52,6 +52,8 @@ export interface Config {
   noFallback: boolean;
   fastPathThreads: number;
   deleteDelay: number;
+  /** ms between generated RTCP reports (`generate RTCP`). */
+  rtcpInterval: number;
   maxSessions: number;
   timeout: number;
   silentTimeout: number;
@@ -246,6 +248,7 @@ export function buildConfig(raw: RawOptions): Config {
     noFallback: boolValue(raw, 'no-fallback'),
     fastPathThreads: intValue(raw, 'fast-path-threads', 1, 1, 64),
     deleteDelay: intValue(raw, 'delete-delay', 30, 0),
+    rtcpInterval: intValue(raw, 'rtcp-interval', 5000, 100),
     maxSessions,
     timeout: intValue(raw, 'timeout', 60, 0),
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),

@@ -45,6 +45,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   o('no-fallback', 'F', 'bool', 'fail start-up if the fast path cannot be used'),
   o('fast-path-threads', undefined, 'int', 'forwarding threads of the native fast path (default 1)', 'INT'),
   o('delete-delay', 'd', 'int', 'seconds between delete and teardown (default 30; 0 = immediate)', 'SECS'),
+  o('rtcp-interval', undefined, 'int', 'ms between RTCP reports the relay generates (`generate RTCP`; default 5000)', 'MS'),
   o('max-sessions', undefined, 'int', 'refuse new calls beyond this many (-1 = unlimited)', 'INT'),
   o('timeout', 'o', 'int', 'seconds without media before a call is torn down (default 60)', 'SECS'),
   o('silent-timeout', 's', 'int', 'same for on-hold / one-sided calls (default 3600)', 'SECS'),
@@ -97,7 +98,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   later('mysql-pass', undefined, 'string'), later('mysql-query', undefined, 'string'), later('jb-clock-drift', undefined, 'bool'),
   later('jb-adaptive', undefined, 'bool'), later('dtmf-log-dest', undefined, 'string'), later('dtmf-log-ng-tcp', undefined, 'bool'),
   later('mqtt-tls-alpn', undefined, 'string'), later('mqtt-publish-interval', undefined, 'int'), later('mqtt-publish-scope', undefined, 'string'),
-  later('rtcp-interval', undefined, 'int'), later('player-cache', undefined, 'bool'), later('measure-rtp', undefined, 'bool'),
+  later('player-cache', undefined, 'bool'), later('measure-rtp', undefined, 'bool'),
 ];
 
 const LOG_LEVEL_SUBSYSTEMS = ['core', 'spandsp', 'ffmpeg', 'transcoding', 'codec', 'rtcp', 'ice', 'crypto', 'srtp', 'internals', 'http', 'control', 'dtx'];

@@ -62,6 +62,7 @@ const KNOWN_FLAGS = new Set([
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp',
   'inactive',
 ]);
 
@@ -74,6 +75,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     command: '',
     direction: [],
     fromTags: [],
+    dtmf: {},
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
@@ -105,6 +107,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'call-id': f.callId = str(value); return;
     case 'to-call-id': f.toCallId = str(value); return;
     case 'from-tags': f.fromTags = list(value); return;
+    case 'calls': f.calls = list(value); return;
+    case 'tags': f.meshTags = dictList(value, key).map((d) => ({ from: str(d.from) ?? '', to: list(d.to ?? []) })); return;
+    case 'codecs-offer': f.codecsOffer = list(value); return;
+    case 'medias': f.medias = dictList(value, key).map((d) => ({ type: str(d.type) ?? 'audio', codecs: list(d.codecs ?? d.codec ?? []) })); return;
+    case 'all': {
+      const v = str(value)?.toLowerCase();
+      if (v !== 'none' && v !== 'no' && v !== 'off') f.flags.add('all');
+      return;
+    }
     case 'from-tag': f.fromTag = str(value); return;
     case 'to-tag': f.toTag = str(value); return;
     case 'via-branch': f.viaBranch = str(value); return;
@@ -124,6 +135,17 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'ptime': f.ptime = positive(int(value, key), key); return;
     case 'ptime-reverse': f.ptimeReverse = positive(int(value, key), key); return;
     case 'body': f.body = str(value); return;
+    case 'code': case 'digit': f.dtmf.code = str(value); return;
+    case 'duration': f.dtmf.duration = int(value, key); return;
+    case 'volume': f.dtmf.volume = int(value, key); return;
+    case 'pause': {
+      // `stop recording` sends `pause: yes`; play DTMF a number of ms
+      const v = str(value);
+      if (v !== undefined && /^\d+$/.test(v.trim())) f.dtmf.pause = Number(v);
+      else if (v !== undefined && !['no', 'off', 'false', '0', ''].includes(v.toLowerCase())) f.flags.add('pause');
+      return;
+    }
+    case 'dtmf-security': f.dtmfSecurity = str(value); return;
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
@@ -192,6 +214,15 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       log().debug({ key }, 'Unknown dictionary key encountered');
     }
   }
+}
+
+/** A list of dictionaries (`tags`, `medias`); anything else is an error reply. */
+function dictList(value: BencodeValue | RtppValue, key: string): Array<Record<string, BencodeValue>> {
+  if (!Array.isArray(value)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+  return value.map((v) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
+    return v as Record<string, BencodeValue>;
+  });
 }
 
 /** Records an rtpengine-documented flag/key/value this daemon does not implement yet (by its table name). */

@@ -118,9 +118,13 @@ export function handlerChainBlocker(stream: PacketStream): string | null {
   // connectivity checks and consent (STUN) on the same port are answered by the JS ICE agent
   if (stream.stun) return 'ICE agent needs the JS path';
   if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
+  const control = stream.control?.needsJs ?? null;
+  if (control !== null) return control;
+  if (stream.consumeRtcp) return 'generate RTCP: RTCP is consumed and reports are built from per-SSRC counters on the JS path';
   for (const list of [stream.rtpSinks, stream.rtcpSinks]) {
     for (const sink of list) {
       if (!sink.output.native) return `output handler '${sink.output.kind}' needs the JS path`;
+      if (sink.inject !== null) return 'DTMF injected (play DTMF): generated packets and the renumbering after them need the JS path';
       if (list === stream.rtpSinks && sink.codec) {
         for (const h of sink.codec.handlers) {
           if (!h.native) return `codec handler '${h.kind}' needs the JS path`;

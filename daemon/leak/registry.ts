@@ -28,7 +28,8 @@ const CALL_OWNED_TYPES: ReadonlySet<string> = new Set(LEAK_TYPES);
 export interface LeakHandle {
   readonly id: number;
   readonly type: LeakType;
-  readonly callId: string;
+  /** The owning call; changes only when calls merge (transferCall). */
+  callId: string;
   readonly stack: string | null;
   released: boolean;
 }
@@ -147,6 +148,23 @@ export class LeakRegistry {
     set.add(handle);
     this.liveCounts.set(type, (this.liveCounts.get(type) ?? 0) + 1);
     return handle;
+  }
+
+  /**
+   * Calls merged (connect across calls, mesh): everything `fromCallId` owns is now owned by
+   * `toCallId`, so the merged call's teardown audit covers it exactly once.
+   */
+  transferCall(fromCallId: string, toCallId: string): number {
+    const from = this.byCall.get(fromCallId);
+    if (!from || fromCallId === toCallId) return 0;
+    this.byCall.delete(fromCallId);
+    let to = this.byCall.get(toCallId);
+    if (!to) this.byCall.set(toCallId, (to = new Set()));
+    for (const handle of from) {
+      handle.callId = toCallId;
+      to.add(handle);
+    }
+    return from.size;
   }
 
   /** Releases `handle`; `obj` is the released object, watched for reachability in full mode. */

@@ -64,6 +64,13 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   stats.lastPacketMs = now;
 
   if (kind === PacketKind.Rtcp) {
+    if (stream.rtcpQuality !== null && !stream.rtcpQuality.receive(pkt, now)) {
+      // report counts or lengths that overrun the packet: counted, never relayed
+      stats.errors++;
+      counters.add('droppedInvalidPackets');
+      return;
+    }
+    if (stream.consumeRtcp) return;
     const sinks = stream.rtcpSinks;
     for (let i = 0; i < sinks.length; i++) sinks[i]!.sendRtcp(pkt);
     return;
@@ -75,6 +82,12 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   }
   if (ssrc === null) ssrc = stream.ssrcIn.get(data.readUInt32BE(8));
   ssrc.count(data);
+  const control = stream.control;
+  if (control !== null) {
+    const kept = control.filter(pkt);
+    if (kept === null) return;
+    pkt = kept;
+  }
   for (let i = 0; i < sinks.length; i++) {
     const sink = sinks[i]!;
     const codec = sink.codec;

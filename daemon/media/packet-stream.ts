@@ -14,6 +14,9 @@ import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { PLAIN } from '../crypto/plain.js';
 import type { InputHandler, OutputHandler, TransportSpec } from '../crypto/transport-handler.js';
 import type { StunHook } from '../ice/stun-hook.js';
+import type { DtmfInjector, InjectTarget } from './dtmf-inject.js';
+import type { StreamControl } from './media-control.js';
+import type { RtcpQuality } from './rtcp.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -51,9 +54,11 @@ export function sameEndpoint(a: Endpoint | null, address: string, port: number):
  * packet path keeps cheapest) and the output handler. Built by signalling (Call.rebuildSinks)
  * from both sides' SDP; read by the packet path.
  */
-export class SinkHandler implements CodecOutput {
+export class SinkHandler implements CodecOutput, InjectTarget {
   codec: CodecHandlerSet | null = null;
   output: OutputHandler = PLAIN;
+  /** `play DTMF` into this sink: replaces and renumbers the stream's packets (JS path only). */
+  inject: DtmfInjector | null = null;
 
   constructor(
     readonly dst: PacketStream,
@@ -63,6 +68,17 @@ export class SinkHandler implements CodecOutput {
 
   /** An RTP packet for the sink: counted on the sink's output SSRC, then output handler and send. */
   sendRtp(packet: Buffer): void {
+    const inject = this.inject;
+    if (inject !== null) {
+      const p = inject.rewrite(packet);
+      if (p === null) return;
+      packet = p;
+    }
+    this.sendGenerated(packet);
+  }
+
+  /** A packet as it is (a generated one, or one already renumbered): count, output handler, send. */
+  sendGenerated(packet: Buffer): void {
     const dst = this.dst;
     const ep = dst.sendable();
     const fd = dst.selectedFd;
@@ -162,6 +178,12 @@ export class PacketStream {
   input: InputHandler = PLAIN;
   /** What `input` was chosen from (signalling re-decides only when it changes). */
   inputSpec: TransportSpec | null = null;
+  /** block/silence media, block DTMF, DTMF logging (null: nothing to do, the common case). */
+  control: StreamControl | null = null;
+  /** Quality figures from the RTCP this participant sends (report blocks about what it receives). */
+  rtcpQuality: RtcpQuality | null = null;
+  /** `generate RTCP`: what the participant sends is read, not relayed (the relay sends its own). */
+  consumeRtcp = false;
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;
@@ -171,7 +193,8 @@ export class PacketStream {
   fastPath: FastPathState = { native: false, reason: 'not evaluated yet' };
 
   constructor(
-    readonly gate: CallGate,
+    /** The owning call; re-pointed only when calls merge (rehome). */
+    public gate: CallGate,
     /** 1 = RTP, 2 = RTCP (the component of its m= line). */
     readonly component: 1 | 2,
     readonly leak: LeakHandle,
@@ -182,6 +205,13 @@ export class PacketStream {
 
   get isRtcp(): boolean {
     return this.component === 2;
+  }
+
+  /** Calls merged: this stream (and its SSRC tables) now belongs to `gate`. */
+  rehome(gate: CallGate): void {
+    this.gate = gate;
+    this.ssrcIn.rehome(gate);
+    this.ssrcOut.rehome(gate);
   }
 
   /** Resets learning when signalling gives a new SDP endpoint (re-INVITE with a new address/port). */

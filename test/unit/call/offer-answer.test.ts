@@ -194,7 +194,7 @@ describe('the other call commands', () => {
     expect(a.subscriptions).toEqual([]);
     expect(a.medias[0]!.rtp.rtpSinks.map((s) => s.dst)).toEqual([x.medias[0]!.rtp]);
     expect(x.medias[0]!.rtp.rtpSinks).toEqual([]);
-    await expect(ci.connect(ngFlags({ command: 'connect', 'call-id': 'c1', 'from-tag': 'a', 'to-tag': 'a' }))).rejects.toMatchObject({ code: 'TO_TAG_NOT_FOUND' });
+    await expect(ci.connect(ngFlags({ command: 'connect', 'call-id': 'c1', 'from-tag': 'a', 'to-tag': 'a' }))).rejects.toMatchObject({ code: 'CONNECT_SELF' });
   });
 
   it('list is limited and refuses a negative limit', async () => {

@@ -1,0 +1,119 @@
+/**
+ * `create` and `create answer` (rtpengine's call_create_ng): the relay writes an offer of its
+ * own for a participant that has not sent SDP (an announcement leg, a conference member dialled
+ * out), then takes that participant's answer. The participant is an ordinary monologue: it is
+ * joined to others with `connect`/`mesh`/subscriptions. Runs under the call's write lock.
+ */
+import { NgCommandError } from '../errors.js';
+import { codecDefaults, canonicalName } from '../codec/codec-lib.js';
+import { isRtpProtocol, STATIC_PAYLOAD_TYPES, type SdpCodec, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
+import { SDP_SESSION_NAME } from '../version.js';
+import type { Call } from './call.js';
+import type { CallMedia } from './call-media.js';
+import { parseCodecSpec } from './codec-negotiation.js';
+import type { NgFlags } from './flags.js';
+import type { Monologue } from './monologue.js';
+import { ensurePorts, getMedia, setInterface, setSenderEndpoints } from './offer-answer.js';
+import { ownOrigin } from './pub-sub.js';
+import { decideRtcpMux } from './rtcp-mux.js';
+import { renderSdp, type MediaOutput } from './sdp-output.js';
+
+/** rtpengine's defaults for a created participant: one audio m= line with PCMA and PCMU. */
+export const DEFAULT_CREATE_CODECS = ['PCMA', 'PCMU'];
+const FIRST_DYNAMIC_PT = 96;
+
+/** Codec specs (`opus/48000/2`, `PCMU`, `telephone-event`) → SDP codecs with payload types. */
+export function codecsFromSpecs(specs: readonly string[]): SdpCodec[] {
+  const out: SdpCodec[] = [];
+  let next = FIRST_DYNAMIC_PT;
+  for (const text of specs) {
+    const spec = parseCodecSpec(text);
+    if (!spec.name) throw new NgCommandError('INVALID_VALUE', `codec "${text}"`);
+    const name = canonicalName(spec.name);
+    const defaults = codecDefaults(name);
+    const clockRate = spec.clockRate ?? defaults?.clockRate ?? 8000;
+    const channels = spec.channels ?? defaults?.channels ?? 1;
+    const known = Object.entries(STATIC_PAYLOAD_TYPES).find(([, v]) =>
+      v.encoding.toLowerCase() === name.toLowerCase() && v.clockRate === clockRate && (v.channels ?? 1) === channels);
+    const payloadType = known ? Number(known[0]) : next++;
+    if (payloadType > 127) throw new NgCommandError('INVALID_VALUE', 'too many codecs');
+    if (out.some((c) => c.payloadType === payloadType)) continue;
+    const rtpmap = `${payloadType} ${name}/${clockRate}${channels > 1 ? `/${channels}` : ''}`;
+    out.push({ payloadType, encoding: name, clockRate, channels: channels > 1 ? channels : null, rtpmap, fmtp: spec.fmtp ? [`${payloadType} ${spec.fmtp}`] : [], rtcpFb: [] });
+  }
+  return out;
+}
+
+/** An m= section the relay makes itself (nothing of a participant's SDP in it). */
+function ownMedia(media: CallMedia, codecs: SdpCodec[]): SdpMedia {
+  return {
+    type: media.type, port: 0, portCount: null, protocol: media.protocol, formats: codecs.map((c) => String(c.payloadType)), codecs,
+    connection: null, bandwidth: [], attributes: [], direction: 'sendrecv', rtcpPort: null, rtcpAddress: null, rtcpMux: false,
+    mid: null, hasIce: false, otherLines: [],
+  };
+}
+
+function ownSession(party: Monologue): SdpSession {
+  return {
+    origin: ownOrigin(party.medias.find((m) => m.ports)),
+    sessionName: SDP_SESSION_NAME, infoLines: [], connection: null, bandwidth: [], timing: ['t=0 0'],
+    attributes: [], direction: null, hasIce: false, medias: [],
+  };
+}
+
+/**
+ * `create`: the SDP offer for `party`. A party with media already (a repeated `create`, or one
+ * set up by offer/answer) gets an SDP of its established media unless `medias`/`codecs-offer`
+ * ask for new ones.
+ */
+export async function createOffer(call: Call, party: Monologue, flags: NgFlags): Promise<string> {
+  if (flags.addressFamily) party.family = flags.addressFamily;
+  if (flags.label !== undefined) party.label = flags.label;
+  if (flags.interface) setInterface(party, flags.interface);
+  const fresh = flags.medias !== undefined || flags.codecsOffer !== undefined || party.medias.length === 0;
+  const specs = flags.medias && flags.medias.length > 0
+    ? flags.medias
+    : [{ type: 'audio', codecs: flags.codecsOffer && flags.codecsOffer.length > 0 ? flags.codecsOffer : DEFAULT_CREATE_CODECS }];
+  const policy = new Set(flags.rtcpMux);
+  const out: MediaOutput[] = [];
+  if (fresh) {
+    // everything is checked before a port is taken
+    const wanted = specs.map((s) => ({ type: s.type || 'audio', codecs: codecsFromSpecs(s.codecs.length > 0 ? s.codecs : DEFAULT_CREATE_CODECS) }));
+    for (const [i, spec] of wanted.entries()) {
+      const media = getMedia(call, party, i + 1, spec.type);
+      media.protocol = flags.transportProtocol ?? 'RTP/AVP';
+      media.codecs = spec.codecs;
+      media.direction = 'sendrecv';
+      media.rejected = false;
+      await ensurePorts(call, media, party, party.family);
+    }
+    for (const media of party.medias.filter((m) => m.index > wanted.length)) call.removeMedia(media);
+  }
+  for (const media of [...party.medias].sort((a, b) => a.index - b.index)) {
+    const rtp = isRtpProtocol(media.protocol);
+    const mux = decideRtcpMux({ kind: 'subscribe request', publisher: media, subscriber: media, policy: fresh ? policy : media.muxPolicy }, rtp);
+    out.push({ sdp: ownMedia(media, media.codecs), relay: media, sender: null, rejected: media.rejected, codecs: media.codecs, direction: media.direction, mux });
+  }
+  call.rebuildSinks();
+  return renderSdp(party, ownSession(party), out, flags);
+}
+
+/** `create answer`: the created party's SDP says where it receives and what it took. */
+export function createAnswer(call: Call, party: Monologue, session: SdpSession, flags: NgFlags): void {
+  party.lastSession = session;
+  for (const [i, sdp] of session.medias.entries()) {
+    const media = party.medias.find((m) => m.index === i + 1);
+    if (!media) continue;
+    media.sdp = sdp;
+    media.codecs = sdp.codecs;
+    if (sdp.port === 0) {
+      media.rejected = true;
+      call.releasePorts(media);
+      continue;
+    }
+    decideRtcpMux({ kind: 'subscribe answer', subscriber: media, senderMux: sdp.rtcpMux });
+    setSenderEndpoints(call, media, sdp, session, flags);
+  }
+  call.answered = true;
+  call.rebuildSinks();
+}
