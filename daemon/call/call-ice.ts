@@ -80,7 +80,8 @@ export function updateIce(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedi
     if (theirs && !rejectIce) {
       const lite = liteToward(flags, 'offerer');
       const agent = ensureAgent(call, sm, theirs.lite, lite);
-      agent.setRemote({ ufrag: theirs.ufrag, pwd: theirs.pwd }, theirs.candidates, theirs.lite);
+      // the offerer restarted ICE: the relay restarts toward the receiver as well
+      if (agent.setRemote({ ufrag: theirs.ufrag, pwd: theirs.pwd }, theirs.candidates, theirs.lite, true)) rm.ice?.restartLocal();
     } else {
       call.closeIce(sm);
     }

@@ -109,7 +109,7 @@ interface Pair {
 }
 
 export class IceAgent {
-  readonly local: IceCredentials;
+  local: IceCredentials;
   remote: IceCredentials | null = null;
   controlling: boolean;
   readonly lite: boolean;
@@ -144,21 +144,30 @@ export class IceAgent {
 
   /**
    * The peer's ufrag/pwd and candidates from its SDP. Changed credentials are an ICE restart:
-   * pairs and selections start over. Returns true if it was a restart.
+   * pairs and selections start over, and with `newLocal` (the peer's offer restarted: our
+   * answer must too, RFC 8445 §9) so do our credentials. Returns true if it was a restart.
    */
-  setRemote(creds: IceCredentials, candidates: readonly IceCandidate[], remoteLite: boolean): boolean {
+  setRemote(creds: IceCredentials, candidates: readonly IceCandidate[], remoteLite: boolean, newLocal = false): boolean {
     const restart = this.remote !== null && (this.remote.ufrag !== creds.ufrag || this.remote.pwd !== creds.pwd);
     this.remote = creds;
     this.remoteLite = remoteLite;
     // an ICE-lite peer never controls (RFC 8445 §6.1.1)
     if (remoteLite && !this.lite) this.controlling = true;
     if (restart) {
+      if (newLocal) this.local = { ufrag: iceString(8), pwd: iceString(26) };
       this.pairs = [];
       this.selectedPairs.clear();
     }
     for (const c of candidates) this.addPair(c.component, { address: c.address, port: c.port, family: c.address.includes(':') ? 6 : 4 }, c.priority);
     this.schedule();
     return restart;
+  }
+
+  /** New local credentials; pairs and selections start over (media keeps its endpoint until a new selection). */
+  restartLocal(): void {
+    this.local = { ufrag: iceString(8), pwd: iceString(26) };
+    this.pairs = [];
+    this.selectedPairs.clear();
   }
 
   /** A trickled candidate (RFC 8838). */

@@ -246,6 +246,40 @@ a=rtcp:PORT
 `);
   });
 
+  it('restart: a re-offer with new credentials gets new relay credentials on both sides; an unchanged one keeps them', async () => {
+    t.newCall();
+    const out = (o: number) => `
+v=0
+o=- 1545997027 ${o} IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+a=ice-ufrag:ICEUFRAG
+a=ice-pwd:ICEPWD
+a=ice-options:trickle
+a=candidate:ICEBASE 1 UDP 2130706431 127.0.0.1 PORT typ host
+a=candidate:ICEBASE 2 UDP 2130706430 127.0.0.1 PORT typ host
+a=end-of-candidates
+`;
+    const offerWith = (o: number, ufrag: string) => iceOffer.replace('q2eRfx8Z', ufrag).replace(' 1 IN IP4 198.51.100.1', ` ${o} IN IP4 198.51.100.1`);
+    const first = await t.offer('restart 1', {}, `${offerWith(1, 'q2eRfx8Z')}${sep}${out(1)}`);
+    // the answerer does ICE too (otherwise its agent ends with this answer)
+    const iceAnswer = plainAnswer.replace('a=sendrecv', 'a=ice-ufrag:bBbBbBbB\na=ice-pwd:bpasswordbpasswordbpasswo\na=sendrecv');
+    const firstAnswer = await t.answer('restart 1 answer', {}, `${iceAnswer}${sep}${answerWithIce}`);
+    const same = await t.offer('restart 2 (unchanged)', {}, `${offerWith(2, 'q2eRfx8Z')}${sep}${out(2)}`);
+    expect(same[2]).toBe(first[2]);
+    expect(same[3]).toBe(first[3]);
+    const restarted = await t.offer('restart 3 (new ufrag)', {}, `${offerWith(3, 'nEwUfRaG')}${sep}${out(3)}`);
+    expect(restarted[2], 'new ufrag toward the receiver').not.toBe(first[2]);
+    expect(restarted[3], 'new pwd toward the receiver').not.toBe(first[3]);
+    const secondAnswer = await t.answer('restart 3 answer', {}, `${iceAnswer.replace('bBbBbBbB', 'cCcCcCcC')}${sep}${answerWithIce}`);
+    expect(secondAnswer[2], 'new ufrag toward the offerer').not.toBe(firstAnswer[2]);
+  });
+
   it('ICE-lite forward: session-level a=ice-lite toward the receiver only', async () => {
     t.newCall();
     await t.offer('ICE-lite forward', { ICE: 'force', 'ICE-lite': 'forward' }, `${plainOffer}${sep}
