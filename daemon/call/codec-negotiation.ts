@@ -368,7 +368,13 @@ export function negotiateAnswer(
   // codecs, while transcoded codecs are written as A offered them
   const rates = new Set(audio.map((c) => fmtOf(c).clockRate));
   const supp = answerer.filter((b) => supplemental(b) && fromSender(b) && rates.has(fmtOf(b).clockRate));
-  const toOfferer = [...audio, ...supp];
+  // transcoding with an answerer that has no telephone-event: the offerer keeps its own, the
+  // relay turns its events into tones and detected tones into events
+  const transcodingEngaged = audio.some((c) => !passthrough.includes(c));
+  const offererDtmf = transcodingEngaged && !answerer.some((b) => fmtOf(b).name.toLowerCase() === 'telephone-event')
+    ? offer.sender.filter((c) => fmtOf(c).name.toLowerCase() === 'telephone-event' && rates.has(fmtOf(c).clockRate)).slice(0, 1)
+    : [];
+  const toOfferer = [...audio, ...supp, ...offererDtmf];
   const toOffererInA = toOfferer.map(inA);
 
   // routes
@@ -408,6 +414,11 @@ function routes(
     if (supplemental(c)) {
       // DTMF/CN are never transcoded here: through if the peer took them, else dropped by the handler
       if (match) out.push({ inPt: c.payloadType, inFormat: f, outPt: match.payloadType, outFormat: f, transcode: false, ptime: 0 });
+      else if (f.name.toLowerCase() === 'telephone-event' && primary && transcodable(primary) && ptime === 0
+        && codecFormat(primary).clockRate === f.clockRate && codecFormat(primary).channels === 1) {
+        // events toward a side without telephone-event: in-band tones (only once the engine is engaged)
+        out.push({ inPt: c.payloadType, inFormat: f, outPt: primary.payloadType, outFormat: codecFormat(primary), transcode: false, ptime: 0, dtmfTone: true });
+      }
       continue;
     }
     const canRepack = ptime > 0 && transcodable(c);
@@ -417,7 +428,11 @@ function routes(
     }
     const target = match ?? primary;
     if (target && transcodable(c) && transcodable(target)) {
-      out.push({ inPt: c.payloadType, inFormat: f, outPt: target.payloadType, outFormat: codecFormat(target), transcode: true, ptime });
+      const route: CodecRoute = { inPt: c.payloadType, inFormat: f, outPt: target.payloadType, outFormat: codecFormat(target), transcode: true, ptime };
+      // tones from a side without telephone-event toward one with it become events
+      const te = to.find((t) => codecFormat(t).name.toLowerCase() === 'telephone-event' && codecFormat(t).clockRate === codecFormat(target).clockRate);
+      if (te && ptime === 0 && !from.some((x) => codecFormat(x).name.toLowerCase() === 'telephone-event')) route.dtmfEventPt = te.payloadType;
+      out.push(route);
     } else if (match) {
       out.push({ inPt: c.payloadType, inFormat: f, outPt: match.payloadType, outFormat: f, transcode: false, ptime: 0 });
     }

@@ -25,6 +25,8 @@ import { Resampler } from './resample.js';
 import { payloadLength, payloadOffset, sequence, ssrc as rtpSsrc, timestamp } from './rtp-header.js';
 import { PacketSequencer } from './sequencer.js';
 import { MAX_SSRCS, type SsrcContext } from './ssrc.js';
+import { DtmfToneHandler } from './dtmf-tone.js';
+import { buildDtmfPayload, detectTone } from './dtmf.js';
 
 /** How packets of one payload type travel toward one peer (decided by the negotiation). */
 export interface CodecRoute {
@@ -36,6 +38,17 @@ export interface CodecRoute {
   transcode: boolean;
   /** Output packet time in ms when repacketising; 0 = one output packet per input packet. */
   ptime: number;
+  /**
+   * telephone-event toward a receiver without it: the events become the dual tone in the
+   * receiver's audio codec (`outPt`/`outFormat`), as rtpengine does when it transcodes.
+   */
+  dtmfTone?: boolean;
+  /**
+   * The receiver's telephone-event payload type when the sender has none: in-band digits
+   * detected in the decoded audio leave as RFC 4733 events instead of audio (rtpengine's
+   * DTMF detection when it transcodes). Only without repacketising.
+   */
+  dtmfEventPt?: number;
 }
 
 /** Counters a handler keeps (shown by `query`). */
@@ -62,6 +75,8 @@ interface SsrcState {
   lastInSamples: number;
   /** Output position (samples) of the byte-map path, which bypasses the ptime buffer. */
   position: number;
+  /** A detected digit being sent as events: its event code and output start position. */
+  dtmf: { event: number; start: number } | null;
 }
 
 /** 8-bit G.711 codecs: one byte per sample, so a decode+encode is one table lookup per byte. */
@@ -90,7 +105,7 @@ export class TranscodeHandler implements CodecHandler {
     this.encoder = e;
     const { inFormat: i, outFormat: o } = route;
     this.byteMap = route.ptime === 0 && G711.has(i.name.toUpperCase()) && G711.has(o.name.toUpperCase())
-      && i.clockRate === o.clockRate && i.channels === o.channels
+      && i.clockRate === o.clockRate && i.channels === o.channels && route.dtmfEventPt === undefined
       ? Uint8Array.from({ length: 256 }, (_, b) => e.encode(d.decode(Uint8Array.of(b)) as Int16Array)[0] as number)
       : null;
   }
@@ -144,6 +159,7 @@ export class TranscodeHandler implements CodecHandler {
       lastInTs: 0,
       lastInSamples: 0,
       position: 0,
+      dtmf: null,
     };
     this.states.set(id, s);
     return s;
@@ -183,10 +199,13 @@ export class TranscodeHandler implements CodecHandler {
     let pcm = convertChannels(decoded, inFormat.channels, outFormat.channels);
     if (state.resampler) pcm = state.resampler.process(pcm);
     state.buffer.push(pcm, gap);
+    const digit = this.route.dtmfEventPt !== undefined && inFormat.channels === 1 ? detectTone(decoded, inFormat.clockRate) : null;
     let first = true;
     for (let f = state.buffer.pop(); f; f = state.buffer.pop()) {
       const seq = this.route.ptime > 0 ? (state.seqBase + state.framesOut) & 0xffff : sequence(packet);
-      const out = this.packet(packet, off, this.encoder.encode(f.samples), seq, (state.tsBase + f.position) >>> 0, first);
+      const out = this.route.dtmfEventPt !== undefined && (digit !== null || state.dtmf !== null)
+        ? this.eventPacket(state, packet, off, digit, seq, f.position, f.samples.length / outFormat.channels)
+        : this.packet(packet, off, this.encoder.encode(f.samples), seq, (state.tsBase + f.position) >>> 0, first);
       state.framesOut++;
       first = false;
       this.stats.packetsOut++;
@@ -224,6 +243,26 @@ export class TranscodeHandler implements CodecHandler {
     for (let i = 0; i < len; i++) out[off + i] = map[packet[off + i] as number] as number;
     this.stats.packetsOut++;
     this.output.sendRtp(out);
+  }
+
+  /**
+   * A detected digit as an RFC 4733 event in place of this frame's audio: all packets of the
+   * digit carry its start timestamp, the first the marker bit, the duration grows with each
+   * frame; the first frame without the digit carries the end packet (the audio it replaces is
+   * 20 ms of the digit's tail).
+   */
+  private eventPacket(state: SsrcState, input: Buffer, headerLen: number, digit: number | null, seq: number, position: number, samples: number): Buffer {
+    let ev = state.dtmf;
+    const newDigit = digit !== null && (ev === null || ev.event !== digit);
+    if (newDigit) ev = state.dtmf = { event: digit, start: position };
+    const cur = ev as { event: number; start: number };
+    const end = digit === null;
+    const duration = end ? position - cur.start : position + samples - cur.start;
+    if (end) state.dtmf = null;
+    const payload = buildDtmfPayload({ event: cur.event, end, volume: 10, duration: Math.max(1, duration) });
+    const out = this.packet(input, headerLen, payload, seq, (state.tsBase + cur.start) >>> 0, false);
+    out[1] = (newDigit ? 0x80 : 0) | ((this.route.dtmfEventPt as number) & 0x7f);
+    return out;
   }
 
   /** The output packet: the input's header (CSRCs, extension) with our PT, seq, ts; no padding. */
@@ -266,7 +305,9 @@ export function buildTranscodeHandlers(routes: readonly CodecRoute[], output: Co
     if (seen.has(r.inPt)) continue;
     seen.add(r.inPt);
     let h: CodecHandler;
-    if (r.transcode && createTranscoder(r.inFormat) && createTranscoder(r.outFormat)) h = new TranscodeHandler(output, r);
+    const toneEncoder = r.dtmfTone ? createTranscoder(r.outFormat) : null;
+    if (toneEncoder) h = new DtmfToneHandler(output, r, toneEncoder);
+    else if (r.transcode && createTranscoder(r.inFormat) && createTranscoder(r.outFormat)) h = new TranscodeHandler(output, r);
     else if (r.inPt !== r.outPt) h = new RenumberHandler(output, r.inPt, r.outPt);
     else h = new PassthroughHandler(output, r.inPt);
     set.set(r.inPt, h);
@@ -279,6 +320,10 @@ export function describeTranscoding(set: CodecHandlerSet): Array<Record<string, 
   const out: Array<Record<string, string | number>> = [];
   const fmt = (f: CodecFormat) => `${f.name}/${f.clockRate}${f.channels !== 1 ? `/${f.channels}` : ''}`;
   for (const h of set.handlers) {
+    if (h instanceof DtmfToneHandler) {
+      out.push({ 'payload type': h.route.inPt, 'output payload type': h.route.outPt, codec: `${fmt(h.route.inFormat)} > ${fmt(h.route.outFormat)} (DTMF tone)`, ptime: 0, packets: h.stats.packetsIn, 'packets out': h.stats.packetsOut, dropped: h.stats.dropped });
+      continue;
+    }
     if (!(h instanceof TranscodeHandler)) continue;
     const r = h.route;
     out.push({

@@ -7,8 +7,8 @@
  * nothing needs JS, and `query` says why when something does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectTone } from '../../daemon/codec/dtmf.js';
-import { decodeUlaw } from '../../daemon/codec/g711.js';
+import { detectTone, toneSamples } from '../../daemon/codec/dtmf.js';
+import { decodeUlaw, encodeUlaw } from '../../daemon/codec/g711.js';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { deleteCall, relayPortsOf, uniqueCallId } from '../helpers/media-call.js';
@@ -223,6 +223,67 @@ describe.each([{ fastPath: false }, { fastPath: true }])('DTMF, fast path $fastP
     });
     expect((await d.ng.request({ command: 'play DTMF', 'call-id': c.callId, 'from-tag': 'da', code: 'X' }))['error-reason']).toMatch(/invalid DTMF code/);
     await deleteCall(d, c.callId);
+  });
+
+  it('when transcoding, events toward a side without telephone-event become tones, and its tones become events', async () => {
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    peers.push(a, b);
+    const callId = uniqueCallId('dtmf-transcode');
+    const offer = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'da', sdp: sdp(a, '8 101', ['8 PCMA/8000', '101 telephone-event/8000']), codec: { transcode: ['PCMU'] } });
+    expect(offer.result).toBe('ok');
+    const answer = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'da', 'to-tag': 'db', sdp: B_NO_TE(b) });
+    expect(answer.result).toBe('ok');
+    const toRelayA = relayPortsOf(answer.sdp as string).rtp;
+    a.send(rtpPacket(9, { ssrc: 0xa1, pt: 8, ts: 7840 }), toRelayA);
+    await b.waitFor(1);
+    b.clear();
+    // digit 9: three growing packets, three end packets (the repeats add nothing), one malformed
+    const durations = [160, 320, 480, 480, 480, 480];
+    durations.forEach((dur, i) => a.send(rtpPacket(10 + i, { ssrc: 0xa1, pt: 101, ts: 8000, marker: i === 0, payload: te(9, i >= 3, dur) }), toRelayA));
+    a.send(rtpPacket(16, { ssrc: 0xa1, pt: 101, ts: 9000, payload: Buffer.alloc(3) }), toRelayA);
+    // the transcoder's sequencer sees seq 10–16 missing from its audio: it holds the audio that
+    // follows until more than three wait, then goes on (the gap kept)
+    for (let i = 0; i < 4; i++) a.send(rtpPacket(17 + i, { ssrc: 0xa1, pt: 8, ts: 8480 + i * 160 }), toRelayA);
+    const got = await b.waitFor(7);
+    await b.settle(150);
+    expect(got.length).toBe(7);
+    got.slice(0, 3).forEach((p, i) => {
+      expect(p.data[1], `marker and PT of tone packet ${i}`).toBe((i === 0 ? 0x80 : 0) | 0);
+      expect(p.data.readUInt16BE(2)).toBe(10 + i);
+      expect(p.data.readUInt32BE(4)).toBe(8000 + i * 160);
+      expect(p.data.length).toBe(12 + 160);
+      expect(detectTone(decodeUlaw(p.data.subarray(12)), 8000), `tone in packet ${i}`).toBe(9);
+    });
+    // the audio after the event: transcoded, numbered and timed on the same line
+    expect(got[3]!.data[1]! & 0x7f).toBe(0);
+    expect(got[3]!.data.readUInt16BE(2)).toBe(17);
+    expect(got[3]!.data.readUInt32BE(4)).toBe(8480);
+    const q = await d.ng.request({ command: 'query', 'call-id': callId });
+    expect(q.tags.da.medias[0].streams[0].fastPath.native).toBe(0);
+
+    // the other way: A keeps its telephone-event in the answer, and B's in-band digit reaches
+    // A as events (B's sequence numbers, the digit's start timestamp, an end packet after it)
+    expect(answer.sdp).toMatch(/m=audio \d+ RTP\/AVP 8 101\r\n/);
+    const toRelayB = relayPortsOf(offer.sdp as string).rtp;
+    b.send(rtpPacket(40, { ssrc: 0xb1, ts: 6400, payload: Buffer.alloc(160, 0xff) }), toRelayB);
+    await a.waitFor(1);
+    a.clear();
+    for (let i = 0; i < 5; i++) {
+      b.send(rtpPacket(41 + i, { ssrc: 0xb1, ts: 6560 + i * 160, payload: encodeUlaw(toneSamples(4, 8000, i * 160, 160, 8)) }), toRelayB);
+    }
+    for (let i = 0; i < 2; i++) b.send(rtpPacket(46 + i, { ssrc: 0xb1, ts: 7360 + i * 160, payload: Buffer.alloc(160, 0xff) }), toRelayB);
+    const atA = await a.waitFor(7);
+    expect(atA.length).toBe(7);
+    atA.slice(0, 6).forEach((p, i) => {
+      expect(p.data[1], `marker and PT of event packet ${i}`).toBe((i === 0 ? 0x80 : 0) | 101);
+      expect(p.data.readUInt16BE(2)).toBe(41 + i);
+      expect(p.data.readUInt32BE(4)).toBe(6560);
+      expect(p.data.subarray(12).equals(te(4, i === 5, Math.min(5, i + 1) * 160)), `event payload ${i}`).toBe(true);
+    });
+    expect(atA[6]!.data[1]).toBe(8);
+    expect(atA[6]!.data.readUInt16BE(2)).toBe(47);
+    await deleteCall(d, callId);
   });
 
   it('block media and silence media act on one participant\'s RTP; unblock/unsilence restore it', async () => {
