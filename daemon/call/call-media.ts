@@ -4,6 +4,7 @@
  * (call.medias); `monologue` is a back-reference. Changed only under the call's write lock.
  */
 import type { CryptoParams } from '../crypto/transport-handler.js';
+import type { IceAgent } from '../ice/agent.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -53,6 +54,11 @@ export class CallMedia {
   /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
   cryptoRecv: CryptoParams | null = null;
   cryptoSend: CryptoParams | null = null;
+  /** The ICE agent when the relay terminates ICE toward this participant (call-ice.ts). */
+  ice: IceAgent | null = null;
+  iceLeak: LeakHandle | null = null;
+  /** Foundation of our candidates toward this participant. */
+  iceFoundation = '';
 
   constructor(
     readonly monologue: Monologue,

@@ -19,6 +19,7 @@ import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
 import { LocalAddress } from '../net/interfaces.js';
 import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
+import type { IceAgent } from '../ice/agent.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
 import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
@@ -432,8 +433,39 @@ export class Call implements CallGate {
     this.release('Monologue', m.leak, m);
   }
 
+  /** Makes `agent` the ICE agent of `media` (accounted; its hooks take the streams' STUN). */
+  adoptIce(media: CallMedia, agent: IceAgent): void {
+    this.closeIce(media);
+    media.ice = agent;
+    media.iceLeak = this.ctx.leaks.register('IceAgent', this.callId);
+    media.rtp.stun = agent.hooks[0];
+    media.rtcp.stun = agent.hooks[1];
+  }
+
+  /** Stops and releases `media`'s ICE agent, if any (STUN on its ports is then dropped). */
+  closeIce(media: CallMedia): void {
+    const agent = media.ice;
+    if (!agent) return;
+    agent.close();
+    media.ice = null;
+    media.rtp.stun = null;
+    media.rtcp.stun = null;
+    if (media.iceLeak) this.release('IceAgent', media.iceLeak, agent);
+    media.iceLeak = null;
+  }
+
+  /** A selected ICE pair: media for that component goes there from now on. */
+  iceSelected(media: CallMedia, component: number, remote: Endpoint): void {
+    if (this.destroyed) return;
+    const stream = component === 1 ? media.rtp : media.rtcp;
+    stream.endpoint = { ...remote };
+    stream.confirmed = true;
+    this.endpointChanged(stream);
+  }
+
   removeMedia(media: CallMedia): void {
     this.releasePorts(media);
+    this.closeIce(media);
     // negotiated routes toward this media go with it
     media.sendRoutes.clear();
     for (const other of this.medias) other.sendRoutes.delete(media);

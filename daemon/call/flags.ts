@@ -11,7 +11,9 @@ import type { LearningMode } from '../net/endpoint.js';
 export type { LearningMode };
 export type RtcpMuxOption = 'offer' | 'demux' | 'accept' | 'reject' | 'require';
 export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 'sdp-version' | 'force-increment-sdp-ver' | 'username' | 'session-name' | 'zero-address';
-export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional';
+export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional' | 'reject';
+/** `ICE-lite`: which side(s) we act as an ICE-lite agent toward (offer only). */
+export type IceLiteOption = 'forward' | 'backward' | 'both' | 'off';
 
 export interface CodecFlags {
   strip: string[];
@@ -56,6 +58,7 @@ export interface NgFlags {
   /** `interface`: the one interface of a single-sided command (publish, subscribe request). */
   interface?: string;
   ice?: IceOption;
+  iceLite?: IceLiteOption;
   rtcpMux: Set<RtcpMuxOption>;
   replace: Set<ReplaceOption>;
   codec: CodecFlags;

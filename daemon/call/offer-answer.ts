@@ -12,6 +12,7 @@ import type { Call } from './call.js';
 import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
 import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
+import { iceLines, updateIce } from './call-ice.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
 
@@ -144,6 +145,8 @@ export async function monologueOfferAnswer(
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
       if (crypto.crypto !== undefined) out.crypto = crypto.crypto;
     }
+    // ICE is decided after the rtcp-mux decision: our candidates depend on it
+    if (updateIce(call, sm, rm, sdp, session, flags, role)) out.ice = iceLines(call, rm, mux.onRtpPort);
     outMedias.push(out);
   }
   // m= lines the sender no longer has (rtpengine keeps them; a shorter re-offer removes them)

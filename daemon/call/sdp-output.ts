@@ -11,6 +11,7 @@ import { holdAddress, isHoldAddress } from '../net/endpoint.js';
 import { isRtpProtocol, type Direction, type SdpCodec, type SdpConnection, type SdpMedia, type SdpOrigin, type SdpSession } from '../sdp/sdp-model.js';
 import { writeSdp, type SdpOutputMedia } from '../sdp/sdp-write.js';
 import type { CallMedia } from './call-media.js';
+import { sessionIceLite } from './call-ice.js';
 import { withLoopMarker } from './loop-protect.js';
 import type { Monologue } from './monologue.js';
 import type { RtcpMuxOutput } from './rtcp-mux.js';
@@ -34,6 +35,8 @@ export interface MediaOutput {
   /** SRTP negotiation (call-crypto.ts): the m= protocol and the a=crypto lines; undefined keeps the input's. */
   protocol?: string;
   crypto?: string[];
+  /** Our ICE attributes (call-ice.ts) when the relay terminates ICE toward the receiver. */
+  ice?: string[];
   /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
   ptime?: number | null;
 }
@@ -70,6 +73,7 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
     mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
     ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
     ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
+    ...(m.ice !== undefined && port !== 0 ? { ice: m.ice } : {}),
     ptime: m.ptime,
   };
 }
@@ -97,7 +101,8 @@ export function renderSdp(receiver: Monologue, session: SdpSession, medias: read
   }
   // `loop protect`: our instance marker as the last session attribute
   const template = flags.flags.has('loop-protect') ? withLoopMarker(session) : session;
-  const build = (version: string) => writeSdp({ session: template, origin: { ...origin, sessionVersion: version }, medias: out });
+  const iceLite = sessionIceLite(receiver.medias);
+  const build = (version: string) => writeSdp({ session: template, origin: { ...origin, sessionVersion: version }, medias: out, iceLite });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
   const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);

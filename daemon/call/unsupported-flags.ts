@@ -45,7 +45,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('DTLS', 'srtp'),
   e('DTLS-reverse', 'srtp'),
   e('DTLS-fingerprint', 'srtp'),
-  e('ICE-lite', 'ice'),
   e('audio-player', 'media-player'),
   e('delay-buffer', 'transcoding'),
   e('DTMF-delay', 'dtmf'),
@@ -68,10 +67,7 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('template', 'other'),
   e('xmlrpc-callback', 'other'),
   // one value of a key
-  e('ICE=force', 'ice'),
-  e('ICE=default', 'ice'),
   e('ICE=force-relay', 'ice'),
-  e('ICE=optional', 'ice'),
   // codec lists (`codec: { VERB: [...] }` or `codec-VERB-NAME` flags) would be `codec-VERB`
 ];
 

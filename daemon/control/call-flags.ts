@@ -10,7 +10,7 @@ import type { BencodeDict, BencodeValue } from './bencode.js';
 import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
-import type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import type { RtcpMuxOption, ReplaceOption, IceOption, IceLiteOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
 import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
 import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
 import { unsupportedEntry } from '../call/unsupported-flags.js';
@@ -49,7 +49,8 @@ function int(v: BencodeValue | RtppValue | undefined, key: string): number | und
 
 const RTCP_MUX: readonly RtcpMuxOption[] = ['offer', 'demux', 'accept', 'reject', 'require'];
 const REPLACE: readonly ReplaceOption[] = ['origin', 'origin-full', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
-const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional'];
+const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional', 'reject'];
+const ICE_LITE: readonly IceLiteOption[] = ['forward', 'backward', 'both', 'off'];
 const LEARNING: readonly LearningMode[] = LEARNING_MODES;
 const CODEC_VERBS = ['strip', 'offer', 'mask', 'except', 'transcode', 'accept', 'consume', 'ignore', 'set'] as const;
 
@@ -167,10 +168,16 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
         const n = normalizeKey(v);
         if ((ICE as readonly string[]).includes(n)) {
           f.ice = n as IceOption;
-          // ICE attributes are always removed here: only `remove` is what we do
-          if (n !== 'remove') noteUnsupported(f, `ICE=${n}`);
+          // `force-relay` (our relay candidate beside the peer's own) is not done: warned, acts as `default`
+          noteUnsupported(f, `ICE=${n}`);
         } else log().debug({ value: v }, 'unknown ICE option ignored');
       }
+      return;
+    }
+    case 'ice-lite': {
+      const v = normalizeKey(str(value) ?? '');
+      if ((ICE_LITE as readonly string[]).includes(v)) f.iceLite = v as IceLiteOption;
+      else log().debug({ value: v }, 'unknown ICE-lite option ignored');
       return;
     }
     case 'endpoint-learning': {

@@ -115,6 +115,8 @@ export class Kernelizer {
  * output and codec handlers. Returns why not (the first handler that needs JS), or null.
  */
 export function handlerChainBlocker(stream: PacketStream): string | null {
+  // connectivity checks and consent (STUN) on the same port are answered by the JS ICE agent
+  if (stream.stun) return 'ICE agent needs the JS path';
   if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
   const control = stream.control?.needsJs ?? null;
   if (control !== null) return control;

@@ -9,6 +9,7 @@ export const LEAK_TYPES = [
   'SsrcContext',
   'CodecHandler',
   'TransportHandler',
+  'IceAgent',
   'PortReservation',
   'Timer',
   'DeferredQueue',

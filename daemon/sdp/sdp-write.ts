@@ -5,7 +5,7 @@
  * Session: v= o= s= (i= u= e= p=) b= t=/r=/z= session a= lines; a session-level c= is never
  *          written (every media section carries its own).
  * Media:   m= c= b= other a= lines in original order, a=mid, per-codec (rtpmap, fmtp, rtcp-fb),
- *          direction, a=rtcp, a=rtcp-mux, a=crypto (SDES), a=ptime, a=maxptime.
+ *          direction, a=rtcp, a=rtcp-mux, a=crypto (SDES), ICE (ufrag, pwd, options, candidates), a=ptime, a=maxptime.
  * Rejected media (port 0): m= and a null c= only.
  */
 import { holdAddress } from '../net/endpoint.js';
@@ -43,6 +43,8 @@ export interface SdpOutputMedia {
   protocol?: string;
   /** `a=crypto` values (SDES) replacing the input's; undefined passes the input's through. */
   crypto?: string[];
+  /** ICE attribute values we write (ufrag, pwd, options, candidates); the input's never pass. */
+  ice?: string[];
   /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
   ptime?: number | null;
 }
@@ -51,6 +53,8 @@ export interface SdpOutput {
   session: SdpSession;
   origin: SdpOrigin;
   medias: SdpOutputMedia[];
+  /** Session-level `a=ice-lite`: the relay acts ICE-lite toward this receiver. */
+  iceLite?: boolean;
 }
 
 /** Packetisation attributes rtpengine writes last, in this order. */
@@ -90,6 +94,7 @@ export function writeSdp(out: SdpOutput): string {
   for (const b of out.session.bandwidth) lines.push(`b=${b}`);
   lines.push(...out.session.timing);
   for (const a of out.session.attributes) if (keepSessionAttribute(a)) lines.push(attributeLine(a));
+  if (out.iceLite) lines.push('a=ice-lite');
   for (const media of out.medias) lines.push(...mediaLines(media));
   return `${lines.join('\r\n')}\r\n`;
 }
@@ -128,6 +133,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
   }
   if (m.rtcpMux) lines.push('a=rtcp-mux');
   for (const c of m.crypto ?? []) lines.push(`a=crypto:${c}`);
+  for (const v of m.ice ?? []) lines.push(`a=${v}`);
   for (const name of TRAILING) {
     if (name === 'ptime' && m.ptime !== undefined) {
       if (m.ptime !== null) lines.push(`a=ptime:${m.ptime}`);

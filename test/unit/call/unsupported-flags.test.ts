@@ -13,7 +13,7 @@ describe('unsupported flags table', () => {
     expect(unsupportedEntry('record call')?.name).toBe('record-call');
     expect(unsupportedEntry('Record_Call')?.name).toBe('record-call');
     expect(unsupportedEntry('trickle ICE')?.name).toBe('trickle-ICE');
-    expect(unsupportedEntry('ice=force')?.name).toBe('ICE=force');
+    expect(unsupportedEntry('ice=force_relay')?.name).toBe('ICE=force-relay');
     expect(unsupportedEntry('DTLS fingerprint')?.name).toBe('DTLS-fingerprint');
   });
 
@@ -22,7 +22,9 @@ describe('unsupported flags table', () => {
       // transcoding landed: its flags left the table
       'single-codec', 'always-transcode', 'codec-transcode', 'codec-accept', 'codec-consume', 'codec-set', 'ptime',
       // SRTP (SDES) landed
-      'transport-protocol', 'SDES', 'OSRTP', 'pad-crypto']) {
+      'transport-protocol', 'SDES', 'OSRTP', 'pad-crypto',
+      // ICE landed (force-relay not yet)
+      'ICE=force', 'ICE=default', 'ICE=optional', 'ICE=reject', 'ICE-lite']) {
       expect(unsupportedEntry(name), name).toBeUndefined();
     }
   });

@@ -263,13 +263,13 @@ describe('flags rtpengine documents that are not implemented yet', () => {
     const f = parse({
       command: 'offer',
       flags: ['record call', 'pierce_NAT', 'trust-address', 'SDES-off', 'no-such-flag'],
-      ICE: 'force',
+      ICE: 'force-relay',
       'transport protocol': 'RTP/SAVP',
       codec: { strip: ['G722'] },
       DTLS: 'passive',
     });
     // SDES and transport-protocol are implemented (SRTP): not in the list
-    expect([...(f.unsupported ?? [])].sort()).toEqual(['DTLS', 'ICE=force', 'pierce-NAT', 'record-call']);
+    expect([...(f.unsupported ?? [])].sort()).toEqual(['DTLS', 'ICE=force-relay', 'pierce-NAT', 'record-call']);
     expect(f.sdes.off).toBe(true);
     expect(f.transportProtocol).toBe('RTP/SAVP');
     // the implemented ones are not in the list, and values still reach the model
@@ -283,8 +283,8 @@ describe('flags rtpengine documents that are not implemented yet', () => {
   });
 
   it('rtpp-flags words and keys are reported too', () => {
-    const f = parse({ command: 'offer', 'rtpp-flags': 'record-call ICE=optional codec-set-opus/48000/2/32000' });
-    expect([...(f.unsupported ?? [])].sort()).toEqual(['ICE=optional', 'record-call']);
+    const f = parse({ command: 'offer', 'rtpp-flags': 'record-call ICE=force-relay codec-set-opus/48000/2/32000' });
+    expect([...(f.unsupported ?? [])].sort()).toEqual(['ICE=force-relay', 'record-call']);
   });
 
   it('interface, TOS and to-label are parsed', () => {

@@ -1,0 +1,129 @@
+/**
+ * ICE on the call model (rtpengine's ICE handling in call.c/sdp.c): per m= line, whether the
+ * relay terminates ICE toward a participant (`ICE` and `ICE-lite` flags), the agent that does
+ * it (daemon/ice/agent.ts) with the participant's credentials and candidates from its SDP, the
+ * attributes written into the SDP it gets, and where a selected pair sends media.
+ *
+ * Rules (rtpengine's documented `ICE` values):
+ * - `remove`: no ICE toward the receiver; `reject` (or the `reject-ICE` flag) also none back
+ *   toward the offerer in the answer, even if it offered ICE.
+ * - `force`: ICE toward the receiver always (our candidates only).
+ * - `default` / `optional` / absent: ICE toward the receiver if the sender's SDP had ICE;
+ *   `force-relay` (not implemented: warned as such) acts as `default`.
+ * - In an answer, the offerer gets ICE back if we terminate ICE toward it (it offered ICE).
+ * The relay is controlling toward the receiver of an offer and controlled toward the offerer,
+ * unless it acts ICE-lite there (`ICE-lite`: forward = toward the receiver of the offer,
+ * backward = toward the offerer, both) or the peer is ICE-lite.
+ */
+import { candidatePriority, IceAgent, iceString, parseCandidate, type IceCandidate } from '../ice/agent.js';
+import type { Endpoint } from '../net/endpoint.js';
+import type { SdpMedia, SdpSession } from '../sdp/sdp-model.js';
+import type { CallMedia } from './call-media.js';
+import type { Call } from './call.js';
+import type { NgFlags } from './flags.js';
+import type { SdpRole } from './offer-answer.js';
+
+/** The peer's ICE parameters from its SDP (media level first, then session level). */
+export interface RemoteIce {
+  ufrag: string;
+  pwd: string;
+  candidates: IceCandidate[];
+  lite: boolean;
+}
+
+export function remoteIce(sdp: SdpMedia, session: SdpSession): RemoteIce | null {
+  const get = (name: string) => sdp.attributes.find((a) => a.name === name)?.value
+    ?? session.attributes.find((a) => a.name === name)?.value ?? null;
+  const ufrag = get('ice-ufrag');
+  const pwd = get('ice-pwd');
+  if (!ufrag || !pwd) return null;
+  const candidates = sdp.attributes
+    .filter((a) => a.name === 'candidate' && a.value)
+    .map((a) => parseCandidate(a.value!))
+    .filter((c): c is IceCandidate => c !== null);
+  const lite = session.attributes.some((a) => a.name === 'ice-lite') || sdp.attributes.some((a) => a.name === 'ice-lite');
+  return { ufrag, pwd, candidates, lite };
+}
+
+function liteToward(flags: NgFlags, side: 'receiver' | 'offerer'): boolean {
+  const v = flags.iceLite;
+  return v === 'both' || (side === 'receiver' ? v === 'forward' : v === 'backward');
+}
+
+function ensureAgent(call: Call, media: CallMedia, controlling: boolean, lite: boolean): IceAgent {
+  if (media.ice && !media.ice.isClosed && media.ice.lite === lite) return media.ice;
+  if (media.ice) call.closeIce(media);
+  const agent = new IceAgent({
+    socket: (component) => (component === 1 ? media.rtp : media.rtcp).selectedFd?.socket ?? null,
+    selected: (component, remote) => call.iceSelected(media, component, remote),
+  }, { controlling, lite });
+  call.adoptIce(media, agent);
+  media.iceFoundation = iceString(16);
+  return agent;
+}
+
+/**
+ * Updates both sides' ICE for one m= line of an offer or answer, before the receiver's SDP is
+ * written. Returns whether ICE attributes go into the receiver's SDP.
+ */
+export function updateIce(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedia, session: SdpSession, flags: NgFlags, role: SdpRole): boolean {
+  const mode = flags.ice ?? 'default';
+  const rejectIce = mode === 'reject' || flags.flags.has('reject-ice');
+  const theirs = sdp.port === 0 ? null : remoteIce(sdp, session);
+  if (sm.rejected || rm.rejected) {
+    call.closeIce(sm);
+    call.closeIce(rm);
+    return false;
+  }
+  // the sender's side: its ICE is terminated here when it offered ICE (or answers ours)
+  if (role === 'offer') {
+    if (theirs && !rejectIce) {
+      const lite = liteToward(flags, 'offerer');
+      const agent = ensureAgent(call, sm, theirs.lite, lite);
+      // the offerer restarted ICE: the relay restarts toward the receiver as well
+      if (agent.setRemote({ ufrag: theirs.ufrag, pwd: theirs.pwd }, theirs.candidates, theirs.lite, true)) rm.ice?.restartLocal();
+    } else {
+      call.closeIce(sm);
+    }
+  } else if (sm.ice) {
+    if (theirs) sm.ice.setRemote({ ufrag: theirs.ufrag, pwd: theirs.pwd }, theirs.candidates, theirs.lite);
+    else call.closeIce(sm); // the answerer does not do ICE: plain media
+  }
+  // the receiver's side
+  let wanted: boolean;
+  if (role === 'offer') {
+    wanted = mode === 'force' || (!rejectIce && mode !== 'remove' && theirs !== null);
+    if (wanted) ensureAgent(call, rm, true, liteToward(flags, 'receiver'));
+    else call.closeIce(rm);
+  } else {
+    wanted = rm.ice !== null && mode !== 'remove' && !rejectIce;
+    if (!wanted) call.closeIce(rm);
+  }
+  return wanted;
+}
+
+/** The ICE attributes we write for `media` (rtpengine's order and formats). */
+export function iceLines(call: Call, media: CallMedia, rtcpMux: boolean): string[] {
+  const agent = media.ice;
+  const local = media.ports?.local;
+  if (!agent || !local || !media.ports) return [];
+  const sameName = call.ctx.interfaces.addresses.filter((a) => a.name === local.name);
+  const localPref = 65535 - Math.max(0, sameName.indexOf(local));
+  const port = media.ports.port;
+  const lines = [
+    `ice-ufrag:${agent.local.ufrag}`,
+    `ice-pwd:${agent.local.pwd}`,
+    'ice-options:trickle',
+    `candidate:${media.iceFoundation} 1 UDP ${candidatePriority(126, localPref, 1)} ${local.advertised} ${port} typ host`,
+  ];
+  if (!rtcpMux) lines.push(`candidate:${media.iceFoundation} 2 UDP ${candidatePriority(126, localPref, 2)} ${local.advertised} ${port + 1} typ host`);
+  lines.push('end-of-candidates');
+  return lines;
+}
+
+/** Session-level `a=ice-lite` when we act ICE-lite toward the receiver of this SDP. */
+export function sessionIceLite(receiverMedias: readonly CallMedia[]): boolean {
+  return receiverMedias.some((m) => m.ice?.lite === true);
+}
+
+export type { Endpoint };
