@@ -13,8 +13,8 @@ import type { CallMedia } from './call-media.js';
 import { parseCodecSpec } from './codec-negotiation.js';
 import type { NgFlags } from './flags.js';
 import type { Monologue } from './monologue.js';
-import { ensurePorts, getMedia, setInterface, setSenderEndpoints } from './offer-answer.js';
-import { ownOrigin } from './pub-sub.js';
+import { ensurePorts, getMedia, setInterface } from './offer-answer.js';
+import { applyReceiverAnswer, ownOrigin } from './pub-sub.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
 
@@ -100,20 +100,5 @@ export async function createOffer(call: Call, party: Monologue, flags: NgFlags):
 
 /** `create answer`: the created party's SDP says where it receives and what it took. */
 export function createAnswer(call: Call, party: Monologue, session: SdpSession, flags: NgFlags): void {
-  party.lastSession = session;
-  for (const [i, sdp] of session.medias.entries()) {
-    const media = party.medias.find((m) => m.index === i + 1);
-    if (!media) continue;
-    media.sdp = sdp;
-    media.codecs = sdp.codecs;
-    if (sdp.port === 0) {
-      media.rejected = true;
-      call.releasePorts(media);
-      continue;
-    }
-    decideRtcpMux({ kind: 'subscribe answer', subscriber: media, senderMux: sdp.rtcpMux });
-    setSenderEndpoints(call, media, sdp, session, flags);
-  }
-  call.answered = true;
-  call.rebuildSinks();
+  applyReceiverAnswer(call, party, session, flags);
 }

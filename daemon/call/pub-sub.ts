@@ -110,11 +110,15 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
   return renderSdp(subscriber, session, out, flags);
 }
 
-/** `subscribe answer`: the subscriber's SDP says where it receives; the sinks can now send. */
-export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpSession, flags: NgFlags): void {
-  subscriber.lastSession = session;
+/**
+ * A receiving party's answer (`subscribe answer`, `create answer`): its SDP says where it
+ * receives; `perMedia` adds what the command decides beyond that. The sinks can then send.
+ */
+export function applyReceiverAnswer(call: Call, party: Monologue, session: SdpSession, flags: NgFlags,
+  perMedia?: (media: CallMedia, sdp: SdpMedia) => void): void {
+  party.lastSession = session;
   for (const [i, sdp] of session.medias.entries()) {
-    const media = subscriber.medias.find((m) => m.index === i + 1);
+    const media = party.medias.find((m) => m.index === i + 1);
     if (!media) continue;
     media.sdp = sdp;
     media.codecs = sdp.codecs;
@@ -125,6 +129,15 @@ export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpS
     }
     decideRtcpMux({ kind: 'subscribe answer', subscriber: media, senderMux: sdp.rtcpMux });
     setSenderEndpoints(call, media, sdp, session, flags);
+    perMedia?.(media, sdp);
+  }
+  call.answered = true;
+  call.rebuildSinks();
+}
+
+/** `subscribe answer`: the subscriber's SDP says where it receives; the sinks can now send. */
+export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpSession, flags: NgFlags): void {
+  applyReceiverAnswer(call, subscriber, session, flags, (media, sdp) => {
     // `allow transcoding`: the subscriber may take a codec added for it; the publisher's media
     // is then transcoded toward it (without the flag it must take the publisher's codec)
     if (media.codecOffer && flags.flags.has('allow-transcoding')) {
@@ -136,7 +149,5 @@ export function subscribeAnswer(call: Call, subscriber: Monologue, session: SdpS
         if (subscriber.subscribers.includes(publisher)) media.sendRoutes.set(pm, ans.reverse);
       }
     }
-  }
-  call.answered = true;
-  call.rebuildSinks();
+  });
 }
