@@ -14,8 +14,12 @@ import { initLogger } from '../../daemon/log/logger.js';
 import { InterfaceSet } from '../../daemon/net/interfaces.js';
 import { Counters } from '../../daemon/stats/counters.js';
 
-/** Media ports of the object-level call tests (the deferred-packets test uses 46000-46099). */
-export const CALL_UNIT_PORTS: [number, number] = [46100, 46999];
+/**
+ * Media ports of the object-level call tests, in 14000-15999: below the daemon tests' per-worker
+ * blocks (20000-59999) and apart from the 1,000-call test's 61000-65535, which run in parallel.
+ * deferred-packets uses 14000-14099, handler-chain 15000-15099, teardown-lock 15100-15203.
+ */
+export const CALL_UNIT_PORTS: [number, number] = [14100, 14999];
 
 // warnings and errors only: the call logic logs every call's life at info
 initLogger(4, 'json');

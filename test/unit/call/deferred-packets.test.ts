@@ -17,7 +17,7 @@ import { RtpPeer, rtpPacket } from '../../helpers/rtp-peer.js';
 import { sleep } from '../../../support/sleep.js';
 
 function context(): CallContext {
-  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '46000', '-M', '46099', '--endpoint-learning=immediate']);
+  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '14000', '-M', '14099', '--endpoint-learning=immediate']);
   return {
     config,
     interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),

@@ -75,7 +75,7 @@ const doublerFactory = (made: Doubler[]): CodecHandlerFactory => ({
 });
 
 function context(factories?: HandlerFactories): CallContext {
-  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '46200', '-M', '46299', '--endpoint-learning=immediate']);
+  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '15000', '-M', '15099', '--endpoint-learning=immediate']);
   return {
     config,
     interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),

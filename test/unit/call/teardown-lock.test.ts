@@ -23,7 +23,7 @@ beforeAll(() => {
   initLogger(2, 'json'); // the refusals log errors on purpose; keep the output readable
 });
 
-function context(extra: string[] = [], ports: [number, number] = [62100, 62199]): CallContext {
+function context(extra: string[] = [], ports: [number, number] = [15100, 15199]): CallContext {
   const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', String(ports[0]), '-M', String(ports[1]), ...extra]);
   return {
     config,
@@ -213,7 +213,7 @@ describe('teardown under the write lock', () => {
   });
 
   it('an offer that created its call and fails tears it down before releasing the lock; a command queued behind it gets "Unknown call-id"', async () => {
-    const ctx = context([], [62200, 62203]); // two port pairs: a two-media offer needs four
+    const ctx = context([], [15200, 15203]); // two port pairs: a two-media offer needs four
     const calls = new CallHash(ctx);
     const ci = new CallInterfaces(calls);
     const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0',
