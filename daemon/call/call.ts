@@ -22,6 +22,7 @@ import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
+import { streamStats } from './stream-stats.js';
 import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
@@ -590,17 +591,4 @@ export class Call implements CallGate {
     }
     return { RTP, RTCP };
   }
-}
-
-/** JS-path counters of a stream plus what the fast path forwarded for it. */
-export function streamStats(stream: PacketStream, ctx: CallContext): { packets: number; bytes: number; errors: number; lastPacketMs: number } {
-  const js = stream.stats;
-  const native = ctx.kernel?.stats(stream) ?? null;
-  if (!native) return { ...js };
-  return {
-    packets: js.packets + native.packets,
-    bytes: js.bytes + native.bytes,
-    errors: js.errors + native.errors,
-    lastPacketMs: Math.max(js.lastPacketMs, native.lastPacketMs),
-  };
 }

@@ -7,7 +7,8 @@ import type { ReplyValue } from './reply.js';
 import type { Endpoint, PacketStream } from '../media/packet-stream.js';
 import type { CallMedia } from './call-media.js';
 import { SrtpInputHandler } from '../crypto/srtp-handler.js';
-import { streamStats, type Call } from './call.js';
+import type { Call } from './call.js';
+import { streamStats } from './stream-stats.js';
 import type { Monologue } from './monologue.js';
 import type { QualitySample, SsrcQuality } from '../media/rtcp.js';
 

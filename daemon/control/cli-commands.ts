@@ -7,7 +7,8 @@
  */
 import type { Config } from '../config/config.js';
 import type { CallHash } from '../call/callhash.js';
-import { streamStats, type Call } from '../call/call.js';
+import type { Call } from '../call/call.js';
+import { streamStats } from '../call/stream-stats.js';
 import type { LeakRegistry } from '../leak/registry.js';
 import { getSyslogLevel, log, setSyslogLevel } from '../log/logger.js';
 import type { StatsSnapshot } from '../stats/snapshot.js';
