@@ -10,14 +10,9 @@
  * Only 127.0.0.1 is used; ports from 47000–47099.
  */
 import { Call } from '../daemon/call/call.js';
-import type { CallContext } from '../daemon/call/context.js';
-import { loadConfig } from '../daemon/config/config.js';
-import { LeakRegistry } from '../daemon/leak/registry.js';
 import { streamPacket } from '../daemon/media/media-socket.js';
-import { dgramSocketFactory } from '../daemon/net/dgram-socket.js';
-import { InterfaceSet } from '../daemon/net/interfaces.js';
 import type { SdpCodec } from '../daemon/sdp/sdp-model.js';
-import { Counters } from '../daemon/stats/counters.js';
+import { inProcessCallContext } from '../support/call-context.js';
 import { rtpPacket } from '../support/rtp.js';
 import { argValue, hasFlag } from './lib/stats.js';
 
@@ -30,15 +25,7 @@ const codec = (payloadType: number, encoding: string): SdpCodec =>
   ({ payloadType, encoding, clockRate: 8000, channels: null, rtpmap: null, fmtp: [], rtcpFb: [] });
 
 async function main(): Promise<void> {
-  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '47000', '-M', '47099', '--endpoint-learning=immediate']);
-  const ctx: CallContext = {
-    config,
-    interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
-    leaks: new LeakRegistry('summary'),
-    counters: new Counters(),
-    sockets: dgramSocketFactory,
-    kernel: null,
-  };
+  const ctx = inProcessCallContext(['-i', '127.0.0.1', '-m', '47000', '-M', '47099', '--endpoint-learning=immediate']);
   const call = new Call('bench-packet-path', ctx);
   const local = ctx.interfaces.addresses[0]!;
   const ma = call.addMonologue('a', undefined);

@@ -4,15 +4,11 @@
  * their own, apart from the daemon tests' blocks) — no daemon process, no ng transport.
  */
 import type { CallContext } from '../../daemon/call/context.js';
+import { inProcessCallContext } from '../../support/call-context.js';
 import { parseNgFlags } from '../../daemon/control/call-flags.js';
 import type { BencodeDict } from '../../daemon/control/bencode.js';
 import type { NgFlags } from '../../daemon/call/flags.js';
-import { loadConfig } from '../../daemon/config/config.js';
-import { LeakRegistry } from '../../daemon/leak/registry.js';
-import { dgramSocketFactory } from '../../daemon/net/dgram-socket.js';
 import { initLogger } from '../../daemon/log/logger.js';
-import { InterfaceSet } from '../../daemon/net/interfaces.js';
-import { Counters } from '../../daemon/stats/counters.js';
 
 /**
  * Media ports of the object-level call tests, in 14000-15999: below the daemon tests' per-worker
@@ -25,18 +21,7 @@ export const CALL_UNIT_PORTS: [number, number] = [14100, 14999];
 initLogger(4, 'json');
 
 export function callContext(args: string[] = [], overrides: Partial<CallContext> = {}): CallContext {
-  const config = loadConfig([
-    '--config-file=none', '-i', '127.0.0.1', '-m', String(CALL_UNIT_PORTS[0]), '-M', String(CALL_UNIT_PORTS[1]), ...args,
-  ]);
-  return {
-    config,
-    interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
-    leaks: new LeakRegistry('summary'),
-    counters: new Counters(),
-    sockets: dgramSocketFactory,
-    kernel: null,
-    ...overrides,
-  };
+  return inProcessCallContext(['-i', '127.0.0.1', '-m', String(CALL_UNIT_PORTS[0]), '-M', String(CALL_UNIT_PORTS[1]), ...args], overrides);
 }
 
 /** NgFlags as the ng parser makes them from a message (bencode dictionary shape). */

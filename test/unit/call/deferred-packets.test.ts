@@ -5,27 +5,15 @@
  * sockets on 127.0.0.1 (no daemon process).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { inProcessCallContext } from '../../../support/call-context.js';
 import { Call, DEFERRED_QUEUE_LIMIT } from '../../../daemon/call/call.js';
 import type { CallContext } from '../../../daemon/call/context.js';
-import { loadConfig } from '../../../daemon/config/config.js';
-import { LeakRegistry } from '../../../daemon/leak/registry.js';
-import { dgramSocketFactory } from '../../../daemon/net/dgram-socket.js';
-import { InterfaceSet } from '../../../daemon/net/interfaces.js';
-import { Counters } from '../../../daemon/stats/counters.js';
 import { RtpPeer, rtpPacket } from '../../helpers/rtp-peer.js';
 
 import { sleep } from '../../../support/sleep.js';
 
 function context(): CallContext {
-  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '14000', '-M', '14099', '--endpoint-learning=immediate']);
-  return {
-    config,
-    interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
-    leaks: new LeakRegistry('summary'),
-    counters: new Counters(),
-    sockets: dgramSocketFactory,
-    kernel: null,
-  };
+  return inProcessCallContext(['-i', '127.0.0.1', '-m', '14000', '-M', '14099', '--endpoint-learning=immediate']);
 }
 
 async function twoPartyCall(ctx: CallContext, a: RtpPeer, b: RtpPeer) {

@@ -7,21 +7,16 @@
  * codec/crypto contracts (no real SRTP or transcoding: those rooms plug in the same way).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { inProcessCallContext } from '../../../support/call-context.js';
 import { Call } from '../../../daemon/call/call.js';
 import type { CallMedia } from '../../../daemon/call/call-media.js';
 import type { CallContext, HandlerFactories } from '../../../daemon/call/context.js';
-import { loadConfig } from '../../../daemon/config/config.js';
 import { RenumberHandler } from '../../../daemon/codec/passthrough.js';
 import type { CodecHandler, CodecHandlerFactory, CodecOutput } from '../../../daemon/codec/codec-handler.js';
 import { PLAIN } from '../../../daemon/crypto/plain.js';
 import type { CryptoParams, InputHandler, OutputHandler, TransportHandlerFactory, TransportSpec } from '../../../daemon/crypto/transport-handler.js';
 import { handlerChainBlocker } from '../../../daemon/kernel/kernelize.js';
-import { LeakInjector } from '../../../daemon/leak/inject.js';
-import { LeakRegistry } from '../../../daemon/leak/registry.js';
-import { dgramSocketFactory } from '../../../daemon/net/dgram-socket.js';
-import { InterfaceSet } from '../../../daemon/net/interfaces.js';
 import type { SdpCodec } from '../../../daemon/sdp/sdp-model.js';
-import { Counters } from '../../../daemon/stats/counters.js';
 import { RtpPeer, rtpPacket } from '../../helpers/rtp-peer.js';
 
 const codec = (payloadType: number, encoding: string, clockRate: number, channels: number | null = null): SdpCodec =>
@@ -75,17 +70,8 @@ const doublerFactory = (made: Doubler[]): CodecHandlerFactory => ({
 });
 
 function context(factories?: HandlerFactories): CallContext {
-  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', '15000', '-M', '15099', '--endpoint-learning=immediate']);
-  return {
-    config,
-    interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
-    leaks: new LeakRegistry('summary'),
-    injector: new LeakInjector(null),
-    counters: new Counters(),
-    sockets: dgramSocketFactory,
-    kernel: null,
-    ...(factories ? { handlerFactories: factories } : {}),
-  };
+  return inProcessCallContext(['-i', '127.0.0.1', '-m', '15000', '-M', '15099', '--endpoint-learning=immediate'],
+    factories ? { handlerFactories: factories } : {});
 }
 
 /** Two participants, one audio m= line each, subscribed to each other. */

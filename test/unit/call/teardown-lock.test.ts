@@ -6,33 +6,22 @@
  * "Unknown call-id".
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { inProcessCallContext } from '../../../support/call-context.js';
 import { Call } from '../../../daemon/call/call.js';
 import { CallHash } from '../../../daemon/call/callhash.js';
 import { CallInterfaces } from '../../../daemon/call/call-interfaces.js';
 import type { CallContext } from '../../../daemon/call/context.js';
-import { loadConfig } from '../../../daemon/config/config.js';
 import { parseNgFlags } from '../../../daemon/control/call-flags.js';
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../../../daemon/errors.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
 import { initLogger } from '../../../daemon/log/logger.js';
-import { dgramSocketFactory } from '../../../daemon/net/dgram-socket.js';
-import { InterfaceSet } from '../../../daemon/net/interfaces.js';
-import { Counters } from '../../../daemon/stats/counters.js';
 
 beforeAll(() => {
   initLogger(2, 'json'); // the refusals log errors on purpose; keep the output readable
 });
 
 function context(extra: string[] = [], ports: [number, number] = [15100, 15199]): CallContext {
-  const config = loadConfig(['--config-file=none', '-i', '127.0.0.1', '-m', String(ports[0]), '-M', String(ports[1]), ...extra]);
-  return {
-    config,
-    interfaces: new InterfaceSet(config.interfaces, config.portMin, config.portMax),
-    leaks: new LeakRegistry('summary'),
-    counters: new Counters(),
-    sockets: dgramSocketFactory,
-    kernel: null,
-  };
+  return inProcessCallContext(['-i', '127.0.0.1', '-m', String(ports[0]), '-M', String(ports[1]), ...extra]);
 }
 
 function liveTotal(ctx: CallContext): number {
