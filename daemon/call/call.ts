@@ -30,6 +30,7 @@ import { emptyControl, updateStreamControls, type MediaControlState } from './me
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
 import { RtcpGenerator } from './rtcp-generate.js';
+import { KernelPending } from './kernel-pending.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -78,6 +79,7 @@ export class Call implements CallGate {
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
   deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
   private deferred: DeferredQueue | null = null;
+  private readonly kernelPending = new KernelPending(this);
   /** TOS of this call's outgoing media (rtpengine's call->tos): --tos, or the ng `TOS` key. */
   tos: number | null;
   /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call. */
@@ -139,6 +141,7 @@ export class Call implements CallGate {
   }
 
   private drainDeferred(): void {
+    this.kernelPending.flush();
     const queue = this.deferred;
     if (!queue || this.lock.writeLocked) return;
     // handled in arrival order, against the sinks the writer just finished building
@@ -160,14 +163,10 @@ export class Call implements CallGate {
   }
 
   endpointChanged(stream: PacketStream): void {
-    const kernel = this.ctx.kernel;
-    if (!kernel || this.destroyed) return;
-    kernel.update(stream);
-    // streams that send to this one must now send to its new endpoint
-    for (const s of this.streams) {
-      if (s !== stream && (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream))) kernel.update(s);
-    }
+    if (!this.ctx.kernel || this.destroyed) return;
+    this.kernelPending.add(stream); // once the packet that taught it is relayed (kernel-pending.ts)
   }
+
 
   /** SsrcOwner: a new SSRC on the packet path (read side; the container is the call's). */
   createSsrc(ssrc: number, direction: SsrcDirection): SsrcContext {

@@ -124,6 +124,34 @@ export class SrtpContext {
     st.sl = seq;
   }
 
+  /** The session keys (RTP and RTCP), for the native fast path. Never logged. */
+  sessionKeys(): { rtp: { key: Buffer; salt: Buffer; auth: Buffer }; rtcp: { key: Buffer; salt: Buffer; auth: Buffer } } {
+    return {
+      rtp: { key: this.rtp.key, salt: this.rtp.salt, auth: this.rtp.auth },
+      rtcp: { key: this.rtcp.key, salt: this.rtcp.salt, auth: this.rtcp.auth },
+    };
+  }
+
+  /**
+   * SRTCP counters per SSRC as flat [ssrc, index, ...]: the next index to send (`output`) or the
+   * highest accepted (-1: none), for the native fast path to continue from.
+   */
+  rtcpIndexes(output: boolean): number[] {
+    const out: number[] = [];
+    for (const [ssrc, st] of this.rtcpState) out.push(ssrc, output ? st.next : st.replay.highest);
+    return out;
+  }
+
+  /** Takes SRTCP counters back from the native fast path (flat [ssrc, index, ...]); never goes backwards. */
+  restoreRtcpIndexes(output: boolean, flat: readonly number[]): void {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const st = this.rtcpSsrc((flat[i] as number) >>> 0);
+      const index = flat[i + 1] as number;
+      if (output) st.next = Math.max(st.next, index);
+      else st.replay.seenUpTo(index);
+    }
+  }
+
   private rtpSsrc(ssrc: number): RtpSsrcState {
     return remember(this.rtpState, ssrc, newRtpSsrcState);
   }
