@@ -267,12 +267,51 @@ describe.each([{ fastPath: false }, { fastPath: true }])('SRTP media, fast path 
     await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
   });
 
+  it('leaving the fast path and coming back (silence media): rollover counters and SRTCP indexes carry on, none repeats', async () => {
+    const { A, B, callId } = await call({ proto: 'RTP/AVP', mux: true }, { proto: 'RTP/SAVP', suite: 'AES_CM_128_HMAC_SHA1_32', mux: true }, { 'transport-protocol': 'RTP/SAVP' });
+    const seqs = (from: number, n: number) => Array.from({ length: n }, (_, i) => rtpPacket((from + i) & 0xffff, { ssrc: 0xd1 }));
+    const rtcps = (from: number, n: number) => Array.from({ length: n }, (_, i) => rtcpPacket(0xd1, from + i));
+    /** A → B: each packet must pass libsrtp at B (a repeated index fails as a replay). */
+    const send = async (pkts: Buffer[], rtcp: boolean, exact: boolean) => {
+      B.rtp.clear();
+      for (const p of pkts) A.rtp.send(p, A.sendRtp);
+      const got = await B.rtp.waitFor(pkts.length);
+      expect(got.length).toBe(pkts.length);
+      for (const g of got) {
+        const plain = rtcp ? await lib.rtcp(B.rx!, g.data) : await lib.rtp(B.rx!, g.data);
+        expect(typeof plain === 'string' ? `libsrtp: ${plain}` : 'ok').toBe('ok');
+        if (exact) expect(pkts).toContainEqual(plain);
+      }
+    };
+    await send(seqs(65500, 1), false, true); // learns A's endpoint
+    await flow(B, A, [rtpPacket(1, { ssrc: 0xe1 })], false, true); // and B's
+    if (fastPath) await expectNative(callId);
+    // native: across the RTP wrap, and far enough in SRTCP that a restart would fall out of the window
+    await send(seqs(65501, 60), false, true);
+    await send(rtcps(1, 140), true, true);
+    // silence media puts A's stream on the JS path: it continues the addon's counters
+    expect((await d.ng.request({ command: 'silence media', 'call-id': callId, 'from-tag': 'a' })).result).toBe('ok');
+    await send(seqs(25, 5), false, false);
+    await send(rtcps(200, 5), true, true);
+    // and back to the addon, which continues the JS path's
+    expect((await d.ng.request({ command: 'unsilence media', 'call-id': callId, 'from-tag': 'a' })).result).toBe('ok');
+    if (fastPath) await expectNative(callId);
+    await send(seqs(30, 5), false, true);
+    await send(rtcps(300, 5), true, true);
+    await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+  });
+
   it('forged, replayed and truncated packets are dropped and counted; the call goes on', async () => {
     const { A, B, callId } = await call({ proto: 'RTP/SAVP', suite: 'AES_CM_128_HMAC_SHA1_80' }, { proto: 'RTP/AVP' }, { 'transport-protocol': 'RTP/AVP' });
     const good = await protect(A.tx, rtpPacket(10, { ssrc: 0xcc }), false);
     A.rtp.send(good, A.sendRtp);
     expect((await B.rtp.waitFor(1)).length).toBe(1);
     B.rtp.clear();
+    A.rtcp.send(await protect(A.tx, rtcpPacket(0xcc, 8), true), A.sendRtcp);
+    expect((await B.rtcp.waitFor(1)).length).toBe(1);
+    // with the fast path on, the endpoints are learned: everything below is the addon's to refuse
+    if (fastPath) await expectNative(callId);
+    const droppedBefore = fastPath ? ((await d.ng.request({ command: 'statistics' })).fastPath as { srtpDropped: number }).srtpDropped : 0;
     const forged = Buffer.from(await protect(A.tx, rtpPacket(11, { ssrc: 0xcc }), false));
     forged[20] = (forged[20] as number) ^ 0xff;
     A.rtp.send(forged, A.sendRtp); // wrong tag
@@ -296,9 +335,11 @@ describe.each([{ fastPath: false }, { fastPath: true }])('SRTP media, fast path 
     expect(rtcpStream!.SRTP).toEqual({ auth: 1, replay: 0, invalid: 0 });
     expect((rtpStream!.stats as { errors: number }).errors).toBe(3);
     if (fastPath) {
-      // bencode has no booleans: false arrives as 0
       // the addon did SRTP for this stream: it is native, and it refused the forged packets
       expect(rtpStream!.fastPath).toEqual({ native: 1 });
+      expect(rtcpStream!.fastPath).toEqual({ native: 1 });
+      const dropped = ((await d.ng.request({ command: 'statistics' })).fastPath as { srtpDropped: number }).srtpDropped;
+      expect(dropped - droppedBefore, 'SRTP/SRTCP packets the addon refused').toBe(4);
     }
     await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
   });
