@@ -13,6 +13,7 @@ import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation
 import type { RtcpMuxOption } from './flags.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { LegacyOsrtp } from './osrtp-legacy.js';
 
 export interface PortPair {
   local: LocalAddress;
@@ -41,6 +42,8 @@ export class CallMedia {
   srtp = false;
   /** We offered it SRTP (SAVP or OSRTP); its answer says whether it took it. */
   srtpOffered = false;
+  /** Legacy OSRTP (osrtp-legacy.ts): the participant wrote this media as a plain + SRTP pair; where the plain twin goes. */
+  legacyOsrtp: LegacyOsrtp | null = null;
   /** The m= protocol we last wrote toward this participant. */
   protocolSent: string | null = null;
   /** The SDES flags of the offer this m= line was last negotiated with (answers carry none). */

@@ -4,6 +4,7 @@
  * sides have local ports, turns subscriptions into sinks, and writes the SDP the other
  * participant (the receiver) gets. Runs under the call's write lock.
  */
+import { acceptsLegacy, collapseLegacyPairs, legacyMark } from './osrtp-legacy.js';
 import type { NgFlags } from './flags.js';
 import type { Endpoint, LearningMode } from '../net/endpoint.js';
 import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
@@ -91,6 +92,8 @@ export async function monologueOfferAnswer(
   flags: NgFlags,
   role: SdpRole,
 ): Promise<string> {
+  // legacy OSRTP pairs (plain + SRTP twins of one media) count as one SRTP media from here on
+  if (acceptsLegacy(flags)) session = collapseLegacyPairs(session);
   sender.lastSession = session;
   if (flags.label !== undefined) sender.label = flags.label;
   // `from-interface`/`to-interface` are the two halves of `direction`: the side this message
@@ -111,6 +114,7 @@ export async function monologueOfferAnswer(
     const rm = getMedia(call, receiver, index, sdp.type);
     sm.sdp = sdp;
     sm.protocol = sdp.protocol;
+    sm.legacyOsrtp = legacyMark(sdp);
     sm.direction = sdp.direction ?? session.direction ?? 'sendrecv';
     sm.codecs = sdp.codecs;
     sm.rejected = sdp.port === 0;
@@ -140,6 +144,7 @@ export async function monologueOfferAnswer(
       : decideRtcpMux({ kind: 'answer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux }, isRtp);
     const { codecs, ptime } = isRtp ? negotiateCodecs(sm, rm, sdp, flags, role) : { codecs: sdp.codecs, ptime: undefined };
     const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime };
+    if (role === 'offer' && flags.osrtp.has('offer-legacy')) out.offerLegacy = true;
     if (!sm.rejected) {
       const crypto = role === 'offer' ? cryptoOffer(sm, rm, sdp, flags, call.callId) : cryptoAnswer(sm, rm, sdp, call.callId);
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;

@@ -47,6 +47,8 @@ export interface SdpOutputMedia {
   ice?: string[];
   /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
   ptime?: number | null;
+  /** The m= line alone, no c= (the rejected plain twin of legacy OSRTP, as rtpengine writes it). */
+  bare?: boolean;
 }
 
 export interface SdpOutput {
@@ -103,6 +105,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
   const src = m.source;
   const portText = src.portCount !== null && m.port !== 0 ? `${m.port}/${src.portCount}` : `${m.port}`;
   const lines = [`m=${src.type} ${portText} ${m.protocol ?? src.protocol} ${m.formats.join(' ')}`.trimEnd()];
+  if (m.bare) return lines;
   if (m.port === 0) {
     const family = m.connection?.family ?? src.connection?.family ?? 4;
     lines.push(connectionLine({ family, address: holdAddress(family) }));
