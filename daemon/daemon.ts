@@ -111,6 +111,8 @@ export class Daemon {
       'silence media': (f) => ci.mediaControl(f, 'silence', true),
       'unsilence media': (f) => ci.mediaControl(f, 'silence', false),
       'play DTMF': (f) => ci.playDtmf(f),
+      'play media': (f) => ci.playMedia(f),
+      'stop media': (f) => ci.stopMedia(f),
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),

@@ -16,6 +16,7 @@ import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
 import { dtmfMode, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
+import { loadMedia, playMedia, stopMedia } from './media-play.js';
 import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
 import { createAnswer, createOffer } from './create.js';
@@ -417,6 +418,24 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       playDtmf(call, flags);
       return {};
+    });
+  }
+
+  /** play media: the source is read and decoded first, outside the call's lock (media-play.ts). */
+  async playMedia(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    const media = await loadMedia(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      return playMedia(call, flags, media);
+    });
+  }
+
+  async stopMedia(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      return stopMedia(call, flags);
     });
   }
 

@@ -29,6 +29,8 @@ import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
+import { MediaPlayer } from '../media/media-player.js';
+import type { TransportSpec } from '../crypto/transport-handler.js';
 import { RtcpGenerator } from './rtcp-generate.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
@@ -87,6 +89,8 @@ export class Call implements CallGate {
   readonly control: MediaControlState = emptyControl();
   /** When sender reports passed (for round-trip times from the report blocks naming them). */
   readonly srTimes = new SrTimes();
+  /** `play media`: one player per receiving media, with the sink it sends through (kept for its numbering). */
+  readonly players = new Map<CallMedia, { player: MediaPlayer; sink: SinkHandler; spec: TransportSpec }>();
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
   rtcpGenerator: RtcpGenerator | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
@@ -334,6 +338,7 @@ export class Call implements CallGate {
         }
       }
     }
+    this.refreshPlayerOutputs(f);
     updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
   }
@@ -352,6 +357,47 @@ export class Call implements CallGate {
     if (sink.inject) this.drop(sink.inject);
     sink.inject = inj;
     this.adopt(inj, 'Timer');
+  }
+
+  /** `play media`: the media's player, created on first use (its output follows the media's transport). */
+  mediaPlayer(media: CallMedia): MediaPlayer {
+    this.refuseIfDestroyed('media player');
+    const slot = this.players.get(media);
+    if (slot) return slot.player;
+    const sink = this.newSink(media.rtp);
+    decideRtcpSink(sink, media, this.ctx.handlerFactories ?? DEFAULT_FACTORIES);
+    this.adopt(sink.output, 'TransportHandler');
+    const player = new MediaPlayer(sink);
+    this.adopt(player, 'Timer');
+    this.players.set(media, { player, sink, spec: { protocol: media.protocol, crypto: media.cryptoSend } });
+    return player;
+  }
+
+  existingMediaPlayer(media: CallMedia): MediaPlayer | null {
+    return this.players.get(media)?.player ?? null;
+  }
+
+  /** A media's transport changed (re-INVITE, SDES): its player sends through the new output handler. */
+  private refreshPlayerOutputs(f: HandlerFactories): void {
+    for (const [media, slot] of this.players) {
+      // unchanged transport: the output keeps its state (SRTP index of the player's SSRC)
+      if (slot.spec.protocol === media.protocol && slot.spec.crypto === media.cryptoSend) continue;
+      slot.spec = { protocol: media.protocol, crypto: media.cryptoSend };
+      const old = slot.sink.output;
+      decideRtcpSink(slot.sink, media, f);
+      if (slot.sink.output !== old) {
+        this.drop(old);
+        this.adopt(slot.sink.output, 'TransportHandler');
+      }
+    }
+  }
+
+  private releasePlayer(media: CallMedia): void {
+    const slot = this.players.get(media);
+    if (!slot) return;
+    this.players.delete(media);
+    this.drop(slot.player);
+    this.releaseSink(slot.sink);
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -465,6 +511,7 @@ export class Call implements CallGate {
   }
 
   removeMedia(media: CallMedia): void {
+    this.releasePlayer(media);
     this.releasePorts(media);
     this.closeIce(media);
     // negotiated routes toward this media go with it
@@ -518,6 +565,8 @@ export class Call implements CallGate {
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
     for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
     other.handlers.clear();
+    for (const [m, slot] of other.players) this.players.set(m, slot);
+    other.players.clear();
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;
       this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
@@ -566,6 +615,7 @@ export class Call implements CallGate {
     for (const m of [...this.monologues]) this.removeMonologue(m);
     // anything not reachable through a monologue (should be nothing) is swept by container
     for (const media of [...this.medias]) this.removeMedia(media);
+    for (const media of [...this.players.keys()]) this.releasePlayer(media);
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
     for (const stream of [...this.streams]) this.releaseStream(stream);

@@ -15,6 +15,9 @@ export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'option
 /** `ICE-lite`: which side(s) we act as an ICE-lite agent toward (offer only). */
 export type IceLiteOption = 'forward' | 'backward' | 'both' | 'off';
 
+/** The ng `audio-player` values (`force` is rtpengine's older spelling of `always`). */
+export type AudioPlayerMode = 'default' | 'transcoding' | 'always' | 'off';
+
 export interface CodecFlags {
   strip: string[];
   offer: string[];
@@ -80,6 +83,10 @@ export interface NgFlags {
   flags: Set<string>;
   /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
   dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `play media`: the source (`file`, `blob`, `blob64`, `db-id`) and how to play it. */
+  play: { file?: string; blob?: Buffer; blob64?: string; dbId?: string; repeatTimes?: number; repeatDuration?: number; startPos?: number };
+  /** `audio-player`: per-call override of --audio-player (mixing toward a receiver). */
+  audioPlayer?: AudioPlayerMode;
   /** `block DTMF`: rtpengine's DTMF-security mode. */
   dtmfSecurity?: string;
   /**

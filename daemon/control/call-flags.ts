@@ -76,6 +76,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     direction: [],
     fromTags: [],
     dtmf: {},
+    play: {},
     rtcpMux: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
@@ -146,6 +147,21 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       return;
     }
     case 'dtmf-security': f.dtmfSecurity = str(value); return;
+    case 'file': f.play.file = str(value); return;
+    // a blob is binary: bencode keeps it a Buffer; a JSON string is taken as its UTF-8 bytes
+    case 'blob': f.play.blob = Buffer.isBuffer(value) ? value : Buffer.from(str(value) ?? '', 'utf8'); return;
+    case 'blob64': f.play.blob64 = str(value); return;
+    case 'db-id': f.play.dbId = str(value); return;
+    case 'repeat-times': f.play.repeatTimes = int(value, key); return;
+    case 'repeat-duration': f.play.repeatDuration = int(value, key); return;
+    case 'start-pos': f.play.startPos = int(value, key); return;
+    case 'audio-player': {
+      const v = normalizeKey(str(value) ?? '');
+      const mode = v === 'force' || v === 'on' ? 'always' : v;
+      if (mode === 'default' || mode === 'transcoding' || mode === 'always' || mode === 'off') f.audioPlayer = mode;
+      else throw new NgCommandError('INVALID_VALUE', `"audio-player" must be default, transcoding, always or off`);
+      return;
+    }
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
