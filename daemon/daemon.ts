@@ -113,6 +113,8 @@ export class Daemon {
       'play DTMF': (f) => ci.playDtmf(f),
       'play media': (f) => ci.playMedia(f),
       'stop media': (f) => ci.stopMedia(f),
+      'start forwarding': (f) => ci.forwarding(f, true),
+      'stop forwarding': (f) => ci.forwarding(f, false),
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),

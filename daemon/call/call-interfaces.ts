@@ -15,7 +15,7 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
-import { dtmfMode, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
+import { dtmfMode, playDtmf, setForwarding, setMediaControl, type ControlKey } from './media-control.js';
 import { loadMedia, playMedia, stopMedia } from './media-play.js';
 import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
@@ -417,6 +417,16 @@ export class CallInterfaces {
     return call.write(() => {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       playDtmf(call, flags);
+      return {};
+    });
+  }
+
+  /** start/stop forwarding: kept per call or participant; nothing to forward to without a recording daemon. */
+  async forwarding(flags: NgFlags, on: boolean): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      setForwarding(call, flags, on);
       return {};
     });
   }

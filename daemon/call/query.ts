@@ -120,7 +120,7 @@ export function callStats(call: Call): Dict {
       ssrc[key] = { ...((ssrc[key] as Dict | undefined) ?? {}), ...qualityDict(q) };
     }
   }
-  return {
+  const out: Dict = {
     created: Math.floor(call.created / 1000),
     created_us: createdUs % 1_000_000,
     created_ts: createdUs,
@@ -130,6 +130,12 @@ export function callStats(call: Call): Dict {
     tags,
     totals: call.totals(),
   };
+  // rtpengine reports its recording object once forwarding (or recording) was asked for
+  if (call.control.forwardingSeen || call.monologues.some((m) => m.control.forwardingSeen)) {
+    const fwd = call.control.forwarding || call.monologues.some((m) => m.control.forwarding);
+    out.recording = { 'call recording': 0, forwarding: fwd ? 1 : 0 };
+  }
+  return out;
 }
 
 function sampleDict(s: QualitySample, withTime: boolean): Dict {

@@ -221,3 +221,38 @@ describe.each([{ fastPath: false }, { fastPath: true }])('play media, fast path 
     await deleteCall(d, c.callId);
   });
 });
+
+describe('start forwarding / stop forwarding', () => {
+  let d: DaemonHandle;
+  const peers: RtpPeer[] = [];
+
+  beforeAll(async () => {
+    d = await startDaemon([]);
+  });
+
+  afterAll(async () => {
+    for (const p of peers) p.close();
+    await expectNoLeaks(d);
+  });
+
+  it('keeps the forwarding state per call or participant and reports it in query, as rtpengine\'s recording object', async () => {
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    peers.push(a, b);
+    const callId = uniqueCallId('forwarding');
+    await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'fa', sdp: sdp(a, '0', ['0 PCMU/8000']) });
+    await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'fa', 'to-tag': 'fb', sdp: sdp(b, '0', ['0 PCMU/8000']) });
+    expect((await d.ng.request({ command: 'query', 'call-id': callId })).recording).toBeUndefined();
+    expect(await d.ng.request({ command: 'start forwarding', 'call-id': callId })).toEqual({ result: 'ok' });
+    expect((await d.ng.request({ command: 'query', 'call-id': callId })).recording).toEqual({ 'call recording': 0, forwarding: 1 });
+    expect((await d.ng.request({ command: 'stop forwarding', 'call-id': callId })).result).toBe('ok');
+    expect((await d.ng.request({ command: 'query', 'call-id': callId })).recording).toEqual({ 'call recording': 0, forwarding: 0 });
+    // one participant (from-tag with `directional`)
+    expect((await d.ng.request({ command: 'start forwarding', 'call-id': callId, 'from-tag': 'fb', flags: ['directional'] })).result).toBe('ok');
+    expect((await d.ng.request({ command: 'query', 'call-id': callId })).recording).toEqual({ 'call recording': 0, forwarding: 1 });
+    const bad = await d.ng.request({ command: 'start forwarding', 'call-id': callId, 'from-tag': 'nobody', flags: ['directional'] });
+    expect(bad['error-reason']).toBe('From-tag not found');
+    expect((await d.ng.request({ command: 'stop forwarding', 'call-id': 'nope' }))['error-reason']).toBe('Unknown call-id');
+    await deleteCall(d, callId);
+  });
+});
