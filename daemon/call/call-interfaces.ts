@@ -99,6 +99,8 @@ export class CallInterfaces {
   /** Every command on a call starts here, under its write lock: flags not implemented yet are reported. */
   private begin(call: Call, flags: NgFlags): void {
     call.lastSignal = Date.now();
+    if (flags.audioPlayer !== undefined) call.audioPlayerMode = flags.audioPlayer;
+    if (flags.flags.has('early-media')) call.earlyMedia = true;
     warnUnsupported(call, flags, this.calls.ctx.counters);
   }
 
@@ -155,9 +157,15 @@ export class CallInterfaces {
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(offerer);
       offerer.subscribe(sender);
-      const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
+      // the sinks this answer builds already see an answered call (the audio player starts with it)
+      const wasAnswered = call.answered;
       call.answered = true;
-      return text;
+      try {
+        return await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
+      } catch (err) {
+        call.answered = wasAnswered;
+        throw err;
+      }
     });
     return { sdp: out };
   }

@@ -29,7 +29,11 @@ import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
-import { MediaPlayer } from '../media/media-player.js';
+import { MediaPlayer, type PlayEncoding } from '../media/media-player.js';
+import { AudioPlayer } from '../media/audio-player.js';
+import type { CodecHandlerSet } from '../codec/chain.js';
+import { applyAudioPlayers } from './audio-mix.js';
+import type { AudioPlayerMode } from './flags.js';
 import type { TransportSpec } from '../crypto/transport-handler.js';
 import { RtcpGenerator } from './rtcp-generate.js';
 
@@ -91,6 +95,12 @@ export class Call implements CallGate {
   readonly srTimes = new SrTimes();
   /** `play media`: one player per receiving media, with the sink it sends through (kept for its numbering). */
   readonly players = new Map<CallMedia, { player: MediaPlayer; sink: SinkHandler; spec: TransportSpec }>();
+  /** The audio player (mixing) toward receiving medias (audio-mix.ts), with the sink each sends through. */
+  readonly audioPlayers = new Map<CallMedia, { player: AudioPlayer; sink: SinkHandler }>();
+  /** The last ng `audio-player` value given for this call. */
+  audioPlayerMode: AudioPlayerMode = 'default';
+  /** `early-media`: the audio player starts before the answer. */
+  earlyMedia = false;
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
   rtcpGenerator: RtcpGenerator | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
@@ -339,6 +349,7 @@ export class Call implements CallGate {
       }
     }
     this.refreshPlayerOutputs(f);
+    applyAudioPlayers(this);
     updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
   }
@@ -390,6 +401,37 @@ export class Call implements CallGate {
         this.adopt(slot.sink.output, 'TransportHandler');
       }
     }
+  }
+
+  /** The audio player of `media`, created and started on first use. */
+  audioPlayer(media: CallMedia, enc: PlayEncoding): AudioPlayer {
+    this.refuseIfDestroyed('audio player');
+    const slot = this.audioPlayers.get(media);
+    if (slot) return slot.player;
+    const sink = this.newSink(media.rtp);
+    decideRtcpSink(sink, media, this.ctx.handlerFactories ?? DEFAULT_FACTORIES);
+    this.adopt(sink.output, 'TransportHandler');
+    const cfg = this.ctx.config;
+    const player = new AudioPlayer(sink, enc, cfg.audioBufferLength, cfg.audioBufferDelay);
+    this.adopt(player, 'Timer');
+    this.audioPlayers.set(media, { player, sink });
+    player.start();
+    return player;
+  }
+
+  releaseAudioPlayer(media: CallMedia): void {
+    const slot = this.audioPlayers.get(media);
+    if (!slot) return;
+    this.audioPlayers.delete(media);
+    this.drop(slot.player);
+    this.releaseSink(slot.sink);
+  }
+
+  /** A sink's codec handlers replaced (the audio player mixes what it would have forwarded). */
+  replaceSinkCodec(sink: SinkHandler, set: CodecHandlerSet): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
+    sink.codec = set;
+    this.adoptCodecHandlers(sink);
   }
 
   private releasePlayer(media: CallMedia): void {
@@ -512,6 +554,7 @@ export class Call implements CallGate {
 
   removeMedia(media: CallMedia): void {
     this.releasePlayer(media);
+    this.releaseAudioPlayer(media);
     this.releasePorts(media);
     this.closeIce(media);
     // negotiated routes toward this media go with it
@@ -567,6 +610,8 @@ export class Call implements CallGate {
     other.handlers.clear();
     for (const [m, slot] of other.players) this.players.set(m, slot);
     other.players.clear();
+    for (const [m, slot] of other.audioPlayers) this.audioPlayers.set(m, slot);
+    other.audioPlayers.clear();
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;
       this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
@@ -616,6 +661,7 @@ export class Call implements CallGate {
     // anything not reachable through a monologue (should be nothing) is swept by container
     for (const media of [...this.medias]) this.removeMedia(media);
     for (const media of [...this.players.keys()]) this.releasePlayer(media);
+    for (const media of [...this.audioPlayers.keys()]) this.releaseAudioPlayer(media);
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
     for (const stream of [...this.streams]) this.releaseStream(stream);

@@ -158,14 +158,21 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
   const maxDurationMs = flags.dtmf.duration !== undefined && flags.dtmf.duration > 0 ? flags.dtmf.duration : null;
   const startPos = Math.max(0, flags.play.startPos ?? 0);
   const byRate = new Map<number, PlayableAudio>();
-  for (const { ml, m, enc } of plans) {
+  for (const plan of plans) {
+    const { ml, m } = plan;
+    // a receiver with the audio player hears the playback mixed into its one stream
+    const mix = call.audioPlayers.get(m)?.player ?? null;
+    const enc = mix ? mix.encoding : plan.enc;
     let audio = byRate.get(enc.clockRate);
     if (!audio) {
       audio = toPlayable(media.audio, enc.clockRate);
       byRate.set(enc.clockRate, audio);
     }
     const cursor = new PlaybackCursor(audio, { repeatTimes, repeatDurationMs, startPos, maxDurationMs }, enc.clockRate);
-    call.mediaPlayer(m).play(cursor, enc);
+    if (mix) {
+      mix.play(cursor);
+      call.existingMediaPlayer(m)?.stop();
+    } else call.mediaPlayer(m).play(cursor, enc);
     call.log(ml.tag).info({ source: media.origin, format: media.audio.format, rate: media.audio.sampleRate, pt: enc.pt, repeatTimes, startPos },
       'play media');
   }
@@ -178,9 +185,11 @@ export function stopMedia(call: Call, flags: NgFlags): { 'last-frame-pos': numbe
   let last = 0;
   for (const ml of parties) {
     const m = playMediaOf(ml);
+    const mix = m ? call.audioPlayers.get(m)?.player ?? null : null;
     const player = m ? call.existingMediaPlayer(m) : null;
-    if (!player) throw new NgCommandError('NOT_PLAYING');
-    last = player.stop();
+    if (mix?.hadPlayback) last = mix.stopPlayback();
+    else if (player) last = player.stop();
+    else throw new NgCommandError('NOT_PLAYING');
     call.log(ml.tag).info({ lastFramePos: last }, 'stop media');
   }
   return { 'last-frame-pos': last };

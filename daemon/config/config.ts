@@ -54,6 +54,11 @@ export interface Config {
   deleteDelay: number;
   /** ms between generated RTCP reports (`generate RTCP`). */
   rtcpInterval: number;
+  /** --audio-player: when receivers get one mixed stream (call/audio-player.ts). */
+  audioPlayer: 'on-demand' | 'play-media' | 'transcoding' | 'always';
+  /** --audio-buffer-length / --audio-buffer-delay, in ms. */
+  audioBufferLength: number;
+  audioBufferDelay: number;
   maxSessions: number;
   timeout: number;
   silentTimeout: number;
@@ -249,6 +254,9 @@ export function buildConfig(raw: RawOptions): Config {
     fastPathThreads: intValue(raw, 'fast-path-threads', 1, 1, 64),
     deleteDelay: intValue(raw, 'delete-delay', 30, 0),
     rtcpInterval: intValue(raw, 'rtcp-interval', 5000, 100),
+    audioPlayer: enumValue(raw, 'audio-player', ['on-demand', 'play-media', 'transcoding', 'always'] as const, 'on-demand'),
+    audioBufferLength: intValue(raw, 'audio-buffer-length', 500, 40, 10_000),
+    audioBufferDelay: intValue(raw, 'audio-buffer-delay', 5, 0, 1000),
     maxSessions,
     timeout: intValue(raw, 'timeout', 60, 0),
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),
