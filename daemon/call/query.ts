@@ -78,6 +78,8 @@ function mediaDict(call: Call, media: CallMedia): Dict {
   if (media.rtcpMux) flags.push('rtcp-mux');
   if (media.rejected) flags.push('rejected');
   if (media.cryptoRecv || media.cryptoSend) flags.push('SDES');
+  // rtpengine's media flag for ICE handled by the relay toward this participant
+  if (media.ice) flags.push('ICE');
   return {
     index: media.index,
     type: media.type,

@@ -9,8 +9,8 @@
  * silence when no source has audio for that frame. A new source is placed `--audio-buffer-delay`
  * ms after the next frame to be sent (absorbing jitter); its later packets land where their RTP
  * timestamps say (a lost packet leaves silence, not a shift). Mixing sums 16-bit samples with
- * clipping. Audio arriving too late for its place (already sent) or too far ahead (beyond
- * `--audio-buffer-length`) re-anchors or is counted and dropped.
+ * clipping. A source whose packet arrives after its place was sent, or whose timestamp jumps
+ * beyond `--audio-buffer-length`, is placed anew (counted as late in the first case).
  *
  * Owner and lifetime: one player per receiving media, created and closed by the call under its
  * write lock (audited as a Timer). Sources are keyed by strings (tag/media/SSRC), never by call
@@ -141,12 +141,17 @@ export class AudioPlayer {
     }
     src.lastSeenMs = now;
     const pcm = src.resampler ? src.resampler.process(samples) : samples;
-    const pos = place(src);
-    const end = pos + pcm.length;
-    if (end <= this.readPos) {
+    let pos = place(src);
+    if (pos + pcm.length <= this.readPos) {
+      // its place already left: the source runs late (its clock drifts, or a burst of
+      // jitter). It is placed anew after the next frame, as a new source would be, so one
+      // late packet costs a glitch rather than every packet after it.
       this.counters.late++;
-      return;
+      src.anchor = this.readPos + this.delay;
+      src.ts0 = rtpTs;
+      pos = src.anchor;
     }
+    const end = pos + pcm.length;
     const from = Math.max(pos, this.readPos);
     const to = Math.min(end, this.readPos + this.buf.length);
     const len = this.buf.length;
