@@ -65,6 +65,10 @@ export function mixHandlers(player: AudioPlayer, source: CallMedia): CodecHandle
  * stream toward a party that has not agreed to the session.
  */
 export function applyAudioPlayers(call: Call): void {
+  // the common case (no player asked for, none running) costs one check per sink rebuild
+  const mode = call.audioPlayerMode;
+  if (call.audioPlayers.size === 0 && (mode === 'off' || (mode === 'default' && call.ctx.config.audioPlayer !== 'always'
+    && call.ctx.config.audioPlayer !== 'transcoding'))) return;
   const wanted = new Map<CallMedia, { enc: PlayEncoding; sinks: Array<{ sink: SinkHandler; source: CallMedia }> }>();
   if (call.answered || call.earlyMedia) {
     for (const dst of call.medias) {

@@ -13,7 +13,7 @@ import { convertChannels } from '../codec/l16.js';
 import { Resampler } from '../codec/resample.js';
 import { MediaFileError, parseWav, type PcmAudio } from '../codec/wav.js';
 import { NgCommandError } from '../errors.js';
-import { PlaybackCursor, type PlayableAudio, type PlayEncoding } from '../media/media-player.js';
+import { PlaybackCursor, type MediaPlayer, type PlayableAudio, type PlayEncoding } from '../media/media-player.js';
 import { STATIC_PAYLOAD_TYPES, type SdpCodec } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
@@ -172,11 +172,35 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
     if (mix) {
       mix.play(cursor);
       call.existingMediaPlayer(m)?.stop();
-    } else call.mediaPlayer(m).play(cursor, enc);
+    } else {
+      const player = call.mediaPlayer(m);
+      player.play(cursor, enc);
+      if (flags.flags.has('block-egress') && player.playing) blockEgress(call, m, player);
+    }
     call.log(ml.tag).info({ source: media.origin, format: media.audio.format, rate: media.audio.sampleRate, pt: enc.pt, repeatTimes, startPos },
       'play media');
   }
   return { duration: media.durationMs };
+}
+
+/** Streams that send to `media`: the fast path must re-decide them when egress blocking changes. */
+function rekernelizeToward(call: Call, media: CallMedia): void {
+  const k = call.ctx.kernel;
+  if (!k || call.destroyed) return;
+  for (const s of call.streams) if (s.rtpSinks.some((x) => x.dst === media.rtp)) k.update(s);
+}
+
+/**
+ * `block-egress`: while this playback runs, what the participant would be forwarded is dropped
+ * (it hears the playback only); when the playback ends, in whatever way, forwarding resumes.
+ */
+function blockEgress(call: Call, media: CallMedia, player: MediaPlayer): void {
+  media.rtp.blockEgress = true;
+  rekernelizeToward(call, media);
+  player.onEnd = () => {
+    media.rtp.blockEgress = false;
+    rekernelizeToward(call, media);
+  };
 }
 
 /** stop media: stops every selected party's playback; replies where the (last) one was. */

@@ -31,7 +31,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('record-call', 'recording'),
   e('discard-recording', 'recording'),
   e('exclude-recording', 'recording'),
-  e('block-egress', 'media-player'),
   e('pierce-NAT', 'other'),
   e('NAT-wait', 'other'),
   e('debug', 'other'),

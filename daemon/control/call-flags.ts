@@ -62,7 +62,7 @@ const KNOWN_FLAGS = new Set([
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
-  'block-dtmf', 'inject-dtmf', 'generate-rtcp', 'early-media',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp', 'early-media', 'block-egress',
   'inactive',
 ]);
 

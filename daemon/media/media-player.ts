@@ -126,6 +126,8 @@ export class MediaPlayer {
   private lastTs: number | null = null;
   /** Packets sent over the player's life (query, tests). */
   packets = 0;
+  /** Called once when a playback ends (finished, stopped, replaced or closed). */
+  onEnd: (() => void) | null = null;
 
   constructor(private readonly target: PlayTarget) {}
 
@@ -137,6 +139,7 @@ export class MediaPlayer {
   play(cursor: PlaybackCursor, encoding: PlayEncoding): void {
     if (this.closed) return;
     this.stopTimer();
+    this.ended();
     const step = (encoding.clockRate * encoding.ptimeMs) / 1000;
     if (this.lastTs !== null) {
       // continue the stream: one frame on, plus the time nothing was sent
@@ -157,12 +160,19 @@ export class MediaPlayer {
     const pos = this.cursor?.filePosition ?? 0;
     this.stopTimer();
     this.cursor = null;
+    this.ended();
     return pos;
   }
 
   close(): void {
     this.closed = true;
     this.stop();
+  }
+
+  private ended(): void {
+    const cb = this.onEnd;
+    this.onEnd = null;
+    cb?.();
   }
 
   private stopTimer(): void {
@@ -183,7 +193,10 @@ export class MediaPlayer {
     }
     // far behind (a stalled loop): skip rather than burst
     if (this.framesSent < due - MAX_CATCH_UP) this.framesSent = due;
-    if (this.cursor.finished) this.stopTimer();
+    if (this.cursor.finished) {
+      this.stopTimer();
+      this.ended();
+    }
   }
 
   private send(payload: Buffer, marker: boolean, enc: PlayEncoding): void {

@@ -68,6 +68,11 @@ export class SinkHandler implements CodecOutput, InjectTarget {
 
   /** An RTP packet for the sink: counted on the sink's output SSRC, then output handler and send. */
   sendRtp(packet: Buffer): void {
+    // `play media` with `block-egress`: the participant hears only the playback meanwhile
+    if (this.dst.blockEgress) {
+      this.dst.egressBlocked++;
+      return;
+    }
     const inject = this.inject;
     if (inject !== null) {
       const p = inject.rewrite(packet);
@@ -187,6 +192,9 @@ export class PacketStream {
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;
+  /** `play media` with `block-egress` is playing to this participant: forwarded RTP toward it is dropped. */
+  blockEgress = false;
+  egressBlocked = 0;
   /** True while the fast path forwards for this stream. */
   kernelized = false;
   /** Set by kernelize: why the stream is (not) on the fast path. */

@@ -15,7 +15,7 @@ import { buildWav } from '../../daemon/codec/wav.js';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { deleteCall, relayPortsOf, uniqueCallId } from '../helpers/media-call.js';
-import { RtpPeer, type Received } from '../helpers/rtp-peer.js';
+import { RtpPeer, rtpPacket, type Received } from '../helpers/rtp-peer.js';
 
 function sdp(peer: RtpPeer, formats: string, rtpmaps: string[]): string {
   return [
@@ -166,6 +166,32 @@ describe.each([{ fastPath: false }, { fastPath: true }])('play media, fast path 
     expect(gap).toBeGreaterThanOrEqual(160);
     expect(gap).toBeLessThan(8000 * 60);
     expectPlayed(c.a.received, 8, frames(long.subarray(15840), (s) => encodeAlaw(s)), [0]);
+    await deleteCall(d, c.callId);
+  });
+
+  it('block-egress: the participant hears only the playback while it plays, forwarding resumes after', async () => {
+    const c = await setup('play-block-egress');
+    const fromB = (seq: number) => rtpPacket(seq, { ssrc: 0xbbbb, pt: 8, ts: seq * 160, payload: Buffer.alloc(160, 0x2a) });
+    // B's media reaches A (and, on the fast path, the stream is native)
+    c.b.send(fromB(1), c.toRelayB);
+    await c.a.waitFor(1);
+    c.a.clear();
+    const r = await d.ng.request({ command: 'play media', 'call-id': c.callId, 'from-tag': 'pa', file: join(dir, 'short.wav'), flags: ['block-egress'] });
+    expect(r.result).toBe('ok');
+    // while it plays (100 ms), B keeps sending: none of it reaches A
+    for (let i = 2; i < 6; i++) {
+      c.b.send(fromB(i), c.toRelayB);
+      await new Promise((res) => setTimeout(res, 15));
+    }
+    await c.a.settle(150);
+    const during = [...c.a.received];
+    expect(during.filter((x) => ssrcOf(x) === 0xbbbb)).toEqual([]);
+    expect(during.length).toBe(5);
+    c.a.clear();
+    // the playback ended: B's media flows again
+    c.b.send(fromB(10), c.toRelayB);
+    const after = await c.a.waitFor(1);
+    expect(ssrcOf(after[0]!)).toBe(0xbbbb);
     await deleteCall(d, c.callId);
   });
 
