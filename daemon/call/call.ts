@@ -99,6 +99,8 @@ export class Call implements CallGate {
   readonly audioPlayers = new Map<CallMedia, { player: AudioPlayer; sink: SinkHandler }>();
   /** The last ng `audio-player` value given for this call. */
   audioPlayerMode: AudioPlayerMode = 'default';
+  /** `--audio-player=play-media`: receiving medias with a playback in progress (they get the player meanwhile). */
+  readonly playMixing = new Set<CallMedia>();
   /** `early-media`: the audio player starts before the answer. */
   earlyMedia = false;
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
@@ -553,6 +555,7 @@ export class Call implements CallGate {
   }
 
   removeMedia(media: CallMedia): void {
+    this.playMixing.delete(media);
     this.releasePlayer(media);
     this.releaseAudioPlayer(media);
     this.releasePorts(media);

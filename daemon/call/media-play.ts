@@ -14,6 +14,7 @@ import { Resampler } from '../codec/resample.js';
 import { MediaFileError, parseWav, type PcmAudio } from '../codec/wav.js';
 import { NgCommandError } from '../errors.js';
 import { PlaybackCursor, type MediaPlayer, type PlayableAudio, type PlayEncoding } from '../media/media-player.js';
+import type { AudioPlayer } from '../media/audio-player.js';
 import { STATIC_PAYLOAD_TYPES, type SdpCodec } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
@@ -161,7 +162,8 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
   for (const plan of plans) {
     const { ml, m } = plan;
     // a receiver with the audio player hears the playback mixed into its one stream
-    const mix = call.audioPlayers.get(m)?.player ?? null;
+    let mix = call.audioPlayers.get(m)?.player ?? null;
+    if (!mix && call.audioPlayerMode === 'default' && call.ctx.config.audioPlayer === 'play-media') mix = mixWhilePlaying(call, m);
     const enc = mix ? mix.encoding : plan.enc;
     let audio = byRate.get(enc.clockRate);
     if (!audio) {
@@ -171,6 +173,7 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
     const cursor = new PlaybackCursor(audio, { repeatTimes, repeatDurationMs, startPos, maxDurationMs }, enc.clockRate);
     if (mix) {
       mix.play(cursor);
+      if (call.playMixing.has(m)) switchBackWhenDone(call, m, mix);
       call.existingMediaPlayer(m)?.stop();
     } else {
       const player = call.mediaPlayer(m);
@@ -200,6 +203,34 @@ function blockEgress(call: Call, media: CallMedia, player: MediaPlayer): void {
   player.onEnd = () => {
     media.rtp.blockEgress = false;
     rekernelizeToward(call, media);
+  };
+}
+
+/**
+ * `--audio-player=play-media`: the receiver gets the audio player for as long as the playback
+ * runs (what it is forwarded is mixed with it); when the playback ends, a sink rebuild under the
+ * call's lock gives it plain forwarding back. Null when no player could be made (nothing is
+ * sent toward it yet): the playback is then a stream of its own.
+ */
+function mixWhilePlaying(call: Call, media: CallMedia): AudioPlayer | null {
+  call.playMixing.add(media);
+  call.rebuildSinks();
+  const mix = call.audioPlayers.get(media)?.player ?? null;
+  if (!mix) {
+    call.playMixing.delete(media);
+    return null;
+  }
+  return mix;
+}
+
+/** When a playback that switched the player on ends: plain forwarding again (unless another one plays by then). */
+function switchBackWhenDone(call: Call, media: CallMedia, mix: AudioPlayer): void {
+  mix.onPlaybackEnd = () => {
+    call.write(() => {
+      if (call.destroyed || mix.playing || !call.playMixing.has(media)) return;
+      call.playMixing.delete(media);
+      call.rebuildSinks();
+    }).catch((err: unknown) => call.log(media.monologue.tag).warn({ err: String(err) }, 'audio player: switching back after play media failed'));
   };
 }
 
