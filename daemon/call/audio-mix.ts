@@ -31,7 +31,7 @@ export function wantsAudioPlayer(call: Call, dst: CallMedia, sinks: readonly Sin
     case 'always': return true;
     case 'transcoding': return sinks.some(transcodes);
     // `play-media`: only while play media plays to it (media-play.ts switches it on and off)
-    case 'play-media': return call.playMixing.has(dst);
+    case 'play-media': return call.players.playMixing.has(dst);
     default: return false;
   }
 }
@@ -68,8 +68,8 @@ export function applyAudioPlayers(call: Call): void {
   // the common case (no player asked for, none running) costs one check per sink rebuild
   const mode = call.audioPlayerMode;
   const cfg = call.ctx.config.audioPlayer;
-  if (call.audioPlayers.size === 0 && (mode === 'off' || (mode === 'default' && (cfg === 'on-demand'
-    || (cfg === 'play-media' && call.playMixing.size === 0))))) return;
+  if (call.players.audio.size === 0 && (mode === 'off' || (mode === 'default' && (cfg === 'on-demand'
+    || (cfg === 'play-media' && call.players.playMixing.size === 0))))) return;
   const wanted = new Map<CallMedia, { enc: PlayEncoding; sinks: Array<{ sink: SinkHandler; source: CallMedia }> }>();
   if (call.answered || call.earlyMedia) {
     for (const dst of call.medias) {
@@ -84,12 +84,12 @@ export function applyAudioPlayers(call: Call): void {
       wanted.set(dst, { enc, sinks });
     }
   }
-  for (const [media, slot] of [...call.audioPlayers]) {
+  for (const [media, slot] of [...call.players.audio]) {
     const w = wanted.get(media);
-    if (!w || !slot.player.sameEncoding(w.enc)) call.releaseAudioPlayer(media);
+    if (!w || !slot.player.sameEncoding(w.enc)) call.players.releaseAudioPlayer(media);
   }
   for (const [dst, { enc, sinks }] of wanted) {
-    const player = call.audioPlayer(dst, enc);
+    const player = call.players.audioPlayer(dst, enc);
     for (const { sink, source } of sinks) call.replaceSinkCodec(sink, mixHandlers(player, source));
   }
 }

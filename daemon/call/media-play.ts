@@ -162,7 +162,7 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
   for (const plan of plans) {
     const { ml, m } = plan;
     // a receiver with the audio player hears the playback mixed into its one stream
-    let mix = call.audioPlayers.get(m)?.player ?? null;
+    let mix = call.players.audio.get(m)?.player ?? null;
     if (!mix && call.audioPlayerMode === 'default' && call.ctx.config.audioPlayer === 'play-media') mix = mixWhilePlaying(call, m);
     const enc = mix ? mix.encoding : plan.enc;
     let audio = byRate.get(enc.clockRate);
@@ -173,10 +173,10 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
     const cursor = new PlaybackCursor(audio, { repeatTimes, repeatDurationMs, startPos, maxDurationMs }, enc.clockRate);
     if (mix) {
       mix.play(cursor);
-      if (call.playMixing.has(m)) switchBackWhenDone(call, m, mix);
-      call.existingMediaPlayer(m)?.stop();
+      if (call.players.playMixing.has(m)) switchBackWhenDone(call, m, mix);
+      call.players.existingMediaPlayer(m)?.stop();
     } else {
-      const player = call.mediaPlayer(m);
+      const player = call.players.mediaPlayer(m);
       player.play(cursor, enc);
       if (flags.flags.has('block-egress') && player.playing) blockEgress(call, m, player);
     }
@@ -213,11 +213,11 @@ function blockEgress(call: Call, media: CallMedia, player: MediaPlayer): void {
  * sent toward it yet): the playback is then a stream of its own.
  */
 function mixWhilePlaying(call: Call, media: CallMedia): AudioPlayer | null {
-  call.playMixing.add(media);
+  call.players.playMixing.add(media);
   call.rebuildSinks();
-  const mix = call.audioPlayers.get(media)?.player ?? null;
+  const mix = call.players.audio.get(media)?.player ?? null;
   if (!mix) {
-    call.playMixing.delete(media);
+    call.players.playMixing.delete(media);
     return null;
   }
   return mix;
@@ -227,8 +227,8 @@ function mixWhilePlaying(call: Call, media: CallMedia): AudioPlayer | null {
 function switchBackWhenDone(call: Call, media: CallMedia, mix: AudioPlayer): void {
   mix.onPlaybackEnd = () => {
     call.write(() => {
-      if (call.destroyed || mix.playing || !call.playMixing.has(media)) return;
-      call.playMixing.delete(media);
+      if (call.destroyed || mix.playing || !call.players.playMixing.has(media)) return;
+      call.players.playMixing.delete(media);
       call.rebuildSinks();
     }).catch((err: unknown) => call.log(media.monologue.tag).warn({ err: String(err) }, 'audio player: switching back after play media failed'));
   };
@@ -240,8 +240,8 @@ export function stopMedia(call: Call, flags: NgFlags): { 'last-frame-pos': numbe
   let last = 0;
   for (const ml of parties) {
     const m = playMediaOf(ml);
-    const mix = m ? call.audioPlayers.get(m)?.player ?? null : null;
-    const player = m ? call.existingMediaPlayer(m) : null;
+    const mix = m ? call.players.audio.get(m)?.player ?? null : null;
+    const player = m ? call.players.existingMediaPlayer(m) : null;
     if (mix?.hadPlayback) last = mix.stopPlayback();
     else if (player) last = player.stop();
     else throw new NgCommandError('NOT_PLAYING');
