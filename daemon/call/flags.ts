@@ -14,6 +14,8 @@ export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 's
 export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional' | 'reject';
 /** `ICE-lite`: which side(s) we act as an ICE-lite agent toward (offer only). */
 export type IceLiteOption = 'forward' | 'backward' | 'both' | 'off';
+/** `bundle` (RFC 8843/9143): accept a bundled offer, bundle our offer, one port from the start, RFC bundle-only. */
+export type BundleOption = 'accept' | 'offer' | 'require' | 'strict' | 'reject';
 
 export interface CodecFlags {
   strip: string[];
@@ -60,6 +62,10 @@ export interface NgFlags {
   ice?: IceOption;
   iceLite?: IceLiteOption;
   rtcpMux: Set<RtcpMuxOption>;
+  /** `bundle` list (call/bundle.ts). */
+  bundle: Set<BundleOption>;
+  /** `extmap: {strip: [...]}`: header-extension URIs (or `all`) whose a=extmap lines are removed. */
+  extmapStrip?: string[];
   replace: Set<ReplaceOption>;
   codec: CodecFlags;
   /** `ptime`: packet time toward the receiver of an offer (repacketises). */

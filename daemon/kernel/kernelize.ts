@@ -117,6 +117,8 @@ export class Kernelizer {
 export function handlerChainBlocker(stream: PacketStream): string | null {
   // connectivity checks and consent (STUN) on the same port are answered by the JS ICE agent
   if (stream.stun) return 'ICE agent needs the JS path';
+  if (stream.bundle) return 'BUNDLE: packets are demultiplexed to their m= line on the JS path';
+  if (stream.stunPassthrough) return 'ICE=force-relay: the peers\' STUN is relayed on the JS path';
   if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
   const control = stream.control?.needsJs ?? null;
   if (control !== null) return control;

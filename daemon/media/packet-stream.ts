@@ -14,6 +14,7 @@ import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { PLAIN } from '../crypto/plain.js';
 import type { InputHandler, OutputHandler, TransportSpec } from '../crypto/transport-handler.js';
 import type { StunHook } from '../ice/stun-hook.js';
+import type { BundleDemux } from './bundle-demux.js';
 import type { DtmfInjector, InjectTarget } from './dtmf-inject.js';
 import type { StreamControl } from './media-control.js';
 import type { RtcpQuality } from './rtcp.js';
@@ -187,6 +188,13 @@ export class PacketStream {
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;
+  /** `ICE=force-relay`: STUN is the peers' own end-to-end ICE, relayed like media rather than answered. */
+  stunPassthrough = false;
+  /**
+   * BUNDLE: this stream shares its m= line's port with others of the participant (the head's
+   * socket); packets arriving on the head are demultiplexed to their m= line's stream first.
+   */
+  bundle: BundleDemux | null = null;
   /** True while the fast path forwards for this stream. */
   kernelized = false;
   /** Set by kernelize: why the stream is (not) on the fast path. */
