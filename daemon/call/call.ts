@@ -30,6 +30,7 @@ import { emptyControl, updateStreamControls, type MediaControlState } from './me
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
 import { RtcpGenerator } from './rtcp-generate.js';
+import { leaveBundle } from './bundle.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -271,8 +272,41 @@ export class Call implements CallGate {
   }
 
 
+  /**
+   * BUNDLE: `member` uses `head`'s transport from now on (its own ports, if any, are returned
+   * first); it owns nothing of it, so releasing it never closes the head's sockets.
+   */
+  shareTransport(member: CallMedia, head: CallMedia): void {
+    this.refuseIfDestroyed('bundle');
+    const fd = head.rtp.selectedFd;
+    if (member.bundleHead === head && member.rtp.selectedFd === fd && member.ports === head.ports) return;
+    this.releasePorts(member);
+    this.closeIce(member);
+    member.bundleHead = head;
+    member.ports = head.ports;
+    // BUNDLE requires rtcp-mux: RTCP goes through the head's RTP socket too
+    member.rtp.selectedFd = fd;
+    member.rtcp.selectedFd = fd;
+  }
+
+  /** A BUNDLE member stops using its head's transport (it gets ports of its own next). */
+  private unshareTransport(member: CallMedia): void {
+    for (const stream of [member.rtp, member.rtcp]) {
+      this.ctx.kernel?.remove(stream);
+      stream.selectedFd = null;
+    }
+    member.ports = null;
+    member.bundleHead = null;
+  }
+
   /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {
+    if (media.bundleHead) {
+      this.unshareTransport(media);
+      return;
+    }
+    // BUNDLE members using this media's transport lose it with it
+    for (const m of this.medias) if (m.bundleHead === media) this.unshareTransport(m);
     for (const stream of [media.rtp, media.rtcp]) {
       const fd = stream.selectedFd;
       if (!fd) continue;
@@ -412,6 +446,7 @@ export class Call implements CallGate {
     stream.stun = null;
     stream.dtls?.close();
     stream.dtls = null;
+    stream.bundle = null;
     stream.ssrcIn.clear();
     stream.ssrcOut.clear();
     this.release('PacketStream', stream.leak, stream);
@@ -462,11 +497,20 @@ export class Call implements CallGate {
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
+    // BUNDLE: the m= lines sharing this transport send to the same place (RTP and muxed RTCP)
+    if (component !== 1) return;
+    for (const m of this.medias) {
+      if (m.bundleHead !== media) continue;
+      m.rtp.endpoint = { ...remote };
+      m.rtp.confirmed = true;
+      this.endpointChanged(m.rtp);
+    }
   }
 
   removeMedia(media: CallMedia): void {
     this.releasePorts(media);
     this.closeIce(media);
+    leaveBundle(media);
     // negotiated routes toward this media go with it
     media.sendRoutes.clear();
     for (const other of this.medias) other.sendRoutes.delete(media);

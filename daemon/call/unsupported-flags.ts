@@ -24,8 +24,6 @@ const e = (name: string, waitsFor: UnsupportedEntry['waitsFor']): UnsupportedEnt
 export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   // `flags` list words (or boolean keys)
   e('detect-DTMF', 'dtmf'),
-  e('trickle-ICE', 'ice'),
-  e('WebRTC', 'ice'),
   e('reset', 'ice'),
   e('no-tls-id', 'srtp'),
   e('record-call', 'recording'),
@@ -36,7 +34,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('pierce-NAT', 'other'),
   e('NAT-wait', 'other'),
   e('debug', 'other'),
-  e('strip-extmap', 'other'),
   e('allow-no-codec-media', 'transcoding'),
   e('block-short', 'other'),
   e('skip-recording-db', 'recording'),
@@ -66,8 +63,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('media-echo', 'other'),
   e('template', 'other'),
   e('xmlrpc-callback', 'other'),
-  // one value of a key
-  e('ICE=force-relay', 'ice'),
   // codec lists (`codec: { VERB: [...] }` or `codec-VERB-NAME` flags) would be `codec-VERB`
 ];
 

@@ -43,6 +43,12 @@ export class BundleDemux {
     for (const m of members) for (const ssrc of m.ssrcs) this.bySsrc.set(ssrc, m.stream);
   }
 
+  /** A member's m= line left the call: nothing routes to its stream any more. */
+  remove(stream: PacketStream): void {
+    this.members = this.members.filter((m) => m.stream !== stream);
+    for (const [ssrc, s] of this.bySsrc) if (s === stream) this.bySsrc.delete(ssrc);
+  }
+
   /** The member streams (for teardown and the leak audit's holder probe). */
   get streams(): PacketStream[] {
     return this.members.map((m) => m.stream);
