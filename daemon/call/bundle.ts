@@ -65,7 +65,8 @@ function setGroups(call: Call, side: readonly CallMedia[], groups: readonly Bund
   for (const m of side) {
     const g = groups.find((x) => x.medias.includes(m)) ?? null;
     const head = g && g.shared && g.head !== m ? g.head : null;
-    if (m.bundleHead !== null && m.bundleHead !== head) call.releasePorts(m);
+    // leaving a head's transport, or joining one with ports of its own: those go first
+    if (m.bundleHead !== head && (m.bundleHead !== null || m.ports !== null)) call.releasePorts(m);
     m.bundle = g;
     m.bundleHead = head;
   }

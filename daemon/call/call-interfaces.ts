@@ -20,6 +20,8 @@ import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
 import { createAnswer, createOffer } from './create.js';
 import { applyFlows, planRoutes, type Flow } from './compose.js';
+import { parseSdpFragment } from '../sdp/sdp-fragment.js';
+import { applyFragment, PendingFragments } from './trickle.js';
 
 export type { Reply };
 
@@ -93,6 +95,9 @@ function byTagOrLabel(call: Call, tag: string | undefined, label: string | undef
 }
 
 export class CallInterfaces {
+  /** Trickle ICE fragments that arrived before their participant's SDP (call/trickle.ts). */
+  readonly pendingFragments = new PendingFragments();
+
   constructor(private readonly calls: CallHash) {}
 
   /** Every command on a call starts here, under its write lock: flags not implemented yet are reported. */
@@ -102,6 +107,7 @@ export class CallInterfaces {
   }
 
   async offer(flags: NgFlags): Promise<Reply> {
+    if (flags.flags.has('fragment')) return this.trickle(flags);
     const { callId, fromTag, sdp } = requireKeys(flags, true, false);
     const session = parseSdp(sdp);
     // `loop protect`: an SDP we wrote ourselves comes back untouched and changes nothing
@@ -115,9 +121,33 @@ export class CallInterfaces {
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(receiver);
       receiver.subscribe(sender);
-      return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
+      const text = await monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
+      this.pendingFragments.applyTo(call, sender);
+      return text;
     });
     return { sdp: out };
+  }
+
+  /**
+   * An `offer` with the `fragment` flag: trickled ICE candidates of the `from-tag` participant
+   * (an SDP fragment, RFC 8840). Kept for later when the call or participant is not known yet.
+   */
+  private async trickle(flags: NgFlags): Promise<Reply> {
+    const { callId, fromTag, sdp } = requireKeys(flags, true, false);
+    const fragment = parseSdpFragment(sdp);
+    const call = this.calls.get(callId);
+    if (!call) {
+      this.pendingFragments.add(callId, fromTag, fragment);
+      return {};
+    }
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      this.begin(call, flags);
+      const party = call.monologueByTag(fromTag);
+      if (!party || party.medias.length === 0) this.pendingFragments.add(callId, fromTag, fragment);
+      else applyFragment(call, party, fragment);
+      return {};
+    });
   }
 
   /**
@@ -155,6 +185,7 @@ export class CallInterfaces {
       sender.subscribe(offerer);
       offerer.subscribe(sender);
       const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
+      this.pendingFragments.applyTo(call, sender);
       call.answered = true;
       return text;
     });

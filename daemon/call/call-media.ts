@@ -83,6 +83,8 @@ export class CallMedia {
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** `ICE=force-relay`: the participants' own ICE runs end to end; we are only a relay candidate. */
+  iceRelay = false;
   /** BUNDLE toward this participant: its group, or null. */
   bundle: BundleGroup | null = null;
   /** The group's head when this m= line uses the head's transport (no ports of its own). */

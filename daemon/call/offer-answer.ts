@@ -12,7 +12,7 @@ import type { Call } from './call.js';
 import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
 import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
-import { iceLines, updateIce } from './call-ice.js';
+import { iceLines, relayIceLines, updateIce } from './call-ice.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
 import { attachBundles, bundleInfoOf, planBundles } from './bundle.js';
@@ -168,6 +168,10 @@ export async function monologueOfferAnswer(
     if (sm.bundleHead) call.closeIce(sm);
     if (rm.bundleHead || bundle.bundleOnly.has(rm)) call.closeIce(rm);
     else if (wantIce) out.ice = iceLines(call, rm, mux.onRtpPort);
+    else if (rm.iceRelay && !sm.rejected) {
+      out.ice = relayIceLines(call, rm, sdp, session, mux.onRtpPort);
+      out.keepTransport = { port: sdp.port, connection: sdp.connection ?? session.connection, rtcpPort: sdp.rtcpPort, rtcpMux: sdp.rtcpMux };
+    }
     outMedias.push(out);
   }
   attachBundles(call, sms);

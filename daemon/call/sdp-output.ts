@@ -44,6 +44,8 @@ export interface MediaOutput {
   mid?: string | null;
   /** `bundle: strict`: a grouped line other than the tagged one goes out with port 0 and `a=bundle-only`. */
   bundleOnly?: boolean;
+  /** `ICE=force-relay`: the sender's own c=, port, a=rtcp and rtcp-mux, unchanged. */
+  keepTransport?: { port: number; connection: SdpConnection | null; rtcpPort: number | null; rtcpMux: boolean };
 }
 
 function withoutRecv(direction: Direction): Direction {
@@ -65,6 +67,25 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
   const held = m.sender !== null && isHoldAddress(m.sender.rtp.advertisedEndpoint?.address);
   if (held && connection) connection = { family: connection.family, address: holdAddress(connection.family) };
   const direction = flags.flags.has('original-sendrecv') ? sdp.direction : held ? withoutRecv(m.direction) : m.direction;
+  const keep = m.keepTransport;
+  if (keep && !m.rejected) {
+    return {
+      source: sdp,
+      port: keep.port,
+      codecs: m.codecs,
+      formats: isRtp ? m.codecs.map((c) => String(c.payloadType)) : sdp.formats,
+      connection: keep.connection,
+      direction,
+      rtcpPort: flags.flags.has('no-rtcp-attribute') ? null : keep.rtcpPort,
+      fullRtcp: flags.flags.has('full-rtcp-attribute'),
+      rtcpMux: keep.rtcpMux,
+      mid: m.mid !== undefined ? m.mid : sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
+      ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
+      ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
+      ...(m.ice !== undefined ? { ice: m.ice } : {}),
+      ptime: m.ptime,
+    };
+  }
   return {
     source: sdp,
     port,
