@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { LEARNING_MODES, type LearningMode } from '../net/endpoint.js';
 import { OPTIONS_BY_LONG } from './options.js';
+import { parseDtmfLogDest, type DtmfLogDest } from '../log/dtmf-log.js';
 import { loadIniFile, mergeRaw, parseArgv, UNKNOWN_PREFIX, type RawOptions } from './parse.js';
 
 export type LeakCheckMode = 'off' | 'summary' | 'full' | 'fatal';
@@ -54,6 +55,10 @@ export interface Config {
   deleteDelay: number;
   /** ms between generated RTCP reports (`generate RTCP`). */
   rtcpInterval: number;
+  /** --dtmf-log-dest: where DTMF events go as JSON over UDP (null: only logged). */
+  dtmfLogDest: DtmfLogDest | null;
+  /** --dtmf-no-log-injects. */
+  dtmfNoLogInjects: boolean;
   maxSessions: number;
   timeout: number;
   silentTimeout: number;
@@ -249,6 +254,8 @@ export function buildConfig(raw: RawOptions): Config {
     fastPathThreads: intValue(raw, 'fast-path-threads', 1, 1, 64),
     deleteDelay: intValue(raw, 'delete-delay', 30, 0),
     rtcpInterval: intValue(raw, 'rtcp-interval', 5000, 100),
+    dtmfLogDest: dtmfLogDestValue(raw.get('dtmf-log-dest')?.[0]),
+    dtmfNoLogInjects: boolValue(raw, 'dtmf-no-log-injects'),
     maxSessions,
     timeout: intValue(raw, 'timeout', 60, 0),
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),
@@ -264,6 +271,13 @@ export function buildConfig(raw: RawOptions): Config {
     help,
     version,
   };
+}
+
+function dtmfLogDestValue(v: string | undefined): DtmfLogDest | null {
+  if (v === undefined || v === '') return null;
+  const dest = parseDtmfLogDest(v);
+  if (!dest) throw new ConfigError(`--dtmf-log-dest: '${v}' is not ADDRESS:PORT`);
+  return dest;
 }
 
 const DEFAULT_CONFIG_FILE = '/etc/rtpengine/rtpengine.conf';

@@ -84,7 +84,7 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   ssrc.count(data);
   const control = stream.control;
   if (control !== null) {
-    const kept = control.filter(pkt);
+    const kept = control.filter(pkt, from, now);
     if (kept === null) return;
     pkt = kept;
   }

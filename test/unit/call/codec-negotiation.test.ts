@@ -22,7 +22,7 @@ const OPUS = pt(97, 'opus', 48000);
 
 function ngFlags(codec: Partial<CodecFlags> = {}, words: string[] = [], extra: Partial<NgFlags> = {}): NgFlags {
   return {
-    command: 'offer', direction: [], fromTags: [], dtmf: {}, rtcpMux: new Set(), replace: new Set(), supports: new Set(),
+    command: 'offer', direction: [], fromTags: [], dtmf: {}, dtmfSec: {}, rtcpMux: new Set(), replace: new Set(), supports: new Set(),
     codec: { strip: [], offer: [], mask: [], except: [], transcode: [], accept: [], consume: [], ignore: [], set: [], ...codec },
     flags: new Set(words), ...extra,
   };
