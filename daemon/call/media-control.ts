@@ -18,6 +18,7 @@ import { DtmfSecurity, parseBlockMode, type DtmfBlockMode, type DtmfTriggerConfi
 import { StreamControl, type AudioCodec, type DtmfReporter } from '../media/media-control.js';
 import { logDtmfEvent } from '../log/dtmf-log.js';
 import { RtcpQuality } from '../media/rtcp.js';
+import { RtcpTranslator } from '../media/rtcp-translate.js';
 import { STATIC_PAYLOAD_TYPES, type SdpCodec } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
@@ -169,9 +170,43 @@ export function updateStreamControls(call: Call): void {
       ctl.delayMs = ml.control.dtmfDelay || call.control.dtmfDelay;
       ctl.reporter = reporter;
       media.rtp.control = ctl.active ? ctl : null;
+      media.rtp.clockRate = primaryRate(media);
       for (const s of [media.rtp, media.rtcp]) {
         s.consumeRtcp = call.rtcpGenerator !== null;
         if (s.rtcpQuality === null) s.rtcpQuality = new RtcpQuality(call.srTimes, primaryRate(media));
+      }
+    }
+  }
+  updateRtcpTranslation(call);
+}
+
+/** Does the relay change what `from` sends before `to` gets it (not packet for packet)? */
+function changesMedia(from: CallMedia, to: CallMedia): boolean {
+  const sink = from.rtp.rtpSinks.find((s) => s.dst === to.rtp);
+  if (!sink) return false;
+  return sink.inject !== null || (sink.codec?.handlers.some((h) => !h.stateless) ?? false);
+}
+
+/**
+ * Gives every RTCP sink toward a participant whose media (either way) the relay changes a
+ * translator (media/rtcp-translate.ts); others relay RTCP as it comes. Run after every sink
+ * rebuild and `play DTMF`.
+ */
+export function updateRtcpTranslation(call: Call): void {
+  for (const a of call.medias) {
+    for (const stream of [a.rtp, a.rtcp]) {
+      for (const sink of stream.rtcpSinks) {
+        const b = call.medias.find((m) => m !== a && m.rtcpTarget() === sink.dst);
+        if (!b) {
+          sink.rtcpTranslate = null;
+          continue;
+        }
+        const out = changesMedia(a, b);
+        const back = changesMedia(b, a);
+        const ratio = primaryRate(b) / primaryRate(a);
+        sink.rtcpTranslate = out || back
+          ? new RtcpTranslator(out ? a.rtp.ssrcIn : null, out ? b.rtp.ssrcOut : null, ratio, back ? b.rtp.ssrcIn : null, ratio)
+          : null;
       }
     }
   }
@@ -298,6 +333,7 @@ export function playDtmf(call: Call, flags: NgFlags): void {
     }
     call.log(ml.tag).info({ digits: digits.map((d) => d.event), durationMs: digits[0]?.durationMs }, 'play DTMF');
   }
+  updateRtcpTranslation(call);
   if (injected === 0) {
     throw new NgCommandError('INVALID_VALUE', noCarrier > 0
       ? 'the receiving side has neither telephone-event nor a G.711/L16 codec to carry DTMF'
