@@ -15,7 +15,7 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
-import { dtmfMode, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
+import { applyOfferAnswerDtmf, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
 import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
 import { createAnswer, createOffer } from './create.js';
@@ -117,7 +117,7 @@ export class CallInterfaces {
       call.applyTos(flags.tos);
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
-      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      applyOfferAnswerDtmf(sender, flags);
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(receiver);
       receiver.subscribe(sender);
@@ -180,7 +180,7 @@ export class CallInterfaces {
       // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
-      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      applyOfferAnswerDtmf(sender, flags);
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(offerer);
       offerer.subscribe(sender);

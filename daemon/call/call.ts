@@ -12,6 +12,7 @@
  */
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
@@ -90,6 +91,8 @@ export class Call implements CallGate {
   readonly srTimes = new SrTimes();
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
   rtcpGenerator: RtcpGenerator | null = null;
+  /** The ng `DTMF-log-dest` of this call (overrides --dtmf-log-dest). */
+  dtmfLogDest: DtmfLogDest | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -356,7 +359,7 @@ export class Call implements CallGate {
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
           const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst, f);
+          decideRtpSink(rtp, media, dst, f, this.ctx.config.comfortNoise);
           this.adoptCodecHandlers(rtp);
           this.adopt(rtp.output, 'TransportHandler');
           media.rtp.rtpSinks.push(rtp);

@@ -3,6 +3,7 @@
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
 import type { SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 
 export type { SdesFlags };
 export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
@@ -27,6 +28,18 @@ export interface CodecFlags {
   consume: string[];
   ignore: string[];
   set: string[];
+}
+
+export interface DtmfSecFlags {
+  trigger?: string;
+  triggerEnd?: string;
+  modeTrigger?: string;
+  modeTriggerEnd?: string;
+  endMs?: number;
+  endDigits?: number;
+  frequencies?: number[];
+  delay?: number;
+  logDest?: DtmfLogDest;
 }
 
 export interface NgFlags {
@@ -88,6 +101,8 @@ export interface NgFlags {
   dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
   /** `block DTMF`: rtpengine's DTMF-security mode. */
   dtmfSecurity?: string;
+  /** DTMF triggers, tone frequencies, DTMF-delay and DTMF-log-dest (see media/dtmf-security.ts). */
+  dtmfSec: DtmfSecFlags;
   /**
    * rtpengine-documented flags and keys this message used that the daemon does not implement
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.

@@ -23,7 +23,6 @@ const e = (name: string, waitsFor: UnsupportedEntry['waitsFor']): UnsupportedEnt
 
 export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   // `flags` list words (or boolean keys)
-  e('detect-DTMF', 'dtmf'),
   e('reset', 'ice'),
   e('no-tls-id', 'srtp'),
   e('record-call', 'recording'),
@@ -44,16 +43,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('DTLS-fingerprint', 'srtp'),
   e('audio-player', 'media-player'),
   e('delay-buffer', 'transcoding'),
-  e('DTMF-delay', 'dtmf'),
-  e('DTMF-security-trigger', 'dtmf'),
-  e('DTMF-security-trigger-end', 'dtmf'),
-  e('DTMF-log-dest', 'dtmf'),
-  e('trigger', 'dtmf'),
-  e('trigger-end', 'dtmf'),
-  e('trigger-end-time', 'dtmf'),
-  e('trigger-end-digits', 'dtmf'),
-  e('frequency', 'dtmf'),
-  e('frequencies', 'dtmf'),
   e('T.38', 't38'),
   e('metadata', 'recording'),
   e('output-destination', 'recording'),

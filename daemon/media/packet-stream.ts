@@ -18,6 +18,7 @@ import type { BundleDemux } from './bundle-demux.js';
 import type { DtmfInjector, InjectTarget } from './dtmf-inject.js';
 import type { StreamControl } from './media-control.js';
 import type { RtcpQuality } from './rtcp.js';
+import type { RtcpTranslator } from './rtcp-translate.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -60,6 +61,8 @@ export class SinkHandler implements CodecOutput, InjectTarget {
   output: OutputHandler = PLAIN;
   /** `play DTMF` into this sink: replaces and renumbers the stream's packets (JS path only). */
   inject: DtmfInjector | null = null;
+  /** An RTCP sink toward a side whose media the relay changes: SR/RR are rewritten (JS path only). */
+  rtcpTranslate: RtcpTranslator | null = null;
 
   constructor(
     readonly dst: PacketStream,
@@ -181,6 +184,8 @@ export class PacketStream {
   inputSpec: TransportSpec | null = null;
   /** block/silence media, block DTMF, DTMF logging (null: nothing to do, the common case). */
   control: StreamControl | null = null;
+  /** Clock rate of the participant's main codec (jitter of what it sends is in its units). */
+  clockRate = 8000;
   /** Quality figures from the RTCP this participant sends (report blocks about what it receives). */
   rtcpQuality: RtcpQuality | null = null;
   /** `generate RTCP`: what the participant sends is read, not relayed (the relay sends its own). */
