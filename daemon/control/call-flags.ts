@@ -65,7 +65,7 @@ const KNOWN_FLAGS = new Set([
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
   'strip-extmap', 'fragment',
-  'block-dtmf', 'inject-dtmf', 'generate-rtcp', 'detect-dtmf',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp', 'detect-dtmf', 'early-media', 'block-egress',
   'inactive',
 ]);
 
@@ -80,6 +80,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     fromTags: [],
     dtmf: {},
     dtmfSec: {},
+    play: {},
     rtcpMux: new Set(),
     bundle: new Set(),
     replace: new Set(),
@@ -164,6 +165,21 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       const dest = parseDtmfLogDest(str(value) ?? '');
       if (!dest) throw new NgCommandError('INVALID_VALUE', '"DTMF-log-dest" must be ADDRESS:PORT');
       f.dtmfSec.logDest = dest;
+      return;
+    }
+    case 'file': f.play.file = str(value); return;
+    // a blob is binary: bencode keeps it a Buffer; a JSON string is taken as its UTF-8 bytes
+    case 'blob': f.play.blob = Buffer.isBuffer(value) ? value : Buffer.from(str(value) ?? '', 'utf8'); return;
+    case 'blob64': f.play.blob64 = str(value); return;
+    case 'db-id': f.play.dbId = str(value); return;
+    case 'repeat-times': f.play.repeatTimes = int(value, key); return;
+    case 'repeat-duration': f.play.repeatDuration = int(value, key); return;
+    case 'start-pos': f.play.startPos = int(value, key); return;
+    case 'audio-player': {
+      const v = normalizeKey(str(value) ?? '');
+      const mode = v === 'force' || v === 'on' ? 'always' : v;
+      if (mode === 'default' || mode === 'transcoding' || mode === 'always' || mode === 'off') f.audioPlayer = mode;
+      else throw new NgCommandError('INVALID_VALUE', `"audio-player" must be default, transcoding, always or off`);
       return;
     }
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;

@@ -72,6 +72,11 @@ export class SinkHandler implements CodecOutput, InjectTarget {
 
   /** An RTP packet for the sink: counted on the sink's output SSRC, then output handler and send. */
   sendRtp(packet: Buffer): void {
+    // `play media` with `block-egress`: the participant hears only the playback meanwhile
+    if (this.dst.blockEgress) {
+      this.dst.egressBlocked++;
+      return;
+    }
     const inject = this.inject;
     if (inject !== null) {
       const p = inject.rewrite(packet);
@@ -200,6 +205,9 @@ export class PacketStream {
    * socket); packets arriving on the head are demultiplexed to their m= line's stream first.
    */
   bundle: BundleDemux | null = null;
+  /** `play media` with `block-egress` is playing to this participant: forwarded RTP toward it is dropped. */
+  blockEgress = false;
+  egressBlocked = 0;
   /** True while the fast path forwards for this stream. */
   kernelized = false;
   /** Set by kernelize: why the stream is (not) on the fast path. */
