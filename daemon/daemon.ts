@@ -29,6 +29,7 @@ import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
 import { readTestPause } from './net/test-pause.js';
+import { DtmfLogger } from './log/dtmf-log.js';
 import { Counters } from './stats/counters.js';
 import { PrometheusExporter } from './stats/prometheus.js';
 import type { StatsSnapshot } from './stats/snapshot.js';
@@ -83,6 +84,7 @@ export class Daemon {
       counters: this.counters,
       sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
       kernel,
+      dtmfLog: new DtmfLogger(cfg.dtmfLogDest, !cfg.dtmfNoLogInjects),
     };
     this.interfaces.allocationPause = readTestPause();
     if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
@@ -253,6 +255,7 @@ export class Daemon {
     this.cli?.close();
     // each call after the command holding it (if any) has finished: teardown takes the write lock
     await this.calls?.destroyAll('shutdown');
+    this.ctx?.dtmfLog?.close();
     await this.leaks.settle();
     if (this.engine) {
       const native = this.engine.nativeLive();

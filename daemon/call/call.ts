@@ -12,6 +12,7 @@
  */
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
@@ -34,6 +35,7 @@ import { CallPlayers } from './call-players.js';
 import { applyAudioPlayers } from './audio-mix.js';
 import type { AudioPlayerMode } from './flags.js';
 import { RtcpGenerator } from './rtcp-generate.js';
+import { leaveBundle } from './bundle.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -99,6 +101,8 @@ export class Call implements CallGate {
   earlyMedia = false;
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
   rtcpGenerator: RtcpGenerator | null = null;
+  /** The ng `DTMF-log-dest` of this call (overrides --dtmf-log-dest). */
+  dtmfLogDest: DtmfLogDest | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -289,8 +293,41 @@ export class Call implements CallGate {
   }
 
 
+  /**
+   * BUNDLE: `member` uses `head`'s transport from now on (its own ports, if any, are returned
+   * first); it owns nothing of it, so releasing it never closes the head's sockets.
+   */
+  shareTransport(member: CallMedia, head: CallMedia): void {
+    this.refuseIfDestroyed('bundle');
+    const fd = head.rtp.selectedFd;
+    if (member.bundleHead === head && member.rtp.selectedFd === fd && member.ports === head.ports) return;
+    this.releasePorts(member);
+    this.closeIce(member);
+    member.bundleHead = head;
+    member.ports = head.ports;
+    // BUNDLE requires rtcp-mux: RTCP goes through the head's RTP socket too
+    member.rtp.selectedFd = fd;
+    member.rtcp.selectedFd = fd;
+  }
+
+  /** A BUNDLE member stops using its head's transport (it gets ports of its own next). */
+  private unshareTransport(member: CallMedia): void {
+    for (const stream of [member.rtp, member.rtcp]) {
+      this.ctx.kernel?.remove(stream);
+      stream.selectedFd = null;
+    }
+    member.ports = null;
+    member.bundleHead = null;
+  }
+
   /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {
+    if (media.bundleHead) {
+      this.unshareTransport(media);
+      return;
+    }
+    // BUNDLE members using this media's transport lose it with it
+    for (const m of this.medias) if (m.bundleHead === media) this.unshareTransport(m);
     for (const stream of [media.rtp, media.rtcp]) {
       const fd = stream.selectedFd;
       if (!fd) continue;
@@ -340,7 +377,7 @@ export class Call implements CallGate {
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
           const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst, f);
+          decideRtpSink(rtp, media, dst, f, this.ctx.config.comfortNoise);
           this.adoptCodecHandlers(rtp);
           this.adopt(rtp.output, 'TransportHandler');
           media.rtp.rtpSinks.push(rtp);
@@ -439,6 +476,7 @@ export class Call implements CallGate {
     stream.stun = null;
     stream.dtls?.close();
     stream.dtls = null;
+    stream.bundle = null;
     stream.ssrcIn.clear();
     stream.ssrcOut.clear();
     this.release('PacketStream', stream.leak, stream);
@@ -489,12 +527,21 @@ export class Call implements CallGate {
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
+    // BUNDLE: the m= lines sharing this transport send to the same place (RTP and muxed RTCP)
+    if (component !== 1) return;
+    for (const m of this.medias) {
+      if (m.bundleHead !== media) continue;
+      m.rtp.endpoint = { ...remote };
+      m.rtp.confirmed = true;
+      this.endpointChanged(m.rtp);
+    }
   }
 
   removeMedia(media: CallMedia): void {
     this.players.releaseMedia(media);
     this.releasePorts(media);
     this.closeIce(media);
+    leaveBundle(media);
     // negotiated routes toward this media go with it
     media.sendRoutes.clear();
     for (const other of this.medias) other.sendRoutes.delete(media);

@@ -52,7 +52,7 @@ function ownMedia(media: CallMedia, codecs: SdpCodec[]): SdpMedia {
   return {
     type: media.type, port: 0, portCount: null, protocol: media.protocol, formats: codecs.map((c) => String(c.payloadType)), codecs,
     connection: null, bandwidth: [], attributes: [], direction: 'sendrecv', rtcpPort: null, rtcpAddress: null, rtcpMux: false,
-    mid: null, hasIce: false, otherLines: [],
+    mid: null, bundleOnly: false, hasIce: false, otherLines: [],
   };
 }
 
@@ -60,7 +60,7 @@ function ownSession(party: Monologue): SdpSession {
   return {
     origin: ownOrigin(party.medias.find((m) => m.ports)),
     sessionName: SDP_SESSION_NAME, infoLines: [], connection: null, bandwidth: [], timing: ['t=0 0'],
-    attributes: [], direction: null, hasIce: false, medias: [],
+    attributes: [], direction: null, hasIce: false, bundleGroups: [], medias: [],
   };
 }
 

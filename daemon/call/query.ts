@@ -51,11 +51,18 @@ function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
     out['media control'] = {
       'media blocked': c.blockMedia ? 1 : 0,
       'media silenced': c.silence ? 1 : 0,
-      'DTMF blocked': c.blockDtmf === 'drop' ? 1 : 0,
+      'DTMF blocked': c.security !== null && c.security.mode !== 'off' ? 1 : 0,
+      'DTMF-security': c.security?.mode ?? 'off',
+      'DTMF detect': c.detect ? 1 : 0,
+      'DTMF delay': c.delayMs,
       'blocked packets': c.counters.blocked,
       'silenced packets': c.counters.silenced,
       'malformed DTMF': c.counters.malformedDtmf,
       'DTMF events': c.counters.dtmfEvents,
+      'in-band DTMF events': c.counters.detectedInband,
+      'replaced DTMF packets': c.counters.replaced,
+      'delayed DTMF packets': c.counters.delayed,
+      'DTMF trigger switches': c.security?.switches ?? 0,
     };
   }
   const injected = stream.rtpSinks.filter((s) => s.inject !== null);
