@@ -35,10 +35,18 @@ export interface MediaControlState {
   detectDtmf: boolean;
   /** `DTMF-delay` in ms (0: off). */
   dtmfDelay: number;
+  /**
+   * `start forwarding`: rtpengine hands this participant's (or the call's) PCM to its recording
+   * daemon's TCP/TLS forwarder. There is no recording daemon here: the state is kept and shown
+   * in `query` (`recording.forwarding`), nothing is sent anywhere (README).
+   */
+  forwarding: boolean;
+  /** A forwarding command was ever given (rtpengine then has a recording object to report). */
+  forwardingSeen: boolean;
 }
 
 export function emptyControl(): MediaControlState {
-  return { blockDtmf: null, blockMedia: false, silence: false, detectDtmf: false, dtmfDelay: 0 };
+  return { blockDtmf: null, blockMedia: false, silence: false, detectDtmf: false, dtmfDelay: 0, forwarding: false, forwardingSeen: false };
 }
 
 /**
@@ -260,6 +268,21 @@ export function setMediaControl(call: Call, flags: NgFlags, key: ControlKey, on:
   call.log(ml?.tag).info({ command: flags.command }, `${flags.command}: ${ml ? `participant '${ml.tag}'` : 'whole call'}`);
   updateStreamControls(call);
   rekernelize(call);
+}
+
+/** start/stop forwarding: the same selection as block/unblock (whole call, or one participant). */
+export function setForwarding(call: Call, flags: NgFlags, on: boolean): void {
+  const ml = selectDirectional(call, flags);
+  const set = (s: MediaControlState): void => {
+    s.forwarding = on;
+    s.forwardingSeen = true;
+  };
+  if (ml) set(ml.control);
+  else {
+    set(call.control);
+    if (!on && flags.flags.has('all')) for (const m of call.monologues) set(m.control);
+  }
+  call.log(ml?.tag).info({ command: flags.command }, `${flags.command}: ${ml ? `participant '${ml.tag}'` : 'whole call'} (no recording daemon: state only)`);
 }
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));

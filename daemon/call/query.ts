@@ -85,6 +85,8 @@ function mediaDict(call: Call, media: CallMedia): Dict {
   if (media.rtcpMux) flags.push('rtcp-mux');
   if (media.rejected) flags.push('rejected');
   if (media.cryptoRecv || media.cryptoSend) flags.push('SDES');
+  // rtpengine's media flag for ICE handled by the relay toward this participant
+  if (media.ice) flags.push('ICE');
   return {
     index: media.index,
     type: media.type,
@@ -127,7 +129,7 @@ export function callStats(call: Call): Dict {
       ssrc[key] = { ...((ssrc[key] as Dict | undefined) ?? {}), ...qualityDict(q) };
     }
   }
-  return {
+  const out: Dict = {
     created: Math.floor(call.created / 1000),
     created_us: createdUs % 1_000_000,
     created_ts: createdUs,
@@ -137,6 +139,12 @@ export function callStats(call: Call): Dict {
     tags,
     totals: call.totals(),
   };
+  // rtpengine reports its recording object once forwarding (or recording) was asked for
+  if (call.control.forwardingSeen || call.monologues.some((m) => m.control.forwardingSeen)) {
+    const fwd = call.control.forwarding || call.monologues.some((m) => m.control.forwarding);
+    out.recording = { 'call recording': 0, forwarding: fwd ? 1 : 0 };
+  }
+  return out;
 }
 
 function sampleDict(s: QualitySample, withTime: boolean): Dict {

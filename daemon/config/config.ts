@@ -62,6 +62,11 @@ export interface Config {
   comfortNoise: ComfortNoiseConfig;
   /** --dtmf-no-log-injects. */
   dtmfNoLogInjects: boolean;
+  /** --audio-player: when receivers get one mixed stream (call/audio-player.ts). */
+  audioPlayer: 'on-demand' | 'play-media' | 'transcoding' | 'always';
+  /** --audio-buffer-length / --audio-buffer-delay, in ms. */
+  audioBufferLength: number;
+  audioBufferDelay: number;
   maxSessions: number;
   timeout: number;
   silentTimeout: number;
@@ -260,6 +265,9 @@ export function buildConfig(raw: RawOptions): Config {
     dtmfLogDest: dtmfLogDestValue(raw.get('dtmf-log-dest')?.[0]),
     dtmfNoLogInjects: boolValue(raw, 'dtmf-no-log-injects'),
     comfortNoise: comfortNoiseValue(raw),
+    audioPlayer: enumValue(raw, 'audio-player', ['on-demand', 'play-media', 'transcoding', 'always'] as const, 'on-demand'),
+    audioBufferLength: intValue(raw, 'audio-buffer-length', 500, 40, 10_000),
+    audioBufferDelay: intValue(raw, 'audio-buffer-delay', 5, 0, 1000),
     maxSessions,
     timeout: intValue(raw, 'timeout', 60, 0),
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),

@@ -14,6 +14,7 @@ import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { PLAIN } from '../crypto/plain.js';
 import type { InputHandler, OutputHandler, TransportSpec } from '../crypto/transport-handler.js';
 import type { StunHook } from '../ice/stun-hook.js';
+import type { BundleDemux } from './bundle-demux.js';
 import type { DtmfInjector, InjectTarget } from './dtmf-inject.js';
 import type { StreamControl } from './media-control.js';
 import type { RtcpQuality } from './rtcp.js';
@@ -71,6 +72,11 @@ export class SinkHandler implements CodecOutput, InjectTarget {
 
   /** An RTP packet for the sink: counted on the sink's output SSRC, then output handler and send. */
   sendRtp(packet: Buffer): void {
+    // `play media` with `block-egress`: the participant hears only the playback meanwhile
+    if (this.dst.blockEgress) {
+      this.dst.egressBlocked++;
+      return;
+    }
     const inject = this.inject;
     if (inject !== null) {
       const p = inject.rewrite(packet);
@@ -192,6 +198,16 @@ export class PacketStream {
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;
+  /** `ICE=force-relay`: STUN is the peers' own end-to-end ICE, relayed like media rather than answered. */
+  stunPassthrough = false;
+  /**
+   * BUNDLE: this stream shares its m= line's port with others of the participant (the head's
+   * socket); packets arriving on the head are demultiplexed to their m= line's stream first.
+   */
+  bundle: BundleDemux | null = null;
+  /** `play media` with `block-egress` is playing to this participant: forwarded RTP toward it is dropped. */
+  blockEgress = false;
+  egressBlocked = 0;
   /** True while the fast path forwards for this stream. */
   kernelized = false;
   /** Set by kernelize: why the stream is (not) on the fast path. */
