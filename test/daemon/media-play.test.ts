@@ -207,6 +207,31 @@ describe.each([{ fastPath: false }, { fastPath: true }])('play media, fast path 
     await deleteCall(d, c.callId);
   });
 
+  it('`all` plays to every participant that can hear it (before an answer: the offerer)', async () => {
+    const c = await setup('play-all', '0 8', ['0 PCMU/8000', '8 PCMA/8000']);
+    const r = await d.ng.request({ command: 'play media', 'call-id': c.callId, flags: ['all'], file: join(dir, 'short.wav') });
+    expect(r).toEqual({ result: 'ok', duration: 100 });
+    await c.a.waitFor(5);
+    await c.b.waitFor(5);
+    await c.a.settle(100);
+    const f = frames(short, (x) => encodeUlaw(x));
+    expectPlayed(c.a.received, 0, f, [0]);
+    expectPlayed(c.b.received, 0, f, [0]);
+    expect(ssrcOf(c.a.received[0]!)).not.toBe(ssrcOf(c.b.received[0]!));
+    await deleteCall(d, c.callId);
+    // an offer alone: only the offerer has an address and codecs to play to
+    const a = await RtpPeer.open();
+    peers.push(a);
+    const callId = uniqueCallId('play-all-offer');
+    await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'oa', sdp: sdp(a, '8', ['8 PCMA/8000']) });
+    const r2 = await d.ng.request({ command: 'play media', 'call-id': callId, flags: ['all'], file: join(dir, 'short.wav') });
+    expect(r2).toEqual({ result: 'ok', duration: 100 });
+    await a.waitFor(5);
+    await a.settle(100);
+    expectPlayed(a.received, 8, frames(short, (x) => encodeAlaw(x)), [0]);
+    await deleteCall(d, callId);
+  });
+
   it('deleting a call while it plays stops the player and leaves nothing behind', async () => {
     const c = await setup('play-delete');
     const r = await d.ng.request({ command: 'play media', 'call-id': c.callId, 'from-tag': 'pa', file: join(dir, 'long.wav'), 'repeat-times': 5 });
