@@ -33,6 +33,7 @@ export const NG_ERROR_REASONS = {
   TAG_COLLISION: 'Both calls have a participant with the same tag',
   NO_COMMON_CODEC: 'No codec in common and no transcoding possible',
   NO_CALLS: 'No calls given',
+  NO_DTLS: 'DTLS-SRTP unavailable',
   INTERNAL: 'Internal error',
 } as const;
 
@@ -52,7 +53,7 @@ export class NgCommandError extends RtpengineError {
     const reason = NG_ERROR_REASONS[code];
     super(code, detail ? `${reason}: ${detail}` : reason, options);
     // rtpengine's strings stay exact; our own codes may carry the detail
-    this.reason = detail && (code === 'INVALID_VALUE' || code === 'NOT_IMPLEMENTED') ? `${reason}: ${detail}` : reason;
+    this.reason = detail && (code === 'INVALID_VALUE' || code === 'NOT_IMPLEMENTED' || code === 'NO_DTLS') ? `${reason}: ${detail}` : reason;
   }
 }
 

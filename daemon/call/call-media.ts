@@ -5,6 +5,7 @@
  */
 import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { IceAgent } from '../ice/agent.js';
+import type { DtlsMedia } from './call-dtls.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -59,6 +60,8 @@ export class CallMedia {
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** DTLS-SRTP toward this participant (call-dtls.ts); null when the relay does none. */
+  dtls: DtlsMedia | null = null;
 
   constructor(
     readonly monologue: Monologue,

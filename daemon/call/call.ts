@@ -20,6 +20,8 @@ import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } fro
 import { LocalAddress } from '../net/interfaces.js';
 import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
+import type { DtlsHook } from '../crypto/dtls-hook.js';
+import { kickDtls } from './call-dtls.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
 import { streamStats } from './stream-stats.js';
@@ -65,6 +67,8 @@ export class Call implements CallGate {
   readonly ssrcContexts: SsrcContext[] = [];
   /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
   readonly handlers = new Map<Closable, LeakHandle>();
+  /** Accounting of the streams' DTLS sessions (adoptDtls/closeDtls). */
+  private readonly dtlsLeaks = new Map<DtlsHook, LeakHandle>();
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
@@ -410,8 +414,7 @@ export class Call implements CallGate {
     this.drop(stream.input);
     stream.stun?.close();
     stream.stun = null;
-    stream.dtls?.close();
-    stream.dtls = null;
+    this.closeDtls(stream);
     stream.ssrcIn.clear();
     stream.ssrcOut.clear();
     this.release('PacketStream', stream.leak, stream);
@@ -455,6 +458,25 @@ export class Call implements CallGate {
     media.iceLeak = null;
   }
 
+  /** Makes `session` the DTLS hook of `stream` (accounted; replaces and closes an earlier one). */
+  adoptDtls(stream: PacketStream, session: DtlsHook): void {
+    this.refuseIfDestroyed('DTLS connection');
+    this.closeDtls(stream);
+    stream.dtls = session;
+    this.dtlsLeaks.set(session, this.ctx.leaks.register('DtlsConnection', this.callId));
+  }
+
+  /** Closes and releases `stream`'s DTLS session, if any (DTLS on its port is then dropped). */
+  closeDtls(stream: PacketStream): void {
+    const session = stream.dtls;
+    if (!session) return;
+    stream.dtls = null;
+    session.close();
+    const leak = this.dtlsLeaks.get(session);
+    this.dtlsLeaks.delete(session);
+    if (leak) this.release('DtlsConnection', leak, session);
+  }
+
   /** A selected ICE pair: media for that component goes there from now on. */
   iceSelected(media: CallMedia, component: number, remote: Endpoint): void {
     if (this.destroyed) return;
@@ -462,6 +484,8 @@ export class Call implements CallGate {
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
+    // the active end of a DTLS association starts once it knows where the peer is
+    kickDtls(this, media);
   }
 
   removeMedia(media: CallMedia): void {
@@ -518,6 +542,8 @@ export class Call implements CallGate {
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
     for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
     other.handlers.clear();
+    for (const [h, leak] of other.dtlsLeaks) this.dtlsLeaks.set(h, leak);
+    other.dtlsLeaks.clear();
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;
       this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;

@@ -27,7 +27,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('trickle-ICE', 'ice'),
   e('WebRTC', 'ice'),
   e('reset', 'ice'),
-  e('no-tls-id', 'srtp'),
   e('record-call', 'recording'),
   e('discard-recording', 'recording'),
   e('exclude-recording', 'recording'),
@@ -42,9 +41,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('skip-recording-db', 'recording'),
   e('RTCP-mirror', 'other'),
   // keys
-  e('DTLS', 'srtp'),
-  e('DTLS-reverse', 'srtp'),
-  e('DTLS-fingerprint', 'srtp'),
   e('audio-player', 'media-player'),
   e('delay-buffer', 'transcoding'),
   e('DTMF-delay', 'dtmf'),
