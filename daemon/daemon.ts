@@ -139,7 +139,9 @@ export class Daemon {
     }
     certs.startRenewal();
     this.dtlsCerts = certs;
-    return { certs, unavailable: '', passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu };
+    // test-only: a short handshake limit, so tests of handshakes that never finish stay short
+    const limit = Number(process.env.RTPENGINE_TS_DTLS_HANDSHAKE_MS);
+    return { certs, unavailable: '', passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu, ...(limit > 0 ? { handshakeMs: limit } : {}) };
   }
 
   /** The other control listeners: CLI (-c), ng over TCP, HTTP/HTTPS/WebSocket, legacy rtpproxy UDP (-u). */

@@ -266,7 +266,7 @@ export function startDtls(call: Call, media: CallMedia): void {
     const session = new DtlsSession(native, d.cert, d.active, d.remote, {
       connected: (keys) => dtlsConnected(media.monologue.call, media, rtcp, keys),
       failed: (reason) => dtlsFailed(media.monologue.call, media, rtcp, reason),
-    }, call.ctx.dtls?.mtu);
+    }, call.ctx.dtls?.mtu, call.ctx.dtls?.handshakeMs);
     call.adoptDtls(stream, session);
   }
   kickDtls(call, media);

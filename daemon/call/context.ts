@@ -30,6 +30,8 @@ export interface DtlsContext {
   passive: boolean;
   /** `--dtls-mtu`. */
   mtu: number;
+  /** How long a handshake may take (HANDSHAKE_LIMIT_MS; tests shorten it). */
+  handshakeMs?: number;
 }
 
 export interface HandlerFactories {

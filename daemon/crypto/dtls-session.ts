@@ -66,6 +66,25 @@ export function parseFingerprint(value: string): Fingerprint | null {
   return { hash, value: value_ };
 }
 
+/**
+ * A datagram of well-formed DTLS records (RFC 6347 §4.1: type 20..25, version 1.0 or 1.2,
+ * 13-byte header, lengths that add up to the datagram). Anything else is garbage that the
+ * packet path counts and drops before OpenSSL sees it.
+ */
+export function isDtlsDatagram(d: Buffer): boolean {
+  let off = 0;
+  while (off < d.length) {
+    if (d.length - off < 13) return false;
+    const type = d[off]!;
+    const version = d.readUInt16BE(off + 1);
+    const len = d.readUInt16BE(off + 11);
+    if (type < 20 || type > 25 || (version !== 0xfefd && version !== 0xfeff)) return false;
+    off += 13 + len;
+    if (off > d.length) return false;
+  }
+  return true;
+}
+
 /** `AB:CD:…`: how SDP writes a fingerprint. */
 export function formatFingerprint(value: Buffer): string {
   return [...value].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
@@ -105,6 +124,8 @@ export class DtlsSession implements DtlsHook {
     private readonly expected: Fingerprint | null,
     private readonly events: DtlsSessionEvents,
     mtu = 1200,
+    /** How long the handshake may take in all (tests shorten it). */
+    private readonly limitMs = HANDSHAKE_LIMIT_MS,
   ) {
     this.conn = new native.DtlsConnection(cert, active, mtu);
   }
@@ -122,13 +143,20 @@ export class DtlsSession implements DtlsHook {
     this.peer = peer;
     if (this.state !== 'new' || !this.conn) return;
     this.state = 'handshaking';
-    this.deadline = setTimeout(() => this.fail(`DTLS handshake did not finish within ${HANDSHAKE_LIMIT_MS} ms`), HANDSHAKE_LIMIT_MS);
+    this.armDeadline();
     if (this.active) this.conn.start();
     this.flushAndCheck();
   }
 
-  /** The packet path: a DTLS record (first byte 20..63) from the peer. Always taken. */
+  /**
+   * The packet path: a datagram whose first byte says DTLS (20..63). Malformed ones, and once
+   * the association has a peer those from anywhere else, are refused (false: counted and
+   * dropped there), so a stranger's records never reach OpenSSL; the peer's are taken.
+   */
   dtls(packet: Buffer, from: Endpoint, via: MediaSocket): boolean {
+    if (!isDtlsDatagram(packet)) return false;
+    const peer = this.peer;
+    if (peer && this.state !== 'new' && (peer.port !== from.port || peer.address !== from.address)) return false;
     const conn = this.conn;
     if (!conn) return true;
     this.socket = via;
@@ -136,11 +164,15 @@ export class DtlsSession implements DtlsHook {
     if (this.state === 'new') {
       // the peer started (we are passive, or both started): the handshake runs from here
       this.state = 'handshaking';
-      this.deadline = setTimeout(() => this.fail(`DTLS handshake did not finish within ${HANDSHAKE_LIMIT_MS} ms`), HANDSHAKE_LIMIT_MS);
+      this.armDeadline();
     }
     conn.feed(packet);
     this.flushAndCheck();
     return true;
+  }
+
+  private armDeadline(): void {
+    this.deadline = setTimeout(() => this.fail(`DTLS handshake did not finish within ${this.limitMs} ms`), this.limitMs);
   }
 
   private flushAndCheck(): void {
