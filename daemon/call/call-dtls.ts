@@ -8,8 +8,9 @@
  * - A participant whose SDP has a=fingerprint on an SRTP m= line (`UDP/TLS/RTP/SAVP[F]`,
  *   `RTP/SAVP[F]`) speaks DTLS-SRTP; the relay terminates it unless `DTLS=off`.
  * - Toward the receiver of an offer the relay offers DTLS when the m= protocol it writes is
- *   `UDP/TLS/…`, or when it is `RTP/SAVP[F]` and the offerer spoke DTLS too (or `DTLS=passive`/
- *   `active` asks for it); `DTLS=off` never. Its a=setup is `actpass`, or `passive` with
+ *   `UDP/TLS/…`, or when it is `RTP/SAVP[F]` and the offerer spoke DTLS too, no a=crypto goes
+ *   out (`SDES=off`), or `DTLS=passive`/`active` asks for it; `DTLS=off` never. (rtpengine adds
+ *   DTLS beside SDES on every SRTP offer; we keep SDES-only offers as they were.) Its a=setup is `actpass`, or `passive` with
  *   `DTLS=passive` (or `--dtls-passive` unless `DTLS=active`).
  * - Toward a participant that offered DTLS, the answer takes the role its a=setup leaves: its
  *   `active` makes us passive, `passive` active; for `actpass` we prefer active unless
@@ -54,6 +55,8 @@ export class DtlsMedia {
   /** The role we take when the participant leaves it to us (actpass). */
   prefer: 'active' | 'passive' = 'active';
   keys: DtlsKeys | null = null;
+  /** Keys of the RTCP port's association (no rtcp-mux). */
+  rtcpKeys: DtlsKeys | null = null;
   failed: string | null = null;
   readonly tlsId = randomBytes(16).toString('hex');
 
@@ -119,6 +122,7 @@ function restart(call: Call, media: CallMedia, d: DtlsMedia): void {
   call.closeDtls(media.rtp);
   call.closeDtls(media.rtcp);
   d.keys = null;
+  d.rtcpKeys = null;
   d.failed = null;
   d.phase = 'remote-offer';
 }
@@ -159,7 +163,7 @@ function takeRemote(call: Call, media: CallMedia, theirs: RemoteDtls, flags: NgF
  * One m= line of an offer. Returns the DTLS lines of the receiver's SDP: our own, [] to strip
  * the offerer's (we terminate its DTLS), or undefined to pass the input's through.
  */
-export function dtlsOffer(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedia, session: SdpSession, flags: NgFlags, outProtocol: string): string[] | undefined {
+export function dtlsOffer(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedia, session: SdpSession, flags: NgFlags, outProtocol: string, sdesLines: number): string[] | undefined {
   const off = flags.dtls === 'off';
   const theirs = remoteDtls(sdp, session);
   const senderDtls = theirs.present && isSrtp(sdp.protocol) && !off && sdp.port !== 0;
@@ -174,8 +178,9 @@ export function dtlsOffer(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedi
   }
 
   const explicit = flags.dtls === 'passive' || flags.dtls === 'active';
+  // an SRTP receiver that SDES does not key (no a=crypto goes out) gets DTLS as well
   const want = !off && sdp.port !== 0 && isSrtp(outProtocol)
-    && (isUdpTls(outProtocol) || senderDtls || (explicit && dtlsAvailable(call)));
+    && (isUdpTls(outProtocol) || senderDtls || ((explicit || sdesLines === 0) && dtlsAvailable(call)));
   if (!want) {
     if (rm.dtls) closeDtlsMedia(call, rm);
     return senderDtls || (off && theirs.present) ? [] : undefined;
@@ -243,9 +248,14 @@ export function dtlsAnswer(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMed
 /** After offer/answer: a DTLS side's keys in the pipeline's terms (blocked until the handshake gives them). */
 export function syncDtlsContexts(media: CallMedia): void {
   const d = media.dtls;
-  if (!d || d.phase === 'offered') return;
+  if (!d || d.phase === 'offered') {
+    media.rtcpCrypto = null;
+    return;
+  }
   media.cryptoRecv = d.keys?.recv ?? DTLS_PENDING;
   media.cryptoSend = d.keys?.send ?? DTLS_PENDING;
+  // without rtcp-mux the RTCP port has its own association and keys (RFC 5764 §4.1.2)
+  media.rtcpCrypto = media.rtcpMux ? null : { recv: d.rtcpKeys?.recv ?? DTLS_PENDING, send: d.rtcpKeys?.send ?? DTLS_PENDING };
 }
 
 /** The streams that carry an association: RTP, and RTCP on its own port without rtcp-mux. */
@@ -293,10 +303,8 @@ function dtlsConnected(call: Call, media: CallMedia, rtcp: boolean, keys: DtlsKe
   const d = media.dtls;
   if (call.destroyed || !d) return;
   call.log(media.monologue.tag).info({ media: media.index, component: rtcp ? 2 : 1, profile: keys.profile, role: d.active ? 'active' : 'passive' }, 'DTLS-SRTP established');
-  // SRTCP on a separate RTCP port runs its own association (RFC 5764 §4.1.2); its keys
-  // protect what that port carries, which today shares the media's keys (see README)
-  if (rtcp) return;
-  d.keys = keys;
+  if (rtcp) d.rtcpKeys = keys;
+  else d.keys = keys;
   syncDtlsContexts(media);
   call.rebuildSinks();
 }

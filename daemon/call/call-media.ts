@@ -55,6 +55,8 @@ export class CallMedia {
   /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
   cryptoRecv: CryptoParams | null = null;
   cryptoSend: CryptoParams | null = null;
+  /** Keys of the RTCP port's own DTLS association (no rtcp-mux, RFC 5764 §4.1.2); null: RTCP uses the above. */
+  rtcpCrypto: { recv: CryptoParams; send: CryptoParams } | null = null;
   /** The ICE agent when the relay terminates ICE toward this participant (call-ice.ts). */
   ice: IceAgent | null = null;
   iceLeak: LeakHandle | null = null;

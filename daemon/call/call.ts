@@ -25,7 +25,7 @@ import { kickDtls } from './call-dtls.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
 import { streamStats } from './stream-stats.js';
-import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor, recvCrypto } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
@@ -384,9 +384,10 @@ export class Call implements CallGate {
   /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
   private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
     const last = stream.inputSpec;
-    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
-    const input = inputFor(media, f);
-    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
+    const crypto = recvCrypto(media, stream);
+    if (last && last.protocol === media.protocol && last.crypto === crypto) return;
+    const input = inputFor(media, f, stream);
+    stream.inputSpec = { protocol: media.protocol, crypto };
     if (stream.input === input) return;
     this.drop(stream.input);
     stream.input = input;

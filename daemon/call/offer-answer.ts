@@ -147,7 +147,7 @@ export async function monologueOfferAnswer(
       if (crypto.crypto !== undefined) out.crypto = crypto.crypto;
     }
     const dtls = role === 'offer'
-      ? dtlsOffer(call, sm, rm, sdp, session, flags, out.protocol ?? sdp.protocol)
+      ? dtlsOffer(call, sm, rm, sdp, session, flags, out.protocol ?? sdp.protocol, out.crypto?.length ?? sdp.attributes.filter((a) => a.name === 'crypto').length)
       : dtlsAnswer(call, sm, rm, sdp, session, flags);
     if (dtls !== undefined) out.dtls = dtls;
     // ICE is decided after the rtcp-mux decision: our candidates depend on it
