@@ -219,7 +219,6 @@ export function dtlsAnswer(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMed
       d.setup = active ? 'active' : 'passive';
       d.phase = 'negotiated';
       answererDtls = true;
-      startDtls(call, sm);
     } else {
       closeDtlsMedia(call, sm);
     }
@@ -241,17 +240,18 @@ export function dtlsAnswer(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMed
     d.setup = d.active ? 'active' : 'passive';
     d.phase = 'negotiated';
   }
-  startDtls(call, rm);
   return ourLines(d, flags);
 }
 
 /** After offer/answer: a DTLS side's keys in the pipeline's terms (blocked until the handshake gives them). */
 export function syncDtlsContexts(media: CallMedia): void {
-  const d = media.dtls;
-  if (!d || d.phase === 'offered') {
+  const own = media.dtls;
+  if (!own || own.phase === 'offered') {
     media.rtcpCrypto = null;
     return;
   }
+  // a BUNDLE member uses its head's transport, and so its association's keys
+  const d = media.bundleHead?.dtls ?? own;
   media.cryptoRecv = d.keys?.recv ?? DTLS_PENDING;
   media.cryptoSend = d.keys?.send ?? DTLS_PENDING;
   // without rtcp-mux the RTCP port has its own association and keys (RFC 5764 §4.1.2)
@@ -263,11 +263,21 @@ function dtlsStreams(media: CallMedia): PacketStream[] {
   return media.rtcpMux ? [media.rtp] : [media.rtp, media.rtcp];
 }
 
-/** Creates the sessions of a negotiated media (once) and starts the active end where it can. */
+/**
+ * Creates the sessions of a negotiated media (once) and starts the active end where it can.
+ * Called after every offer/answer, once BUNDLE groups are known: a member runs none (its
+ * head's association covers the shared transport).
+ */
 export function startDtls(call: Call, media: CallMedia): void {
   const d = media.dtls;
   const native = call.ctx.dtls?.certs?.native;
-  if (!d || d.phase !== 'negotiated' || !native) return;
+  if (!d || d.phase !== 'negotiated' || !native || media.bundleHead) {
+    if (media.bundleHead) {
+      call.closeDtls(media.rtp);
+      call.closeDtls(media.rtcp);
+    }
+    return;
+  }
   if (media.rtcpMux) call.closeDtls(media.rtcp);
   for (const stream of dtlsStreams(media)) {
     if (stream.dtls) continue;
@@ -306,6 +316,7 @@ function dtlsConnected(call: Call, media: CallMedia, rtcp: boolean, keys: DtlsKe
   if (rtcp) d.rtcpKeys = keys;
   else d.keys = keys;
   syncDtlsContexts(media);
+  for (const m of call.medias) if (m.bundleHead === media) syncDtlsContexts(m);
   call.rebuildSinks();
 }
 

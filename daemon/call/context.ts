@@ -8,6 +8,7 @@ import type { Kernelizer } from '../kernel/kernelize.js';
 import type { CodecHandlerFactory } from '../codec/codec-handler.js';
 import type { TransportHandlerFactory } from '../crypto/transport-handler.js';
 import type { DtlsCertificates } from '../crypto/dtls-cert.js';
+import type { DtmfLogger } from '../log/dtmf-log.js';
 
 export interface CallContext {
   config: Config;
@@ -16,6 +17,8 @@ export interface CallContext {
   counters: Counters;
   sockets: MediaSocketFactory;
   kernel: Kernelizer | null;
+  /** DTMF event logging (--dtmf-log-dest); absent: events are only logged. */
+  dtmfLog?: DtmfLogger;
   /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */
   handlerFactories?: HandlerFactories;
   /** DTLS-SRTP (call-dtls.ts): the certificates, or why there are none (absent: no DTLS). */
