@@ -73,7 +73,6 @@ async function expectMediaBothWays(plain: RtpPeer, relay: number, web: ReturnTyp
     web.track.writeRtp(rtpPacket(seq, { ssrc: 0x5678, payload: Buffer.alloc(160, 0x33) }));
     await sleep(20);
   }
-  if (web.received.length < 3) console.log('DEBUG', plain.received.length, JSON.stringify((await d.ng.request({ command: 'list' }))), d.stderr().slice(-3000));
   expect(web.received.length, 'plain RTP reached the WebRTC peer').toBeGreaterThanOrEqual(3);
   const got = web.received[0]!;
   expect(got.header.payloadType).toBe(0);
@@ -156,6 +155,56 @@ describe('DTLS-SRTP with werift', () => {
       expect(toPlain).not.toMatch(/a=fingerprint|a=setup|a=ice-/);
       await until('werift connected', () => web.pc.connectionState === 'connected');
       await expectMediaBothWays(plain, relayPort(toPlain), web);
+    } finally {
+      await web.pc.close();
+      plain.close();
+      await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+    }
+  });
+
+  it('a fingerprint that does not match the certificate fails the stream: nothing relayed, logged and counted', async () => {
+    const callId = `dtls-badfp-${Date.now()}`;
+    const web = webrtcPeer();
+    const plain = await RtpPeer.open();
+    try {
+      web.pc.addTransceiver(web.track, { direction: 'sendrecv' });
+      await web.pc.setLocalDescription(await web.pc.createOffer());
+      await until('ICE gathering', () => web.pc.iceGatheringState === 'complete');
+      // the SIP path altered the fingerprint: the certificate werift presents no longer matches
+      const forged = web.pc.localDescription!.sdp.replace(/a=fingerprint:(\S+) ([0-9A-Fa-f]{2})/, (_, h: string, b: string) => `a=fingerprint:${h} ${b === '00' ? '01' : '00'}`);
+      expect(forged).not.toBe(web.pc.localDescription!.sdp);
+      const statsBefore = ((await d.ng.request({ command: 'statistics' })).statistics as Record<string, Record<string, number>>).totalstatistics!.dtlsfailures!;
+      const offer = await d.ng.request({
+        command: 'offer', 'call-id': callId, 'from-tag': 'web', sdp: forged, 'transport-protocol': 'RTP/AVP', ICE: 'remove', 'rtcp-mux': ['demux'],
+      });
+      expect(offer.result, String(offer['error-reason'])).toBe('ok');
+      const answer = await d.ng.request({
+        command: 'answer', 'call-id': callId, 'from-tag': 'web', 'to-tag': 'plain',
+        sdp: plainSdp(plain.port, /a=mid:(\S+)/.exec(web.pc.localDescription!.sdp)?.[1]), flags: ['full-rtcp-attribute'],
+      });
+      await web.pc.setRemoteDescription({ type: 'answer', sdp: String(answer.sdp) });
+      let state: Record<string, unknown> | undefined;
+      const deadline = Date.now() + 8000;
+      while (Date.now() < deadline) {
+        const q = await d.ng.request({ command: 'query', 'call-id': callId });
+        const tags = q.tags as Record<string, { medias: Array<{ streams: Array<Record<string, unknown>> }> }>;
+        state = tags.web!.medias[0]!.streams[0]!.DTLS as Record<string, unknown>;
+        if (state?.state === 'failed') break;
+        await sleep(50);
+      }
+      expect(state).toMatchObject({ role: 'active', state: 'failed' });
+      expect(String(state!.reason)).toMatch(/fingerprint mismatch/);
+      const statsAfter = ((await d.ng.request({ command: 'statistics' })).statistics as Record<string, Record<string, number>>).totalstatistics!.dtlsfailures!;
+      expect(statsAfter).toBe(statsBefore + 1);
+      expect(d.stderr()).toMatch(/DTLS-SRTP handshake failed/);
+      // whatever werift sends now is not relayed, and plain RTP does not reach it in the clear
+      for (let i = 0; i < 20; i++) {
+        plain.send(rtpPacket(++seq, { ssrc: PLAIN_SSRC }), relayPort(String(offer.sdp)));
+        await sleep(10);
+      }
+      await sleep(200);
+      expect(plain.received.filter((r) => r.data.length >= 12 && r.data[0]! >= 128)).toHaveLength(0);
+      expect(web.received).toHaveLength(0);
     } finally {
       await web.pc.close();
       plain.close();
