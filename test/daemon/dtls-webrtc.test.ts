@@ -56,7 +56,7 @@ function relayPort(sdp: string): number {
   return Number(m[1]);
 }
 
-async function until(what: string, cond: () => boolean, ms = 8000): Promise<void> {
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
