@@ -154,6 +154,28 @@ function localPreference(call: Call, local: LocalAddress): number {
   return 65535 - Math.max(0, sameName.indexOf(local));
 }
 
+/**
+ * `create`: ICE toward a participant the relay offers to itself. No SDP came in, so `default`
+ * means none; `force` and `optional` (rtpengine: "if no ICE attributes are present, a new set
+ * is generated") give it our candidates, the relay controlling unless `ICE-lite` says
+ * otherwise. Returns whether ICE attributes go into the offer.
+ */
+export function createIce(call: Call, media: CallMedia, flags: NgFlags): boolean {
+  const mode = flags.ice ?? 'default';
+  const wanted = !media.rejected && (mode === 'force' || mode === 'optional') && !flags.flags.has('reject-ice');
+  if (wanted) ensureAgent(call, media, true, liteToward(flags, 'receiver'));
+  else call.closeIce(media);
+  return wanted;
+}
+
+/** `create answer`: the created participant's ICE (its credentials and candidates), or none. */
+export function createdPartyIce(call: Call, media: CallMedia, sdp: SdpMedia, session: SdpSession): void {
+  if (!media.ice) return;
+  const theirs = sdp.port === 0 ? null : remoteIce(sdp, session);
+  if (theirs) media.ice.setRemote({ ufrag: theirs.ufrag, pwd: theirs.pwd }, theirs.candidates, theirs.lite);
+  else call.closeIce(media); // it answered without ICE: plain media
+}
+
 /** The ICE attributes we write for `media` (rtpengine's order and formats). */
 export function iceLines(call: Call, media: CallMedia, rtcpMux: boolean): string[] {
   const agent = media.ice;

@@ -15,7 +15,8 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
-import { dtmfMode, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
+import { applyOfferAnswerDtmf, playDtmf, setForwarding, setMediaControl, type ControlKey } from './media-control.js';
+import { loadMedia, playMedia, stopMedia } from './media-play.js';
 import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
 import { createAnswer, createOffer } from './create.js';
@@ -103,6 +104,8 @@ export class CallInterfaces {
   /** Every command on a call starts here, under its write lock: flags not implemented yet are reported. */
   private begin(call: Call, flags: NgFlags): void {
     call.lastSignal = Date.now();
+    if (flags.audioPlayer !== undefined) call.audioPlayerMode = flags.audioPlayer;
+    if (flags.flags.has('early-media')) call.earlyMedia = true;
     warnUnsupported(call, flags, this.calls.ctx.counters);
   }
 
@@ -117,7 +120,7 @@ export class CallInterfaces {
       call.applyTos(flags.tos);
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
-      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      applyOfferAnswerDtmf(sender, flags);
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(receiver);
       receiver.subscribe(sender);
@@ -180,14 +183,21 @@ export class CallInterfaces {
       // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
-      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      applyOfferAnswerDtmf(sender, flags);
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(offerer);
       offerer.subscribe(sender);
-      const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
-      this.pendingFragments.applyTo(call, sender);
+      // the sinks this answer builds already see an answered call (the audio player starts with it)
+      const wasAnswered = call.answered;
       call.answered = true;
-      return text;
+      try {
+        const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
+        this.pendingFragments.applyTo(call, sender);
+        return text;
+      } catch (err) {
+        call.answered = wasAnswered;
+        throw err;
+      }
     });
     return { sdp: out };
   }
@@ -448,6 +458,34 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       playDtmf(call, flags);
       return {};
+    });
+  }
+
+  /** start/stop forwarding: kept per call or participant; nothing to forward to without a recording daemon. */
+  async forwarding(flags: NgFlags, on: boolean): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      setForwarding(call, flags, on);
+      return {};
+    });
+  }
+
+  /** play media: the source is read and decoded first, outside the call's lock (media-play.ts). */
+  async playMedia(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    const media = await loadMedia(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      return playMedia(call, flags, media);
+    });
+  }
+
+  async stopMedia(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      return stopMedia(call, flags);
     });
   }
 

@@ -12,6 +12,7 @@
  */
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
@@ -29,6 +30,10 @@ import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
+import type { CodecHandlerSet } from '../codec/chain.js';
+import { CallPlayers } from './call-players.js';
+import { applyAudioPlayers } from './audio-mix.js';
+import type { AudioPlayerMode } from './flags.js';
 import { RtcpGenerator } from './rtcp-generate.js';
 import { leaveBundle } from './bundle.js';
 
@@ -46,7 +51,7 @@ class DeferredQueue {
   constructor(readonly leak: LeakHandle) {}
 }
 
-interface Closable {
+export interface Closable {
   readonly stateless: boolean;
   close(): void;
 }
@@ -88,8 +93,16 @@ export class Call implements CallGate {
   readonly control: MediaControlState = emptyControl();
   /** When sender reports passed (for round-trip times from the report blocks naming them). */
   readonly srTimes = new SrTimes();
+  /** `play media` players and audio players toward this call's medias (call-players.ts). */
+  readonly players: CallPlayers;
+  /** The last ng `audio-player` value given for this call. */
+  audioPlayerMode: AudioPlayerMode = 'default';
+  /** `early-media`: the audio player starts before the answer. */
+  earlyMedia = false;
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
   rtcpGenerator: RtcpGenerator | null = null;
+  /** The ng `DTMF-log-dest` of this call (overrides --dtmf-log-dest). */
+  dtmfLogDest: DtmfLogDest | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -99,6 +112,14 @@ export class Call implements CallGate {
   ) {
     this.leak = ctx.leaks.register('Call', callId);
     this.tos = ctx.config.tos;
+    this.players = new CallPlayers({
+      ctx,
+      refuse: (what) => this.refuseIfDestroyed(what),
+      newSink: (media) => this.newSink(media.rtp),
+      releaseSink: (sink) => this.releaseSink(sink),
+      adopt: (h, type) => this.adopt(h, type),
+      drop: (h) => this.drop(h),
+    });
   }
 
   /**
@@ -356,7 +377,7 @@ export class Call implements CallGate {
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
           const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst, f);
+          decideRtpSink(rtp, media, dst, f, this.ctx.config.comfortNoise);
           this.adoptCodecHandlers(rtp);
           this.adopt(rtp.output, 'TransportHandler');
           media.rtp.rtpSinks.push(rtp);
@@ -368,6 +389,8 @@ export class Call implements CallGate {
         }
       }
     }
+    this.players.refreshOutputs();
+    applyAudioPlayers(this);
     updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
   }
@@ -386,6 +409,13 @@ export class Call implements CallGate {
     if (sink.inject) this.drop(sink.inject);
     sink.inject = inj;
     this.adopt(inj, 'Timer');
+  }
+
+  /** A sink's codec handlers replaced (the audio player mixes what it would have forwarded). */
+  replaceSinkCodec(sink: SinkHandler, set: CodecHandlerSet): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
+    sink.codec = set;
+    this.adoptCodecHandlers(sink);
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -508,6 +538,7 @@ export class Call implements CallGate {
   }
 
   removeMedia(media: CallMedia): void {
+    this.players.releaseMedia(media);
     this.releasePorts(media);
     this.closeIce(media);
     leaveBundle(media);
@@ -562,6 +593,7 @@ export class Call implements CallGate {
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
     for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
     other.handlers.clear();
+    this.players.absorb(other.players);
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;
       this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
@@ -610,6 +642,7 @@ export class Call implements CallGate {
     for (const m of [...this.monologues]) this.removeMonologue(m);
     // anything not reachable through a monologue (should be nothing) is swept by container
     for (const media of [...this.medias]) this.removeMedia(media);
+    this.players.releaseAll();
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
     for (const stream of [...this.streams]) this.releaseStream(stream);

@@ -3,6 +3,7 @@
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
 import type { SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 
 export type { SdesFlags };
 export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
@@ -17,6 +18,9 @@ export type IceLiteOption = 'forward' | 'backward' | 'both' | 'off';
 /** `bundle` (RFC 8843/9143): accept a bundled offer, bundle our offer, one port from the start, RFC bundle-only. */
 export type BundleOption = 'accept' | 'offer' | 'require' | 'strict' | 'reject';
 
+/** The ng `audio-player` values (`force` is rtpengine's older spelling of `always`). */
+export type AudioPlayerMode = 'default' | 'transcoding' | 'always' | 'off';
+
 export interface CodecFlags {
   strip: string[];
   offer: string[];
@@ -27,6 +31,18 @@ export interface CodecFlags {
   consume: string[];
   ignore: string[];
   set: string[];
+}
+
+export interface DtmfSecFlags {
+  trigger?: string;
+  triggerEnd?: string;
+  modeTrigger?: string;
+  modeTriggerEnd?: string;
+  endMs?: number;
+  endDigits?: number;
+  frequencies?: number[];
+  delay?: number;
+  logDest?: DtmfLogDest;
 }
 
 export interface NgFlags {
@@ -86,8 +102,14 @@ export interface NgFlags {
   flags: Set<string>;
   /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
   dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `play media`: the source (`file`, `blob`, `blob64`, `db-id`) and how to play it. */
+  play: { file?: string; blob?: Buffer; blob64?: string; dbId?: string; repeatTimes?: number; repeatDuration?: number; startPos?: number };
+  /** `audio-player`: per-call override of --audio-player (mixing toward a receiver). */
+  audioPlayer?: AudioPlayerMode;
   /** `block DTMF`: rtpengine's DTMF-security mode. */
   dtmfSecurity?: string;
+  /** DTMF triggers, tone frequencies, DTMF-delay and DTMF-log-dest (see media/dtmf-security.ts). */
+  dtmfSec: DtmfSecFlags;
   /**
    * rtpengine-documented flags and keys this message used that the daemon does not implement
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.

@@ -15,6 +15,7 @@ import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
 import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
 import { unsupportedEntry } from '../call/unsupported-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
+import { parseDtmfLogDest } from '../log/dtmf-log.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
 
@@ -64,7 +65,7 @@ const KNOWN_FLAGS = new Set([
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
   'strip-extmap', 'fragment',
-  'block-dtmf', 'inject-dtmf', 'generate-rtcp',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp', 'detect-dtmf', 'early-media', 'block-egress',
   'inactive',
 ]);
 
@@ -78,6 +79,8 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     direction: [],
     fromTags: [],
     dtmf: {},
+    dtmfSec: {},
+    play: {},
     rtcpMux: new Set(),
     bundle: new Set(),
     replace: new Set(),
@@ -150,6 +153,35 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       return;
     }
     case 'dtmf-security': f.dtmfSecurity = str(value); return;
+    case 'dtmf-security-trigger': f.dtmfSec.modeTrigger = str(value); return;
+    case 'dtmf-security-trigger-end': f.dtmfSec.modeTriggerEnd = str(value); return;
+    case 'trigger': f.dtmfSec.trigger = str(value); return;
+    case 'trigger-end': case 'end-trigger': f.dtmfSec.triggerEnd = str(value); return;
+    case 'trigger-end-time': f.dtmfSec.endMs = int(value, key); return;
+    case 'trigger-end-digits': f.dtmfSec.endDigits = int(value, key); return;
+    case 'frequency': case 'frequencies': f.dtmfSec.frequencies = frequencies(value, key); return;
+    case 'dtmf-delay': f.dtmfSec.delay = int(value, key); return;
+    case 'dtmf-log-dest': case 'dtmf-log-destination': {
+      const dest = parseDtmfLogDest(str(value) ?? '');
+      if (!dest) throw new NgCommandError('INVALID_VALUE', '"DTMF-log-dest" must be ADDRESS:PORT');
+      f.dtmfSec.logDest = dest;
+      return;
+    }
+    case 'file': f.play.file = str(value); return;
+    // a blob is binary: bencode keeps it a Buffer; a JSON string is taken as its UTF-8 bytes
+    case 'blob': f.play.blob = Buffer.isBuffer(value) ? value : Buffer.from(str(value) ?? '', 'utf8'); return;
+    case 'blob64': f.play.blob64 = str(value); return;
+    case 'db-id': f.play.dbId = str(value); return;
+    case 'repeat-times': f.play.repeatTimes = int(value, key); return;
+    case 'repeat-duration': f.play.repeatDuration = int(value, key); return;
+    case 'start-pos': f.play.startPos = int(value, key); return;
+    case 'audio-player': {
+      const v = normalizeKey(str(value) ?? '');
+      const mode = v === 'force' || v === 'on' ? 'always' : v;
+      if (mode === 'default' || mode === 'transcoding' || mode === 'always' || mode === 'off') f.audioPlayer = mode;
+      else throw new NgCommandError('INVALID_VALUE', `"audio-player" must be default, transcoding, always or off`);
+      return;
+    }
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
@@ -227,6 +259,16 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       log().debug({ key }, 'Unknown dictionary key encountered');
     }
   }
+}
+
+/** `frequencies`: a list of integers or one comma-separated string of them (Hz). */
+function frequencies(value: BencodeValue | RtppValue, key: string): number[] {
+  const items = Array.isArray(value) ? value.map((v) => (typeof v === 'number' ? String(v) : str(v as BencodeValue) ?? '')) : (str(value) ?? '').split(',');
+  return items.map((x) => {
+    const t = x.trim();
+    if (!/^\d+$/.test(t)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be integers (Hz)`);
+    return Number(t);
+  });
 }
 
 /** A list of dictionaries (`tags`, `medias`); anything else is an error reply. */

@@ -126,7 +126,9 @@ export function handlerChainBlocker(stream: PacketStream): string | null {
   for (const list of [stream.rtpSinks, stream.rtcpSinks]) {
     for (const sink of list) {
       if (!sink.output.native) return `output handler '${sink.output.kind}' needs the JS path`;
+      if (list === stream.rtpSinks && sink.dst.blockEgress) return 'play media with block-egress: media toward that participant is dropped on the JS path';
       if (sink.inject !== null) return 'DTMF injected (play DTMF): generated packets and the renumbering after them need the JS path';
+      if (sink.rtcpTranslate !== null) return 'RTCP translated (the media toward this side is changed): SR/RR fields are rewritten on the JS path';
       if (list === stream.rtpSinks && sink.codec) {
         for (const h of sink.codec.handlers) {
           if (!h.native) return `codec handler '${h.kind}' needs the JS path`;

@@ -86,7 +86,10 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
     }
     if (stream.consumeRtcp) return;
     const sinks = stream.rtcpSinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.sendRtcp(pkt);
+    for (let i = 0; i < sinks.length; i++) {
+      const sink = sinks[i]!;
+      sink.sendRtcp(sink.rtcpTranslate === null ? pkt : sink.rtcpTranslate.translate(pkt));
+    }
     return;
   }
   const sinks = stream.rtpSinks;
@@ -96,17 +99,22 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   }
   if (ssrc === null) ssrc = stream.ssrcIn.get(data.readUInt32BE(8));
   ssrc.count(data);
+  ssrc.arrival(now, stream.clockRate);
   const control = stream.control;
   if (control !== null) {
-    const kept = control.filter(pkt);
-    if (kept === null) return;
+    const kept = control.filter(pkt, from, now);
+    if (kept === null) {
+      // a transcoder ordering by sequence number must not wait for what we dropped ourselves
+      for (let i = 0; i < sinks.length; i++) sinks[i]!.codec?.skipped(pkt);
+      return;
+    }
     pkt = kept;
   }
   for (let i = 0; i < sinks.length; i++) {
     const sink = sinks[i]!;
     const codec = sink.codec;
     if (codec === null) sink.sendRtp(pkt);
-    else codec.lookup(rtpPayloadType(pkt)).process(pkt, ssrc);
+    else codec.dispatch(pkt, ssrc);
   }
 }
 
