@@ -6,7 +6,7 @@
 import type { Config } from './config/config.js';
 import { CallHash } from './call/callhash.js';
 import { CallInterfaces } from './call/call-interfaces.js';
-import type { CallContext } from './call/context.js';
+import type { CallContext, DtlsContext } from './call/context.js';
 import { ControlCli } from './control/cli.js';
 import { CliCommands } from './control/cli-commands.js';
 import { LegacyUdpControl } from './control/control-udp.js';
@@ -21,6 +21,7 @@ import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
 import { loadFastPath } from './kernel/native-fast-path.js';
+import { DtlsCertificates } from './crypto/dtls-cert.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
@@ -29,6 +30,7 @@ import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
 import { readTestPause } from './net/test-pause.js';
+import { DtmfLogger } from './log/dtmf-log.js';
 import { Counters } from './stats/counters.js';
 import { PrometheusExporter } from './stats/prometheus.js';
 import type { StatsSnapshot } from './stats/snapshot.js';
@@ -53,6 +55,7 @@ export class Daemon {
   private cliCommands!: CliCommands;
   private metrics: PrometheusExporter | null = null;
   private growthTimer: NodeJS.Timeout | null = null;
+  private dtlsCerts: DtlsCertificates | null = null;
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
@@ -83,6 +86,8 @@ export class Daemon {
       counters: this.counters,
       sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
       kernel,
+      dtls: this.startDtls(),
+      dtmfLog: new DtmfLogger(cfg.dtmfLogDest, !cfg.dtmfNoLogInjects),
     };
     this.interfaces.allocationPause = readTestPause();
     if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
@@ -111,6 +116,10 @@ export class Daemon {
       'silence media': (f) => ci.mediaControl(f, 'silence', true),
       'unsilence media': (f) => ci.mediaControl(f, 'silence', false),
       'play DTMF': (f) => ci.playDtmf(f),
+      'play media': (f) => ci.playMedia(f),
+      'stop media': (f) => ci.stopMedia(f),
+      'start forwarding': (f) => ci.forwarding(f, true),
+      'stop forwarding': (f) => ci.forwarding(f, false),
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),
@@ -124,6 +133,21 @@ export class Daemon {
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
     this.sampleGrowth();
+  }
+
+  /** The DTLS certificate (made now, renewed by a timer); without the addon, DTLS offers get an error reply. */
+  private startDtls(): DtlsContext {
+    const cfg = this.config;
+    const certs = DtlsCertificates.create({ cipher: cfg.dtlsCertCipher, rsaKeySize: cfg.dtlsRsaKeySize, signature: cfg.dtlsSignature, lifetimeDays: 30 });
+    if ('unavailable' in certs) {
+      log().warn({ reason: certs.unavailable }, 'DTLS-SRTP unavailable: offers that need it will be refused');
+      return { certs: null, unavailable: certs.unavailable, passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu };
+    }
+    certs.startRenewal();
+    this.dtlsCerts = certs;
+    // test-only: a short handshake limit, so tests of handshakes that never finish stay short
+    const limit = Number(process.env.RTPENGINE_TS_DTLS_HANDSHAKE_MS);
+    return { certs, unavailable: '', passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu, ...(limit > 0 ? { handshakeMs: limit } : {}) };
   }
 
   /** The other control listeners: CLI (-c), ng over TCP, HTTP/HTTPS/WebSocket, legacy rtpproxy UDP (-u). */
@@ -240,6 +264,7 @@ export class Daemon {
   /** Orderly shutdown; returns true when the leak check found nothing. */
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
+    this.dtlsCerts?.stop();
     this.ngUdp?.close();
     this.ngTcp?.close();
     this.http?.close();
@@ -249,6 +274,7 @@ export class Daemon {
     this.cli?.close();
     // each call after the command holding it (if any) has finished: teardown takes the write lock
     await this.calls?.destroyAll('shutdown');
+    this.ctx?.dtmfLog?.close();
     await this.leaks.settle();
     if (this.engine) {
       const native = this.engine.nativeLive();

@@ -5,6 +5,7 @@
  */
 import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { IceAgent } from '../ice/agent.js';
+import type { DtlsMedia } from './call-dtls.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -14,6 +15,30 @@ import type { RtcpMuxOption } from './flags.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
 import type { LegacyOsrtp } from './osrtp-legacy.js';
+import type { BundleDemux } from '../media/bundle-demux.js';
+
+/**
+ * A BUNDLE group of one participant's m= lines (call/bundle.ts): `head` is the tagged m= line
+ * whose transport (ports, sockets, ICE) the others use once `shared`.
+ */
+export interface BundleGroup {
+  head: CallMedia;
+  /** Every m= line of the group in m= order, the head among them. */
+  medias: CallMedia[];
+  /** One transport for all (an accepted or required bundle); false: offered, not yet answered. */
+  shared: boolean;
+  /** Demultiplexes packets arriving on the head's port (when shared). */
+  demux: BundleDemux | null;
+}
+
+/** What the BUNDLE demultiplexer needs to know of one m= line of a participant. */
+export interface BundleInfo {
+  mid: string | null;
+  payloadTypes: number[];
+  ssrcs: number[];
+  /** The id the participant uses for the MID header extension (0: none). */
+  midExtId: number;
+}
 
 export interface PortPair {
   local: LocalAddress;
@@ -57,11 +82,23 @@ export class CallMedia {
   /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
   cryptoRecv: CryptoParams | null = null;
   cryptoSend: CryptoParams | null = null;
+  /** Keys of the RTCP port's own DTLS association (no rtcp-mux, RFC 5764 §4.1.2); null: RTCP uses the above. */
+  rtcpCrypto: { recv: CryptoParams; send: CryptoParams } | null = null;
   /** The ICE agent when the relay terminates ICE toward this participant (call-ice.ts). */
   ice: IceAgent | null = null;
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** DTLS-SRTP toward this participant (call-dtls.ts); null when the relay does none. */
+  dtls: DtlsMedia | null = null;
+  /** `ICE=force-relay`: the participants' own ICE runs end to end; we are only a relay candidate. */
+  iceRelay = false;
+  /** BUNDLE toward this participant: its group, or null. */
+  bundle: BundleGroup | null = null;
+  /** The group's head when this m= line uses the head's transport (no ports of its own). */
+  bundleHead: CallMedia | null = null;
+  /** What packets of this m= line look like, for the BUNDLE demultiplexer. */
+  bundleInfo: BundleInfo | null = null;
 
   constructor(
     readonly monologue: Monologue,

@@ -12,6 +12,7 @@
  */
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
@@ -20,17 +21,24 @@ import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } fro
 import { LocalAddress } from '../net/interfaces.js';
 import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
+import type { DtlsHook } from '../crypto/dtls-hook.js';
+import { kickDtls } from './call-dtls.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
 import { streamStats } from './stream-stats.js';
-import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor, recvCrypto } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
+import type { CodecHandlerSet } from '../codec/chain.js';
+import { CallPlayers } from './call-players.js';
+import { applyAudioPlayers } from './audio-mix.js';
+import type { AudioPlayerMode } from './flags.js';
 import { RtcpGenerator } from './rtcp-generate.js';
 import { KernelPending } from './kernel-pending.js';
+import { leaveBundle } from './bundle.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -46,7 +54,7 @@ class DeferredQueue {
   constructor(readonly leak: LeakHandle) {}
 }
 
-interface Closable {
+export interface Closable {
   readonly stateless: boolean;
   close(): void;
 }
@@ -66,6 +74,8 @@ export class Call implements CallGate {
   readonly ssrcContexts: SsrcContext[] = [];
   /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
   readonly handlers = new Map<Closable, LeakHandle>();
+  /** Accounting of the streams' DTLS sessions (adoptDtls/closeDtls). */
+  private readonly dtlsLeaks = new Map<DtlsHook, LeakHandle>();
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
@@ -89,8 +99,16 @@ export class Call implements CallGate {
   readonly control: MediaControlState = emptyControl();
   /** When sender reports passed (for round-trip times from the report blocks naming them). */
   readonly srTimes = new SrTimes();
+  /** `play media` players and audio players toward this call's medias (call-players.ts). */
+  readonly players: CallPlayers;
+  /** The last ng `audio-player` value given for this call. */
+  audioPlayerMode: AudioPlayerMode = 'default';
+  /** `early-media`: the audio player starts before the answer. */
+  earlyMedia = false;
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
   rtcpGenerator: RtcpGenerator | null = null;
+  /** The ng `DTMF-log-dest` of this call (overrides --dtmf-log-dest). */
+  dtmfLogDest: DtmfLogDest | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -100,6 +118,14 @@ export class Call implements CallGate {
   ) {
     this.leak = ctx.leaks.register('Call', callId);
     this.tos = ctx.config.tos;
+    this.players = new CallPlayers({
+      ctx,
+      refuse: (what) => this.refuseIfDestroyed(what),
+      newSink: (media) => this.newSink(media.rtp),
+      releaseSink: (sink) => this.releaseSink(sink),
+      adopt: (h, type) => this.adopt(h, type),
+      drop: (h) => this.drop(h),
+    });
   }
 
   /**
@@ -270,8 +296,41 @@ export class Call implements CallGate {
   }
 
 
+  /**
+   * BUNDLE: `member` uses `head`'s transport from now on (its own ports, if any, are returned
+   * first); it owns nothing of it, so releasing it never closes the head's sockets.
+   */
+  shareTransport(member: CallMedia, head: CallMedia): void {
+    this.refuseIfDestroyed('bundle');
+    const fd = head.rtp.selectedFd;
+    if (member.bundleHead === head && member.rtp.selectedFd === fd && member.ports === head.ports) return;
+    this.releasePorts(member);
+    this.closeIce(member);
+    member.bundleHead = head;
+    member.ports = head.ports;
+    // BUNDLE requires rtcp-mux: RTCP goes through the head's RTP socket too
+    member.rtp.selectedFd = fd;
+    member.rtcp.selectedFd = fd;
+  }
+
+  /** A BUNDLE member stops using its head's transport (it gets ports of its own next). */
+  private unshareTransport(member: CallMedia): void {
+    for (const stream of [member.rtp, member.rtcp]) {
+      this.ctx.kernel?.remove(stream);
+      stream.selectedFd = null;
+    }
+    member.ports = null;
+    member.bundleHead = null;
+  }
+
   /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {
+    if (media.bundleHead) {
+      this.unshareTransport(media);
+      return;
+    }
+    // BUNDLE members using this media's transport lose it with it
+    for (const m of this.medias) if (m.bundleHead === media) this.unshareTransport(m);
     for (const stream of [media.rtp, media.rtcp]) {
       const fd = stream.selectedFd;
       if (!fd) continue;
@@ -321,7 +380,7 @@ export class Call implements CallGate {
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
           const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst, f);
+          decideRtpSink(rtp, media, dst, f, this.ctx.config.comfortNoise);
           this.adoptCodecHandlers(rtp);
           this.adopt(rtp.output, 'TransportHandler');
           media.rtp.rtpSinks.push(rtp);
@@ -333,6 +392,8 @@ export class Call implements CallGate {
         }
       }
     }
+    this.players.refreshOutputs();
+    applyAudioPlayers(this);
     updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
   }
@@ -351,6 +412,13 @@ export class Call implements CallGate {
     if (sink.inject) this.drop(sink.inject);
     sink.inject = inj;
     this.adopt(inj, 'Timer');
+  }
+
+  /** A sink's codec handlers replaced (the audio player mixes what it would have forwarded). */
+  replaceSinkCodec(sink: SinkHandler, set: CodecHandlerSet): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
+    sink.codec = set;
+    this.adoptCodecHandlers(sink);
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -379,9 +447,10 @@ export class Call implements CallGate {
   /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
   private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
     const last = stream.inputSpec;
-    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
-    const input = inputFor(media, f);
-    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
+    const crypto = recvCrypto(media, stream);
+    if (last && last.protocol === media.protocol && last.crypto === crypto) return;
+    const input = inputFor(media, f, stream);
+    stream.inputSpec = { protocol: media.protocol, crypto };
     if (stream.input === input) return;
     this.drop(stream.input);
     stream.input = input;
@@ -409,8 +478,8 @@ export class Call implements CallGate {
     this.drop(stream.input);
     stream.stun?.close();
     stream.stun = null;
-    stream.dtls?.close();
-    stream.dtls = null;
+    this.closeDtls(stream);
+    stream.bundle = null;
     stream.ssrcIn.clear();
     stream.ssrcOut.clear();
     this.release('PacketStream', stream.leak, stream);
@@ -454,6 +523,25 @@ export class Call implements CallGate {
     media.iceLeak = null;
   }
 
+  /** Makes `session` the DTLS hook of `stream` (accounted; replaces and closes an earlier one). */
+  adoptDtls(stream: PacketStream, session: DtlsHook): void {
+    this.refuseIfDestroyed('DTLS connection');
+    this.closeDtls(stream);
+    stream.dtls = session;
+    this.dtlsLeaks.set(session, this.ctx.leaks.register('DtlsConnection', this.callId));
+  }
+
+  /** Closes and releases `stream`'s DTLS session, if any (DTLS on its port is then dropped). */
+  closeDtls(stream: PacketStream): void {
+    const session = stream.dtls;
+    if (!session) return;
+    stream.dtls = null;
+    session.close();
+    const leak = this.dtlsLeaks.get(session);
+    this.dtlsLeaks.delete(session);
+    if (leak) this.release('DtlsConnection', leak, session);
+  }
+
   /** A selected ICE pair: media for that component goes there from now on. */
   iceSelected(media: CallMedia, component: number, remote: Endpoint): void {
     if (this.destroyed) return;
@@ -461,11 +549,23 @@ export class Call implements CallGate {
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
+    // the active end of a DTLS association starts once it knows where the peer is
+    kickDtls(this, media);
+    // BUNDLE: the m= lines sharing this transport send to the same place (RTP and muxed RTCP)
+    if (component !== 1) return;
+    for (const m of this.medias) {
+      if (m.bundleHead !== media) continue;
+      m.rtp.endpoint = { ...remote };
+      m.rtp.confirmed = true;
+      this.endpointChanged(m.rtp);
+    }
   }
 
   removeMedia(media: CallMedia): void {
+    this.players.releaseMedia(media);
     this.releasePorts(media);
     this.closeIce(media);
+    leaveBundle(media);
     // negotiated routes toward this media go with it
     media.sendRoutes.clear();
     for (const other of this.medias) other.sendRoutes.delete(media);
@@ -517,6 +617,9 @@ export class Call implements CallGate {
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
     for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
     other.handlers.clear();
+    for (const [h, leak] of other.dtlsLeaks) this.dtlsLeaks.set(h, leak);
+    other.dtlsLeaks.clear();
+    this.players.absorb(other.players);
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;
       this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
@@ -565,6 +668,7 @@ export class Call implements CallGate {
     for (const m of [...this.monologues]) this.removeMonologue(m);
     // anything not reachable through a monologue (should be nothing) is swept by container
     for (const media of [...this.medias]) this.removeMedia(media);
+    this.players.releaseAll();
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
     for (const stream of [...this.streams]) this.releaseStream(stream);

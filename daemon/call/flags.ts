@@ -3,8 +3,10 @@
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
 import type { SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 
 export type { SdesFlags };
+export type DtlsOption = 'off' | 'passive' | 'active';
 export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
 import type { LearningMode } from '../net/endpoint.js';
 
@@ -14,6 +16,11 @@ export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 's
 export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional' | 'reject';
 /** `ICE-lite`: which side(s) we act as an ICE-lite agent toward (offer only). */
 export type IceLiteOption = 'forward' | 'backward' | 'both' | 'off';
+/** `bundle` (RFC 8843/9143): accept a bundled offer, bundle our offer, one port from the start, RFC bundle-only. */
+export type BundleOption = 'accept' | 'offer' | 'require' | 'strict' | 'reject';
+
+/** The ng `audio-player` values (`force` is rtpengine's older spelling of `always`). */
+export type AudioPlayerMode = 'default' | 'transcoding' | 'always' | 'off';
 
 export interface CodecFlags {
   strip: string[];
@@ -25,6 +32,18 @@ export interface CodecFlags {
   consume: string[];
   ignore: string[];
   set: string[];
+}
+
+export interface DtmfSecFlags {
+  trigger?: string;
+  triggerEnd?: string;
+  modeTrigger?: string;
+  modeTriggerEnd?: string;
+  endMs?: number;
+  endDigits?: number;
+  frequencies?: number[];
+  delay?: number;
+  logDest?: DtmfLogDest;
 }
 
 export interface NgFlags {
@@ -60,6 +79,10 @@ export interface NgFlags {
   ice?: IceOption;
   iceLite?: IceLiteOption;
   rtcpMux: Set<RtcpMuxOption>;
+  /** `bundle` list (call/bundle.ts). */
+  bundle: Set<BundleOption>;
+  /** `extmap: {strip: [...]}`: header-extension URIs (or `all`) whose a=extmap lines are removed. */
+  extmapStrip?: string[];
   replace: Set<ReplaceOption>;
   codec: CodecFlags;
   /** `ptime`: packet time toward the receiver of an offer (repacketises). */
@@ -72,6 +95,12 @@ export interface NgFlags {
   sdes: SdesFlags;
   /** `OSRTP`: opportunistic SRTP (RFC 8643) and its legacy two-m=-line form. */
   osrtp: Set<OsrtpOption>;
+  /** `DTLS`: `off` (also `no`, `disable`) or the role the relay prefers (call-dtls.ts). */
+  dtls?: DtlsOption;
+  /** `DTLS-reverse`: the role preferred toward a participant that offered DTLS to us. */
+  dtlsReverse?: 'passive' | 'active';
+  /** `DTLS-fingerprint`: hash of the a=fingerprint we write (sha-1 … sha-512). */
+  dtlsFingerprint?: string;
   deleteDelay?: number;
   limit?: number;
   tos?: number;
@@ -80,8 +109,14 @@ export interface NgFlags {
   flags: Set<string>;
   /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
   dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `play media`: the source (`file`, `blob`, `blob64`, `db-id`) and how to play it. */
+  play: { file?: string; blob?: Buffer; blob64?: string; dbId?: string; repeatTimes?: number; repeatDuration?: number; startPos?: number };
+  /** `audio-player`: per-call override of --audio-player (mixing toward a receiver). */
+  audioPlayer?: AudioPlayerMode;
   /** `block DTMF`: rtpengine's DTMF-security mode. */
   dtmfSecurity?: string;
+  /** DTMF triggers, tone frequencies, DTMF-delay and DTMF-log-dest (see media/dtmf-security.ts). */
+  dtmfSec: DtmfSecFlags;
   /**
    * rtpengine-documented flags and keys this message used that the daemon does not implement
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.
