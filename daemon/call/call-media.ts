@@ -6,7 +6,7 @@
 import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { IceAgent } from '../ice/agent.js';
 import type { LeakHandle } from '../leak/registry.js';
-import type { PacketStream } from '../media/packet-stream.js';
+import type { PacketStream, StreamFd } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
 import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation.js';
@@ -42,6 +42,12 @@ export interface PortPair {
   local: LocalAddress;
   port: number;
   leak: LeakHandle;
+}
+
+/** ICE: a host candidate on another address of the media's interface (its own port pair). */
+export interface IceHost extends PortPair {
+  rtpFd: StreamFd;
+  rtcpFd: StreamFd;
 }
 
 export class CallMedia {
@@ -83,6 +89,8 @@ export class CallMedia {
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** ICE host candidates on the interface's other addresses (call.ts allocateIceHosts). */
+  iceHosts: IceHost[] = [];
   /** `ICE=force-relay`: the participants' own ICE runs end to end; we are only a relay candidate. */
   iceRelay = false;
   /** BUNDLE toward this participant: its group, or null. */
