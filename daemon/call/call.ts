@@ -21,10 +21,12 @@ import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } fro
 import { LocalAddress, type OpenedPair } from '../net/interfaces.js';
 import type { AddressFamily, MediaSocket, PacketHandler } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
+import type { DtlsHook } from '../crypto/dtls-hook.js';
+import { kickDtls } from './call-dtls.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
 import { streamStats } from './stream-stats.js';
-import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor, recvCrypto } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
@@ -71,6 +73,8 @@ export class Call implements CallGate {
   readonly ssrcContexts: SsrcContext[] = [];
   /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
   readonly handlers = new Map<Closable, LeakHandle>();
+  /** Accounting of the streams' DTLS sessions (adoptDtls/closeDtls). */
+  private readonly dtlsLeaks = new Map<DtlsHook, LeakHandle>();
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
@@ -523,9 +527,10 @@ export class Call implements CallGate {
   /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
   private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
     const last = stream.inputSpec;
-    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
-    const input = inputFor(media, f);
-    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
+    const crypto = recvCrypto(media, stream);
+    if (last && last.protocol === media.protocol && last.crypto === crypto) return;
+    const input = inputFor(media, f, stream);
+    stream.inputSpec = { protocol: media.protocol, crypto };
     if (stream.input === input) return;
     this.drop(stream.input);
     stream.input = input;
@@ -553,8 +558,7 @@ export class Call implements CallGate {
     this.drop(stream.input);
     stream.stun?.close();
     stream.stun = null;
-    stream.dtls?.close();
-    stream.dtls = null;
+    this.closeDtls(stream);
     stream.bundle = null;
     stream.ssrcIn.clear();
     stream.ssrcOut.clear();
@@ -600,6 +604,25 @@ export class Call implements CallGate {
     media.iceLeak = null;
   }
 
+  /** Makes `session` the DTLS hook of `stream` (accounted; replaces and closes an earlier one). */
+  adoptDtls(stream: PacketStream, session: DtlsHook): void {
+    this.refuseIfDestroyed('DTLS connection');
+    this.closeDtls(stream);
+    stream.dtls = session;
+    this.dtlsLeaks.set(session, this.ctx.leaks.register('DtlsConnection', this.callId));
+  }
+
+  /** Closes and releases `stream`'s DTLS session, if any (DTLS on its port is then dropped). */
+  closeDtls(stream: PacketStream): void {
+    const session = stream.dtls;
+    if (!session) return;
+    stream.dtls = null;
+    session.close();
+    const leak = this.dtlsLeaks.get(session);
+    this.dtlsLeaks.delete(session);
+    if (leak) this.release('DtlsConnection', leak, session);
+  }
+
   /** A selected ICE pair: media for that component goes there from now on. */
   iceSelected(media: CallMedia, component: number, remote: Endpoint, local?: MediaSocket): void {
     if (this.destroyed) return;
@@ -613,6 +636,8 @@ export class Call implements CallGate {
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
+    // the active end of a DTLS association starts once it knows where the peer is
+    kickDtls(this, media);
     // BUNDLE: the m= lines sharing this transport send to the same place (RTP and muxed RTCP)
     if (component !== 1) return;
     for (const m of this.medias) {
@@ -681,6 +706,8 @@ export class Call implements CallGate {
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
     for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
     other.handlers.clear();
+    for (const [h, leak] of other.dtlsLeaks) this.dtlsLeaks.set(h, leak);
+    other.dtlsLeaks.clear();
     this.players.absorb(other.players);
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;

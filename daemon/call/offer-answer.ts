@@ -10,6 +10,7 @@ import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type S
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
+import { dtlsAnswer, dtlsOffer, startDtls, syncDtlsContexts } from './call-dtls.js';
 import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { iceLines, relayIceLines, updateIce } from './call-ice.js';
@@ -162,6 +163,10 @@ export async function monologueOfferAnswer(
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
       if (crypto.crypto !== undefined) out.crypto = crypto.crypto;
     }
+    const dtls = role === 'offer'
+      ? dtlsOffer(call, sm, rm, sdp, session, flags, out.protocol ?? sdp.protocol, out.crypto?.length ?? sdp.attributes.filter((a) => a.name === 'crypto').length)
+      : dtlsAnswer(call, sm, rm, sdp, session, flags);
+    if (dtls !== undefined) out.dtls = dtls;
     // ICE is decided after the rtcp-mux decision: our candidates depend on it. A BUNDLE
     // member has none of its own: the head's agent runs the shared transport
     const wantIce = updateIce(call, sm, rm, headSdp ?? sdp, session, flags, role);
@@ -183,7 +188,13 @@ export async function monologueOfferAnswer(
   for (const side of [sender, receiver]) {
     for (const media of side.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
   }
-  for (const side of [sender, receiver]) for (const media of side.medias) syncSrtpContexts(media);
+  for (const side of [sender, receiver]) {
+    for (const media of side.medias) {
+      syncSrtpContexts(media);
+      syncDtlsContexts(media);
+      startDtls(call, media);
+    }
+  }
   call.rebuildSinks();
   return renderSdp(receiver, session, outMedias, flags);
 }

@@ -470,7 +470,7 @@ a=rtcp-mux
 });
 
 describe('WebRTC flag', () => {
-  it('UDP/TLS/RTP/SAVPF, ICE forced, rtcp-mux required, no a=rtcp, no SDES, mids generated', async () => {
+  it('UDP/TLS/RTP/SAVPF, ICE forced, rtcp-mux required, no a=rtcp, no SDES but DTLS (actpass), mids generated', async () => {
     t.newCall();
     await t.offer('WebRTC', { flags: ['WebRTC'] }, `
 v=0
@@ -492,6 +492,9 @@ a=rtpmap:0 PCMU/8000
 a=rtpmap:8 PCMA/8000
 a=sendrecv
 a=rtcp-mux
+a=setup:actpass
+a=fingerprint:sha-256 FINGERPRINT256
+a=tls-id:TLS_ID
 a=ice-ufrag:ICEUFRAG
 a=ice-pwd:ICEPWD
 a=ice-options:trickle
