@@ -7,7 +7,7 @@ import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { IceAgent } from '../ice/agent.js';
 import type { DtlsMedia } from './call-dtls.js';
 import type { LeakHandle } from '../leak/registry.js';
-import type { PacketStream } from '../media/packet-stream.js';
+import type { PacketStream, StreamFd } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
 import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation.js';
@@ -44,6 +44,12 @@ export interface PortPair {
   local: LocalAddress;
   port: number;
   leak: LeakHandle;
+}
+
+/** ICE: a host candidate on another address of the media's interface (its own port pair). */
+export interface IceHost extends PortPair {
+  rtpFd: StreamFd;
+  rtcpFd: StreamFd;
 }
 
 export class CallMedia {
@@ -89,6 +95,8 @@ export class CallMedia {
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** ICE host candidates on the interface's other addresses (call.ts allocateIceHosts). */
+  iceHosts: IceHost[] = [];
   /** DTLS-SRTP toward this participant (call-dtls.ts); null when the relay does none. */
   dtls: DtlsMedia | null = null;
   /** `ICE=force-relay`: the participants' own ICE runs end to end; we are only a relay candidate. */

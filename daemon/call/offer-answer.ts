@@ -177,7 +177,10 @@ export async function monologueOfferAnswer(
     const wantIce = updateIce(call, sm, rm, headSdp ?? sdp, session, flags, role);
     if (sm.bundleHead) call.closeIce(sm);
     if (rm.bundleHead || bundle.bundleOnly.has(rm)) call.closeIce(rm);
-    else if (wantIce) out.ice = iceLines(call, rm, mux.onRtpPort);
+    else if (wantIce) {
+      await call.allocateIceHosts(rm);
+      out.ice = iceLines(call, rm, mux.onRtpPort);
+    }
     else if (rm.iceRelay && !sm.rejected) {
       out.ice = relayIceLines(call, rm, sdp, session, mux.onRtpPort);
       out.keepTransport = { port: sdp.port, connection: sdp.connection ?? session.connection, rtcpPort: sdp.rtcpPort, rtcpMux: sdp.rtcpMux };
