@@ -124,10 +124,11 @@ a=end-of-candidates
     const query = await t.query();
     const tags = query.tags as Record<string, { medias: Array<{ streams: Array<{ 'local port': number }> }> }>;
     const toB = tags[t.toTag]!.medias[0]!.streams[0]!['local port'];
-    b.send(rtpPacket(2, { ssrc: 0x33 }), toB);
-    const end = Date.now() + 2000;
+    // B keeps sending (as a phone does) until the relay, done with its checks, forwards to A
+    const end = Date.now() + 5000;
     let media: Array<{ data: Buffer; address: string; port: number }> = [];
-    while (Date.now() < end && media.length === 0) {
+    for (let seq = 2; Date.now() < end && media.length === 0; seq++) {
+      b.send(rtpPacket(seq, { ssrc: 0x33 }), toB);
       await a.waitFor(a.received.length + 1, 200);
       media = a.received.filter((r) => decodeStun(r.data) === null);
     }
