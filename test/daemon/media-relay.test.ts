@@ -35,6 +35,21 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
     await expectNoLeaks(d);
   });
 
+  /**
+   * On the fast path: waits (bounded) until the sender's RTP stream is native. Kernelizing
+   * follows the learning packet asynchronously; a burst sent before it would rightly go
+   * through JS and not show what the addon forwards.
+   */
+  const untilNative = async (callId: string, tag: string): Promise<void> => {
+    if (!fastPath) return;
+    const end = Date.now() + 3000;
+    while (Date.now() < end) {
+      const q = await d.ng.request({ command: 'query', 'call-id': callId });
+      if (q.tags?.[tag]?.medias?.[0]?.streams?.[0]?.fastPath?.native === 1) return;
+      await sleep(20);
+    }
+  };
+
   it('relays RTP byte for byte both ways, from the relay ports named in the SDP', async () => {
     const a = await peer();
     const b = await peer();
@@ -44,6 +59,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
     // then go through the fast path
     a.send(rtpPacket(0, { ssrc: 0xa }), r.aRtp);
     await b.waitFor(1);
+    await untilNative(callId, 'a1');
     for (let i = 1; i < 20; i++) a.send(rtpPacket(i, { ssrc: 0xa }), r.aRtp);
     // a packet may overtake another while the stream moves to the fast path: compare in seq order
     const atB = bySeq(await b.waitFor(20));
@@ -55,6 +71,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
     });
     b.send(rtpPacket(1000, { ssrc: 0xb, pt: 8 }), r.bRtp);
     await a.waitFor(1);
+    await untilNative(callId, 'b1');
     for (let i = 1; i < 20; i++) b.send(rtpPacket(1000 + i, { ssrc: 0xb, pt: 8 }), r.bRtp);
     const atA = bySeq(await a.waitFor(20));
     expect(atA.length).toBe(20);
