@@ -9,34 +9,39 @@
  * otherwise): a command suspended at an await can never resume on a call torn down under it.
  * Adding to a destroyed call is refused loudly (CallDestroyedError, logged and counted); the
  * packet path reads the containers (CallGate).
+ *
+ * The call's parts with a job of their own live beside it and work on these containers:
+ * sockets and ports in call-ports.ts, sinks and handler accounting in call-sinks.ts (the
+ * methods below that delegate there are the call's stable API for commands); ICE, SDES, DTLS
+ * and players in call-ice.ts, call-crypto.ts, call-dtls.ts, call-players.ts.
  */
-import { CallDestroyedError, LockRuleError, NgCommandError, PortsExhaustedError } from '../errors.js';
+import { CallDestroyedError, LockRuleError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
 import type { DtmfLogDest } from '../log/dtmf-log.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
 import { streamPacket } from '../media/media-socket.js';
-import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
-import { LocalAddress, type OpenedPair } from '../net/interfaces.js';
-import type { AddressFamily, MediaSocket, PacketHandler } from '../net/media-socket.js';
+import { PacketStream, type CallGate, type Endpoint, type SinkHandler, type StreamFd } from '../media/packet-stream.js';
+import type { LocalAddress } from '../net/interfaces.js';
+import type { AddressFamily, MediaSocket } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
 import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { kickDtls } from './call-dtls.js';
 import { CallMedia } from './call-media.js';
-import type { CallContext, HandlerFactories } from './context.js';
+import type { CallContext } from './context.js';
 import { streamStats } from './stream-stats.js';
-import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor, recvCrypto } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
-import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
+import { emptyControl, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
 import type { CodecHandlerSet } from '../codec/chain.js';
 import { CallPlayers } from './call-players.js';
-import { applyAudioPlayers } from './audio-mix.js';
 import type { AudioPlayerMode } from './flags.js';
-import { RtcpGenerator } from './rtcp-generate.js';
+import type { RtcpGenerator } from './rtcp-generate.js';
+import * as ports from './call-ports.js';
+import * as sinks from './call-sinks.js';
 import { KernelPending } from './kernel-pending.js';
 import { leaveBundle } from './bundle.js';
 
@@ -121,10 +126,10 @@ export class Call implements CallGate {
     this.players = new CallPlayers({
       ctx,
       refuse: (what) => this.refuseIfDestroyed(what),
-      newSink: (media) => this.newSink(media.rtp),
-      releaseSink: (sink) => this.releaseSink(sink),
-      adopt: (h, type) => this.adopt(h, type),
-      drop: (h) => this.drop(h),
+      newSink: (media) => sinks.newSink(this, media.rtp),
+      releaseSink: (sink) => sinks.releaseSink(this, sink),
+      adopt: (h, type) => sinks.adopt(this, h, type),
+      drop: (h) => sinks.drop(this, h),
     });
   }
 
@@ -212,9 +217,9 @@ export class Call implements CallGate {
   /**
    * Nothing may be added to a torn-down call: it would be registered and never released. Every
    * command checks `destroyed` after its awaits, so reaching this is a bug: logged, counted,
-   * and the command fails with rtpengine's "Unknown call-id".
+   * and the command fails with rtpengine's "Unknown call-id". Public for call-ports/call-sinks.
    */
-  private refuseIfDestroyed(what: string): void {
+  refuseIfDestroyed(what: string): void {
     if (!this.destroyed) return;
     const err = new CallDestroyedError(this.callId, what);
     this.ctx.counters.add('refusedDestroyedCallAdds');
@@ -251,323 +256,58 @@ export class Call implements CallGate {
     return stream;
   }
 
-  /**
-   * Binds an RTP/RTCP pair for `media`: on the interface the name `where` resolves to for
-   * `family`, preferring the logical interface `prefer`, or on the local address `where` itself
-   * (awaits: packets may be deferred meanwhile). A call found torn down when the sockets are open gets nothing: the pair is
-   * closed and returned, and the command stops with "Unknown call-id".
-   */
-  async allocatePorts(media: CallMedia, where: LocalAddress | string | undefined, family?: AddressFamily, prefer?: string): Promise<void> {
-    this.refuseIfDestroyed('port allocation');
-    let rtpFd: StreamFd | null = null;
-    let rtcpFd: StreamFd | null = null;
-    const counters = this.ctx.counters;
-    const onRtp: PacketHandler = (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); };
-    const onRtcp: PacketHandler = (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); };
-    const interfaces = this.ctx.interfaces;
-    const pair = where instanceof LocalAddress
-      ? await interfaces.openPair(where, this.ctx.sockets, onRtp, onRtcp)
-      : await interfaces.openFor(where, family, this.ctx.sockets, onRtp, onRtcp, prefer);
-    const local = pair.local;
-    if (this.destroyed) {
-      // nothing of this allocation is registered yet: it gives back what it holds itself
-      pair.rtp.close();
-      pair.rtcp.close();
-      local.pool.release(pair.port);
-      this.log().warn('call torn down while its ports were being allocated; command stopped');
-      throw new NgCommandError('UNKNOWN_CALL');
-    }
-    const fds = this.adoptPair(media, pair);
-    rtpFd = fds.rtpFd;
-    rtcpFd = fds.rtcpFd;
-    media.rtp.selectedFd = rtpFd;
-    media.rtcp.selectedFd = rtcpFd;
-    media.ports = { local, port: pair.port, leak: fds.leak };
+  // ---- ports and sockets (call-ports.ts) ----
+
+  /** See call-ports.ts: awaits; a call torn down meanwhile gets nothing ("Unknown call-id"). */
+  allocatePorts(media: CallMedia, where: LocalAddress | string | undefined, family?: AddressFamily, prefer?: string): Promise<void> {
+    return ports.allocatePorts(this, media, where, family, prefer);
   }
 
-  /** An opened pair becomes the call's: registered StreamFds of `media`'s streams and a port reservation. */
-  private adoptPair(media: CallMedia, pair: OpenedPair): { rtpFd: StreamFd; rtcpFd: StreamFd; leak: LeakHandle } {
-    const leak = this.ctx.leaks.register('PortReservation', this.callId);
-    const rtpFd = new StreamFd(media.rtp, pair.rtp, pair.local, this.ctx.leaks.register('StreamFd', this.callId));
-    const rtcpFd = new StreamFd(media.rtcp, pair.rtcp, pair.local, this.ctx.leaks.register('StreamFd', this.callId));
-    if (this.ctx.sockets.kind === 'native') {
-      rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-      rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
-    }
-    // owned by the call from here on: teardown releases them whatever happens next
-    this.fds.push(rtpFd, rtcpFd);
-    if (this.tos !== null) {
-      pair.rtp.setTos(this.tos);
-      pair.rtcp.setTos(this.tos);
-    }
-    return { rtpFd, rtcpFd, leak };
+  allocateIceHosts(media: CallMedia): Promise<void> {
+    return ports.allocateIceHosts(this, media);
   }
 
-  /**
-   * ICE: a host candidate on every other address of the media's interface, as rtpengine offers
-   * them all: a port pair on each, feeding the same streams. An address without a free pair is
-   * left out (logged).
-   */
-  async allocateIceHosts(media: CallMedia): Promise<void> {
-    const primary = media.ports?.local;
-    if (!primary || media.bundleHead || !media.ice) return;
-    for (const local of this.ctx.interfaces.addresses) {
-      if (local.name !== primary.name || local === primary || media.iceHosts.some((h) => h.local === local)) continue;
-      let fds: { rtpFd: StreamFd; rtcpFd: StreamFd } | null = null;
-      const counters = this.ctx.counters;
-      let pair: OpenedPair;
-      try {
-        pair = await this.ctx.interfaces.openPair(local, this.ctx.sockets,
-          (data, from) => { if (fds) streamPacket(fds.rtpFd, data, from, counters); },
-          (data, from) => { if (fds) streamPacket(fds.rtcpFd, data, from, counters); });
-      } catch (err) {
-        if (!(err instanceof PortsExhaustedError)) throw err;
-        this.log().warn({ address: local.address }, 'no free port pair for an ICE host candidate on this address');
-        continue;
-      }
-      if (this.destroyed || !media.ports || !media.ice) {
-        pair.rtp.close();
-        pair.rtcp.close();
-        local.pool.release(pair.port);
-        if (this.destroyed) throw new NgCommandError('UNKNOWN_CALL');
-        continue;
-      }
-      const adopted = this.adoptPair(media, pair);
-      fds = adopted;
-      media.iceHosts.push({ local, port: pair.port, leak: adopted.leak, rtpFd: adopted.rtpFd, rtcpFd: adopted.rtcpFd });
-      media.ice.localsChanged();
-    }
-  }
-
-  /** The fds of `stream` that are not ICE host extras (its primary socket), if any. */
-  private primaryFd(media: CallMedia, stream: PacketStream): StreamFd | null {
-    return this.fds.find((f) => f.stream === stream && !media.iceHosts.some((h) => h.rtpFd === f || h.rtcpFd === f)) ?? null;
-  }
-
-  /** Every local socket of a media's component: the primary, then the ICE host extras. */
   hostSockets(media: CallMedia, component: number): MediaSocket[] {
-    const stream = component === 1 ? media.rtp : media.rtcp;
-    const primary = this.primaryFd(media, stream);
-    const extras = media.iceHosts.map((h) => (component === 1 ? h.rtpFd : h.rtcpFd).socket);
-    return primary ? [primary.socket, ...extras] : extras;
+    return ports.hostSockets(this, media, component);
   }
 
-  /** Closes a media's ICE host extras (its streams send from the primary socket again). */
   releaseIceHosts(media: CallMedia): void {
-    if (media.iceHosts.length === 0) return;
-    for (const stream of [media.rtp, media.rtcp]) {
-      if (media.iceHosts.some((h) => h.rtpFd === stream.selectedFd || h.rtcpFd === stream.selectedFd)) {
-        this.ctx.kernel?.remove(stream);
-        stream.selectedFd = this.primaryFd(media, stream);
-      }
-    }
-    for (const h of media.iceHosts) {
-      for (const fd of [h.rtpFd, h.rtcpFd]) {
-        this.closeFd(fd);
-        const i = this.fds.indexOf(fd);
-        if (i >= 0) this.fds.splice(i, 1);
-      }
-      h.local.pool.release(h.port);
-      this.release('PortReservation', h.leak, h);
-    }
-    media.iceHosts = [];
+    ports.releaseIceHosts(this, media);
   }
 
-
-  /**
-   * BUNDLE: `member` uses `head`'s transport from now on (its own ports, if any, are returned
-   * first); it owns nothing of it, so releasing it never closes the head's sockets.
-   */
   shareTransport(member: CallMedia, head: CallMedia): void {
-    this.refuseIfDestroyed('bundle');
-    const fd = head.rtp.selectedFd;
-    if (member.bundleHead === head && member.rtp.selectedFd === fd && member.ports === head.ports) return;
-    this.releasePorts(member);
-    this.closeIce(member);
-    member.bundleHead = head;
-    member.ports = head.ports;
-    // BUNDLE requires rtcp-mux: RTCP goes through the head's RTP socket too
-    member.rtp.selectedFd = fd;
-    member.rtcp.selectedFd = fd;
+    ports.shareTransport(this, member, head);
   }
 
-  /** A BUNDLE member stops using its head's transport (it gets ports of its own next). */
-  private unshareTransport(member: CallMedia): void {
-    for (const stream of [member.rtp, member.rtcp]) {
-      this.ctx.kernel?.remove(stream);
-      stream.selectedFd = null;
-    }
-    member.ports = null;
-    member.bundleHead = null;
-  }
-
-  /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {
-    if (media.bundleHead) {
-      this.unshareTransport(media);
-      return;
-    }
-    // BUNDLE members using this media's transport lose it with it
-    for (const m of this.medias) if (m.bundleHead === media) this.unshareTransport(m);
-    this.releaseIceHosts(media);
-    for (const stream of [media.rtp, media.rtcp]) {
-      const fd = stream.selectedFd;
-      if (!fd) continue;
-      this.ctx.kernel?.remove(stream);
-      this.closeFd(fd);
-      stream.selectedFd = null;
-      const i = this.fds.indexOf(fd);
-      if (i >= 0) this.fds.splice(i, 1);
-    }
-    if (media.ports) {
-      media.ports.local.pool.release(media.ports.port);
-      this.release('PortReservation', media.ports.leak, media.ports);
-      media.ports = null;
-    }
+    ports.releasePorts(this, media);
   }
 
-  private closeFd(fd: StreamFd): void {
-    fd.stream = null; // the socket's callback can no longer reach the call
-    fd.socket.close();
-    if (fd.nativeLeak) this.release('NativeSocket', fd.nativeLeak, fd.socket);
-    this.release('StreamFd', fd.leak, fd);
-  }
+  // ---- sinks (call-sinks.ts) ----
 
-  // ---- sinks ----
-
-  /**
-   * Turns subscriptions into sinks (rtpengine's __update_init_subscribers) and decides every
-   * handler chain: every stream's sink lists are rebuilt from its monologue's subscribers,
-   * media by media index, each sink with its codec and output handlers, each stream with its
-   * input handler (docs/pipeline.md).
-   */
   rebuildSinks(): void {
-    this.refuseIfDestroyed('sinks');
-    for (const stream of this.streams) this.clearSinks(stream);
-    const f = this.ctx.handlerFactories ?? DEFAULT_FACTORIES;
-    for (const source of this.monologues) {
-      if (source.deleted) continue;
-      for (const media of source.medias) {
-        this.setInput(media, media.rtp, f);
-        this.setInput(media, media.rtcp, f);
-        if (media.rejected) continue;
-        for (const subscriber of source.subscribers) {
-          if (subscriber.deleted) continue;
-          // the same m= position, or (participants connected later, whose m= lines are in
-          // another order) the first media of the same type
-          const dst = subscriber.medias.find((m) => m.index === media.index && m.type === media.type)
-            ?? subscriber.medias.find((m) => m.type === media.type);
-          if (!dst || dst.rejected) continue;
-          const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst, f, this.ctx.config.comfortNoise);
-          this.adoptCodecHandlers(rtp);
-          this.adopt(rtp.output, 'TransportHandler');
-          media.rtp.rtpSinks.push(rtp);
-          for (const [stream, sink] of [[media.rtp, this.newSink(dst.rtcpTarget())], [media.rtcp, this.newSink(dst.rtcpTarget())]] as const) {
-            decideRtcpSink(sink, dst, f);
-            this.adopt(sink.output, 'TransportHandler');
-            stream.rtcpSinks.push(sink);
-          }
-        }
-      }
-    }
-    this.players.refreshOutputs();
-    applyAudioPlayers(this);
-    updateStreamControls(this);
-    if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
+    sinks.rebuildSinks(this);
   }
 
-  /** `generate RTCP`: starts the call's report generator (once). Sink rebuilds apply it to the streams. */
   startRtcpGenerator(): void {
-    this.refuseIfDestroyed('RTCP generator');
-    if (this.rtcpGenerator) return;
-    this.rtcpGenerator = new RtcpGenerator(this, this.ctx.config.rtcpInterval);
-    this.adopt(this.rtcpGenerator, 'Timer');
+    sinks.startRtcpGenerator(this);
   }
 
-  /** `play DTMF`: the sink gets an injector (replacing and closing a previous one). */
   attachInjector(sink: SinkHandler, inj: DtmfInjector): void {
-    this.refuseIfDestroyed('DTMF injector');
-    if (sink.inject) this.drop(sink.inject);
-    sink.inject = inj;
-    this.adopt(inj, 'Timer');
+    sinks.attachInjector(this, sink, inj);
   }
 
-  /** A sink's codec handlers replaced (the audio player mixes what it would have forwarded). */
   replaceSinkCodec(sink: SinkHandler, set: CodecHandlerSet): void {
-    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
-    sink.codec = set;
-    this.adoptCodecHandlers(sink);
-  }
-
-  private newSink(dst: PacketStream): SinkHandler {
-    return new SinkHandler(dst, this.ctx.leaks.register('SinkHandler', this.callId), this.ctx.counters);
-  }
-
-  /** Registers a stateful handler (stateless ones are shared and not accounted). */
-  private adopt(h: Closable, type: 'CodecHandler' | 'TransportHandler' | 'Timer'): void {
-    if (h.stateless || this.handlers.has(h)) return;
-    this.handlers.set(h, this.ctx.leaks.register(type, this.callId));
-  }
-
-  private adoptCodecHandlers(sink: SinkHandler): void {
-    if (sink.codec) for (const h of sink.codec.handlers) this.adopt(h, 'CodecHandler');
-  }
-
-  /** Closes a handler taken out of the chain and releases its accounting. */
-  private drop(h: Closable): void {
-    const handle = this.handlers.get(h);
-    if (!handle) return;
-    this.handlers.delete(h);
-    h.close();
-    this.release(handle.type, handle, h);
-  }
-
-  /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
-  private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
-    const last = stream.inputSpec;
-    const crypto = recvCrypto(media, stream);
-    if (last && last.protocol === media.protocol && last.crypto === crypto) return;
-    const input = inputFor(media, f, stream);
-    stream.inputSpec = { protocol: media.protocol, crypto };
-    if (stream.input === input) return;
-    this.drop(stream.input);
-    stream.input = input;
-    this.adopt(input, 'TransportHandler');
-  }
-
-  private releaseSink(sink: SinkHandler): void {
-    if (sink.inject) this.drop(sink.inject);
-    sink.inject = null;
-    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
-    this.drop(sink.output);
-    this.release('SinkHandler', sink.leak, sink);
-  }
-
-  private clearSinks(stream: PacketStream): void {
-    for (const sink of stream.rtpSinks) this.releaseSink(sink);
-    for (const sink of stream.rtcpSinks) this.releaseSink(sink);
-    stream.rtpSinks = [];
-    stream.rtcpSinks = [];
-  }
-
-  /** A stream leaves the call: its sinks, input handler, hooks and SSRC state go with it. */
-  private releaseStream(stream: PacketStream): void {
-    this.clearSinks(stream);
-    this.drop(stream.input);
-    stream.stun?.close();
-    stream.stun = null;
-    this.closeDtls(stream);
-    stream.bundle = null;
-    stream.ssrcIn.clear();
-    stream.ssrcOut.clear();
-    this.release('PacketStream', stream.leak, stream);
+    sinks.replaceSinkCodec(this, sink, set);
   }
 
   // ---- teardown ----
 
-  /** Releases one child; `type` documents at the call site what is released. */
-  private release(_type: LeakType, handle: LeakHandle, obj: object): void {
+  /**
+   * Releases one child; `type` documents at the call site what is released. Every release of a
+   * call-owned object goes through here (also from call-ports/call-sinks), in teardown order.
+   */
+  release(_type: LeakType, handle: LeakHandle, obj: object): void {
     this.ctx.leaks.release(handle, obj);
   }
 
@@ -627,7 +367,7 @@ export class Call implements CallGate {
     if (this.destroyed) return;
     const stream = component === 1 ? media.rtp : media.rtcp;
     // media leaves from the selected pair's local candidate (an ICE host extra, or the primary)
-    const fd = local ? this.fds.find((f) => f.stream === stream && f.socket === local) ?? null : this.primaryFd(media, stream);
+    const fd = local ? this.fds.find((f) => f.stream === stream && f.socket === local) ?? null : ports.primaryFd(this, media, stream);
     if (fd && fd !== stream.selectedFd) {
       this.ctx.kernel?.remove(stream);
       stream.selectedFd = fd;
@@ -658,12 +398,12 @@ export class Call implements CallGate {
     media.sendRoutes.clear();
     for (const other of this.medias) other.sendRoutes.delete(media);
     for (const stream of [media.rtp, media.rtcp]) {
-      this.clearSinks(stream);
+      sinks.clearSinks(this, stream);
       // sinks elsewhere that point at this stream go too
       for (const s of this.streams) {
         if (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream)) {
-          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
-          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) this.releaseSink(k);
+          for (const k of s.rtpSinks.filter((k) => k.dst === stream)) sinks.releaseSink(this, k);
+          for (const k of s.rtcpSinks.filter((k) => k.dst === stream)) sinks.releaseSink(this, k);
           s.rtpSinks = s.rtpSinks.filter((k) => k.dst !== stream);
           s.rtcpSinks = s.rtcpSinks.filter((k) => k.dst !== stream);
         }
@@ -674,7 +414,7 @@ export class Call implements CallGate {
       totals.errors += stream.stats.errors;
       const i = this.streams.indexOf(stream);
       if (i >= 0) this.streams.splice(i, 1);
-      this.releaseStream(stream);
+      sinks.releaseStream(this, stream);
     }
     const mi = media.monologue.medias.indexOf(media);
     if (mi >= 0) media.monologue.medias.splice(mi, 1);
@@ -757,13 +497,13 @@ export class Call implements CallGate {
     // anything not reachable through a monologue (should be nothing) is swept by container
     for (const media of [...this.medias]) this.removeMedia(media);
     this.players.releaseAll();
-    for (const fd of [...this.fds]) this.closeFd(fd);
+    for (const fd of [...this.fds]) ports.closeFd(this, fd);
     this.fds.length = 0;
-    for (const stream of [...this.streams]) this.releaseStream(stream);
+    for (const stream of [...this.streams]) sinks.releaseStream(this, stream);
     this.streams.length = 0;
     // anything left in the containers (should be nothing) is swept too
     for (const ctx of [...this.ssrcContexts]) this.releaseSsrc(ctx);
-    for (const h of [...this.handlers.keys()]) this.drop(h);
+    for (const h of [...this.handlers.keys()]) sinks.drop(this, h);
     this.rtcpGenerator = null;
     this.release('Call', this.leak, this);
     return this.ctx.leaks.auditCall(this.callId);
