@@ -2,7 +2,9 @@
  * DTLS-SRTP interop through a real daemon against a WebRTC stack nobody here wrote (werift, a
  * devDependency used only here): ICE connects, the DTLS handshake completes, SRTP from the
  * WebRTC peer arrives decrypted as plain RTP on the other side and the plain side's RTP reaches
- * the WebRTC peer, in both call directions (WebRTC calls plain, plain calls WebRTC). Ends with
+ * the WebRTC peer, in both call directions (WebRTC calls plain, plain calls WebRTC), and a
+ * forged fingerprint fails the stream; on the JS path and with the native fast path on (its
+ * sockets carry the DTLS and SRTP, the streams themselves stay on JS). Each daemon ends with
  * the zero-leak assertion.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,15 +16,6 @@ import { sleep } from '../../support/sleep.js';
 
 let d: DaemonHandle;
 let seq = 0;
-
-beforeAll(async () => {
-  d = await startDaemon();
-});
-
-afterAll(async () => {
-  await expectNoLeaks(d);
-  await d.stop();
-});
 
 /** A werift peer offering or answering PCMU audio, gathering on loopback only. */
 function webrtcPeer(): { pc: RTCPeerConnection; track: MediaStreamTrack; received: RtpPacket[] } {
@@ -82,7 +75,16 @@ async function expectMediaBothWays(plain: RtpPeer, relay: number, web: ReturnTyp
   expect(rtp[0]!.data.subarray(12).equals(Buffer.alloc(160, 0x33)), 'arrives decrypted (plain RTP)').toBe(true);
 }
 
-describe('DTLS-SRTP with werift', () => {
+describe.each([['JS path', false], ['fast path', true]] as const)('DTLS-SRTP with werift (%s)', (_path, fastPath) => {
+  beforeAll(async () => {
+    d = await startDaemon([], { fastPath });
+  });
+
+  afterAll(async () => {
+    await expectNoLeaks(d);
+    await d.stop();
+  });
+
   it('a WebRTC peer calls a plain RTP peer: ICE, DTLS, media both ways', async () => {
     const callId = `dtls-web-${Date.now()}`;
     const web = webrtcPeer();
