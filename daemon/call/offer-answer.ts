@@ -197,11 +197,13 @@ export async function monologueOfferAnswer(
 }
 
 /**
- * The a=mid a line goes out with: the input's (an answer: the offerer's own, which its answer
- * must repeat), or generated (the m= index) for `generate mid` and every BUNDLE-grouped line.
+ * The a=mid a line goes out with: the receiver's own (in an answer, or when it is bundled),
+ * else the input's, else generated (the m= index) for `generate mid` and every grouped line.
  */
 function outputMid(sdp: SdpMedia, rm: CallMedia, flags: NgFlags, role: SdpRole): string | null {
-  const own = role === 'answer' ? rm.sdp?.mid ?? null : null;
+  // the participant's own mids where it has them (its answer must repeat them; a bundle it
+  // uses names them)
+  const own = role === 'answer' || rm.bundle !== null ? rm.sdp?.mid ?? null : null;
   return own ?? sdp.mid ?? (flags.flags.has('generate-mid') || rm.bundle !== null ? String(rm.index) : null);
 }
 
