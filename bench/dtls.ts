@@ -56,6 +56,7 @@ interface Call {
   recv: SrtpContext | null;
   sendState: RtpSsrcState;
   recvState: RtpSsrcState;
+  answeredAt: number;
   mediaAt: number;
   plainGot: number;
   webGot: number;
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
       const c: Call = {
         id: `dtls-bench-${i}`, web, plain, conn: new native.DtlsConnection(cert, false, 1200),
         relayToWeb: 0, relayToPlain: 0, send: null, recv: null, sendState: newRtpSsrcState(), recvState: newRtpSsrcState(),
-        mediaAt: 0, plainGot: 0, webGot: 0,
+        answeredAt: 0, mediaAt: 0, plainGot: 0, webGot: 0,
       };
       web.on('message', (msg, rinfo) => {
         if (msg[0]! >= 20 && msg[0]! <= 63) {
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
       c.relayToPlain = Number(/m=audio (\d+)/.exec(String(offer.sdp))![1]);
       const answer = await d.ng.request({ command: 'answer', 'call-id': c.id, 'from-tag': 'web', 'to-tag': 'plain', sdp: sdpFor(c.plain.address().port, false) });
       c.relayToWeb = Number(/m=audio (\d+)/.exec(String(answer.sdp))![1]);
+      c.answeredAt = performance.now();
     }));
     const signalled = performance.now();
     // every DTLS side sends SRTP every 20 ms once it has keys, until its plain side hears it
@@ -123,7 +125,11 @@ async function main(): Promise<void> {
     console.log(`bench/dtls: ${CALLS} WebRTC-style (DTLS-SRTP) <-> RTP calls set up at once`);
     console.log(`  signalling done after      ${fmt(signalled - t0)} ms`);
     console.log(`  calls carrying media       ${done} of ${CALLS}`);
-    if (done) console.log(`  time until media flows     median ${fmt(times[Math.floor(done / 2)]!)} ms, max ${fmt(times[done - 1]!)} ms`);
+    if (done) {
+      console.log(`  time until media flows     median ${fmt(times[Math.floor(done / 2)]!)} ms, max ${fmt(times[done - 1]!)} ms (from the first offer)`);
+      const after = calls.filter((c) => c.mediaAt).map((c) => c.mediaAt - c.answeredAt).sort((a, b) => a - b);
+      console.log(`  answer → media (handshake) median ${fmt(after[Math.floor(done / 2)]!)} ms, max ${fmt(after[done - 1]!)} ms`);
+    }
     console.log(`  relay CPU during set-up    ${fmt(cpuSetup, 2)} s`);
 
     // steady state: 50 pps each way per call
