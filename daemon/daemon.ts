@@ -6,7 +6,7 @@
 import type { Config } from './config/config.js';
 import { CallHash } from './call/callhash.js';
 import { CallInterfaces } from './call/call-interfaces.js';
-import type { CallContext } from './call/context.js';
+import type { CallContext, DtlsContext } from './call/context.js';
 import { ControlCli } from './control/cli.js';
 import { CliCommands } from './control/cli-commands.js';
 import { LegacyUdpControl } from './control/control-udp.js';
@@ -21,6 +21,7 @@ import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
 import { loadFastPath } from './kernel/native-fast-path.js';
+import { DtlsCertificates } from './crypto/dtls-cert.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
@@ -54,6 +55,7 @@ export class Daemon {
   private cliCommands!: CliCommands;
   private metrics: PrometheusExporter | null = null;
   private growthTimer: NodeJS.Timeout | null = null;
+  private dtlsCerts: DtlsCertificates | null = null;
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
@@ -84,6 +86,7 @@ export class Daemon {
       counters: this.counters,
       sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
       kernel,
+      dtls: this.startDtls(),
       dtmfLog: new DtmfLogger(cfg.dtmfLogDest, !cfg.dtmfNoLogInjects),
     };
     this.interfaces.allocationPause = readTestPause();
@@ -130,6 +133,21 @@ export class Daemon {
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
     this.sampleGrowth();
+  }
+
+  /** The DTLS certificate (made now, renewed by a timer); without the addon, DTLS offers get an error reply. */
+  private startDtls(): DtlsContext {
+    const cfg = this.config;
+    const certs = DtlsCertificates.create({ cipher: cfg.dtlsCertCipher, rsaKeySize: cfg.dtlsRsaKeySize, signature: cfg.dtlsSignature, lifetimeDays: 30 });
+    if ('unavailable' in certs) {
+      log().warn({ reason: certs.unavailable }, 'DTLS-SRTP unavailable: offers that need it will be refused');
+      return { certs: null, unavailable: certs.unavailable, passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu };
+    }
+    certs.startRenewal();
+    this.dtlsCerts = certs;
+    // test-only: a short handshake limit, so tests of handshakes that never finish stay short
+    const limit = Number(process.env.RTPENGINE_TS_DTLS_HANDSHAKE_MS);
+    return { certs, unavailable: '', passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu, ...(limit > 0 ? { handshakeMs: limit } : {}) };
   }
 
   /** The other control listeners: CLI (-c), ng over TCP, HTTP/HTTPS/WebSocket, legacy rtpproxy UDP (-u). */
@@ -246,6 +264,7 @@ export class Daemon {
   /** Orderly shutdown; returns true when the leak check found nothing. */
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
+    this.dtlsCerts?.stop();
     this.ngUdp?.close();
     this.ngTcp?.close();
     this.http?.close();
