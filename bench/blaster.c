@@ -25,6 +25,8 @@
  *   -k HEX    SRTP: protect every datagram sent and unprotect every datagram received with
  *             AES_CM_128_HMAC_SHA1_80, master key || salt HEX (30 bytes; libsrtp2; only when
  *             built with BLASTER_SRTP, which bench/build-tools.mjs does when libsrtp2 is there)
+ *   -A        with -k: SRTP on the A side only (A sockets protect what they send and unprotect
+ *             what they receive; B sockets speak plain RTP): an SRTP <-> RTP relay
  *   -X HEX:HEX transcoding mode (bench/transcode): A sockets send PT 0 (PCMU), B sockets PT 8
  *             (PCMA); the 24 info bytes are sent as 48 nibbles, nibble i as byte A[i] (A side) or
  *             B[i] (B side) of the two 16-byte hex alphabets, chosen so that the relay's G.711
@@ -34,6 +36,9 @@
  *   flow SOCK PORT        add a flow: socket index SOCK (0..NA-1 = A, NA..NA+NB-1 = B) sends to
  *                         ADDR:PORT                                   -> ok flows=N
  *   clear                 remove every flow                           -> ok flows=0
+ *   rxkey SSRC HEX        with -k: unprotect what arrives with SSRC (decimal) with this key ||
+ *                         salt (60 hex digits) instead of the -k key (a relay's own SDES key)
+ *                                                                     -> ok
  *   prime ROUNDS WAITMS   up to ROUNDS times: one datagram per flow, wait up to WAITMS for all
  *                         of them; stops at the first complete round  -> {"primed":..,"flows":..,"rounds":..}
  *   run PPS SECS DRAINMS  send PPS datagrams/s (all flows together) for SECS (<= 120) seconds,
@@ -62,6 +67,7 @@
 static srtp_t srtp_tx, srtp_rx;
 #endif
 static int use_srtp;
+static int srtp_a_only;
 
 #define MAX_SOCKS 128
 #define MAX_FLOWS 65536
@@ -156,7 +162,7 @@ static void *receiver(void *arg) {
 					}
 				}
 #ifdef BLASTER_SRTP
-				if (use_srtp) {
+				if (use_srtp && (!srtp_a_only || si < na)) {
 					int len = (int)m[i].msg_len;
 					if (len < 12 || srtp_unprotect(srtp_rx, buf[i], &len) != srtp_err_status_ok) { got_other++; continue; }
 					m[i].msg_len = (unsigned)len;
@@ -265,7 +271,7 @@ static int send_some(int want, uint32_t run, uint64_t *errs) {
 			}
 			int len = pkt_size;
 #ifdef BLASTER_SRTP
-			if (use_srtp && srtp_protect(srtp_tx, p, &len) != srtp_err_status_ok) (*errs)++;
+			if (use_srtp && (!srtp_a_only || s < na) && srtp_protect(srtp_tx, p, &len) != srtp_err_status_ok) (*errs)++;
 #endif
 			iov[i].iov_base = p;
 			iov[i].iov_len = (size_t)len;
@@ -405,12 +411,45 @@ static void on_alarm(int sig) {
 	_exit(3);
 }
 
+/* "SSRC HEX": a receive stream for one SSRC with its own key (the relay's SDES key toward us). */
+static const char *cmd_rxkey(const char *args) {
+#ifdef BLASTER_SRTP
+	unsigned long ssrc;
+	char hex[64];
+	if (!use_srtp) return "error rxkey needs -k";
+	if (sscanf(args, "%lu %63s", &ssrc, hex) != 2 || strlen(hex) != 60) return "error bad rxkey";
+	static unsigned char keys[MAX_FLOWS][30];
+	static int nkeys;
+	if (nkeys >= MAX_FLOWS) return "error too many rxkeys";
+	unsigned char *key = keys[nkeys];
+	for (int i = 0; i < 30; i++) {
+		unsigned int b;
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1) return "error bad rxkey";
+		key[i] = (unsigned char)b;
+	}
+	srtp_policy_t pol;
+	memset(&pol, 0, sizeof pol);
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
+	pol.key = key;
+	pol.window_size = 1024;
+	pol.ssrc.type = ssrc_specific;
+	pol.ssrc.value = (uint32_t)ssrc;
+	if (srtp_add_stream(srtp_rx, &pol) != srtp_err_status_ok) return "error srtp_add_stream";
+	nkeys++;
+	return "ok";
+#else
+	(void)args;
+	return "error built without libsrtp2";
+#endif
+}
+
 int main(int argc, char **argv) {
 	const char *laddr = "127.0.0.1";
 	int lifetime = 1800, opt;
 	const char *srtp_key = NULL;
 	for (int i = 0; i < 256; i++) xdec[i] = -1;
-	while ((opt = getopt(argc, argv, "l:a:b:s:T:X:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "l:a:b:s:T:X:k:A")) != -1) {
 		switch (opt) {
 		case 'l': laddr = optarg; break;
 		case 'a': na = atoi(optarg); break;
@@ -418,6 +457,7 @@ int main(int argc, char **argv) {
 		case 's': pkt_size = atoi(optarg); break;
 		case 'T': lifetime = atoi(optarg); break;
 		case 'k': srtp_key = optarg; break;
+		case 'A': srtp_a_only = 1; break;
 		case 'X': {
 			unsigned v;
 			if (strlen(optarg) != 65 || optarg[32] != ':') { fprintf(stderr, "blaster: -X wants 32 hex digits:32 hex digits\n"); return 2; }
@@ -549,6 +589,8 @@ int main(int argc, char **argv) {
 				nflows++;
 				printf("ok flows=%d\n", nflows);
 			}
+		} else if (!strncmp(line, "rxkey ", 6)) {
+			printf("%s\n", cmd_rxkey(line + 6));
 		} else if (!strncmp(line, "clear", 5)) {
 			nflows = 0;
 			for (int i = 0; i < nsocks; i++) sock_nflows[i] = sock_cursor[i] = 0;

@@ -44,7 +44,7 @@ async function oneCore(): Promise<void> {
       const x = await churnRun(k, n, bound);
       (res[k] ??= []).push(x);
       console.log(`  round ${r + 1}, ${k}: ${fmt(x.cyclesPerSec)} cycles/s (${fmt(x.cycles)} cycles, ${x.errors} errors${x.firstError ? `: ${x.firstError}` : ''}), ` +
-        `RSS ${fmt(x.rssStartKiB / 1024, 1)} -> ${fmt(x.rssEndKiB / 1024, 1)} MiB`);
+        `RSS ${fmt(x.rssStartKiB / 1024, 1)} -> ${fmt(x.rssEndKiB / 1024, 1)} MiB, daemon CPU ${fmt(x.cpuUsPerCycle)} µs/cycle, generator CPU ${fmt(x.generatorUsPerCycle)} µs/cycle`);
     }
   }
   const fig = (f: (x: ChurnResult1) => number) =>
@@ -53,6 +53,7 @@ async function oneCore(): Promise<void> {
   printSideBySide([
     { name: `churn cycles/s (${fmt(n)} cycles)`, values: fig((x) => x.cyclesPerSec) },
     { name: `RSS growth after ${fmt(n)} cycles, MB`, digits: 1, values: fig((x) => x.growthMB) },
+    { name: 'daemon CPU per cycle, µs (lower is better)', values: fig((x) => x.cpuUsPerCycle) },
   ], ks);
 }
 

@@ -15,12 +15,18 @@
  *   - relay CPU seconds per million forwarded packets at the highest passing rate.
  * Results: a table on stdout and bench/out/forward.json.
  *
- * A fourth relay, `js-srtp`, is the JS path with every call SRTP on both sides
- * (AES_CM_128_HMAC_SHA1_80, SDES pass-through of one key): the relay authenticates and decrypts
- * every packet and encrypts it again; the generator protects and unprotects with libsrtp2.
- * Compare its CPU per packet with `js` (plain RTP).
+ * SRTP relays (AES_CM_128_HMAC_SHA1_80; the generator protects and unprotects with libsrtp2):
+ *   - `js-srtp`: the JS path with every call SRTP on both sides (SDES pass-through of one key):
+ *     the relay authenticates and decrypts every packet and encrypts it again;
+ *   - `js-srtp-rtp` / `fast-srtp-rtp`: SRTP on the A side, plain RTP on the B side
+ *     (transport-protocol RTP/AVP toward B), on the JS path and on the fast path: half of the
+ *     packets are authenticated and decrypted, the other half encrypted (the relay's own key
+ *     toward A, which the generator learns per SSRC from the answer);
+ *   - `fast-srtp`: the fast path with SRTP on both sides, as `js-srtp`.
+ * Compare their CPU per packet with `js` and `fast` (plain RTP).
  *
- * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000] [--relays=js,js-srtp,fast,ref]
+ * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000]
+ *        [--relays=js,js-srtp,js-srtp-rtp,fast,fast-srtp-rtp,fast-srtp,ref]
  *        [--step-seconds=3] [--lat-seconds=5] [--fast-path-threads=1] [--max-pps=1000000]
  * Only 127.0.0.1 is used. Every load step is bounded in packets and time.
  */
@@ -34,14 +40,22 @@ import {
 import { relayPortsOf, sdpFor } from '../support/sdp.js';
 import { argValue, fmt, hasFlag, table } from './lib/stats.js';
 
-type RelayKind = 'js' | 'js-srtp' | 'fast' | 'ref';
-const RELAY_NAME: Record<RelayKind, string> = { js: 'JS path (-t -1)', 'js-srtp': 'JS path, SRTP<->SRTP', fast: 'fast path (-t 0)', ref: 'C reference' };
+type RelayKind = 'js' | 'js-srtp' | 'js-srtp-rtp' | 'fast' | 'fast-srtp-rtp' | 'fast-srtp' | 'ref';
+const RELAY_NAME: Record<RelayKind, string> = {
+  js: 'JS path (-t -1)', 'js-srtp': 'JS path, SRTP<->SRTP', 'js-srtp-rtp': 'JS path, SRTP<->RTP', fast: 'fast path (-t 0)',
+  'fast-srtp-rtp': 'fast path, SRTP<->RTP', 'fast-srtp': 'fast path, SRTP<->SRTP', ref: 'C reference',
+};
+/** SRTP on both sides, on the A side only, or none. */
+const SRTP_MODE: Record<RelayKind, 'both' | 'a' | null> = {
+  js: null, 'js-srtp': 'both', 'js-srtp-rtp': 'a', fast: null, 'fast-srtp-rtp': 'a', 'fast-srtp': 'both', ref: null,
+};
+const FAST: Record<RelayKind, boolean> = { js: false, 'js-srtp': false, 'js-srtp-rtp': false, fast: true, 'fast-srtp-rtp': true, 'fast-srtp': true, ref: false };
 /** The one SDES key (key || salt) of every js-srtp call; the generator protects with it too. */
 const SRTP_KEY = Buffer.from('bench/forward SRTP key & salt!').subarray(0, 30);
 
 const quick = hasFlag('quick');
 const callCounts = (argValue('calls') ?? (quick ? '1,100' : '1,100,1000')).split(',').map(Number).filter((n) => n > 0 && n <= 4000);
-const relays = (argValue('relays') ?? 'js,js-srtp,fast,ref').split(',').filter((r): r is RelayKind => r === 'js' || r === 'js-srtp' || r === 'fast' || r === 'ref');
+const relays = (argValue('relays') ?? 'js,js-srtp,js-srtp-rtp,fast,fast-srtp-rtp,ref').split(',').filter((r): r is RelayKind => r in RELAY_NAME);
 const stepSeconds = Number(argValue('step-seconds') ?? (quick ? 0.7 : 3));
 const latSeconds = Number(argValue('lat-seconds') ?? (quick ? 1 : 5));
 const fastThreads = Number(argValue('fast-path-threads') ?? 1);
@@ -106,14 +120,15 @@ class Blaster {
   aPorts: number[] = [];
   bPorts: number[] = [];
 
-  private constructor(bin: string, na: number, nb: number, srtpKey?: Buffer) {
-    this.child = track(bin, ['-l', '127.0.0.1', '-a', String(na), '-b', String(nb), '-T', '1800', ...(srtpKey ? ['-k', srtpKey.toString('hex')] : [])]);
+  private constructor(bin: string, na: number, nb: number, srtpKey?: Buffer, aOnly = false) {
+    this.child = track(bin, ['-l', '127.0.0.1', '-a', String(na), '-b', String(nb), '-T', '1800',
+      ...(srtpKey ? ['-k', srtpKey.toString('hex')] : []), ...(aOnly ? ['-A'] : [])]);
     this.child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[blaster] ${d.toString()}`));
     this.lines = new LineReader(this.child.stdout!);
   }
 
-  static async start(bin: string, na: number, nb: number, srtpKey?: Buffer): Promise<Blaster> {
-    const b = new Blaster(bin, na, nb, srtpKey);
+  static async start(bin: string, na: number, nb: number, srtpKey?: Buffer, aOnly = false): Promise<Blaster> {
+    const b = new Blaster(bin, na, nb, srtpKey, aOnly);
     const ready = await b.lines.next(5000);
     const m = /^ready a=([\d,]+) b=([\d,]+)/.exec(ready);
     if (!m) throw new Error(`blaster: unexpected ${ready}`);
@@ -136,6 +151,14 @@ class Blaster {
     for (let i = 0; i < list.length; i++) {
       const l = await this.lines.next(10_000);
       if (!l.startsWith('ok')) throw new Error(`blaster flow: ${l}`);
+    }
+  }
+
+  /** SRTP receive keys per SSRC (the relay's own SDES key toward A, one per call). */
+  async rxKeys(keys: Array<[number, Buffer]>): Promise<void> {
+    for (const [ssrc, key] of keys) {
+      const l = await this.cmd(`rxkey ${ssrc} ${key.toString('hex')}`);
+      if (l !== 'ok') throw new Error(`blaster rxkey: ${l}`);
     }
   }
 
@@ -191,9 +214,13 @@ function udpDrops(ports: Set<number>): number {
   return sum;
 }
 
-async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: number, nb: number, ids: string[], srtp: boolean): Promise<Array<[number, number]>> {
+/** The blaster numbers a flow's SSRC by the order flows were added (blaster.c). */
+const flowSsrc = (flowIndex: number): number => 0x10000000 + flowIndex;
+
+async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: number, nb: number, ids: string[], srtp: 'both' | 'a' | null,
+  rxKeys: Array<[number, Buffer]>): Promise<Array<[number, number]>> {
   const crypto = srtp ? `1 AES_CM_128_HMAC_SHA1_80 inline:${SRTP_KEY.toString('base64')}` : undefined;
-  const extra = srtp ? { SDES: ['nonew'] } : {};
+  const extra = srtp === 'both' ? { SDES: ['nonew'] } : srtp === 'a' ? { 'transport-protocol': 'RTP/AVP' } : {};
   const flows: Array<[number, number]> = new Array(2 * k);
   const tag = `${process.pid}-${Date.now().toString(36)}`;
   let next = 0;
@@ -206,8 +233,15 @@ async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: numb
       const bPort = bl.bPorts[i % nb]!;
       const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: aPort }, { crypto }), ...extra });
       const answer = await d.ng.ok({
-        command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`, sdp: sdpFor({ address: '127.0.0.1', port: bPort }, { crypto }),
+        command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`,
+        sdp: sdpFor({ address: '127.0.0.1', port: bPort }, { crypto: srtp === 'a' ? undefined : crypto }),
       });
+      if (srtp === 'a') {
+        // what B sends reaches A encrypted with the relay's own key from this answer
+        const m = /a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)/.exec(answer.sdp as string);
+        if (!m) throw new Error(`no AES_CM_128_HMAC_SHA1_80 key in the answer to A: ${String(answer.sdp)}`);
+        rxKeys.push([flowSsrc(2 * i + 1), Buffer.from(m[1]!, 'base64')]);
+      }
       const toB = relayPortsOf(offer.sdp as string).rtp; // B sends here
       const toA = relayPortsOf(answer.sdp as string).rtp; // A sends here
       flows[2 * i] = [i % na, toA];
@@ -254,10 +288,12 @@ async function startRelay(kind: RelayKind, k: number, bl: Blaster, na: number, n
     }
     return { relay: { pid: child.pid!, kind, ports: new Set(ports), ref: child, refOut }, flows };
   }
-  const d = await startDaemon({ fastPath: kind === 'fast', fastPathThreads: fastThreads, leakCheck: 'summary' });
+  const d = await startDaemon({ fastPath: FAST[kind], fastPathThreads: fastThreads, leakCheck: 'summary' });
   const t0 = Date.now();
   const callIds: string[] = [];
-  const flows = await setupDaemonCalls(d, k, bl, na, nb, callIds, kind === 'js-srtp');
+  const rxKeys: Array<[number, Buffer]> = [];
+  const flows = await setupDaemonCalls(d, k, bl, na, nb, callIds, SRTP_MODE[kind], rxKeys);
+  await bl.rxKeys(rxKeys);
   console.log(`  ${k} call(s) set up over ng in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { relay: { pid: d.pid, kind, ports: new Set(flows.map((f) => f[1])), daemon: d, callIds }, flows };
 }
@@ -337,7 +373,7 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
   };
   const na = Math.min(k, 4);
   const nb = Math.min(k, 4);
-  const bl = await Blaster.start(tools.blaster, na, nb, kind === 'js-srtp' ? SRTP_KEY : undefined);
+  const bl = await Blaster.start(tools.blaster, na, nb, SRTP_MODE[kind] ? SRTP_KEY : undefined, SRTP_MODE[kind] === 'a');
   let relay: Relay | null = null;
   try {
     const started = await startRelay(kind, k, bl, na, nb, tools.reference);
@@ -351,7 +387,7 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
       const st = await relay.daemon.ng.request({ command: 'statistics' });
       const fp = st.fastPath as Record<string, unknown>;
       console.log(`  fast path: enabled=${String(fp.enabled)} entries=${String(fp.entries)} sockets=${String(fp.sockets)}`);
-      if (kind === 'fast' && Number(fp.entries) < 2 * k) notes.push(`fast path has ${String(fp.entries)} entries for ${2 * k} flows`);
+      if (FAST[kind] && Number(fp.entries) < 2 * k) notes.push(`fast path has ${String(fp.entries)} entries for ${2 * k} flows`);
     }
 
     // (b)+(c) latency and CPU at 2,500 pps
@@ -496,6 +532,7 @@ async function main(): Promise<void> {
   for (const k of callCounts) {
     const get = (kind: RelayKind) => results.find((r) => r.relay === kind && r.calls === k);
     const js = get('js'), fast = get('fast'), ref = get('ref'), jsSrtp = get('js-srtp');
+    const jsSrtpRtp = get('js-srtp-rtp'), fastSrtpRtp = get('fast-srtp-rtp'), fastSrtp = get('fast-srtp');
     const entry: Record<string, unknown> = { calls: k };
     if (fast?.maxPps && ref?.maxPps) entry.fastVsReferencePct = (100 * fast.maxPps) / ref.maxPps;
     if (fast?.maxPps && js?.maxPps) entry.fastVsJsX = fast.maxPps / js.maxPps;
@@ -503,7 +540,23 @@ async function main(): Promise<void> {
     if (fast?.cpuSecPerMpkt && js?.cpuSecPerMpkt) entry.jsVsFastCpuPerPktX = js.cpuSecPerMpkt / fast.cpuSecPerMpkt;
     if (jsSrtp?.cpuSecPerMpkt && js?.cpuSecPerMpkt) entry.jsSrtpVsJsCpuPerPktX = jsSrtp.cpuSecPerMpkt / js.cpuSecPerMpkt;
     if (jsSrtp?.cpuPctAt2500 && js?.cpuPctAt2500) entry.jsSrtpVsJsCpuAt2500X = jsSrtp.cpuPctAt2500 / js.cpuPctAt2500;
-    entry.generatorBound = [js, jsSrtp, fast, ref].filter((r) => r?.maxPpsGeneratorBound).map((r) => r!.relay);
+    // CPU per packet at the same offered rate (the highest rate both relays took without loss)
+    const sameRate = (x: Result | undefined, base: Result | undefined): number | undefined => {
+      if (!x || !base) return undefined;
+      const ok = (r: Result) => new Map(r.steps.filter((s) => s.pass && s.received > 0).map((s) => [s.offered, s.relayCpu / s.received]));
+      const a = ok(x), b = ok(base);
+      const rates = [...a.keys()].filter((r) => b.has(r)).sort((p, q) => q - p);
+      return rates.length ? a.get(rates[0]!)! / b.get(rates[0]!)! : undefined;
+    };
+    entry.srtpCpuPerPktX = {
+      'js-srtp-rtp/js': sameRate(jsSrtpRtp, js), 'js-srtp/js': sameRate(jsSrtp, js),
+      'fast-srtp-rtp/fast': sameRate(fastSrtpRtp, fast), 'fast-srtp/fast': sameRate(fastSrtp, fast),
+    };
+    entry.srtpCpuAt2500X = {
+      'js-srtp-rtp/js': jsSrtpRtp?.cpuPctAt2500 && js?.cpuPctAt2500 ? jsSrtpRtp.cpuPctAt2500 / js.cpuPctAt2500 : undefined,
+      'fast-srtp-rtp/fast': fastSrtpRtp?.cpuPctAt2500 && fast?.cpuPctAt2500 ? fastSrtpRtp.cpuPctAt2500 / fast.cpuPctAt2500 : undefined,
+    };
+    entry.generatorBound = [js, jsSrtp, jsSrtpRtp, fast, fastSrtpRtp, fastSrtp, ref].filter((r) => r?.maxPpsGeneratorBound).map((r) => r!.relay);
     cmp.push(entry);
   }
   console.log('\n' + table(
@@ -517,6 +570,16 @@ async function main(): Promise<void> {
       c.jsSrtpVsJsCpuPerPktX === undefined ? '-' : `${(c.jsSrtpVsJsCpuPerPktX as number).toFixed(2)} x, ${c.jsSrtpVsJsCpuAt2500X === undefined ? '-' : `${(c.jsSrtpVsJsCpuAt2500X as number).toFixed(2)} x`}`,
       (c.generatorBound as string[]).join(', ') || '-',
     ]),
+  ));
+  const x = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(2)} x` : '-');
+  console.log('\nSRTP cost: relay CPU per forwarded packet against plain RTP on the same path, at the highest rate both took without loss (and CPU% at 2,500 pps):\n');
+  console.log(table(
+    ['calls', 'JS SRTP<->RTP / JS', 'JS SRTP<->SRTP / JS', 'fast SRTP<->RTP / fast', 'fast SRTP<->SRTP / fast', 'JS SRTP<->RTP / JS @2500', 'fast SRTP<->RTP / fast @2500'],
+    cmp.map((c) => {
+      const r = c.srtpCpuPerPktX as Record<string, number | undefined>;
+      const a = c.srtpCpuAt2500X as Record<string, number | undefined>;
+      return [String(c.calls), x(r['js-srtp-rtp/js']), x(r['js-srtp/js']), x(r['fast-srtp-rtp/fast']), x(r['fast-srtp/fast']), x(a['js-srtp-rtp/js']), x(a['fast-srtp-rtp/fast'])];
+    }),
   ));
   console.log('\n"gen-bound": the generator could not offer more without loss; the relay was not the limit at that rate.');
   console.log('A relay that is not gen-bound hit >= 0.1 % loss at the next step; on 2 shared cores that limit is where relay and generator');

@@ -15,7 +15,7 @@ import { NgClient } from '../../support/ng-client.js';
 import { freeUdpPort } from '../../support/ports.js';
 import { sdpFor } from '../../support/sdp.js';
 import { BENCH_PORTS, startDaemon } from './daemon.js';
-import { rssKiB, sleep, stopChild, track } from './proc.js';
+import { cpuSecondsPrecise, rssKiB, sleep, stopChild, track } from './proc.js';
 import { fmt, percentile, table } from './stats.js';
 
 export const IN_FLIGHT = 32;
@@ -185,6 +185,8 @@ export interface SetupResult {
   rssKiB: number;
   /** MB (10^6 bytes) of RSS per 1,000 established calls */
   mbPer1000: number;
+  /** the daemon's own CPU time (all threads) per call set up, µs: not capped by the generator */
+  cpuUsPerCall: number;
 }
 
 /** A fresh daemon; `calls` calls set up (offer + answer) with 32 in flight and left established. */
@@ -195,6 +197,7 @@ export async function setupRun(kind: TargetKind, calls: number, maxSeconds: numb
     await warmUp(t, tag);
     const rss0 = await rssSettled(t.pid);
     const offerLat: number[] = [];
+    const cpu0 = cpuSecondsPrecise(t.pid) ?? NaN;
     const t0 = process.hrtime.bigint();
     const r = await inFlight(calls, Date.now() + maxSeconds * 1000, async (i) => {
       const id = `${tag}-${i}`;
@@ -204,12 +207,14 @@ export async function setupRun(kind: TargetKind, calls: number, maxSeconds: numb
       await t.ng.ok(answerMsg(id, i));
     });
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = (cpuSecondsPrecise(t.pid) ?? NaN) - cpu0;
     const rss = await rssSettled(t.pid);
     offerLat.sort((a, b) => a - b);
     return {
       calls: r.done, errors: r.errors, firstError: r.firstError, callsPerSec: r.done / elapsed,
       offerP50: percentile(offerLat, 0.5), offerP99: percentile(offerLat, 0.99),
       rss0KiB: rss0, rssKiB: rss, mbPer1000: r.done ? ((rss - rss0) * 1024 / 1e6) / (r.done / 1000) : NaN,
+      cpuUsPerCall: r.done ? (cpu * 1e6) / r.done : NaN,
     };
   } finally {
     await t.stop();
@@ -225,6 +230,10 @@ export interface ChurnResult1 {
   rssEndKiB: number;
   /** MB (10^6 bytes) of RSS growth from after the warm-up to 1.5 s after the last delete */
   growthMB: number;
+  /** the daemon's own CPU time (all threads) per offer/answer/delete cycle, µs */
+  cpuUsPerCycle: number;
+  /** this load generator's CPU time per cycle, µs: when it nears 1 s / cycles/s, the generator is the limit */
+  generatorUsPerCycle: number;
 }
 
 /** A fresh daemon; `cycles` offer/answer/delete cycles (no media) with 32 in flight. */
@@ -234,6 +243,8 @@ export async function churnRun(kind: TargetKind, cycles: number, maxSeconds: num
     const tag = `${process.pid}-${Date.now().toString(36)}-churn`;
     await warmUp(t, tag);
     const rss0 = await rssSettled(t.pid);
+    const cpu0 = cpuSecondsPrecise(t.pid) ?? NaN;
+    const gen0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const r = await inFlight(cycles, Date.now() + maxSeconds * 1000, async (i) => {
       const id = `${tag}-${i}`;
@@ -242,8 +253,12 @@ export async function churnRun(kind: TargetKind, cycles: number, maxSeconds: num
       await t.ng.ok({ command: 'delete', 'call-id': id, 'from-tag': `a${i}`, 'delete-delay': 0 });
     });
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = (cpuSecondsPrecise(t.pid) ?? NaN) - cpu0;
     const rss = await rssSettled(t.pid);
+    const gen = process.cpuUsage(gen0);
     return {
+      cpuUsPerCycle: r.done ? (cpu * 1e6) / r.done : NaN,
+      generatorUsPerCycle: r.done ? (gen.user + gen.system) / r.done : NaN,
       cycles: r.done, errors: r.errors, firstError: r.firstError, cyclesPerSec: r.done / elapsed,
       rssStartKiB: rss0, rssEndKiB: rss, growthMB: ((rss - rss0) * 1024) / 1e6,
     };

@@ -60,7 +60,8 @@ function ensureAgent(call: Call, media: CallMedia, controlling: boolean, lite: b
   if (media.ice) call.closeIce(media);
   const agent = new IceAgent({
     socket: (component) => (component === 1 ? media.rtp : media.rtcp).selectedFd?.socket ?? null,
-    selected: (component, remote) => call.iceSelected(media, component, remote),
+    sockets: (component) => call.hostSockets(media, component),
+    selected: (component, remote, local) => call.iceSelected(media, component, remote, local),
   }, { controlling, lite });
   call.adoptIce(media, agent);
   media.iceFoundation = iceString(16);
@@ -181,16 +182,20 @@ export function iceLines(call: Call, media: CallMedia, rtcpMux: boolean): string
   const agent = media.ice;
   const local = media.ports?.local;
   if (!agent || !local || !media.ports) return [];
-  const sameName = call.ctx.interfaces.addresses.filter((a) => a.name === local.name);
-  const localPref = 65535 - Math.max(0, sameName.indexOf(local));
-  const port = media.ports.port;
   const lines = [
     `ice-ufrag:${agent.local.ufrag}`,
     `ice-pwd:${agent.local.pwd}`,
     'ice-options:trickle',
-    `candidate:${media.iceFoundation} 1 UDP ${candidatePriority(126, localPref, 1)} ${local.advertised} ${port} typ host`,
   ];
-  if (!rtcpMux) lines.push(`candidate:${media.iceFoundation} 2 UDP ${candidatePriority(126, localPref, 2)} ${local.advertised} ${port + 1} typ host`);
+  // one host candidate per address of the interface: the media's own, then the ICE host extras
+  // (a foundation per base address, RFC 8445 section 5.1.1.3)
+  const hosts = [{ local, port: media.ports.port }, ...media.iceHosts];
+  hosts.forEach((h, i) => {
+    const foundation = i === 0 ? media.iceFoundation : `${media.iceFoundation.slice(0, 14)}${String(i).padStart(2, '0')}`;
+    const localPref = localPreference(call, h.local);
+    lines.push(`candidate:${foundation} 1 UDP ${candidatePriority(126, localPref, 1)} ${h.local.advertised} ${h.port} typ host`);
+    if (!rtcpMux) lines.push(`candidate:${foundation} 2 UDP ${candidatePriority(126, localPref, 2)} ${h.local.advertised} ${h.port + 1} typ host`);
+  });
   lines.push('end-of-candidates');
   return lines;
 }

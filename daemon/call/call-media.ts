@@ -7,13 +7,14 @@ import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { IceAgent } from '../ice/agent.js';
 import type { DtlsMedia } from './call-dtls.js';
 import type { LeakHandle } from '../leak/registry.js';
-import type { PacketStream } from '../media/packet-stream.js';
+import type { PacketStream, StreamFd } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
 import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation.js';
 import type { RtcpMuxOption } from './flags.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { LegacyOsrtp } from './osrtp-legacy.js';
 import type { BundleDemux } from '../media/bundle-demux.js';
 
 /**
@@ -45,6 +46,12 @@ export interface PortPair {
   leak: LeakHandle;
 }
 
+/** ICE: a host candidate on another address of the media's interface (its own port pair). */
+export interface IceHost extends PortPair {
+  rtpFd: StreamFd;
+  rtcpFd: StreamFd;
+}
+
 export class CallMedia {
   /** Local ports of this side: where the participant sends and where we send from. */
   ports: PortPair | null = null;
@@ -66,6 +73,8 @@ export class CallMedia {
   srtp = false;
   /** We offered it SRTP (SAVP or OSRTP); its answer says whether it took it. */
   srtpOffered = false;
+  /** Legacy OSRTP (osrtp-legacy.ts): the participant wrote this media as a plain + SRTP pair; where the plain twin goes. */
+  legacyOsrtp: LegacyOsrtp | null = null;
   /** The m= protocol we last wrote toward this participant. */
   protocolSent: string | null = null;
   /** The SDES flags of the offer this m= line was last negotiated with (answers carry none). */
@@ -86,6 +95,8 @@ export class CallMedia {
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** ICE host candidates on the interface's other addresses (call.ts allocateIceHosts). */
+  iceHosts: IceHost[] = [];
   /** DTLS-SRTP toward this participant (call-dtls.ts); null when the relay does none. */
   dtls: DtlsMedia | null = null;
   /** `ICE=force-relay`: the participants' own ICE runs end to end; we are only a relay candidate. */

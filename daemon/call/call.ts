@@ -10,7 +10,7 @@
  * Adding to a destroyed call is refused loudly (CallDestroyedError, logged and counted); the
  * packet path reads the containers (CallGate).
  */
-import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
+import { CallDestroyedError, LockRuleError, NgCommandError, PortsExhaustedError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
 import type { DtmfLogDest } from '../log/dtmf-log.js';
 import type { LeakHandle } from '../leak/registry.js';
@@ -18,8 +18,8 @@ import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
 import { streamPacket } from '../media/media-socket.js';
 import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } from '../media/packet-stream.js';
-import { LocalAddress } from '../net/interfaces.js';
-import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
+import { LocalAddress, type OpenedPair } from '../net/interfaces.js';
+import type { AddressFamily, MediaSocket, PacketHandler } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
 import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { kickDtls } from './call-dtls.js';
@@ -37,6 +37,7 @@ import { CallPlayers } from './call-players.js';
 import { applyAudioPlayers } from './audio-mix.js';
 import type { AudioPlayerMode } from './flags.js';
 import { RtcpGenerator } from './rtcp-generate.js';
+import { KernelPending } from './kernel-pending.js';
 import { leaveBundle } from './bundle.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
@@ -88,6 +89,7 @@ export class Call implements CallGate {
   /** Set by `delete` with a delay: the teardown timer and its leak handle. */
   deleteTimer: { timer: NodeJS.Timeout; leak: LeakHandle } | null = null;
   private deferred: DeferredQueue | null = null;
+  private readonly kernelPending = new KernelPending(this);
   /** TOS of this call's outgoing media (rtpengine's call->tos): --tos, or the ng `TOS` key. */
   tos: number | null;
   /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call. */
@@ -165,6 +167,7 @@ export class Call implements CallGate {
   }
 
   private drainDeferred(): void {
+    this.kernelPending.flush();
     const queue = this.deferred;
     if (!queue || this.lock.writeLocked) return;
     // handled in arrival order, against the sinks the writer just finished building
@@ -186,14 +189,10 @@ export class Call implements CallGate {
   }
 
   endpointChanged(stream: PacketStream): void {
-    const kernel = this.ctx.kernel;
-    if (!kernel || this.destroyed) return;
-    kernel.update(stream);
-    // streams that send to this one must now send to its new endpoint
-    for (const s of this.streams) {
-      if (s !== stream && (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream))) kernel.update(s);
-    }
+    if (!this.ctx.kernel || this.destroyed) return;
+    this.kernelPending.add(stream); // once the packet that taught it is relayed (kernel-pending.ts)
   }
+
 
   /** SsrcOwner: a new SSRC on the packet path (read side; the container is the call's). */
   createSsrc(ssrc: number, direction: SsrcDirection): SsrcContext {
@@ -278,22 +277,100 @@ export class Call implements CallGate {
       this.log().warn('call torn down while its ports were being allocated; command stopped');
       throw new NgCommandError('UNKNOWN_CALL');
     }
+    const fds = this.adoptPair(media, pair);
+    rtpFd = fds.rtpFd;
+    rtcpFd = fds.rtcpFd;
+    media.rtp.selectedFd = rtpFd;
+    media.rtcp.selectedFd = rtcpFd;
+    media.ports = { local, port: pair.port, leak: fds.leak };
+  }
+
+  /** An opened pair becomes the call's: registered StreamFds of `media`'s streams and a port reservation. */
+  private adoptPair(media: CallMedia, pair: OpenedPair): { rtpFd: StreamFd; rtcpFd: StreamFd; leak: LeakHandle } {
     const leak = this.ctx.leaks.register('PortReservation', this.callId);
-    rtpFd = new StreamFd(media.rtp, pair.rtp, local, this.ctx.leaks.register('StreamFd', this.callId));
-    rtcpFd = new StreamFd(media.rtcp, pair.rtcp, local, this.ctx.leaks.register('StreamFd', this.callId));
+    const rtpFd = new StreamFd(media.rtp, pair.rtp, pair.local, this.ctx.leaks.register('StreamFd', this.callId));
+    const rtcpFd = new StreamFd(media.rtcp, pair.rtcp, pair.local, this.ctx.leaks.register('StreamFd', this.callId));
     if (this.ctx.sockets.kind === 'native') {
       rtpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
       rtcpFd.nativeLeak = this.ctx.leaks.register('NativeSocket', this.callId);
     }
     // owned by the call from here on: teardown releases them whatever happens next
     this.fds.push(rtpFd, rtcpFd);
-    media.rtp.selectedFd = rtpFd;
-    media.rtcp.selectedFd = rtcpFd;
-    media.ports = { local, port: pair.port, leak };
     if (this.tos !== null) {
       pair.rtp.setTos(this.tos);
       pair.rtcp.setTos(this.tos);
     }
+    return { rtpFd, rtcpFd, leak };
+  }
+
+  /**
+   * ICE: a host candidate on every other address of the media's interface, as rtpengine offers
+   * them all: a port pair on each, feeding the same streams. An address without a free pair is
+   * left out (logged).
+   */
+  async allocateIceHosts(media: CallMedia): Promise<void> {
+    const primary = media.ports?.local;
+    if (!primary || media.bundleHead || !media.ice) return;
+    for (const local of this.ctx.interfaces.addresses) {
+      if (local.name !== primary.name || local === primary || media.iceHosts.some((h) => h.local === local)) continue;
+      let fds: { rtpFd: StreamFd; rtcpFd: StreamFd } | null = null;
+      const counters = this.ctx.counters;
+      let pair: OpenedPair;
+      try {
+        pair = await this.ctx.interfaces.openPair(local, this.ctx.sockets,
+          (data, from) => { if (fds) streamPacket(fds.rtpFd, data, from, counters); },
+          (data, from) => { if (fds) streamPacket(fds.rtcpFd, data, from, counters); });
+      } catch (err) {
+        if (!(err instanceof PortsExhaustedError)) throw err;
+        this.log().warn({ address: local.address }, 'no free port pair for an ICE host candidate on this address');
+        continue;
+      }
+      if (this.destroyed || !media.ports || !media.ice) {
+        pair.rtp.close();
+        pair.rtcp.close();
+        local.pool.release(pair.port);
+        if (this.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+        continue;
+      }
+      const adopted = this.adoptPair(media, pair);
+      fds = adopted;
+      media.iceHosts.push({ local, port: pair.port, leak: adopted.leak, rtpFd: adopted.rtpFd, rtcpFd: adopted.rtcpFd });
+      media.ice.localsChanged();
+    }
+  }
+
+  /** The fds of `stream` that are not ICE host extras (its primary socket), if any. */
+  private primaryFd(media: CallMedia, stream: PacketStream): StreamFd | null {
+    return this.fds.find((f) => f.stream === stream && !media.iceHosts.some((h) => h.rtpFd === f || h.rtcpFd === f)) ?? null;
+  }
+
+  /** Every local socket of a media's component: the primary, then the ICE host extras. */
+  hostSockets(media: CallMedia, component: number): MediaSocket[] {
+    const stream = component === 1 ? media.rtp : media.rtcp;
+    const primary = this.primaryFd(media, stream);
+    const extras = media.iceHosts.map((h) => (component === 1 ? h.rtpFd : h.rtcpFd).socket);
+    return primary ? [primary.socket, ...extras] : extras;
+  }
+
+  /** Closes a media's ICE host extras (its streams send from the primary socket again). */
+  releaseIceHosts(media: CallMedia): void {
+    if (media.iceHosts.length === 0) return;
+    for (const stream of [media.rtp, media.rtcp]) {
+      if (media.iceHosts.some((h) => h.rtpFd === stream.selectedFd || h.rtcpFd === stream.selectedFd)) {
+        this.ctx.kernel?.remove(stream);
+        stream.selectedFd = this.primaryFd(media, stream);
+      }
+    }
+    for (const h of media.iceHosts) {
+      for (const fd of [h.rtpFd, h.rtcpFd]) {
+        this.closeFd(fd);
+        const i = this.fds.indexOf(fd);
+        if (i >= 0) this.fds.splice(i, 1);
+      }
+      h.local.pool.release(h.port);
+      this.release('PortReservation', h.leak, h);
+    }
+    media.iceHosts = [];
   }
 
 
@@ -332,6 +409,7 @@ export class Call implements CallGate {
     }
     // BUNDLE members using this media's transport lose it with it
     for (const m of this.medias) if (m.bundleHead === media) this.unshareTransport(m);
+    this.releaseIceHosts(media);
     for (const stream of [media.rtp, media.rtcp]) {
       const fd = stream.selectedFd;
       if (!fd) continue;
@@ -520,6 +598,7 @@ export class Call implements CallGate {
     media.ice = null;
     media.rtp.stun = null;
     media.rtcp.stun = null;
+    this.releaseIceHosts(media);
     if (media.iceLeak) this.release('IceAgent', media.iceLeak, agent);
     media.iceLeak = null;
   }
@@ -544,9 +623,15 @@ export class Call implements CallGate {
   }
 
   /** A selected ICE pair: media for that component goes there from now on. */
-  iceSelected(media: CallMedia, component: number, remote: Endpoint): void {
+  iceSelected(media: CallMedia, component: number, remote: Endpoint, local?: MediaSocket): void {
     if (this.destroyed) return;
     const stream = component === 1 ? media.rtp : media.rtcp;
+    // media leaves from the selected pair's local candidate (an ICE host extra, or the primary)
+    const fd = local ? this.fds.find((f) => f.stream === stream && f.socket === local) ?? null : this.primaryFd(media, stream);
+    if (fd && fd !== stream.selectedFd) {
+      this.ctx.kernel?.remove(stream);
+      stream.selectedFd = fd;
+    }
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
@@ -556,6 +641,8 @@ export class Call implements CallGate {
     if (component !== 1) return;
     for (const m of this.medias) {
       if (m.bundleHead !== media) continue;
+      m.rtp.selectedFd = stream.selectedFd;
+      m.rtcp.selectedFd = stream.selectedFd;
       m.rtp.endpoint = { ...remote };
       m.rtp.confirmed = true;
       this.endpointChanged(m.rtp);

@@ -178,6 +178,8 @@ export class CallHash {
     const extraSockets = native.sockets - (live.NativeSocket ?? 0);
     if (extraEntries > 0) this.ctx.leaks.recordExternalLeak('NativeEntry', callId, extraEntries, 'addon entry count above the registry after teardown');
     if (extraSockets > 0) this.ctx.leaks.recordExternalLeak('NativeSocket', callId, extraSockets, 'addon socket count above the registry after teardown');
+    const extraSrtp = native.srtpContexts - kernel.srtpContextCount;
+    if (extraSrtp > 0) this.ctx.leaks.recordExternalLeak('NativeEntry', callId, extraSrtp, 'addon SRTP context count above the installed entries\' after teardown');
   }
 
   /**

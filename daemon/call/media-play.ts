@@ -142,17 +142,24 @@ function playMediaOf(ml: Monologue): CallMedia | undefined {
 /** play media: starts (or restarts) playback toward every selected party; returns the reply. */
 export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { duration: number } {
   const parties = selectParties(call, flags);
-  // every party is checked before anything plays
-  const plans = parties.map((ml) => {
+  // every party is checked before anything plays; with `all`, parties that cannot be played
+  // to (no audio media yet, no codec we encode) are left out, and only none at all is an error
+  const plans: Array<{ ml: Monologue; m: CallMedia; enc: PlayEncoding }> = [];
+  let refusal: NgCommandError | null = null;
+  for (const ml of parties) {
     const m = playMediaOf(ml);
-    if (!m) throw new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no audio media to play into`);
-    const enc = encodingFor(m);
-    if (!enc) {
-      const list = m.codecs.map(codecName).join(', ') || 'none';
-      throw new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no codec we can encode (PCMU, PCMA, L16); it has ${list}`);
+    const enc = m ? encodingFor(m) : null;
+    if (m && enc) {
+      plans.push({ ml, m, enc });
+      continue;
     }
-    return { ml, m, enc };
-  });
+    refusal = m
+      ? new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no codec we can encode (PCMU, PCMA, L16); it has ${m.codecs.map(codecName).join(', ') || 'none'}`)
+      : new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no audio media to play into`);
+    if (parties.length === 1 || !flags.flags.has('all')) throw refusal;
+    call.log(ml.tag).info({ reason: refusal.reason }, 'play media: participant left out');
+  }
+  if (plans.length === 0) throw refusal ?? new NgCommandError('NO_PARTY');
   const repeatTimes = Math.max(1, flags.play.repeatTimes ?? 1);
   const repeatDurationMs = flags.play.repeatDuration !== undefined && flags.play.repeatDuration > 0 ? flags.play.repeatDuration : null;
   // `duration` (shared with play DTMF's key): the longest this playback may last

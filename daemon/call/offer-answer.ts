@@ -4,6 +4,7 @@
  * sides have local ports, turns subscriptions into sinks, and writes the SDP the other
  * participant (the receiver) gets. Runs under the call's write lock.
  */
+import { acceptsLegacy, collapseLegacyPairs, legacyMark } from './osrtp-legacy.js';
 import type { NgFlags } from './flags.js';
 import type { Endpoint, LearningMode } from '../net/endpoint.js';
 import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type SdpSession } from '../sdp/sdp-model.js';
@@ -94,6 +95,8 @@ export async function monologueOfferAnswer(
   flags: NgFlags,
   role: SdpRole,
 ): Promise<string> {
+  // legacy OSRTP pairs (plain + SRTP twins of one media) count as one SRTP media from here on
+  if (acceptsLegacy(flags)) session = collapseLegacyPairs(session);
   sender.lastSession = session;
   if (flags.label !== undefined) sender.label = flags.label;
   // `from-interface`/`to-interface` are the two halves of `direction`: the side this message
@@ -117,6 +120,7 @@ export async function monologueOfferAnswer(
     const rm = rms[i] as CallMedia;
     sm.sdp = sdp;
     sm.protocol = sdp.protocol;
+    sm.legacyOsrtp = legacyMark(sdp);
     sm.direction = sdp.direction ?? session.direction ?? 'sendrecv';
     sm.codecs = sdp.codecs;
     // a bundle-only m= line of an accepted group is not rejected: its head's port carries it
@@ -158,6 +162,7 @@ export async function monologueOfferAnswer(
     }
     const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime, mid };
     if (bundle.bundleOnly.has(rm)) out.bundleOnly = true;
+    if (role === 'offer' && flags.osrtp.has('offer-legacy')) out.offerLegacy = true;
     if (!sm.rejected) {
       const crypto = role === 'offer' ? cryptoOffer(sm, rm, sdp, flags, call.callId) : cryptoAnswer(sm, rm, sdp, call.callId);
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
@@ -172,7 +177,10 @@ export async function monologueOfferAnswer(
     const wantIce = updateIce(call, sm, rm, headSdp ?? sdp, session, flags, role);
     if (sm.bundleHead) call.closeIce(sm);
     if (rm.bundleHead || bundle.bundleOnly.has(rm)) call.closeIce(rm);
-    else if (wantIce) out.ice = iceLines(call, rm, mux.onRtpPort);
+    else if (wantIce) {
+      await call.allocateIceHosts(rm);
+      out.ice = iceLines(call, rm, mux.onRtpPort);
+    }
     else if (rm.iceRelay && !sm.rejected) {
       out.ice = relayIceLines(call, rm, sdp, session, mux.onRtpPort);
       out.keepTransport = { port: sdp.port, connection: sdp.connection ?? session.connection, rtcpPort: sdp.rtcpPort, rtcpMux: sdp.rtcpMux };

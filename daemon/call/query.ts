@@ -49,7 +49,17 @@ function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
     const d = media.dtls;
     out.DTLS = { role: d.active ? 'active' : 'passive', state: d.failed ? 'failed' : d.keys ? 'connected' : 'handshaking', ...(d.failed ? { reason: d.failed } : {}) };
   }
-  if (stream.input instanceof SrtpInputHandler) out.SRTP = { ...stream.input.failures };
+  if (stream.input instanceof SrtpInputHandler) {
+    // what the JS path refused plus what the fast path is refusing now
+    const f = { ...stream.input.failures };
+    const native = call.ctx.kernel?.srtpFailures(stream);
+    if (native) {
+      f.auth += native.auth;
+      f.replay += native.replay;
+      f.invalid += native.invalid;
+    }
+    out.SRTP = f;
+  }
   if (stream.control) {
     const c = stream.control;
     out['media control'] = {

@@ -15,6 +15,7 @@ import { sessionIceLite } from './call-ice.js';
 import { withLoopMarker } from './loop-protect.js';
 import type { Monologue } from './monologue.js';
 import type { RtcpMuxOutput } from './rtcp-mux.js';
+import { withLegacyTwin } from './osrtp-legacy.js';
 import { bundleGroupLines } from './bundle.js';
 
 /** One m= line of an SDP the relay writes, before the output flags are applied. */
@@ -42,6 +43,8 @@ export interface MediaOutput {
   dtls?: string[];
   /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
   ptime?: number | null;
+  /** `OSRTP=offer-legacy` on an offer: an SRTP line gets its plain twin (osrtp-legacy.ts). */
+  offerLegacy?: boolean;
   /** `a=mid` when it is not simply the input's (BUNDLE needs one on every grouped line). */
   mid?: string | null;
   /** `bundle: strict`: a grouped line other than the tagged one goes out with port 0 and `a=bundle-only`. */
@@ -115,7 +118,8 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
  * receiver what it was sent.
  */
 export function renderSdp(receiver: Monologue, session: SdpSession, medias: readonly MediaOutput[], flags: NgFlags): string {
-  const out = medias.map((m) => outputMedia(m, flags));
+  // legacy OSRTP twins (osrtp-legacy.ts) are written next to the line they pair with
+  const out = medias.flatMap((m) => withLegacyTwin(outputMedia(m, flags), m.relay.legacyOsrtp, m.offerLegacy === true));
   // the relay's (advertised) address on the receiver's side, even when c= carries a hold
   // address or a media-address
   const local = receiver.medias.find((m) => m.ports)?.ports?.local;

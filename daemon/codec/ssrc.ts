@@ -96,7 +96,11 @@ export interface SsrcOwner {
 
 /** One stream's SSRC index for one direction. Lookups hit a one-entry cache first. */
 export class SsrcTable {
-  private readonly byId = new Map<number, SsrcContext>();
+  // two tables per stream, most of them never see a packet: the map is made on first use
+  private byIdMap: Map<number, SsrcContext> | null = null;
+  private get byId(): Map<number, SsrcContext> {
+    return (this.byIdMap ??= new Map());
+  }
   private last: SsrcContext | null = null;
 
   constructor(
@@ -125,11 +129,11 @@ export class SsrcTable {
 
   /** The context of `ssrc` if known, without creating one. */
   peek(ssrc: number): SsrcContext | undefined {
-    return this.byId.get(ssrc);
+    return this.byIdMap?.get(ssrc);
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.byIdMap?.size ?? 0;
   }
 
   /** SSRCs in order of first sight. */
@@ -143,8 +147,8 @@ export class SsrcTable {
 
   /** Releases every context (teardown of the stream). */
   clear(): void {
-    for (const ctx of this.byId.values()) this.owner.releaseSsrc(ctx);
-    this.byId.clear();
+    if (this.byIdMap) for (const ctx of this.byIdMap.values()) this.owner.releaseSsrc(ctx);
+    this.byIdMap = null;
     this.last = null;
   }
 

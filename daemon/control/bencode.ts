@@ -52,7 +52,7 @@ class Decoder {
       this.pos++;
       const dict: BencodeDict = Object.create(null) as BencodeDict;
       while (this.peek() !== 0x65) {
-        const key = this.string().toString('utf8');
+        const key = this.key();
         dict[key] = this.value(depth + 1);
       }
       this.pos++;
@@ -69,26 +69,67 @@ class Decoder {
   }
 
   private integer(): number {
-    const end = this.buf.indexOf(0x65, this.pos + 1);
-    if (end < 0) throw new BencodeError('unterminated integer', this.pos);
-    const text = this.buf.toString('latin1', this.pos + 1, end);
-    if (!/^-?(0|[1-9][0-9]*)$/.test(text) || text === '-0') throw new BencodeError('invalid integer', this.pos);
-    const n = Number(text);
-    if (!Number.isSafeInteger(n)) throw new BencodeError('integer out of range', this.pos);
-    this.pos = end + 1;
-    return n;
+    // digits read in place: no native call, no string, no regular expression per integer
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start + 1;
+    const negative = buf[p] === 0x2d; /* - */
+    if (negative) p++;
+    const digits = p;
+    let n = 0;
+    let c = buf[p];
+    while (c !== undefined && c >= 0x30 && c <= 0x39) {
+      n = n * 10 + (c - 0x30);
+      c = buf[++p];
+    }
+    if (c === undefined) throw new BencodeError('unterminated integer', start);
+    const count = p - digits;
+    if (c !== 0x65 /* e */ || count === 0 || (count > 1 && buf[digits] === 0x30) || (negative && n === 0)) {
+      if (buf.indexOf(0x65, start + 1) < 0) throw new BencodeError('unterminated integer', start);
+      throw new BencodeError('invalid integer', start);
+    }
+    if (!Number.isSafeInteger(n)) throw new BencodeError('integer out of range', start);
+    this.pos = p + 1;
+    return negative ? -n : n;
   }
 
+  /** `<length>:`: the length read in place; returns where the bytes start and how many. */
+  private stringBounds(): number {
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start;
+    let len = 0;
+    let c = buf[p];
+    while (c !== undefined && c >= 0x30 && c <= 0x39 && p - start <= 10) {
+      len = len * 10 + (c - 0x30);
+      c = buf[++p];
+    }
+    const count = p - start;
+    if (c !== 0x3a /* : */ || count === 0 || count > 10 || (count > 1 && buf[start] === 0x30)) {
+      throw new BencodeError('invalid string length', start);
+    }
+    const from = p + 1;
+    if (from + len > buf.length) throw new BencodeError('string exceeds data', start);
+    this.pos = from + len;
+    this.len = len;
+    return from;
+  }
+
+  private len = 0;
+
   private string(): Buffer {
-    const colon = this.buf.indexOf(0x3a, this.pos);
-    if (colon < 0 || colon - this.pos > 10) throw new BencodeError('invalid string length', this.pos);
-    const text = this.buf.toString('latin1', this.pos, colon);
-    if (!/^(0|[1-9][0-9]*)$/.test(text)) throw new BencodeError('invalid string length', this.pos);
-    const len = Number(text);
-    const start = colon + 1;
-    if (start + len > this.buf.length) throw new BencodeError('string exceeds data', this.pos);
-    this.pos = start + len;
-    return this.buf.subarray(start, start + len);
+    const from = this.stringBounds();
+    return this.buf.subarray(from, from + this.len);
+  }
+
+  /** A dictionary key as text (UTF-8), without a Buffer view per key. */
+  key(): string {
+    const from = this.stringBounds();
+    const end = from + this.len;
+    const buf = this.buf;
+    for (let i = from; i < end; i++) if ((buf[i] as number) >= 0x80) return buf.toString('utf8', from, end);
+    // ASCII: latin1 is the same text and its slice is the cheapest way to a string
+    return (buf as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(from, end);
   }
 }
 
@@ -132,16 +173,69 @@ class Writer {
     this.pos += this.buf.write(s, this.pos, 'latin1');
   }
 
-  /** `<length>:` then the UTF-8 bytes of `s`. */
+  /** The decimal digits of a non-negative safe integer, written in place. */
+  digits(n: number): void {
+    if (n < 10) {
+      this.byte(0x30 + n);
+      return;
+    }
+    let len = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
+    this.room(len);
+    const buf = this.buf;
+    let p = this.pos + len - 1;
+    for (let x = n; p >= this.pos; x = Math.floor(x / 10)) buf[p--] = 0x30 + (x % 10);
+    this.pos += len;
+  }
+
+  /** `i<n>e` for a safe integer. */
+  integer(n: number): void {
+    this.byte(0x69 /* i */);
+    if (n < 0) {
+      this.byte(0x2d /* - */);
+      this.digits(-n);
+    } else {
+      this.digits(n);
+    }
+    this.byte(0x65 /* e */);
+  }
+
+  /**
+   * `<length>:` then the UTF-8 bytes of `s`. Short ASCII strings (keys, tags, addresses: nearly
+   * every token of a reply) are copied a character at a time: a native write per token costs
+   * more than the copy.
+   */
   utf8String(s: string): void {
-    const n = Buffer.byteLength(s, 'utf8');
-    this.latin1(`${n}:`);
-    this.room(n);
+    const n = s.length;
+    if (n <= 64) {
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.digits(n);
+        this.room(n + 1);
+        const buf = this.buf;
+        let p = this.pos;
+        buf[p++] = 0x3a; /* : */
+        for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+        this.pos = p;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s, 'utf8');
+    this.digits(bytes);
+    this.byte(0x3a);
+    this.room(bytes);
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
   bytes(b: Buffer): void {
-    this.latin1(`${b.length}:`);
+    this.digits(b.length);
+    this.byte(0x3a);
     this.room(b.length);
     this.pos += b.copy(this.buf, this.pos);
   }
@@ -153,7 +247,8 @@ function encodeInto(value: Encodable, out: Writer, depth: number): void {
   if (depth > MAX_DEPTH) throw new BencodeError('nesting too deep', 0);
   if (value === null) {
     // bencode has no null: an absent value is an empty string (dictionary entries are skipped)
-    out.latin1('0:');
+    out.byte(0x30);
+    out.byte(0x3a);
   } else if (typeof value === 'string') {
     out.utf8String(value);
   } else if (Buffer.isBuffer(value)) {
@@ -164,17 +259,18 @@ function encodeInto(value: Encodable, out: Writer, depth: number): void {
     // NaN/Infinity would produce bytes no decoder accepts: fail here, where the caller can fall back
     const n = Math.trunc(value);
     if (!Number.isSafeInteger(n)) throw new BencodeError(`cannot encode ${value} as an integer`, 0);
-    out.latin1(`i${n}e`);
+    out.integer(n === 0 ? 0 : n); // -0 is written as 0
   } else if (typeof value === 'boolean') {
-    out.latin1(value ? 'i1e' : 'i0e');
+    out.integer(value ? 1 : 0);
   } else if (Array.isArray(value)) {
     out.byte(0x6c /* l */);
-    for (const item of value) encodeInto(item, out, depth + 1);
+    for (let i = 0; i < value.length; i++) encodeInto(value[i] as Encodable, out, depth + 1);
     out.byte(0x65 /* e */);
   } else {
     out.byte(0x64 /* d */);
-    for (const key in value) {
-      if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
       const item = value[key];
       if (item === undefined || item === null) continue;
       out.utf8String(key);

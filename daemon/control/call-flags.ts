@@ -21,8 +21,15 @@ export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags,
 
 /** `call ID`, `Call_ID`, `call-id` → `call-id`. */
 export function normalizeKey(key: string): string {
-  return key.trim().toLowerCase().replace(/[\s_]+/g, '-');
+  const known = normalizedKeys.get(key);
+  if (known !== undefined) return known;
+  const out = key.trim().toLowerCase().replace(/[\s_]+/g, '-');
+  // every message repeats the same few keys; the bound keeps odd clients from growing it
+  if (normalizedKeys.size < 1024) normalizedKeys.set(key, out);
+  return out;
 }
+
+const normalizedKeys = new Map<string, string>();
 
 function str(v: BencodeValue | RtppValue | undefined): string | undefined {
   if (v === undefined) return undefined;

@@ -17,6 +17,21 @@ export class ReplayWindow {
     return this.seen[index % REPLAY_WINDOW] !== index;
   }
 
+  /** Highest index accepted, -1 if none. */
+  get highest(): number {
+    return this.max;
+  }
+
+  /**
+   * Continues a window kept elsewhere (the native fast path) up to `index`: every index at or
+   * below it counts as seen, the safe side since the other window's bitmap is not carried.
+   */
+  seenUpTo(index: number): void {
+    if (index <= this.max) return;
+    this.max = index;
+    for (let i = 0; i < REPLAY_WINDOW; i++) this.seen[(index - i) % REPLAY_WINDOW] = index - i;
+  }
+
   accept(index: number): void {
     this.seen[index % REPLAY_WINDOW] = index;
     if (index > this.max) this.max = index;

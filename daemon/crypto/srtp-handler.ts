@@ -13,6 +13,7 @@
 import { findSuite } from './suites.js';
 import { newRtpSsrcState, SrtpContext, type RtpSsrcState, type SrtpFailure } from './srtp.js';
 import type { CryptoParams, InputHandler, OutputHandler, SsrcCryptoState, TransportHandlerFactory, TransportSpec } from './transport-handler.js';
+import { NATIVE_MAX_MKI, NATIVE_RTCP_INDEX_GAP, type NativeSrtpSpec, type NativeSrtpState, type SsrcStateTable } from './srtp-native.js';
 
 /** The stream's per-SSRC context as this room sees it (codec/ssrc.ts SsrcContext). */
 type SsrcContext = SsrcCryptoState;
@@ -57,13 +58,75 @@ export interface SrtpFailures {
 
 abstract class SrtpHandler {
   readonly kind = 'srtp';
-  /** The addon does not do SRTP (yet): an SRTP stream stays on the JS path. */
-  readonly native = false;
+  /** The addon does AES-CM, AES-GCM and NULL (kernel/src/srtp.cc); F8 stays on the JS path. */
+  readonly native: boolean;
+  readonly notNative: string | undefined;
   readonly stateless = false;
   protected readonly ctx: SrtpContext;
+  protected abstract readonly output: boolean;
 
   constructor(params: CryptoParams) {
     this.ctx = contextFor(params);
+    const p = this.ctx.params;
+    this.native = p.suite.cipher !== 'aes-f8' && (p.mki?.length ?? 0) <= NATIVE_MAX_MKI;
+    this.notNative = this.native ? undefined
+      : p.suite.cipher === 'aes-f8' ? `${p.suite.name} (AES-F8) is done by node:crypto only`
+        : `MKI longer than ${NATIVE_MAX_MKI} bytes`;
+  }
+
+  /**
+   * This direction for the native fast path: the session keys, and the counters of every SSRC
+   * the stream's table knows, so the addon continues where JS stopped.
+   */
+  nativeSpec(table: SsrcStateTable<SsrcContext>, stateKey: number): NativeSrtpSpec {
+    const p = this.ctx.params;
+    const s = p.suite;
+    const keys = this.ctx.sessionKeys();
+    const rtp: number[] = [];
+    for (const id of table.ssrcs()) {
+      const ctx = table.peek(id);
+      const st = ctx ? ssrcStates.get(ctx) : undefined;
+      if (st && st.sl >= 0) rtp.push(id, st.roc, st.sl);
+    }
+    return {
+      cipher: s.cipher === 'aes-gcm' ? 'aes-gcm' : s.cipher === 'null' ? 'null' : 'aes-cm',
+      output: this.output,
+      srtpTagLen: s.srtpTagLen,
+      srtcpTagLen: s.srtcpTagLen,
+      unencryptedSrtp: p.unencryptedSrtp,
+      unencryptedSrtcp: p.unencryptedSrtcp,
+      unauthenticatedSrtp: p.unauthenticatedSrtp,
+      ...(p.mki ? { mki: p.mki } : {}),
+      rtpKey: keys.rtp.key,
+      rtpSalt: keys.rtp.salt,
+      rtpAuth: keys.rtp.auth,
+      rtcpKey: keys.rtcp.key,
+      rtcpSalt: keys.rtcp.salt,
+      rtcpAuth: keys.rtcp.auth,
+      rtp,
+      rtcp: this.output ? this.ctx.rtcpIndexes(true).map((v, i) => (i % 2 ? (v + NATIVE_RTCP_INDEX_GAP) & 0x7fffffff : v))
+        : this.ctx.rtcpIndexes(false),
+      stateKey,
+    };
+  }
+
+  /** Takes the counters back from the native fast path (its entry was replaced or removed). */
+  restoreNative(table: SsrcStateTable<SsrcContext>, state: NativeSrtpState): void {
+    const flat = state.rtp;
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const ssrc = table.get((flat[i] as number) >>> 0);
+      const st = stateOf(ssrc);
+      const roc = flat[i + 1] as number;
+      const seq = flat[i + 2] as number;
+      const index = roc * 65536 + seq;
+      if (st.sl < 0 || index > st.roc * 65536 + st.sl) {
+        st.roc = roc;
+        st.sl = seq;
+      }
+      if (!this.output) st.replay.seenUpTo(index);
+      this.note(ssrc, st);
+    }
+    this.ctx.restoreRtcpIndexes(this.output, state.rtcp);
   }
 
   /** The SRTP index (ROC << 16 | seq) this direction reached for an SSRC, kept in its SsrcContext. */
@@ -77,7 +140,15 @@ abstract class SrtpHandler {
 }
 
 export class SrtpInputHandler extends SrtpHandler implements InputHandler {
+  protected readonly output = false;
   readonly failures: SrtpFailures = { auth: 0, replay: 0, invalid: 0 };
+
+  override restoreNative(table: SsrcStateTable<SsrcContext>, state: NativeSrtpState): void {
+    super.restoreNative(table, state);
+    this.failures.auth += state.auth;
+    this.failures.replay += state.replay;
+    this.failures.invalid += state.invalid;
+  }
 
   rtp(packet: Buffer, ssrc: SsrcContext): Buffer | null {
     const st = stateOf(ssrc);
@@ -101,6 +172,8 @@ export class SrtpInputHandler extends SrtpHandler implements InputHandler {
 }
 
 export class SrtpOutputHandler extends SrtpHandler implements OutputHandler {
+  protected readonly output = true;
+
   rtp(packet: Buffer, ssrc: SsrcContext): Buffer | null {
     const st = stateOf(ssrc);
     const out = this.ctx.protectRtp(packet, st);

@@ -5,8 +5,14 @@
  *
  * AES-F8 is AES-CBC in disguise: S(j) = E(k, IV' ^ j ^ S(j-1)) with S(-1) = 0 is exactly the
  * CBC encryption (IV 0) of the blocks IV' ^ j, so node's aes-128-cbc produces the keystream.
+ *
+ * AES-CM on the packet path: node's cipher objects cannot take a new IV, and a new aes-ctr
+ * cipher per packet costs more than the rest of the packet's handling. The keystream is by
+ * definition E(k, IV), E(k, IV + 1), … (RFC 3711 4.1.1), which is what one long-lived AES-ECB
+ * cipher computes from the counter blocks in a single call: the cipher is node's, the blocks
+ * are laid out here.
  */
-import { createCipheriv, createDecipheriv, createHmac, type CipherGCM, type CipherGCMTypes, type DecipherGCM, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, type Cipher, type CipherGCM, type CipherGCMTypes, type DecipherGCM, type KeyObject } from 'node:crypto';
 
 /** A raw key, or the same key imported once as a KeyObject (cheaper per packet). */
 export type CipherKey = Buffer | KeyObject;
@@ -66,6 +72,41 @@ export function aesCmIv(sessionSalt: Buffer, ssrc: number, index: number): Buffe
   iv.writeUInt16BE(iv.readUInt16BE(8) ^ (hi & 0xffff), 8);
   iv.writeUInt32BE((iv.readUInt32BE(10) ^ lo) >>> 0, 10);
   return iv;
+}
+
+/** IV into `out` (16 bytes, no allocation): the packet path's form of aesCmIv. */
+export function aesCmIvInto(out: Buffer, sessionSalt: Buffer, ssrc: number, index: number): Buffer {
+  sessionSalt.copy(out, 0, 0, 14);
+  out[14] = 0;
+  out[15] = 0;
+  out.writeUInt32BE((out.readUInt32BE(4) ^ ssrc) >>> 0, 4);
+  const hi = Math.floor(index / 0x100000000);
+  out.writeUInt16BE(out.readUInt16BE(8) ^ (hi & 0xffff), 8);
+  out.writeUInt32BE((out.readUInt32BE(10) ^ (index >>> 0)) >>> 0, 10);
+  return out;
+}
+
+/** An AES-ECB cipher for aesCmKeystream, made once per session key. */
+export function aesCmEngine(key: Buffer): Cipher {
+  const ecb = createCipheriv(aesName(key.length, 'ecb'), key, null);
+  ecb.setAutoPadding(false);
+  return ecb;
+}
+
+/**
+ * The AES-CM keystream for `length` bytes (at most 2^16 blocks): the counter blocks IV + j laid
+ * out in `scratch` (the low 16 bits of an SRTP IV are zero and count the block) and encrypted
+ * by the long-lived ECB cipher in one update. Returns a new buffer of whole blocks.
+ */
+export function aesCmKeystream(ecb: Cipher, iv: Buffer, length: number, scratch: Buffer): Buffer {
+  const blocks = (length + 15) >>> 4;
+  const n = blocks * 16;
+  scratch.fill(iv, 0, n);
+  for (let j = 1; j < blocks; j++) {
+    scratch[j * 16 + 14] = j >>> 8;
+    scratch[j * 16 + 15] = j & 0xff;
+  }
+  return ecb.update(scratch.subarray(0, n));
 }
 
 /** XORs `data` in place with the AES-CM keystream for this IV. */

@@ -8,12 +8,29 @@
  * re-INVITE keeps the rollover counters, as rtpengine keeps its per-SSRC index); a new
  * context starts every SSRC at ROC 0.
  */
-import { createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
 import type { CryptoSuite } from './suites.js';
 import { ReplayWindow } from './replay.js';
 import {
-  LABEL, aesCmIv, aesCmXor, aesF8Keystream, deriveKey, gcmCipher, gcmDecipher, gcmRtcpIv, gcmRtpIv, hmacSha1, rtpHeaderLength, xorInto,
+  LABEL, aesCmEngine, aesCmIvInto, aesCmKeystream, aesF8Keystream, deriveKey, gcmCipher, gcmDecipher, gcmRtcpIv, gcmRtpIv, rtpHeaderLength, xorInto,
 } from './srtp-primitives.js';
+
+// Scratch space of the packet path (synchronous, single-threaded: one packet at a time uses it).
+const SCRATCH = Buffer.alloc(4096 + 32);
+const IV = Buffer.alloc(16);
+const WORD = Buffer.alloc(4);
+
+/** `src[from..to)` XOR keystream into `out` at `from`. */
+function xorFrom(out: Buffer, src: Buffer, from: number, to: number, ks: Buffer): void {
+  for (let i = from, j = 0; i < to; i++, j++) out[i] = (src[i] as number) ^ (ks[j] as number);
+}
+
+/** HMAC-SHA1 of a || b (b: the 4-byte ROC, or nothing), full 20 bytes. */
+function hmac(authKey: Buffer, a: Buffer, b: Buffer | null): Buffer {
+  const h = createHmac('sha1', authKey).update(a);
+  if (b) h.update(b);
+  return h.digest();
+}
 
 export interface SrtpParams {
   suite: CryptoSuite;
@@ -33,6 +50,8 @@ interface SessionKeys {
   key: Buffer;
   /** `key` imported once: creating a cipher from a KeyObject is cheaper per packet. */
   cipherKey: KeyObject | Buffer;
+  /** AES-CM: the long-lived ECB cipher of the keystream (srtp-primitives aesCmKeystream). */
+  ecb: Cipher | null;
   salt: Buffer;
   auth: Buffer;
 }
@@ -75,6 +94,7 @@ function deriveSession(p: SrtpParams, rtcp: boolean): SessionKeys {
   return {
     key,
     cipherKey: key.length > 0 ? createSecretKey(key) : key,
+    ecb: s.cipher === 'aes-cm' ? aesCmEngine(key) : null,
     auth: deriveKey(p.masterKey, p.masterSalt, base + 1, s.authKeyLen),
     salt: deriveKey(p.masterKey, p.masterSalt, base + 2, s.sessionSaltLen),
   };
@@ -124,6 +144,34 @@ export class SrtpContext {
     st.sl = seq;
   }
 
+  /** The session keys (RTP and RTCP), for the native fast path. Never logged. */
+  sessionKeys(): { rtp: { key: Buffer; salt: Buffer; auth: Buffer }; rtcp: { key: Buffer; salt: Buffer; auth: Buffer } } {
+    return {
+      rtp: { key: this.rtp.key, salt: this.rtp.salt, auth: this.rtp.auth },
+      rtcp: { key: this.rtcp.key, salt: this.rtcp.salt, auth: this.rtcp.auth },
+    };
+  }
+
+  /**
+   * SRTCP counters per SSRC as flat [ssrc, index, ...]: the next index to send (`output`) or the
+   * highest accepted (-1: none), for the native fast path to continue from.
+   */
+  rtcpIndexes(output: boolean): number[] {
+    const out: number[] = [];
+    for (const [ssrc, st] of this.rtcpState) out.push(ssrc, output ? st.next : st.replay.highest);
+    return out;
+  }
+
+  /** Takes SRTCP counters back from the native fast path (flat [ssrc, index, ...]); never goes backwards. */
+  restoreRtcpIndexes(output: boolean, flat: readonly number[]): void {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const st = this.rtcpSsrc((flat[i] as number) >>> 0);
+      const index = flat[i + 1] as number;
+      if (output) st.next = Math.max(st.next, index);
+      else st.replay.seenUpTo(index);
+    }
+  }
+
   private rtpSsrc(ssrc: number): RtpSsrcState {
     return remember(this.rtpState, ssrc, newRtpSsrcState);
   }
@@ -158,20 +206,32 @@ export class SrtpContext {
       }
       return Buffer.concat(mki ? [body, c.getAuthTag(), mki] : [body, c.getAuthTag()]);
     }
-    const out = Buffer.from(pkt);
-    if (!p.unencryptedSrtp) this.encryptRtpPayload(out.subarray(hdr), pkt, ssrc, index, v);
-    if (p.unauthenticatedSrtp) return mki ? Buffer.concat([out, mki]) : out;
-    const roc = Buffer.alloc(4);
-    roc.writeUInt32BE(v >>> 0);
-    const tag = hmacSha1(this.rtp.auth, [out, roc], s.srtpTagLen);
-    return Buffer.concat(mki ? [out, mki, tag] : [out, tag]);
+    // body || MKI || tag in one buffer; the tag covers body || ROC
+    const len = pkt.length;
+    const mkiLen = mki?.length ?? 0;
+    const tagLen = p.unauthenticatedSrtp ? 0 : s.srtpTagLen;
+    const out = Buffer.allocUnsafe(len + mkiLen + tagLen);
+    const k = this.rtp;
+    if (k.ecb && !p.unencryptedSrtp) {
+      pkt.copy(out, 0, 0, hdr);
+      xorFrom(out, pkt, hdr, len, aesCmKeystream(k.ecb, aesCmIvInto(IV, k.salt, ssrc, index), len - hdr, SCRATCH));
+    } else {
+      pkt.copy(out, 0, 0, len);
+      if (!p.unencryptedSrtp) this.encryptRtpPayload(out.subarray(hdr, len), pkt, ssrc, index, v);
+    }
+    if (mki) mki.copy(out, len);
+    if (tagLen > 0) {
+      WORD.writeUInt32BE(v >>> 0);
+      hmac(k.auth, out.subarray(0, len), WORD).copy(out, len + mkiLen, 0, tagLen);
+    }
+    return out;
   }
 
   private encryptRtpPayload(payload: Buffer, hdr: Buffer, ssrc: number, index: number, roc: number): void {
     const k = this.rtp;
     switch (this.params.suite.cipher) {
       case 'aes-cm':
-        aesCmXor(k.cipherKey, aesCmIv(k.salt, ssrc, index), payload);
+        xorFrom(payload, payload, 0, payload.length, aesCmKeystream(k.ecb as Cipher, aesCmIvInto(IV, k.salt, ssrc, index), payload.length, SCRATCH));
         return;
       case 'aes-f8': {
         // IV = 0x00 || M,PT || SEQ || TS || SSRC || ROC
@@ -229,16 +289,21 @@ export class SrtpContext {
     }
 
     const authEnd = pkt.length - tagLen - mkiLen;
-    if (mkiLen && !pkt.subarray(authEnd, authEnd + mkiLen).equals(p.mki as Buffer)) return 'mki';
-    const body = pkt.subarray(0, authEnd);
+    if (mkiLen && pkt.compare(p.mki as Buffer, 0, mkiLen, authEnd, authEnd + mkiLen) !== 0) return 'mki';
+    const k = this.rtp;
     if (tagLen > 0) {
-      const roc = Buffer.alloc(4);
-      roc.writeUInt32BE(v >>> 0);
-      const want = hmacSha1(this.rtp.auth, [body, roc], tagLen);
-      if (!timingSafeEqual(want, pkt.subarray(pkt.length - tagLen))) return 'auth';
+      WORD.writeUInt32BE(v >>> 0);
+      const want = hmac(k.auth, pkt.subarray(0, authEnd), WORD);
+      if (!timingSafeEqual(want.subarray(0, tagLen), pkt.subarray(pkt.length - tagLen))) return 'auth';
     }
-    const out = Buffer.from(body);
-    if (!p.unencryptedSrtp) this.encryptRtpPayload(out.subarray(hdr), out, ssrc, index, v);
+    const out = Buffer.allocUnsafe(authEnd);
+    if (k.ecb && !p.unencryptedSrtp) {
+      pkt.copy(out, 0, 0, hdr);
+      xorFrom(out, pkt, hdr, authEnd, aesCmKeystream(k.ecb, aesCmIvInto(IV, k.salt, ssrc, index), authEnd - hdr, SCRATCH));
+    } else {
+      pkt.copy(out, 0, 0, authEnd);
+      if (!p.unencryptedSrtp) this.encryptRtpPayload(out.subarray(hdr), out, ssrc, index, v);
+    }
     st.replay.accept(index);
     updateIndex(st, v, seq);
     return out;
@@ -275,16 +340,24 @@ export class SrtpContext {
       }
       return Buffer.concat(mki ? [body, c.getAuthTag(), eIndex, mki] : [body, c.getAuthTag(), eIndex]);
     }
-    const out = Buffer.from(pkt);
-    if (encrypt) this.encryptRtcpPayload(out, ssrc, index, eIndex);
-    const tag = hmacSha1(k.auth, [out, eIndex], s.srtcpTagLen);
-    return Buffer.concat(mki ? [out, eIndex, mki, tag] : [out, eIndex, tag]);
+    // body || E+index || MKI || tag; the tag covers body || E+index
+    const len = pkt.length;
+    const mkiLen = mki?.length ?? 0;
+    const out = Buffer.allocUnsafe(len + 4 + mkiLen + s.srtcpTagLen);
+    pkt.copy(out, 0, 0, len);
+    if (encrypt) this.encryptRtcpPayload(out.subarray(0, len), ssrc, index, eIndex);
+    eIndex.copy(out, len);
+    if (mki) mki.copy(out, len + 4);
+    hmac(k.auth, out.subarray(0, len + 4), null).copy(out, len + 4 + mkiLen, 0, s.srtcpTagLen);
+    return out;
   }
 
   private encryptRtcpPayload(pkt: Buffer, ssrc: number, index: number, eIndex: Buffer): void {
     const k = this.rtcp;
     const payload = pkt.subarray(8);
-    if (this.params.suite.cipher === 'aes-cm') aesCmXor(k.cipherKey, aesCmIv(k.salt, ssrc, index), payload);
+    if (this.params.suite.cipher === 'aes-cm') {
+      xorFrom(payload, payload, 0, payload.length, aesCmKeystream(k.ecb as Cipher, aesCmIvInto(IV, k.salt, ssrc, index), payload.length, SCRATCH));
+    }
     else if (this.params.suite.cipher === 'aes-f8') {
       // IV = 0..0 (32 bits) || E || SRTCP index || V,P,RC || PT || length || SSRC
       const iv = Buffer.alloc(16);
@@ -340,8 +413,8 @@ export class SrtpContext {
     const ssrc = pkt.readUInt32BE(4);
     const st = this.rtcpSsrc(ssrc);
     if (!st.replay.check(index)) return 'replay';
-    const want = hmacSha1(k.auth, [pkt.subarray(0, authEnd)], tagLen);
-    if (!timingSafeEqual(want, pkt.subarray(pkt.length - tagLen))) return 'auth';
+    const want = hmac(k.auth, pkt.subarray(0, authEnd), null);
+    if (!timingSafeEqual(want.subarray(0, tagLen), pkt.subarray(pkt.length - tagLen))) return 'auth';
     const out = Buffer.from(pkt.subarray(0, authEnd - 4));
     if (word & 0x80000000) this.encryptRtcpPayload(out, ssrc, index, eIndex);
     st.replay.accept(index);

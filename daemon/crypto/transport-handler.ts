@@ -47,8 +47,10 @@ export interface TransportSpec {
 interface TransportHandler {
   /** Short name for `query` and for the fast path's reason (`plain`, `srtp` …). */
   readonly kind: string;
-  /** The native fast path can do this handler's work (today: only `plain`). */
+  /** The native fast path can do this handler's work (`plain`, and `srtp` but for AES-F8). */
   readonly native: boolean;
+  /** Why not native, when `native` is false for a reason more precise than the kind. */
+  readonly notNative?: string;
   /** Holds no state: shared, not registered with the leak audit, `close()` does nothing. */
   readonly stateless: boolean;
   close(): void;

@@ -84,8 +84,16 @@ export interface IceCredentials {
 export interface IceOwner {
   /** The local socket of a component (1 RTP, 2 RTCP); null once gone. */
   socket(component: number): MediaSocket | null;
-  /** A component's pair was selected (nominated and valid): media for it goes to `remote`. */
-  selected(component: number, remote: Endpoint): void;
+  /**
+   * Every local socket (host candidate) of a component when there are several (one per address
+   * of the interface); absent or empty: `socket()` alone.
+   */
+  sockets?(component: number): MediaSocket[];
+  /**
+   * A component's pair was selected (nominated and valid): media for it goes to `remote`, sent
+   * from `local` (the pair's local socket; undefined: the primary one).
+   */
+  selected(component: number, remote: Endpoint, local?: MediaSocket): void;
 }
 
 export interface IceStats {
@@ -99,6 +107,8 @@ export interface IceStats {
 
 interface Pair {
   component: number;
+  /** The local socket (host candidate) of the pair; null: the component's primary socket. */
+  via: MediaSocket | null;
   remote: Endpoint;
   priority: number;
   tries: number;
@@ -118,7 +128,11 @@ export class IceAgent {
   readonly stats: IceStats = { requestsAnswered: 0, checksSent: 0, responsesAccepted: 0, refused: 0, roleConflicts: 0 };
   /** The selected remote endpoint per component. */
   readonly selectedPairs = new Map<number, Endpoint>();
+  /** The local socket of each selected pair (null: the primary). */
+  private readonly selectedVia = new Map<number, MediaSocket | null>();
   private pairs: Pair[] = [];
+  /** The peer's candidates (bounded), for pairing with local sockets added later. */
+  private candidates: IceCandidate[] = [];
   private timer: NodeJS.Timeout | null = null;
   private lastConsent = 0;
   private closed = false;
@@ -156,9 +170,11 @@ export class IceAgent {
     if (restart) {
       if (newLocal) this.local = { ufrag: iceString(8), pwd: iceString(26) };
       this.pairs = [];
+      this.candidates = [];
       this.selectedPairs.clear();
+      this.selectedVia.clear();
     }
-    for (const c of candidates) this.addPair(c.component, { address: c.address, port: c.port, family: c.address.includes(':') ? 6 : 4 }, c.priority);
+    for (const c of candidates) this.addCandidatePairs(c);
     this.schedule();
     return restart;
   }
@@ -167,7 +183,9 @@ export class IceAgent {
   restartLocal(): void {
     this.local = { ufrag: iceString(8), pwd: iceString(26) };
     this.pairs = [];
+    this.candidates = [];
     this.selectedPairs.clear();
+    this.selectedVia.clear();
   }
 
   /** The peer's credentials as its last SDP gave them (null before any). */
@@ -177,8 +195,29 @@ export class IceAgent {
 
   /** A trickled candidate (RFC 8838). */
   addRemoteCandidate(c: IceCandidate): void {
-    this.addPair(c.component, { address: c.address, port: c.port, family: c.address.includes(':') ? 6 : 4 }, c.priority);
+    this.addCandidatePairs(c);
     this.schedule();
+  }
+
+  /** The owner has more (or other) local sockets now: pair every known remote candidate with them. */
+  localsChanged(): void {
+    for (const c of this.candidates) this.addCandidatePairs(c);
+    this.schedule();
+  }
+
+  /** A remote candidate pairs with every local socket of its component and family. */
+  private addCandidatePairs(c: IceCandidate): void {
+    if (!this.candidates.includes(c)) {
+      if (this.candidates.length >= 64) this.candidates.shift();
+      this.candidates.push(c);
+    }
+    const remote: Endpoint = { address: c.address, port: c.port, family: c.address.includes(':') ? 6 : 4 };
+    const locals = this.owner.sockets?.(c.component) ?? [];
+    if (locals.length <= 1) {
+      this.addPair(c.component, remote, c.priority, null);
+      return;
+    }
+    for (const local of locals) if (local.family === remote.family) this.addPair(c.component, remote, c.priority, local);
   }
 
   close(): void {
@@ -187,12 +226,13 @@ export class IceAgent {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.pairs = [];
+    this.candidates = [];
   }
 
-  private addPair(component: number, remote: Endpoint, priority: number): Pair {
-    const found = this.pairs.find((p) => p.component === component && p.remote.address === remote.address && p.remote.port === remote.port);
+  private addPair(component: number, remote: Endpoint, priority: number, via: MediaSocket | null): Pair {
+    const found = this.pairs.find((p) => p.component === component && p.via === via && p.remote.address === remote.address && p.remote.port === remote.port);
     if (found) return found;
-    const pair: Pair = { component, remote, priority, tries: 0, succeeded: false, nominating: false, inFlight: new Map() };
+    const pair: Pair = { component, via, remote, priority, tries: 0, succeeded: false, nominating: false, inFlight: new Map() };
     this.pairs.push(pair);
     this.pairs.sort((a, b) => b.priority - a.priority);
     return pair;
@@ -233,7 +273,8 @@ export class IceAgent {
       // consent freshness: one check per selected pair
       this.lastConsent = now;
       for (const [component, remote] of this.selectedPairs) {
-        const pair = this.pairs.find((p) => p.component === component && p.remote.address === remote.address && p.remote.port === remote.port);
+        const via = this.selectedVia.get(component) ?? null;
+        const pair = this.pairs.find((p) => p.component === component && p.via === via && p.remote.address === remote.address && p.remote.port === remote.port);
         if (pair) this.sendCheck(pair, false);
       }
       return;
@@ -247,7 +288,7 @@ export class IceAgent {
 
   private sendCheck(pair: Pair, useCandidate: boolean): void {
     const remote = this.remote;
-    const sock = this.owner.socket(pair.component);
+    const sock = pair.via ?? this.owner.socket(pair.component);
     if (!remote || !sock) return;
     pair.tries++;
     const tid = newTransactionId();
@@ -274,7 +315,7 @@ export class IceAgent {
       return false;
     }
     if (msg.cls === StunClass.Request) return this.onRequest(component, msg, from, via);
-    if (msg.cls === StunClass.Success || msg.cls === StunClass.Error) return this.onResponse(component, msg, from);
+    if (msg.cls === StunClass.Success || msg.cls === StunClass.Error) return this.onResponse(component, msg, from, via);
     if (msg.cls === StunClass.Indication) return true; // keepalive indication: taken, nothing to do
     this.stats.refused++;
     return false;
@@ -307,7 +348,7 @@ export class IceAgent {
     this.reply(msg, from, via, [{ type: Attr.XorMappedAddress, value: xorAddressValue(from, msg.transactionId) }], StunClass.Success);
     this.stats.requestsAnswered++;
     const prio = attribute(msg, Attr.Priority);
-    const pair = this.addPair(component, from, prio && prio.length === 4 ? prio.readUInt32BE(0) : 0);
+    const pair = this.addPair(component, from, prio && prio.length === 4 ? prio.readUInt32BE(0) : 0, this.localOf(component, via));
     if (!this.controlling && hasAttribute(msg, Attr.UseCandidate)) {
       // nominated by the controlling peer: a lite agent (or a pair already valid) is selected now;
       // otherwise the triggered check below makes it valid and selects it on success
@@ -323,15 +364,21 @@ export class IceAgent {
     return true;
   }
 
-  private onResponse(component: number, msg: StunMessage, from: Endpoint): boolean {
+  /** The pair's local socket as pairs name it: null for the primary (only) one. */
+  private localOf(component: number, via: MediaSocket): MediaSocket | null {
+    const locals = this.owner.sockets?.(component) ?? [];
+    return locals.length > 1 && locals.includes(via) ? via : null;
+  }
+
+  private onResponse(component: number, msg: StunMessage, from: Endpoint, via: MediaSocket): boolean {
     const key = msg.transactionId.toString('hex');
     const pair = this.pairs.find((p) => p.component === component && p.inFlight.has(key));
     if (!pair || !this.remote || !checkIntegrity(msg, this.remote.pwd)) {
       this.stats.refused++;
       return false;
     }
-    // RFC 8445 §7.2.5.2.1: the response must come from where the check went
-    if (pair.remote.address !== from.address || pair.remote.port !== from.port) {
+    // RFC 8445 §7.2.5.2.1: the response must come from where the check went, to where it left
+    if (pair.remote.address !== from.address || pair.remote.port !== from.port || (pair.via !== null && pair.via !== via)) {
       this.stats.refused++;
       return false;
     }
@@ -356,9 +403,10 @@ export class IceAgent {
 
   private select(pair: Pair): void {
     const current = this.selectedPairs.get(pair.component);
-    if (current && current.address === pair.remote.address && current.port === pair.remote.port) return;
+    if (current && current.address === pair.remote.address && current.port === pair.remote.port && this.selectedVia.get(pair.component) === pair.via) return;
     this.selectedPairs.set(pair.component, pair.remote);
-    this.owner.selected(pair.component, pair.remote);
+    this.selectedVia.set(pair.component, pair.via);
+    this.owner.selected(pair.component, pair.remote, pair.via ?? undefined);
   }
 
   private reply(req: StunMessage, to: Endpoint, via: MediaSocket, attrs: Array<{ type: number; value: Buffer }>, cls: StunClass): void {

@@ -6,6 +6,9 @@
  */
 import type { Endpoint } from '../net/endpoint.js';
 import type { MediaSocket, MediaSocketFactory } from '../net/media-socket.js';
+import type { NativeSrtpSpec, NativeSrtpState } from '../crypto/srtp-native.js';
+
+export type { NativeSrtpSpec, NativeSrtpState };
 
 export interface ForwardDestination {
   /** The relay socket to send from (an addon-owned socket of the same engine). */
@@ -17,6 +20,15 @@ export interface ForwardDestination {
    * sink's renumbering codec handlers). Payload types not listed leave unchanged.
    */
   payloadTypeMap?: ReadonlyArray<readonly [number, number]>;
+  /** SRTP/SRTCP protection toward this destination (its sink's output handler); absent: plain. */
+  srtp?: NativeSrtpSpec;
+}
+
+/** The SRTP state of a replaced or removed entry: its input, and each destination in order. */
+export interface EntrySrtpState {
+  input: NativeSrtpState | null;
+  rtp: Array<NativeSrtpState | null>;
+  rtcp: Array<NativeSrtpState | null>;
 }
 
 /** One entry per receiving socket. Anything the entry cannot do is punted up to JS. */
@@ -33,6 +45,8 @@ export interface ForwardingEntry {
   rtcpMux: boolean;
   /** If non-empty, RTP with a payload type outside this list is punted to JS. */
   payloadTypes: number[];
+  /** SRTP/SRTCP authentication and decryption of what the source sends; absent: plain. */
+  srtpIn?: NativeSrtpSpec;
 }
 
 export interface EntryStats {
@@ -57,15 +71,20 @@ export interface FastPathStatus {
 export interface FastPathEngine {
   /** Sockets owned by the engine; their punted packets reach the PacketHandler given to open(). */
   readonly sockets: MediaSocketFactory;
-  /** Installs or replaces the entry for `socket` under the table's write lock. Synchronous. */
-  setEntry(socket: MediaSocket, entry: ForwardingEntry): void;
-  /** Removes it; after return no thread forwards for this socket any more. */
-  removeEntry(socket: MediaSocket): void;
+  /**
+   * Installs or replaces the entry for `socket` under the table's write lock. Synchronous.
+   * Returns the replaced entry's SRTP counters (null if there was none).
+   */
+  setEntry(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null;
+  /** Removes it; after return no thread forwards for this socket any more. Returns its SRTP counters. */
+  removeEntry(socket: MediaSocket): EntrySrtpState | null;
+  /** Live SRTP input failures of the socket's entry, or null (no entry, or plain input). */
+  srtpFailures(socket: MediaSocket): { auth: number; replay: number; invalid: number } | null;
   /** Counters of the entry (cumulative for the socket's lifetime), read without a thread hop. */
   entryStats(socket: MediaSocket): EntryStats;
   status(): FastPathStatus;
   /** Live native objects (sockets, entries) as the addon counts them, for the leak audit. */
-  nativeLive(): { sockets: number; entries: number };
+  nativeLive(): { sockets: number; entries: number; srtpContexts: number };
   /** Stops and joins the threads, closes every socket, frees everything. */
   close(): Promise<void>;
 }

@@ -9,11 +9,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
+  EntrySrtpState,
   EntryStats,
   FastPathEngine,
   FastPathStatus,
   ForwardDestination,
   ForwardingEntry,
+  NativeSrtpSpec,
 } from './fast-path.js';
 import {
   PortInUseError,
@@ -24,7 +26,7 @@ import {
 } from '../net/media-socket.js';
 
 /** The addon ABI this file speaks; must equal the addon's exported ABI_VERSION. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 export const ADDON_FILE = 'rtpengine_fastpath.node';
 
@@ -49,6 +51,8 @@ export interface NativeFastPathStatus extends FastPathStatus {
   /** Thread-side send failures, e.g. a full send buffer (dropped). */
   sendErrors: number;
   recvErrors: number;
+  /** SRTP/SRTCP packets refused by the threads (authentication, replay, MKI, length); also in `errors`. */
+  srtpDropped: number;
   /** Sum of all drops: puntDropped + errors + oversized + empty + noDestination + sendErrors. */
   dropped: number;
   /** Sends from JS through engine sockets (MediaSocket.send) and their failures. */
@@ -101,6 +105,7 @@ interface RawStatus {
   noDestination: number;
   sendErrors: number;
   recvErrors: number;
+  srtpDropped: number;
   jsSent: number;
   jsSendErrors: number;
   cpuSeconds: number;
@@ -121,11 +126,15 @@ interface RawEngine {
     rtcpMux: boolean,
     payloadTypes: number[],
     rtpPtMaps: (number[] | null)[],
-  ): void;
-  removeEntry(id: number): boolean;
+    srtpIn: NativeSrtpSpec | null,
+    rtpSrtp: (NativeSrtpSpec | null)[],
+    rtcpSrtp: (NativeSrtpSpec | null)[],
+  ): EntrySrtpState | undefined;
+  removeEntry(id: number): EntrySrtpState | false;
+  srtpFailures(id: number): [number, number, number] | null;
   statsPage(index: number): ArrayBuffer | undefined;
   status(): RawStatus;
-  live(): { sockets: number; entries: number };
+  live(): { sockets: number; entries: number; srtpContexts: number };
   close(done: () => void): boolean;
 }
 
@@ -362,11 +371,11 @@ export class NativeFastPathEngine implements FastPathEngine {
     return out;
   }
 
-  setEntry(socket: MediaSocket, entry: ForwardingEntry): void {
+  setEntry(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null {
     if (this.closed) throw new Error('fast path engine is closed');
     const sock = this.own(socket, 'setEntry');
     if (sock.closed) throw new Error(`setEntry: socket ${sock.localAddress}:${sock.localPort} is closed`);
-    this.raw.setEntry(
+    const old = this.raw.setEntry(
       sock.id,
       entry.source.address,
       entry.source.port,
@@ -376,13 +385,24 @@ export class NativeFastPathEngine implements FastPathEngine {
       entry.rtcpMux,
       entry.payloadTypes,
       entry.rtp.map((d) => (d.payloadTypeMap ? d.payloadTypeMap.flat() : null)),
+      entry.srtpIn ?? null,
+      entry.rtp.map((d) => d.srtp ?? null),
+      entry.rtcp.map((d) => d.srtp ?? null),
     );
+    return old ?? null;
   }
 
-  removeEntry(socket: MediaSocket): void {
+  removeEntry(socket: MediaSocket): EntrySrtpState | null {
     const sock = this.own(socket, 'removeEntry');
-    if (this.closed || sock.closed) return;
-    this.raw.removeEntry(sock.id);
+    if (this.closed || sock.closed) return null;
+    return this.raw.removeEntry(sock.id) || null;
+  }
+
+  srtpFailures(socket: MediaSocket): { auth: number; replay: number; invalid: number } | null {
+    const sock = this.own(socket, 'srtpFailures');
+    if (this.closed || sock.closed) return null;
+    const f = this.raw.srtpFailures(sock.id);
+    return f ? { auth: f[0], replay: f[1], invalid: f[2] } : null;
   }
 
   entryStats(socket: MediaSocket): EntryStats {
@@ -412,6 +432,7 @@ export class NativeFastPathEngine implements FastPathEngine {
       noDestination: s.noDestination,
       sendErrors: s.sendErrors,
       recvErrors: s.recvErrors,
+      srtpDropped: s.srtpDropped,
       dropped: s.puntDropped + s.errors + s.oversized + s.empty + s.noDestination + s.sendErrors,
       jsSent: s.jsSent,
       jsSendErrors: s.jsSendErrors,
@@ -420,7 +441,7 @@ export class NativeFastPathEngine implements FastPathEngine {
     };
   }
 
-  nativeLive(): { sockets: number; entries: number } {
+  nativeLive(): { sockets: number; entries: number; srtpContexts: number } {
     return this.raw.live();
   }
 

@@ -78,7 +78,8 @@ const REPORT_LIMIT = 200;
 
 export class LeakRegistry {
   private nextId = 1;
-  private readonly live = new Map<number, LeakHandle>();
+  /** Handles still registered: counted here, held only by their call's set (one map, not two). */
+  private liveTotal = 0;
   private readonly byCall = new Map<string, Set<LeakHandle>>();
   private readonly liveCounts = new Map<LeakType, number>(LEAK_TYPES.map((t) => [t, 0]));
   private readonly watched = new Map<number, Watched>();
@@ -142,7 +143,7 @@ export class LeakRegistry {
       stack: this.stackTypes.has(type) ? captureStack() : null,
       released: false,
     };
-    this.live.set(handle.id, handle);
+    this.liveTotal++;
     let set = this.byCall.get(callId);
     if (!set) this.byCall.set(callId, (set = new Set()));
     set.add(handle);
@@ -186,7 +187,7 @@ export class LeakRegistry {
   }
 
   private forget(handle: LeakHandle): void {
-    this.live.delete(handle.id);
+    this.liveTotal--;
     const set = this.byCall.get(handle.callId);
     if (set) {
       set.delete(handle);
@@ -350,11 +351,13 @@ export class LeakRegistry {
 
   /** Objects still registered (in use) — at exit, after every call was torn down, these are leaks. */
   inUse(): LeakRecordView[] {
-    return [...this.live.values()].map(viewOf);
+    const all: LeakHandle[] = [];
+    for (const set of this.byCall.values()) for (const h of set) all.push(h);
+    return all.sort((a, b) => a.id - b.id).map(viewOf);
   }
 
   hasProblems(): boolean {
-    return this.leaked > 0 || this.doubleRelease > 0 || this.reachableAfterRelease > 0 || this.live.size > 0;
+    return this.leaked > 0 || this.doubleRelease > 0 || this.reachableAfterRelease > 0 || this.liveTotal > 0;
   }
 
   /** valgrind's LEAK SUMMARY shape. */

@@ -26,8 +26,37 @@ export function log(): Logger {
   return root;
 }
 
-export function callLogger(callId: string, tag?: string): Logger {
-  return tag === undefined ? root.child({ callId }) : root.child({ callId, tag });
+type LogFn = (objOrMsg: object | string, msg?: string) => void;
+type LevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** What callers of `callLogger()` use: the level methods of a pino logger. */
+export type CallLog = Record<LevelName, LogFn>;
+
+/**
+ * A call's logger. A pino child serialises its bindings when it is made, which cost every
+ * command its share of a child even when the line was then dropped ('Creating new call' at
+ * info under -L 4): the child is made only for a line whose level is on.
+ */
+class LazyCallLog implements CallLog {
+  constructor(private readonly callId: string, private readonly tag: string | undefined) {}
+
+  private emit(level: LevelName, objOrMsg: object | string, msg?: string): void {
+    if (!root.isLevelEnabled(level)) return;
+    const child = this.tag === undefined ? root.child({ callId: this.callId }) : root.child({ callId: this.callId, tag: this.tag });
+    if (typeof objOrMsg === 'string') child[level](objOrMsg);
+    else child[level](objOrMsg, msg);
+  }
+
+  fatal(o: object | string, m?: string): void { this.emit('fatal', o, m); }
+  error(o: object | string, m?: string): void { this.emit('error', o, m); }
+  warn(o: object | string, m?: string): void { this.emit('warn', o, m); }
+  info(o: object | string, m?: string): void { this.emit('info', o, m); }
+  debug(o: object | string, m?: string): void { this.emit('debug', o, m); }
+  trace(o: object | string, m?: string): void { this.emit('trace', o, m); }
+}
+
+export function callLogger(callId: string, tag?: string): CallLog {
+  return new LazyCallLog(callId, tag);
 }
 
 export function getSyslogLevel(): number {

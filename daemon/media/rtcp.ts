@@ -68,12 +68,26 @@ export function mosFrom(lossPercent: number, jitterMs: number, rttMs: number): n
 }
 
 export class RtcpQuality {
+  // every stream has one of these from its first offer on, most never see RTCP: the maps are
+  // made on first use (an empty Map still costs its hash table)
+  private bySsrcMap: Map<number, SsrcQuality> | null = null;
+  private senderInfoMap: Map<number, { packets: number; octets: number; rtpTs: number }> | null = null;
+  private lastSrMap: Map<number, { middle: number; at: number }> | null = null;
+
   /** Per reported-on SSRC (the media this participant receives). */
-  readonly bySsrc = new Map<number, SsrcQuality>();
+  get bySsrc(): Map<number, SsrcQuality> {
+    return (this.bySsrcMap ??= new Map());
+  }
+
   /** Sender reports this participant sent: its SSRC → packets and octets it says it sent. */
-  readonly senderInfo = new Map<number, { packets: number; octets: number; rtpTs: number }>();
+  get senderInfo(): Map<number, { packets: number; octets: number; rtpTs: number }> {
+    return (this.senderInfoMap ??= new Map());
+  }
+
   /** The last sender report of each SSRC: its NTP middle 32 bits and when we saw it (for LSR/DLSR). */
-  readonly lastSr = new Map<number, { middle: number; at: number }>();
+  get lastSr(): Map<number, { middle: number; at: number }> {
+    return (this.lastSrMap ??= new Map());
+  }
   reports = 0;
   malformed = 0;
 

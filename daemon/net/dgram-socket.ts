@@ -1,5 +1,7 @@
 /** MediaSocket on Node's dgram: the JS path (and the fallback when the fast path is off). */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP } from 'node:net';
 import {
   PortInUseError,
   type AddressFamily,
@@ -54,11 +56,25 @@ class DgramMediaSocket implements MediaSocket {
   }
 }
 
+/**
+ * Media sockets bind to interface addresses, always IP literals: answered on the spot, so
+ * bind() completes (or fails) synchronously instead of after a dns.lookup round through the
+ * event loop (two per call side). Anything else still goes through dns.lookup.
+ */
+const literalLookup: NonNullable<SocketOptions['lookup']> = (address, options, callback) => {
+  const family = isIP(address);
+  if (family === 0) {
+    dnsLookup(address, options, callback);
+    return;
+  }
+  callback(null, address, family);
+};
+
 export const dgramSocketFactory: MediaSocketFactory = {
   kind: 'dgram',
   open(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): Promise<MediaSocket> {
     return new Promise((resolve, reject) => {
-      const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+      const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, lookup: literalLookup });
       const onError = (err: NodeJS.ErrnoException) => {
         socket.close();
         reject(err.code === 'EADDRINUSE' ? new PortInUseError(address, port, { cause: err }) : err);

@@ -1,7 +1,8 @@
 /**
  * Our SDP model: the raw lines of every section in order (so unknown lines pass through
  * untouched and rtpengine's output order can be rebuilt), plus the typed fields the call model
- * needs, read by sdp-transform. Numbers that can exceed 2^53 (o= session id/version) stay strings.
+ * needs (a=rtpmap and a=rtcp read with sdp-transform's grammar, sdp-parse.ts). Numbers that can
+ * exceed 2^53 (o= session id/version) stay strings.
  */
 export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
 export const DIRECTIONS: readonly Direction[] = ['sendrecv', 'sendonly', 'recvonly', 'inactive'];

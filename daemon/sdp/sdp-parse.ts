@@ -1,10 +1,12 @@
 /**
- * SDP text → SdpSession. Structure and order come from the raw lines; typed attribute values
- * (rtpmap, fmtp, rtcp-fb, rtcp, connection) are read with sdp-transform. Anything that is not
- * an SDP a signalling peer could mean is an SdpParseError ("Failed to parse SDP").
+ * SDP text → SdpSession. Structure and order come from the raw lines; the typed values of
+ * a=rtpmap and a=rtcp are read with sdp-transform's own grammar (the same regular expressions
+ * and its number conversion), applied here to just those two attributes in one pass over the
+ * lines: parsing every line against its whole grammar was the largest cost of an offer.
+ * Anything that is not an SDP a signalling peer could mean is an SdpParseError ("Failed to
+ * parse SDP").
  */
 import { isIP } from 'node:net';
-import * as sdpTransform from 'sdp-transform';
 import { SdpParseError } from '../errors.js';
 import {
   DIRECTIONS,
@@ -19,6 +21,42 @@ import {
 } from './sdp-model.js';
 
 const LINE = /^([a-z])=(.*)$/;
+// sdp-transform's grammar for the two attributes we read typed (lib/grammar.js)
+const RTPMAP = /^rtpmap:(\d*) ([\w\-.]*)(?:\s*\/(\d*)(?:\s*\/(\S*))?)?/;
+const RTCP = /^rtcp:(\d*)(?: (\S*) IP(\d) (\S*))?/;
+
+/** sdp-transform's number conversion: a canonical decimal becomes a number, anything else stays text. */
+type IntOrText = number | string;
+const toIntIfInt = (v: string): IntOrText => (String(Number(v)) === v ? Number(v) : v);
+
+interface RtpMap { payload: IntOrText; codec: IntOrText; rate?: IntOrText; encoding?: IntOrText }
+interface RtcpAttr { port?: IntOrText; netType?: IntOrText; ipVer?: IntOrText; address?: IntOrText }
+
+/** The typed values of one m= section, as sdp-transform's parse() has them for that media. */
+interface TypedMedia { rtp: RtpMap[]; rtcp?: RtcpAttr }
+
+/** One a= line of a media section (its text after `a=`) into `typed`, as sdp-transform does. */
+function typedAttribute(content: string, typed: TypedMedia): void {
+  if (content.startsWith('rtpmap:')) {
+    const m = RTPMAP.exec(content);
+    if (m) {
+      const r: RtpMap = { payload: toIntIfInt(m[1] as string), codec: toIntIfInt(m[2] as string) };
+      if (m[3] != null) r.rate = toIntIfInt(m[3]);
+      if (m[4] != null) r.encoding = toIntIfInt(m[4]);
+      typed.rtp.push(r);
+      return;
+    }
+  }
+  if (content.startsWith('rtcp:')) {
+    const m = RTCP.exec(content) as RegExpExecArray;
+    const r = (typed.rtcp ??= {});
+    // one object per media, later lines overwrite only what they carry (attachProperties)
+    if (m[1] != null) r.port = toIntIfInt(m[1]);
+    if (m[2] != null) r.netType = toIntIfInt(m[2]);
+    if (m[3] != null) r.ipVer = toIntIfInt(m[3]);
+    if (m[4] != null) r.address = toIntIfInt(m[4]);
+  }
+}
 
 function parseAttribute(text: string): SdpAttribute {
   const colon = text.indexOf(':');
@@ -68,13 +106,6 @@ export function parseSdp(text: string): SdpSession {
   const session = sections[0] as RawSection;
   if (session.lines[0]?.type !== 'v' || session.lines[0].value.trim() !== '0') throw new SdpParseError('SDP must start with v=0');
 
-  let parsed: sdpTransform.SessionDescription;
-  try {
-    parsed = sdpTransform.parse(text);
-  } catch (err) {
-    throw new SdpParseError('sdp-transform could not parse the SDP', { cause: err });
-  }
-
   let origin: SdpOrigin | null = null;
   let sessionName = '';
   const infoLines: string[] = [];
@@ -93,7 +124,7 @@ export function parseSdp(text: string): SdpSession {
   }
   if (!origin) throw new SdpParseError('no o= line');
 
-  const medias = sections.slice(1).map((raw, index) => parseMedia(raw, parsed.media[index]));
+  const medias = sections.slice(1).map((raw) => parseMedia(raw));
   return {
     origin,
     sessionName,
@@ -111,16 +142,14 @@ export function parseSdp(text: string): SdpSession {
   };
 }
 
-type ParsedMedia = sdpTransform.SessionDescription['media'][number];
-
-function parseMedia(raw: RawSection, typed: ParsedMedia | undefined): SdpMedia {
+function parseMedia(raw: RawSection): SdpMedia {
   const parts = (raw.mLine as string).trim().split(/\s+/);
   if (parts.length < 3) throw new SdpParseError(`invalid m= line "${raw.mLine}"`);
   const [type, portText, protocol, ...formats] = parts as [string, string, string, ...string[]];
   const portMatch = /^(\d+)(?:\/(\d+))?$/.exec(portText);
   if (!portMatch || Number(portMatch[1]) > 65535) throw new SdpParseError(`invalid port in m= line "${raw.mLine}"`);
-  if (!typed) throw new SdpParseError(`m= line "${raw.mLine}" not understood`);
 
+  const typed: TypedMedia = { rtp: [] };
   let connection: SdpConnection | null = null;
   const bandwidth: string[] = [];
   const attributes: SdpAttribute[] = [];
@@ -128,31 +157,50 @@ function parseMedia(raw: RawSection, typed: ParsedMedia | undefined): SdpMedia {
   for (const { type: t, value } of raw.lines) {
     if (t === 'c') connection = parseConnection(value);
     else if (t === 'b') bandwidth.push(value);
-    else if (t === 'a') attributes.push(parseAttribute(value));
-    else otherLines.push(`${t}=${value}`);
+    else if (t === 'a') {
+      attributes.push(parseAttribute(value));
+      typedAttribute(value, typed);
+    } else otherLines.push(`${t}=${value}`);
   }
 
-  const rtp = typed.rtp ?? [];
+  const rtp = typed.rtp;
+  // the first whitespace-separated token of each rtpmap/fmtp/rtcp-fb value, computed once
+  const keyed: Array<{ name: string; first: string; value: string }> = [];
+  for (const a of attributes) {
+    if (a.value !== null && (a.name === 'rtpmap' || a.name === 'fmtp' || a.name === 'rtcp-fb')) {
+      keyed.push({ name: a.name, first: a.value.split(/\s/)[0] as string, value: a.value });
+    }
+  }
   const codecs: SdpCodec[] = [];
   for (const format of formats) {
     if (!/^\d+$/.test(format)) continue;
     const pt = Number(format);
     const map = rtp.find((r) => r.payload === pt);
+    let rtpmap: string | null = null;
+    const fmtp: string[] = [];
+    const rtcpFb: string[] = [];
+    for (const k of keyed) {
+      if (k.first !== format) continue;
+      if (k.name === 'rtpmap') rtpmap ??= k.value;
+      else if (k.name === 'fmtp') fmtp.push(k.value);
+      else rtcpFb.push(k.value);
+    }
     codecs.push({
       payloadType: pt,
-      encoding: map?.codec ?? '',
-      clockRate: map?.rate ?? 0,
+      // typed as sdp-transform leaves them (a non-canonical number stays text)
+      encoding: (map?.codec ?? '') as string,
+      clockRate: (map?.rate ?? 0) as number,
       channels: map?.encoding ? Number(map.encoding) : null,
-      rtpmap: attributes.find((a) => a.name === 'rtpmap' && a.value?.split(/\s/)[0] === format)?.value ?? null,
-      fmtp: attributes.filter((a) => a.name === 'fmtp' && a.value?.split(/\s/)[0] === format).map((a) => a.value as string),
-      rtcpFb: attributes.filter((a) => a.name === 'rtcp-fb' && a.value?.split(/\s/)[0] === format).map((a) => a.value as string),
+      rtpmap,
+      fmtp,
+      rtcpFb,
     });
   }
   let rtcpPort: number | null = null;
   let rtcpAddress: SdpConnection | null = null;
   if (typed.rtcp) {
-    rtcpPort = typed.rtcp.port;
-    if (typed.rtcp.address && typed.rtcp.ipVer) rtcpAddress = { family: typed.rtcp.ipVer === 6 ? 6 : 4, address: typed.rtcp.address };
+    rtcpPort = typed.rtcp.port as number;
+    if (typed.rtcp.address && typed.rtcp.ipVer) rtcpAddress = { family: typed.rtcp.ipVer === 6 ? 6 : 4, address: typed.rtcp.address as string };
   }
   return {
     type,

@@ -50,6 +50,8 @@ export interface SdpOutputMedia {
   dtls?: string[];
   /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
   ptime?: number | null;
+  /** The m= line alone, no c= (the rejected plain twin of legacy OSRTP, as rtpengine writes it). */
+  bare?: boolean;
   /** `a=bundle-only` (RFC 8843): a bundled m= line offered with port 0 (`bundle: strict`). */
   bundleOnly?: boolean;
 }
@@ -133,6 +135,7 @@ function mediaLines(m: SdpOutputMedia, stripExtmap: readonly string[] | undefine
   const src = m.source;
   const portText = src.portCount !== null && m.port !== 0 ? `${m.port}/${src.portCount}` : `${m.port}`;
   const lines = [`m=${src.type} ${portText} ${m.protocol ?? src.protocol} ${m.formats.join(' ')}`.trimEnd()];
+  if (m.bare) return lines;
   if (m.port === 0 && !m.bundleOnly) {
     const family = m.connection?.family ?? src.connection?.family ?? 4;
     lines.push(connectionLine({ family, address: holdAddress(family) }));

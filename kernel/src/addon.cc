@@ -10,9 +10,12 @@
 //   .setTos(id, tos) -> boolean
 //   .setEntry(id, srcAddr, srcPort, rtp: [viaId, addr, port, ...], rtcp: [...],
 //             isRtcpSocket, rtcpMux, payloadTypes: number[],
-//             rtpPtMaps?: number[][])   (one flat [from, to, ...] list per rtp destination;
+//             rtpPtMaps?: number[][],  (one flat [from, to, ...] list per rtp destination;
 //                                        throws on bad input)
-//   .removeEntry(id) -> boolean
+//             srtpIn?: SrtpSpec | null, rtpSrtp?: (SrtpSpec|null)[], rtcpSrtp?: (SrtpSpec|null)[])
+//       -> the replaced entry's SRTP state (see srtp-addon.cc) or undefined
+//   .removeEntry(id) -> the removed entry's SRTP state, or false if there was no entry
+//   .srtpFailures(id) -> [auth, replay, invalid] of the entry's SRTP input, or null
 //   .statsPage(index) -> ArrayBuffer (SLOTS_PER_PAGE * SLOT_FIELDS float64)
 //   .status() -> { threads, sockets, entries, received, packets, bytes, ... }
 //   .live() -> { sockets, entries }
@@ -27,6 +30,7 @@
 
 #include "dtls.h"
 #include "engine.h"
+#include "srtp-addon.h"
 
 namespace {
 
@@ -118,6 +122,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod<&NativeEngine::SetTos>("setTos"),
                            InstanceMethod<&NativeEngine::SetEntry>("setEntry"),
                            InstanceMethod<&NativeEngine::RemoveEntry>("removeEntry"),
+                           InstanceMethod<&NativeEngine::SrtpFailures>("srtpFailures"),
                            InstanceMethod<&NativeEngine::StatsPage>("statsPage"),
                            InstanceMethod<&NativeEngine::Status>("status"),
                            InstanceMethod<&NativeEngine::Live>("live"),
@@ -326,15 +331,29 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                                          a.Get(k + 1).As<Napi::Number>().Int32Value());
       }
     }
-    std::string err = e.setEntry(id, spec);
+    if (info.Length() > 9) fp::ReadEntrySrtp(env, info[9], info.Length() > 10 ? info[10] : env.Undefined(),
+                                             info.Length() > 11 ? info[11] : env.Undefined(), spec);
+    fp::EntrySrtpState old;
+    std::string err = e.setEntry(id, spec, &old);
     if (!err.empty()) throw Napi::Error::New(env, "setEntry: " + err);
-    return env.Undefined();
+    return fp::EntrySrtpToJs(env, old);
   }
 
   Napi::Value RemoveEntry(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (closed_ || !engine_) return Napi::Boolean::New(env, false);
-    return Napi::Boolean::New(env, engine_->removeEntry(info[0].As<Napi::Number>().Uint32Value()));
+    fp::EntrySrtpState old;
+    if (!engine_->removeEntry(info[0].As<Napi::Number>().Uint32Value(), &old)) return Napi::Boolean::New(env, false);
+    return fp::EntrySrtpToJs(env, old);
+  }
+
+  Napi::Value SrtpFailures(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t f[3];
+    if (closed_ || !engine_ || !engine_->srtpFailures(info[0].As<Napi::Number>().Uint32Value(), f)) return env.Null();
+    Napi::Array a = Napi::Array::New(env, 3);
+    for (uint32_t i = 0; i < 3; i++) a.Set(i, (double)f[i]);
+    return a;
   }
 
   Napi::Value StatsPage(const Napi::CallbackInfo& info) {
@@ -364,6 +383,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     o.Set("noDestination", (double)t.noDest);
     o.Set("sendErrors", (double)t.sendErrors);
     o.Set("recvErrors", (double)t.recvErrors);
+    o.Set("srtpDropped", (double)t.srtpDropped);
     o.Set("jsSent", engine_ ? (double)engine_->jsSent : 0.0);
     o.Set("jsSendErrors", engine_ ? (double)engine_->jsSendErrors : 0.0);
     o.Set("cpuSeconds", t.cpuSeconds);
@@ -375,6 +395,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("sockets", engine_ ? (double)engine_->liveSockets.load() : 0.0);
     o.Set("entries", engine_ ? (double)engine_->liveEntries.load() : 0.0);
+    o.Set("srtpContexts", (double)fp::SrtpContext::live.load());
     return o;
   }
 

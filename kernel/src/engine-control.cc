@@ -127,7 +127,37 @@ bool Engine::setTos(uint32_t id, int tos) {
   return setTosFd(it->second->fd, it->second->family, tos) == 0;
 }
 
-std::string Engine::setEntry(uint32_t id, const EntrySpec& spec) {
+namespace {
+
+// The old entry's SRTP counters, for JS (read after the swap: no thread sees `old` any more).
+void captureSrtp(const Entry& old, EntrySrtpState* out) {
+  if (!out) return;
+  out->hasIn = (bool)old.srtpIn;
+  if (old.srtpIn) out->in = old.srtpIn->state();
+  for (const auto* list : {&old.rtp, &old.rtcp}) {
+    auto& dst = list == &old.rtp ? out->rtp : out->rtcp;
+    for (const Dest& d : *list) dst.emplace_back((bool)d.srtpOut, d.srtpOut ? d.srtpOut->state() : SrtpState{});
+  }
+}
+
+// A replacing entry continues the SRTP counters of the one it replaces, context by context
+// (matched by the JS state they continue), so no index is used twice across the swap.
+void continueSrtp(Entry& fresh, Entry& old) {
+  if (fresh.srtpIn && old.srtpIn && fresh.srtpIn->stateKey() == old.srtpIn->stateKey())
+    fresh.srtpIn->continueFrom(*old.srtpIn);
+  for (auto* list : {&fresh.rtp, &fresh.rtcp}) {
+    auto& olds = list == &fresh.rtp ? old.rtp : old.rtcp;
+    for (Dest& d : *list) {
+      if (!d.srtpOut) continue;
+      for (Dest& o : olds)
+        if (o.srtpOut && o.srtpOut->stateKey() == d.srtpOut->stateKey()) d.srtpOut->continueFrom(*o.srtpOut);
+    }
+  }
+}
+
+}  // namespace
+
+std::string Engine::setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* oldState) {
   auto it = socks_.find(id);
   if (it == socks_.end()) return "socket is closed";
   Sock* s = it->second.get();
@@ -153,6 +183,11 @@ std::string Engine::setEntry(uint32_t id, const EntrySpec& spec) {
         dest.ptOut[m.first] = (uint8_t)m.second;
         if (m.first != m.second) dest.renumber = true;
       }
+      if (d.srtpOut) {
+        std::string why;
+        dest.srtpOut = SrtpContext::create(*d.srtpOut, &why);
+        if (!dest.srtpOut) return "destination SRTP: " + why;
+      }
       out.push_back(std::move(dest));
     }
     return "";
@@ -167,17 +202,24 @@ std::string Engine::setEntry(uint32_t id, const EntrySpec& spec) {
     e->pts[pt] = 1;
     e->ptFilter = true;
   }
+  if (spec.srtpIn) {
+    std::string why;
+    e->srtpIn = SrtpContext::create(*spec.srtpIn, &why);
+    if (!e->srtpIn) return "source SRTP: " + why;
+  }
   std::unique_ptr<Entry> old;
   {
     WriteLock wl(&lock_);
+    if (s->entry) continueSrtp(*e, *s->entry);
     old = std::move(s->entry);
     s->entry = std::move(e);
     if (!old) tableEntries_++;
   }
+  if (old) captureSrtp(*old, oldState);
   return "";
 }
 
-bool Engine::removeEntry(uint32_t id) {
+bool Engine::removeEntry(uint32_t id, EntrySrtpState* oldState) {
   auto it = socks_.find(id);
   if (it == socks_.end()) return false;
   std::unique_ptr<Entry> old;
@@ -186,7 +228,19 @@ bool Engine::removeEntry(uint32_t id) {
     old = std::move(it->second->entry);
     if (old) tableEntries_--;
   }
+  if (old) captureSrtp(*old, oldState);
   return (bool)old;
+}
+
+bool Engine::srtpFailures(uint32_t id, uint64_t out[3]) const {
+  // JS thread: the map and the entry pointer change only on this thread; the counters are atomics
+  auto it = socks_.find(id);
+  if (it == socks_.end() || !it->second->entry || !it->second->entry->srtpIn) return false;
+  const SrtpContext& c = *it->second->entry->srtpIn;
+  out[0] = c.failAuth.load(std::memory_order_relaxed);
+  out[1] = c.failReplay.load(std::memory_order_relaxed);
+  out[2] = c.failInvalid.load(std::memory_order_relaxed);
+  return true;
 }
 
 Totals Engine::totals() const {
@@ -205,6 +259,7 @@ Totals Engine::totals() const {
     r.noDest += c.noDest.load(std::memory_order_relaxed);
     r.sendErrors += c.sendErrors.load(std::memory_order_relaxed);
     r.recvErrors += c.recvErrors.load(std::memory_order_relaxed);
+    r.srtpDropped += c.srtpDropped.load(std::memory_order_relaxed);
     double fin = t->finalCpu.load();
     if (fin >= 0) {
       r.cpuSeconds += fin;

@@ -157,11 +157,18 @@ struct Engine::Thread {
     bool split;
     uint8_t hdr[2];
     iovec iov2[2];
+    // An SRTP copy (its own buffer) instead of the shared receive buffer; null otherwise.
+    uint8_t* enc;
+    size_t encLen;
   };
   std::vector<Out> out;
   std::vector<mmsghdr> sendv;
   std::vector<int> fds;
   std::unique_ptr<PuntBatch> punt;
+  // SRTP output copies of the current batch (one per packet and encrypting destination);
+  // buffers are kept and reused, `encUsed` resets with every batch.
+  std::vector<std::unique_ptr<uint8_t[]>> enc;
+  size_t encUsed = 0;
 };
 
 }  // namespace fp

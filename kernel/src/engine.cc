@@ -209,8 +209,9 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
   bump(t->c.received, (uint64_t)r);
 
   Entry* e = s->entry.get();
-  uint64_t accPackets = 0, accBytes = 0, errs = 0;
+  uint64_t accPackets = 0, accBytes = 0, errs = 0, srtpDrops = 0;
   t->out.clear();
+  t->encUsed = 0;
 
   for (int i = 0; i < r; i++) {
     const mmsghdr& m = t->msgs[i];
@@ -224,6 +225,7 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
       continue;
     }
     const uint8_t* p = static_cast<const uint8_t*>(t->iov[i].iov_base);
+    const size_t wireLen = len;
     uint8_t b0 = p[0];
     bool toJs = false;
     const std::vector<Dest>* list = nullptr;
@@ -248,6 +250,15 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
         toJs = true;
       } else {
         list = rtcp ? &e->rtcp : &e->rtp;
+        if (e->srtpIn) {  // authenticate and decrypt in place (srtp.cc); failures counted there
+          int plain = srtpInput(e->srtpIn.get(), const_cast<uint8_t*>(p), len, rtcp);
+          if (plain < 0) {
+            errs++;
+            srtpDrops++;
+            continue;
+          }
+          len = (size_t)plain;
+        }
       }
     }
 
@@ -278,7 +289,7 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
     }
 
     accPackets++;
-    accBytes += len;
+    accBytes += wireLen;
     if (list->empty()) {
       bump(t->c.noDest, 1);
       continue;
@@ -299,7 +310,22 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
       o.h.msg_hdr.msg_iov = &t->iov[i];
       o.h.msg_hdr.msg_iovlen = 1;
       o.split = false;
-      if (isRtp && d.renumber) {
+      o.enc = nullptr;
+      if (d.srtpOut) {
+        // an encrypted copy per destination: renumbered first, then protected in place
+        if (t->encUsed == t->enc.size()) t->enc.emplace_back(new uint8_t[MAX_PACKET + SRTP_MAX_OVERHEAD]);
+        uint8_t* b = t->enc[t->encUsed].get();
+        memcpy(b, p, len);
+        if (isRtp && d.renumber) b[1] = (uint8_t)((p[1] & 0x80) | d.ptOut[p[1] & 0x7f]);
+        int w = srtpOutput(d.srtpOut.get(), b, len, !isRtp);
+        if (w < 0) {
+          bump(t->c.sendErrors, 1);
+          continue;
+        }
+        t->encUsed++;
+        o.enc = b;
+        o.encLen = (size_t)w;
+      } else if (isRtp && d.renumber) {
         uint8_t pt = p[1] & 0x7f;
         if (d.ptOut[pt] != pt) {
           o.split = true;
@@ -326,6 +352,7 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
     bump(t->c.packets, accPackets);
     bump(t->c.bytes, accBytes);
     bump(t->c.errors, errs);
+    if (srtpDrops) bump(t->c.srtpDropped, srtpDrops);
   }
 
   if (t->out.empty()) return;
@@ -338,7 +365,12 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
     t->sendv.clear();
     for (auto& o : t->out) {
       if (o.fd != fd) continue;
-      if (o.split) {
+      if (o.enc) {
+        o.iov2[0].iov_base = o.enc;
+        o.iov2[0].iov_len = o.encLen;
+        o.h.msg_hdr.msg_iov = o.iov2;
+        o.h.msg_hdr.msg_iovlen = 1;
+      } else if (o.split) {
         o.iov2[0].iov_base = o.hdr;
         o.iov2[0].iov_len = 2;
         o.h.msg_hdr.msg_iov = o.iov2;

@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "srtp.h"
+
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -30,7 +32,7 @@
 namespace fp {
 
 // Bumped whenever the JS <-> addon interface changes; native-fast-path.ts checks it.
-constexpr int ABI_VERSION = 2;
+constexpr int ABI_VERSION = 3;
 // Receive buffer per datagram; anything larger (MSG_TRUNC) is counted as oversized, dropped.
 constexpr size_t MAX_PACKET = 4096;
 // recvmmsg/sendmmsg batch.
@@ -51,6 +53,8 @@ struct Dest {
   // ptOut[pt] is the payload type the packet leaves with. Identity unless `renumber`.
   bool renumber = false;
   uint8_t ptOut[128];
+  // SRTP toward this destination (srtp.h), or null: plain.
+  std::unique_ptr<SrtpContext> srtpOut;
 };
 
 struct Entry {
@@ -68,6 +72,8 @@ struct Entry {
   bool rtcpMux = false;
   bool ptFilter = false;
   uint8_t pts[128] = {};
+  // SRTP from the source (srtp.h), or null: plain.
+  std::unique_ptr<SrtpContext> srtpIn;
 };
 
 struct Sock {
@@ -113,11 +119,12 @@ struct alignas(64) ThreadCounters {
   std::atomic<uint64_t> noDest{0};       // accepted but the matching destination list was empty
   std::atomic<uint64_t> sendErrors{0};   // EAGAIN / other send failures (dropped)
   std::atomic<uint64_t> recvErrors{0};
+  std::atomic<uint64_t> srtpDropped{0};  // failed SRTP/SRTCP authentication, replay, MKI, length
 };
 
 struct Totals {
   uint64_t received, packets, bytes, sent, punted, puntDropped, errors, oversized, empty, noDest,
-      sendErrors, recvErrors;
+      sendErrors, recvErrors, srtpDropped;
   double cpuSeconds;
 };
 
@@ -138,10 +145,12 @@ struct EntrySpec {
     std::string addr;
     uint16_t port;
     std::vector<std::pair<int, int>> ptMap;  // [from, to] payload types (RTP destinations only)
+    std::shared_ptr<SrtpSpec> srtpOut;        // null: plain
   };
   std::vector<D> rtp, rtcp;
   bool isRtcpSocket, rtcpMux;
   std::vector<int> payloadTypes;
+  std::shared_ptr<SrtpSpec> srtpIn;  // null: plain
 };
 
 class Engine {
@@ -160,8 +169,11 @@ class Engine {
   bool send(uint32_t id, const uint8_t* data, size_t len, const std::string& address, uint16_t port);
   bool setTos(uint32_t id, int tos);
   // "" or an error message (bad address, unknown/closed socket).
-  std::string setEntry(uint32_t id, const EntrySpec& spec);
-  bool removeEntry(uint32_t id);
+  // `old`, if given, receives the SRTP counters of the entry replaced or removed.
+  std::string setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* old = nullptr);
+  bool removeEntry(uint32_t id, EntrySrtpState* old = nullptr);
+  // Live SRTP input failures [auth, replay, invalid] of a socket's entry; false if none.
+  bool srtpFailures(uint32_t id, uint64_t out[3]) const;
 
   Totals totals() const;
   int threadCount() const { return (int)threads_.size(); }

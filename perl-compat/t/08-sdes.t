@@ -1,6 +1,7 @@
 #!/usr/bin/perl
 # SDES (a=crypto) negotiation in auto-daemon style: SRTP pass-through with rtpengine's own
-# suites appended, RTP -> SRTP and SRTP -> RTP conversion, SDES flags, OSRTP accept.
+# suites appended, RTP -> SRTP and SRTP -> RTP conversion, SDES flags, OSRTP accept, legacy OSRTP
+# (offer-legacy, accept-legacy).
 
 use strict;
 use warnings;
@@ -157,6 +158,113 @@ a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:CRYPTO128
 SDP
 
 rtpe_req('delete', 'delete OSRTP', { });
+
+# legacy OSRTP: each media twice, plain RTP and SRTP
+
+new_call;
+
+offer('OSRTP offer-legacy', { ICE => 'remove', OSRTP => [ 'offer-legacy' ], 'transport-protocol' => 'RTP/SAVP',
+		SDES => [ 'only-AES_CM_128_HMAC_SHA1_80' ] }, <<SDP);
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio 3012 RTP/AVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+----------------------------------
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 203.0.113.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+m=audio PORT RTP/SAVP 0
+c=IN IP4 203.0.113.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:CRYPTO128
+SDP
+
+answer('OSRTP offer-legacy, legacy answer taking SRTP', { ICE => 'remove', OSRTP => [ 'accept-legacy' ] }, <<SDP);
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio 0 RTP/AVP 0
+m=audio 3014 RTP/SAVP 0
+c=IN IP4 198.51.100.3
+a=sendrecv
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:Vh8lPC7LJBWOUm8gd6PS3iqmlFR9zg0kgqQ8D8Bz
+----------------------------------
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio PORT RTP/AVP 0
+c=IN IP4 203.0.113.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+SDP
+
+rtpe_req('delete', 'delete OSRTP offer-legacy', { });
+
+new_call;
+
+offer('OSRTP accept-legacy', { ICE => 'remove', OSRTP => [ 'accept-legacy' ], SDES => [ 'only-AES_CM_128_HMAC_SHA1_80' ] }, <<SDP);
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio 3016 RTP/AVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+m=audio 3016 RTP/SAVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:2Vc7DUuyhHDDVqN5QQiCyTrk2vsl1nrJrrZv7r5K
+----------------------------------
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.1
+s=tester
+t=0 0
+m=audio PORT RTP/SAVP 0
+c=IN IP4 203.0.113.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:2Vc7DUuyhHDDVqN5QQiCyTrk2vsl1nrJrrZv7r5K
+SDP
+
+answer('OSRTP accept-legacy, answer', { ICE => 'remove', OSRTP => [ 'accept-legacy' ] }, <<SDP);
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio 3018 RTP/SAVP 0
+c=IN IP4 198.51.100.3
+a=sendrecv
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:h4g0aPHu4JE9Gp1Zf2rXWkCm8c6j0G5QvyE7vFmL
+----------------------------------
+v=0
+o=- 1545997027 1 IN IP4 198.51.100.3
+s=tester
+t=0 0
+m=audio 0 RTP/AVP 0
+m=audio PORT RTP/SAVP 0
+c=IN IP4 203.0.113.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:h4g0aPHu4JE9Gp1Zf2rXWkCm8c6j0G5QvyE7vFmL
+SDP
+
+rtpe_req('delete', 'delete OSRTP accept-legacy', { });
 
 leak_check('SDES');
 

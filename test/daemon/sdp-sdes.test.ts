@@ -303,6 +303,105 @@ ${head('198.51.100.1')}${outMedia('RTP/AVP').replace('a=rtpmap', `a=crypto:1 AES
   });
 });
 
+describe('OSRTP legacy (two m= lines: plain RTP and SRTP)', () => {
+  const plainTwin = `m=audio PORT RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+`;
+
+  it('offer-legacy: an SRTP offer gets its plain twin first; a legacy answer picking SRTP is collapsed (accept-legacy)', async () => {
+    t.newCall();
+    const [p1, , p2] = await t.offer('OSRTP offer-legacy', { OSRTP: ['offer-legacy'], 'transport-protocol': 'RTP/SAVP', SDES: ['only-AES_CM_128_HMAC_SHA1_80'] },
+      `${offerHead('RTP/AVP')}${sep}
+${head('198.51.100.1')}${plainTwin}${outMedia('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:CRYPTO128
+`);
+    // both lines advertise the one relay port
+    expect(p2).toBe(p1);
+    const b = K128();
+    await t.answer('OSRTP offer-legacy, SRTP answered', { OSRTP: ['accept-legacy'] }, `${head('198.51.100.3')}m=audio 0 RTP/AVP 0
+m=audio 2002 RTP/SAVP 0
+c=IN IP4 198.51.100.3
+a=sendrecv
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${b.in}
+${sep}
+${head('198.51.100.3')}${outMedia('RTP/AVP')}`);
+    const q = await d.ng.request({ command: 'query', 'call-id': t.callId });
+    const tags = q.tags as Record<string, { medias: Array<{ index: number; protocol: string; flags: string[] }> }>;
+    // one media per side: the plain twin was taken out
+    expect(Object.values(tags).map((tag) => tag.medias.length)).toEqual([1, 1]);
+  });
+
+  it('offer-legacy: a legacy answer picking plain RTP (SRTP twin rejected) leaves that side plain', async () => {
+    t.newCall();
+    await t.offer('OSRTP offer-legacy 2', { OSRTP: ['offer-legacy'], 'transport-protocol': 'RTP/SAVP', SDES: ['only-AES_CM_128_HMAC_SHA1_80'] },
+      `${offerHead('RTP/AVP')}${sep}
+${head('198.51.100.1')}${plainTwin}${outMedia('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:CRYPTO128
+`);
+    await t.answer('OSRTP offer-legacy, plain answered', { OSRTP: ['accept-legacy'] }, `${head('198.51.100.3')}m=audio 2002 RTP/AVP 0
+c=IN IP4 198.51.100.3
+a=sendrecv
+m=audio 0 RTP/SAVP 0
+${sep}
+${head('198.51.100.3')}${outMedia('RTP/AVP')}`);
+  });
+
+  it('accept-legacy: a plain + SRTP offer is one SRTP media; the answer to it rejects the plain twin in place', async () => {
+    t.newCall();
+    const a = K128();
+    await t.offer('OSRTP accept-legacy', { OSRTP: ['accept-legacy'], SDES: ['only-AES_CM_128_HMAC_SHA1_80'] }, `${head('198.51.100.1')}m=audio 2000 RTP/AVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+m=audio 2000 RTP/SAVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${a.in}
+${sep}
+${head('198.51.100.1')}${outMedia('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${a.out}
+`);
+    const b = K128();
+    await t.answer('OSRTP accept-legacy, answer', { OSRTP: ['accept-legacy'] }, `${answerHead('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${b.in}
+${sep}
+${head('198.51.100.3')}m=audio 0 RTP/AVP 0
+${outMedia('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${b.out}
+`);
+  });
+
+  it('accept (both forms): SRTP written first, its plain twin second; converted to plain RTP toward the answerer', async () => {
+    t.newCall();
+    const a = K128();
+    await t.offer('OSRTP accept, reversed pair', { OSRTP: ['accept'], 'transport-protocol': 'RTP/AVP' }, `${head('198.51.100.1')}m=audio 2000 RTP/SAVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${a.in}
+m=audio 2000 RTP/AVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+${sep}
+${head('198.51.100.1')}${outMedia('RTP/AVP')}`);
+    await t.answer('OSRTP accept, reversed pair, answer', {}, `${answerHead('RTP/AVP')}${sep}
+${head('198.51.100.3')}${outMedia('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:CRYPTO128
+m=audio 0 RTP/AVP 0
+`);
+  });
+
+  it('without accept-legacy the two m= lines stay two medias', async () => {
+    t.newCall();
+    const a = K128();
+    await t.offer('no accept-legacy', { SDES: ['nonew'] }, `${head('198.51.100.1')}m=audio 2000 RTP/AVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+m=audio 2000 RTP/SAVP 0
+c=IN IP4 198.51.100.1
+a=sendrecv
+a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${a.in}
+${sep}
+${head('198.51.100.1')}${outMedia('RTP/AVP')}${outMedia('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${a.out}
+`);
+  });
+});
+
 describe('cleanup', () => {
   it('deletes every call and leaves no leaks', async () => {
     await t.cleanup();

@@ -180,12 +180,12 @@ describe.runIf(available)('native fast path', () => {
     expect(s.send(Buffer.from('x'), P.port, 'garbage')).toBe(false); // counted, never thrown
     s.setTos(0xb8);
 
-    expect(e.nativeLive()).toEqual({ sockets: 1, entries: 0 });
+    expect(e.nativeLive()).toEqual({ sockets: 1, entries: 0, srtpContexts: 0 });
     const port = s.localPort;
     s.close();
     s.close(); // idempotent
     expect(s.send(Buffer.from('x'), P.port, LO)).toBe(false);
-    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0 });
+    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0, srtpContexts: 0 });
     // the port is free again (SO_REUSEADDR off, but nothing holds it)
     const again = await e.sockets.open(LO, port, 4, () => undefined);
     expect(again.localPort).toBe(port);
@@ -212,14 +212,14 @@ describe.runIf(available)('native fast path', () => {
     const st = e.status();
     expect(st).toMatchObject({ threads: 2, entries: 2, sockets: 2, packets: 5, punted: 0, sent: 5, dropped: 0 });
     expect(punts).toEqual([]);
-    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 2 });
+    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 2, srtpContexts: 0 });
 
     // stats survive an entry replacement (cumulative for the socket's lifetime)
     e.setEntry(a, entry(A.source, { rtp: [{ via: b, address: LO, port: B.port }] }));
     await A.send(rtp(4), a);
     expect(await until(() => B.got.length === 4)).toBe(true);
     expect(e.entryStats(a).packets).toBe(4);
-    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 2 });
+    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 2, srtpContexts: 0 });
   });
 
   test('IPv6 relay on ::1', async (ctx) => {
@@ -473,11 +473,11 @@ describe.runIf(available)('native fast path', () => {
     expect(() => e.setEntry(a, entry(A.source, { rtp: [{ via: b, address: LO, port: B.port }] }))).toThrow(/closed/);
     expect(() => e.setEntry(b, entry(B.source))).toThrow(/closed/);
     // a's entry still references b's native object until it is replaced or removed
-    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 1 });
+    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 1, srtpContexts: 0 });
     e.removeEntry(a);
-    expect(e.nativeLive()).toEqual({ sockets: 1, entries: 0 });
+    expect(e.nativeLive()).toEqual({ sockets: 1, entries: 0, srtpContexts: 0 });
     a.close();
-    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0 });
+    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0, srtpContexts: 0 });
   });
 
   test('close(): threads joined, sockets closed, nativeLive zero, stats frozen, calls after close are safe', async () => {
@@ -492,11 +492,11 @@ describe.runIf(available)('native fast path', () => {
     e.setEntry(b, entry(B.source, { rtp: [{ via: a, address: LO, port: A.port }] }));
     await A.send(rtp(1), a);
     expect(await until(() => B.got.length === 1)).toBe(true);
-    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 2 });
+    expect(e.nativeLive()).toEqual({ sockets: 2, entries: 2, srtpContexts: 0 });
     const port = a.localPort;
     await e.close();
     await e.close(); // idempotent
-    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0 });
+    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0, srtpContexts: 0 });
     expect(e.status()).toMatchObject({ enabled: false, sockets: 0, entries: 0 });
     expect(e.entryStats(a).packets).toBe(1);
     expect(a.send(Buffer.from('x'), A.port, LO)).toBe(false);
@@ -533,7 +533,7 @@ describe.runIf(available)('native fast path', () => {
       expect(res.error, String(res.error)).toBeUndefined();
       expect(res.stderr).toBe('');
       expect(res.status).toBe(0);
-      expect(res.stdout.trim()).toBe(callClose ? 'closed {"sockets":0,"entries":0}' : 'left open');
+      expect(res.stdout.trim()).toBe(callClose ? 'closed {"sockets":0,"entries":0,"srtpContexts":0}' : 'left open');
     }
   });
 

@@ -32,7 +32,7 @@ describe.skipIf(!engine)('kernelize on the native engine', () => {
     await calls.destroyAll('shutdown');
     for (const p of peers.splice(0)) p.close();
     expect(leakState(ctx)).toEqual(NO_LEAKS);
-    expect(engine!.nativeLive()).toEqual({ sockets: 0, entries: 0 });
+    expect(engine!.nativeLive()).toEqual({ sockets: 0, entries: 0, srtpContexts: 0 });
   });
 
   async function setup() {

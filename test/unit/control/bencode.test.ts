@@ -221,3 +221,54 @@ describe('bencodeEncode into one buffer', () => {
     expect(bencodeEncode({ a: 1 }).toString('latin1')).toBe('d1:ai1ee');
   });
 });
+
+/**
+ * The encoder writes digits and short ASCII strings byte by byte and the decoder reads lengths
+ * and integers in place: checked against a plain string-building encoder on random values.
+ */
+describe('bencode fast paths against a reference encoder', () => {
+  type V = string | number | V[] | { [k: string]: V };
+  const ref = (v: V): Buffer => {
+    if (typeof v === 'number') return Buffer.from(`i${v}e`, 'latin1');
+    if (typeof v === 'string') {
+      const bytes = Buffer.from(v, 'utf8');
+      return Buffer.concat([Buffer.from(`${bytes.length}:`, 'latin1'), bytes]);
+    }
+    if (Array.isArray(v)) return Buffer.concat([b('l'), ...v.map(ref), b('e')]);
+    return Buffer.concat([b('d'), ...Object.entries(v).flatMap(([k, x]) => [ref(k), ref(x)]), b('e')]);
+  };
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const alphabet = ['a', 'Z', '0', ' ', ':', 'e', 'é', '€', '\u{1F600}', '\n'];
+  const str = () => Array.from({ length: rnd(3) === 0 ? 70 + rnd(100) : rnd(20) }, () => alphabet[rnd(rnd(2) ? 6 : alphabet.length)]).join('');
+  const ints = [0, 1, 9, 10, 99, 100, -1, -10, 12345, -98765, 2 ** 31, 1796171660450000, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+  const gen = (depth: number): V => {
+    const k = depth > 3 ? rnd(2) : rnd(4);
+    if (k === 0) return ints[rnd(ints.length)] as number;
+    if (k === 1) return str();
+    if (k === 2) return Array.from({ length: rnd(5) }, () => gen(depth + 1));
+    const o: { [k: string]: V } = {};
+    for (let i = rnd(6); i > 0; i--) o[str()] = gen(depth + 1);
+    return o;
+  };
+
+  it('encodes byte for byte as the reference and decodes back', () => {
+    for (let i = 0; i < 2000; i++) {
+      const v = gen(0);
+      const expected = ref(v);
+      const got = bencodeEncode(v);
+      expect(got.equals(expected)).toBe(true);
+      expect(bencodeToPlain(bencodeDecode(got))).toEqual(v);
+    }
+  });
+
+  it('still refuses leading zeros, -0, empty and oversized integers and lengths', () => {
+    for (const bad of ['i01e', 'i-0e', 'ie', 'i-e', 'i1x2e', 'i99999999999999999e', '01:a', '12345678901:a', ':a', '5:ab']) {
+      expect(() => dec(bad), bad).toThrow(BencodeError);
+    }
+    expect(() => dec('i12')).toThrow(/unterminated integer/);
+  });
+});

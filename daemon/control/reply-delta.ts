@@ -1,0 +1,130 @@
+/**
+ * Compact storage of ng replies for the cookie cache: a reply is coded as the differences from
+ * a reference reply of similar size (replies of one kind share nearly all their bytes: keys,
+ * SDP lines, statistics layout; they differ in ports, tags, numbers). The coding is a plain
+ * LZ77 against the reference only: literal runs and copies of reference ranges. Decoding gives
+ * the exact bytes back; the cache checks nothing else, so `decodeDelta(encodeDelta(x)) === x`
+ * is the whole contract (test/unit/control/reply-delta.test.ts).
+ *
+ * Format: a sequence of ops, each a LEB128 varint `len << 1 | kind`; kind 0 is followed by
+ * `len` literal bytes, kind 1 by a varint offset into the reference (copy `len` bytes).
+ */
+
+const MIN_MATCH = 4;
+const HASH_BITS = 12;
+
+function hash4(b: Buffer, i: number): number {
+  const v = (b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24);
+  return Math.imul(v, 0x9e3779b1) >>> (32 - HASH_BITS);
+}
+
+/** A reference reply with the positions of its 4-byte sequences. */
+export class DeltaReference {
+  readonly table = new Int32Array(1 << HASH_BITS);
+
+  constructor(readonly bytes: Buffer) {
+    // the first occurrence wins: copies then prefer the reference's own order
+    for (let i = bytes.length - MIN_MATCH; i >= 0; i--) this.table[hash4(bytes, i)] = i + 1;
+  }
+}
+
+let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+
+function ensure(pos: number, n: number): void {
+  if (pos + n <= scratch.length) return;
+  let size = scratch.length * 2;
+  while (size < pos + n) size *= 2;
+  const next = Buffer.allocUnsafeSlow(size);
+  scratch.copy(next, 0, 0, pos);
+  scratch = next;
+}
+
+function varint(pos: number, v: number): number {
+  ensure(pos, 8);
+  while (v >= 0x80) {
+    scratch[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  scratch[pos++] = v;
+  return pos;
+}
+
+function literal(pos: number, x: Buffer, from: number, to: number): number {
+  if (to <= from) return pos;
+  pos = varint(pos, (to - from) * 2);
+  ensure(pos, to - from);
+  x.copy(scratch, pos, from, to);
+  return pos + (to - from);
+}
+
+/**
+ * `x` coded against `ref`, in a shared scratch buffer (valid until the next call: the caller
+ * copies it out). Longer than `x` only for data unlike the reference (the caller then keeps `x`).
+ */
+export function encodeDelta(x: Buffer, ref: DeltaReference): Buffer {
+  const r = ref.bytes;
+  const n = x.length;
+  const rn = r.length;
+  let pos = 0;
+  let i = 0;
+  let litStart = 0;
+  // where the reference would continue if the bytes since the last copy were a substitution
+  let guess = -1;
+  while (i + MIN_MATCH <= n) {
+    let j = -1;
+    if (guess >= 0 && guess + MIN_MATCH <= rn && x[i] === r[guess] && x[i + 1] === r[guess + 1] && x[i + 2] === r[guess + 2] && x[i + 3] === r[guess + 3]) {
+      j = guess;
+    } else {
+      const c = (ref.table[hash4(x, i)] as number) - 1;
+      if (c >= 0 && x[i] === r[c] && x[i + 1] === r[c + 1] && x[i + 2] === r[c + 2] && x[i + 3] === r[c + 3]) j = c;
+    }
+    if (j < 0) {
+      i++;
+      if (guess >= 0) guess++;
+      continue;
+    }
+    let len = MIN_MATCH;
+    while (i + len < n && j + len < rn && x[i + len] === r[j + len]) len++;
+    pos = literal(pos, x, litStart, i);
+    pos = varint(pos, len * 2 + 1);
+    pos = varint(pos, j);
+    i += len;
+    litStart = i;
+    guess = j + len;
+  }
+  pos = literal(pos, x, litStart, n);
+  return scratch.subarray(0, pos);
+}
+
+/** The reply of `length` bytes that `coded` describes against `ref`. */
+export function decodeDelta(coded: Buffer, ref: Buffer, length: number): Buffer {
+  const out = Buffer.allocUnsafeSlow(length);
+  let o = 0;
+  let p = 0;
+  const read = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const c = coded[p++];
+      if (c === undefined) throw new Error('reply-delta: truncated');
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  while (p < coded.length) {
+    const op = read();
+    const len = Math.floor(op / 2);
+    if (o + len > length) throw new Error('reply-delta: longer than recorded');
+    if (op % 2 === 0) {
+      coded.copy(out, o, p, p + len);
+      p += len;
+    } else {
+      const from = read();
+      ref.copy(out, o, from, from + len);
+    }
+    o += len;
+  }
+  if (o !== length) throw new Error('reply-delta: shorter than recorded');
+  return out;
+}
