@@ -87,6 +87,8 @@ function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
       playing: s.inject?.playing ? 1 : 0,
     }));
   }
+  const translated = stream.rtcpSinks.reduce((n, s) => n + (s.rtcpTranslate?.translated ?? 0), 0);
+  if (translated > 0) out['translated RTCP'] = translated;
   if (stream.rtcpQuality && stream.rtcpQuality.malformed > 0) out['malformed RTCP'] = stream.rtcpQuality.malformed;
   const transcoding = stream.rtpSinks.flatMap((s) => (s.codec ? describeTranscoding(s.codec) : []));
   if (transcoding.length > 0) out.transcoding = transcoding;

@@ -133,6 +133,8 @@ export class StreamControl {
       this.counters.blocked++;
       return null;
     }
+    // the common case (events only logged): no per-SSRC audio bookkeeping at all
+    if (!this.detect && this.delayMs === 0 && this.security === null) return this.silence ? this.silenced(pkt, pt) : pkt;
     const st = this.state(rtpSsrc(pkt));
     const codec = this.audio.get(pt);
     if (codec) st.frame = Math.max(1, Math.floor(payloadLength(pkt) / codec.bytesPerSample));
@@ -146,17 +148,19 @@ export class StreamControl {
         if (ev !== null) return ev;
       }
     }
-    if (this.silence) {
-      const fill = this.silenceByte.get(pt);
-      if (fill === undefined) return out; // a codec we cannot make silence for passes (as rtpengine)
-      const off = payloadOffset(out);
-      const len = payloadLength(out);
-      const copy = Buffer.from(out);
-      copy.fill(fill, off, off + len);
-      this.counters.silenced++;
-      return copy;
-    }
-    return out;
+    return this.silence ? this.silenced(out, pt) : out;
+  }
+
+  /** silence media: a copy with the payload replaced by the codec's silence. */
+  private silenced(pkt: Buffer, pt: number): Buffer {
+    const fill = this.silenceByte.get(pt);
+    if (fill === undefined) return pkt; // a codec we cannot make silence for passes (as rtpengine)
+    const off = payloadOffset(pkt);
+    const len = payloadLength(pkt);
+    const copy = Buffer.from(pkt);
+    copy.fill(fill, off, off + len);
+    this.counters.silenced++;
+    return copy;
   }
 
   private state(ssrc: number): SsrcDtmf {

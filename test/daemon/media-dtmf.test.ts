@@ -170,6 +170,30 @@ describe.each([{ fastPath: false }, { fastPath: true }])('DTMF, fast path $fastP
     await deleteCall(d, callId);
   });
 
+  it('detect-DTMF and DTMF-delay keep the stream on the JS path (saying why) and in-band digits are counted', async () => {
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    peers.push(a, b);
+    const callId = uniqueCallId('dtmf-detect-fp');
+    const offer = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'da', sdp: A_SDP(a), flags: ['detect-DTMF'] });
+    const answer = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'da', 'to-tag': 'db', sdp: B_SDP(b), 'DTMF-delay': 100 });
+    const toRelayA = relayPortsOf(answer.sdp as string).rtp;
+    const toRelayB = relayPortsOf(offer.sdp as string).rtp;
+    for (let f = 0; f < 4; f++) a.send(rtpPacket(10 + f, { ssrc: 0xa1, pt: 0, ts: 160 * f, payload: encodeUlaw(toneSamples(1, 8000, 160 * f, 160, 6)) }), toRelayA);
+    a.send(rtpPacket(14, { ssrc: 0xa1, pt: 0, ts: 640, payload: Buffer.alloc(160, 0xff) }), toRelayA);
+    b.send(rtpPacket(1, { ssrc: 0xb1, pt: 0 }), toRelayB);
+    expect(await b.waitFor(5)).toHaveLength(5);
+    await a.waitFor(1);
+    const q = await d.ng.request({ command: 'query', 'call-id': callId });
+    const sa = q.tags.da.medias[0].streams[0];
+    const sb = q.tags.db.medias[0].streams[0];
+    expect(sa['media control']['in-band DTMF events']).toBe(1);
+    if (fastPath) expect(sa.fastPath).toEqual({ native: 0, reason: 'detect DTMF: in-band tones are looked for on the JS path' });
+    expect(sb['media control']['DTMF delay']).toBe(100);
+    if (fastPath) expect(sb.fastPath).toEqual({ native: 0, reason: 'DTMF-delay: telephone-event is delayed on the JS path' });
+    await deleteCall(d, callId);
+  });
+
   it('play DTMF sends events continuing the stream, then renumbers what follows', async () => {
     const c = await setup('dtmf-play');
     for (let i = 0; i < 5; i++) c.a.send(rtpPacket(100 + i, { ssrc: 0xa1, ts: 16000 + i * 160 }), c.toRelayA);

@@ -99,6 +99,8 @@ describe('RTCP translation and jitter (JS path)', () => {
     expect(rr.readUInt32BE(24)).toBe(0x12345678);
     const q = await d.ng.request({ command: 'query', 'call-id': l.callId });
     expect(q.tags.ta.medias[0].streams[0].fastPath.native).toBe(0);
+    expect(q.tags.ta.medias[0].streams[0]['translated RTCP']).toBe(1);
+    expect(q.tags.tb.medias[0].streams[0]['translated RTCP']).toBe(1);
     await d.ng.request({ command: 'delete', 'call-id': l.callId, 'delete-delay': 0 });
   });
 
