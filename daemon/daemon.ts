@@ -41,6 +41,8 @@ export class Daemon {
   readonly leaks: LeakRegistry;
   readonly interfaces: InterfaceSet;
   private engine: FastPathEngine | null = null;
+  /** The addon as the JS path's socket layer only (no forwarding table): -t -1 with the addon built. */
+  private mediaIo: FastPathEngine | null = null;
   private fastPathReason = 'disabled (-t/--table is negative)';
   private ctx!: CallContext;
   calls!: CallHash;
@@ -69,11 +71,13 @@ export class Daemon {
         if (cfg.noFallback) throw new Error(`fast path unavailable and --no-fallback given: ${loaded.unavailable}`);
         log().warn({ reason: loaded.unavailable }, 'Fast path unavailable, forwarding on the JS path');
       } else {
+        loaded.batcher.onSendErrors = (n) => this.counters.add('sendErrors', n);
         this.engine = loaded;
         this.fastPathReason = '';
         log().info({ threads: cfg.fastPathThreads }, 'Fast path enabled');
       }
     }
+    if (!this.engine && cfg.mediaSockets !== 'dgram') await this.loadMediaIo(cfg.table >= 0);
     const kernel = this.engine ? new Kernelizer(this.engine, this.leaks) : null;
     if (kernel) this.leaks.addHolderProbe('fast-path entries', (obj) => kernel.holds(obj));
     this.ctx = {
@@ -81,8 +85,9 @@ export class Daemon {
       interfaces: this.interfaces,
       leaks: this.leaks,
       counters: this.counters,
-      sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
+      sockets: this.engine?.sockets ?? this.mediaIo?.sockets ?? dgramSocketFactory,
       kernel,
+      native: this.engine ?? this.mediaIo,
     };
     this.interfaces.allocationPause = readTestPause();
     if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
@@ -124,6 +129,30 @@ export class Daemon {
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
     this.sampleGrowth();
+  }
+
+  /**
+   * Without the forwarding table (-t -1, or the fast path unavailable) the addon still owns the
+   * media sockets when it loads: its thread reads them with recvmmsg and hands JS one batch per
+   * round, JS sends in batches (see docs/fast-path.md, "JS-path I/O"). No entry is ever set, so
+   * every packet takes the JS path. Node's dgram stays the fallback (`--media-sockets=dgram`).
+   */
+  private async loadMediaIo(tableFailed: boolean): Promise<void> {
+    const cfg = this.config;
+    if (tableFailed) {
+      // the addon did not load for the fast path: it will not load for I/O either
+      if (cfg.mediaSockets === 'native') throw new Error(`--media-sockets=native: the addon is unavailable: ${this.fastPathReason}`);
+      return;
+    }
+    const loaded = await loadFastPath({ threads: cfg.fastPathThreads, tos: cfg.tos ?? undefined });
+    if ('unavailable' in loaded) {
+      if (cfg.mediaSockets === 'native') throw new Error(`--media-sockets=native: the addon is unavailable: ${loaded.unavailable}`);
+      log().info({ reason: loaded.unavailable }, 'Media sockets on Node dgram (the addon is unavailable)');
+      return;
+    }
+    loaded.batcher.onSendErrors = (n) => this.counters.add('sendErrors', n);
+    this.mediaIo = loaded;
+    log().info('Media sockets owned by the addon (batched JS-path I/O, no forwarding table)');
   }
 
   /** The other control listeners: CLI (-c), ng over TCP, HTTP/HTTPS/WebSocket, legacy rtpproxy UDP (-u). */
@@ -224,7 +253,7 @@ export class Daemon {
 
   private async leakReport(): Promise<Reply> {
     await this.leaks.settle();
-    const native = this.engine?.nativeLive() ?? null;
+    const native = (this.engine ?? this.mediaIo)?.nativeLive() ?? null;
     return { ...(this.leaks.report() as unknown as Reply), native: native ?? {} };
   }
 
@@ -250,13 +279,14 @@ export class Daemon {
     // each call after the command holding it (if any) has finished: teardown takes the write lock
     await this.calls?.destroyAll('shutdown');
     await this.leaks.settle();
-    if (this.engine) {
-      const native = this.engine.nativeLive();
+    const nativeEngine = this.engine ?? this.mediaIo;
+    if (nativeEngine) {
+      const native = nativeEngine.nativeLive();
       if (native.entries > 0 || native.sockets > 0) {
         log().warn({ native }, 'leak audit: native fast-path objects still live after every call was torn down');
         this.leaks.leaked += native.entries + native.sockets;
       }
-      await this.engine.close();
+      await nativeEngine.close();
     }
     const summary = this.leaks.summaryText();
     if (this.config.leakCheck !== 'off') process.stderr.write(`${summary}\n`);

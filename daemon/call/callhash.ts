@@ -170,9 +170,9 @@ export class CallHash {
    * exceed what the registry still holds for live calls. More means the addon kept something.
    */
   private auditNative(callId: string): void {
-    const kernel = this.ctx.kernel;
-    if (!kernel) return;
-    const native = kernel.engine.nativeLive();
+    const engine = this.ctx.kernel?.engine ?? this.ctx.native;
+    if (!engine) return;
+    const native = engine.nativeLive();
     const live = this.ctx.leaks.liveCountsByType();
     const extraEntries = native.entries - (live.NativeEntry ?? 0);
     const extraSockets = native.sockets - (live.NativeSocket ?? 0);

@@ -15,6 +15,8 @@ export interface CallContext {
   counters: Counters;
   sockets: MediaSocketFactory;
   kernel: Kernelizer | null;
+  /** The addon when it owns the media sockets (fast path or JS-path I/O): its live counts are audited per teardown. */
+  native?: { nativeLive(): { sockets: number; entries: number } } | null;
   /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */
   handlerFactories?: HandlerFactories;
 }

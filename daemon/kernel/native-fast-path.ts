@@ -15,6 +15,7 @@ import type {
   ForwardDestination,
   ForwardingEntry,
 } from './fast-path.js';
+import { SendBatcher } from './native-io.js';
 import {
   PortInUseError,
   type AddressFamily,
@@ -110,6 +111,7 @@ interface RawEngine {
   open(address: string, port: number, family: number): RawOpenResult;
   closeSocket(id: number): boolean;
   send(id: number, data: Uint8Array, port: number, address: string): boolean;
+  sendBatch(buf: Uint8Array, bytes: number, count: number): number;
   setTos(id: number, tos: number): boolean;
   setEntry(
     id: number,
@@ -212,6 +214,8 @@ class NativeMediaSocket implements MediaSocket {
 
   send(data: Buffer, port: number, address: string): boolean {
     if (this.closed) return false;
+    // inside a batch of received packets: queued, sent with the batch (native-io.ts)
+    if (this.engine.batcher.queue(this.id, this.family, data, port, address)) return true;
     return this.engine.rawSend(this.id, data, port, address);
   }
 
@@ -240,6 +244,8 @@ class NativeSocketFactory implements MediaSocketFactory {
 
 export class NativeFastPathEngine implements FastPathEngine {
   readonly sockets: MediaSocketFactory;
+  /** JS-path sends queued while a batch of received packets is handled (native-io.ts). */
+  readonly batcher: SendBatcher;
   private readonly raw: RawEngine;
   private readonly byId = new Map<number, NativeMediaSocket>();
   private readonly pages: Float64Array[] = [];
@@ -266,6 +272,8 @@ export class NativeFastPathEngine implements FastPathEngine {
       this.dispatch,
     );
     this.sockets = new NativeSocketFactory(this);
+    const raw = this.raw;
+    this.batcher = new SendBatcher((buf, bytes, count) => raw.sendBatch(buf, bytes, count));
   }
 
   /** Delivers a batch of punted packets, in order, to their sockets' handlers. */
@@ -273,6 +281,8 @@ export class NativeFastPathEngine implements FastPathEngine {
     let firstError: unknown;
     let failed = false;
     const n = addrs.length;
+    const batcher = this.batcher;
+    batcher.begin();
     for (let i = 0; i < n; i++) {
       const k = i * 5;
       const sock = this.byId.get(meta[k]!);
@@ -288,6 +298,14 @@ export class NativeFastPathEngine implements FastPathEngine {
           failed = true;
           firstError = err;
         }
+      }
+    }
+    try {
+      batcher.end();
+    } catch (err) {
+      if (!failed) {
+        failed = true;
+        firstError = err;
       }
     }
     if (failed) {
@@ -323,6 +341,7 @@ export class NativeFastPathEngine implements FastPathEngine {
 
   closeSocket(sock: NativeMediaSocket): void {
     if (sock.closed) return;
+    this.batcher.flush(); // datagrams queued on it leave before it closes
     // After closeSocket returns no thread touches the slot; freeze it before it is reused.
     this.raw.closeSocket(sock.id);
     sock.finalStats = this.readSlot(sock.slot);
@@ -332,6 +351,7 @@ export class NativeFastPathEngine implements FastPathEngine {
 
   rawSend(id: number, data: Buffer, port: number, address: string): boolean {
     if (this.closed) return false;
+    this.batcher.flush(); // what is queued goes first
     return this.raw.send(id, data, port, address);
   }
 

@@ -7,6 +7,7 @@
 //   .open(address, port, family) -> { id, port, slot } | { code, errno, message }
 //   .closeSocket(id) -> boolean
 //   .send(id, data: Uint8Array, port, address) -> boolean
+//   .sendBatch(buf: Uint8Array, bytes, count) -> number   (records: see jsio.cc)
 //   .setTos(id, tos) -> boolean
 //   .setEntry(id, srcAddr, srcPort, rtp: [viaId, addr, port, ...], rtcp: [...],
 //             isRtcpSocket, rtcpMux, payloadTypes: number[],
@@ -114,6 +115,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod<&NativeEngine::Open>("open"),
                            InstanceMethod<&NativeEngine::CloseSocket>("closeSocket"),
                            InstanceMethod<&NativeEngine::Send>("send"),
+                           InstanceMethod<&NativeEngine::SendBatch>("sendBatch"),
                            InstanceMethod<&NativeEngine::SetTos>("setTos"),
                            InstanceMethod<&NativeEngine::SetEntry>("setEntry"),
                            InstanceMethod<&NativeEngine::RemoveEntry>("removeEntry"),
@@ -273,6 +275,17 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     std::string addr = info[3].As<Napi::String>().Utf8Value();
     if (port > 65535) return Napi::Boolean::New(env, false);
     return Napi::Boolean::New(env, engine_->send(id, data.Data(), data.ByteLength(), addr, (uint16_t)port));
+  }
+
+  // sendBatch(buf: Uint8Array, bytes, count) -> datagrams sent (records: kernel/src/jsio.cc)
+  Napi::Value SendBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || !engine_) return Napi::Number::New(env, 0);
+    Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+    size_t bytes = info[1].As<Napi::Number>().Uint32Value();
+    if (bytes > buf.ByteLength()) bytes = buf.ByteLength();
+    uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+    return Napi::Number::New(env, engine_->sendBatch(buf.Data(), bytes, count));
   }
 
   Napi::Value SetTos(const Napi::CallbackInfo& info) {

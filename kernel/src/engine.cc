@@ -215,20 +215,21 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
   for (int i = 0; i < r; i++) {
     const mmsghdr& m = t->msgs[i];
     size_t len = m.msg_len;
-    if (m.msg_hdr.msg_flags & MSG_TRUNC) {
-      bump(t->c.oversized, 1);
-      continue;
-    }
-    if (len == 0) {
-      bump(t->c.empty, 1);
+    bool trunc = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    if (e && (trunc || len == 0)) {
+      bump(trunc ? t->c.oversized : t->c.empty, 1);
       continue;
     }
     const uint8_t* p = static_cast<const uint8_t*>(t->iov[i].iov_base);
-    uint8_t b0 = p[0];
+    uint8_t b0 = len ? p[0] : 0;
     bool toJs = false;
     const std::vector<Dest>* list = nullptr;
 
-    if (b0 <= 3 || (b0 >= 20 && b0 <= 63)) {
+    if (trunc || len == 0) {
+      // a JS-path socket (no entry): JS counts it as invalid on its stream, as on dgram sockets
+      len = 0;
+      toJs = true;
+    } else if (b0 <= 3 || (b0 >= 20 && b0 <= 63)) {
       toJs = true;  // STUN / DTLS: always JS
     } else if (!e || !sameAddr(t->from[i], e->source)) {
       toJs = true;  // no entry or not the expected source: JS learns / drops / counts

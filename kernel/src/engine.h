@@ -159,6 +159,9 @@ class Engine {
   uint64_t* closeSocket(uint32_t id);
   bool send(uint32_t id, const uint8_t* data, size_t len, const std::string& address, uint16_t port);
   bool setTos(uint32_t id, int tos);
+  // JS thread: sends `count` records of a send buffer (layout in jsio.cc); returns how many
+  // datagrams went out (the others count in jsSendErrors).
+  uint32_t sendBatch(const uint8_t* buf, size_t bytes, uint32_t count);
   // "" or an error message (bad address, unknown/closed socket).
   std::string setEntry(uint32_t id, const EntrySpec& spec);
   bool removeEntry(uint32_t id);
