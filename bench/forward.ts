@@ -27,7 +27,7 @@
  * core 1 (taskset), as issue 17 measures.
  *
  * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000] [--relays=js,js-dgram,js-srtp,fast,ref,rtpengine]
- *        [--one-core] [--step-seconds=3] [--lat-seconds=5] [--fast-path-threads=1] [--max-pps=1000000]
+ *        [--one-core] [--node-args='--cpu-prof ...'] [--step-seconds=3] [--lat-seconds=5] [--fast-path-threads=1] [--max-pps=1000000]
  * Only 127.0.0.1 is used. Every load step is bounded in packets and time.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -283,6 +283,7 @@ async function startRelay(kind: RelayKind, k: number, bl: Blaster, na: number, n
   const d = await startDaemon({
     fastPath: kind === 'fast', fastPathThreads: fastThreads, leakCheck: 'summary',
     extra: kind === 'js-dgram' ? ['--media-sockets', 'dgram'] : undefined,
+    nodeArgs: (argValue('node-args') ?? '').split(' ').filter(Boolean),
   });
   const t0 = Date.now();
   const callIds: string[] = [];

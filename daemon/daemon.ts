@@ -144,7 +144,7 @@ export class Daemon {
       if (cfg.mediaSockets === 'native') throw new Error(`--media-sockets=native: the addon is unavailable: ${this.fastPathReason}`);
       return;
     }
-    const loaded = await loadFastPath({ threads: cfg.fastPathThreads, tos: cfg.tos ?? undefined });
+    const loaded = await loadFastPath({ threads: 1, ioOnly: true, tos: cfg.tos ?? undefined });
     if ('unavailable' in loaded) {
       if (cfg.mediaSockets === 'native') throw new Error(`--media-sockets=native: the addon is unavailable: ${loaded.unavailable}`);
       log().info({ reason: loaded.unavailable }, 'Media sockets on Node dgram (the addon is unavailable)');

@@ -1,16 +1,20 @@
 /**
- * Batched sends of the JS path through the addon's sockets (kernel/src/jsio.cc).
+ * The JS path's batched I/O through the addon's sockets (kernel/src/jsio.cc).
  *
- * While the JS thread handles a batch of packets the addon handed up (one call per batch, see
+ * Input (JS-path I/O only): the addon reads the ready sockets on the JS thread and calls once
+ * per batch; SourceAddresses turns the raw source addresses of its description into Endpoints.
+ *
+ * Output: while the JS thread handles a batch of packets the addon handed up (one call per batch, see
  * NativeFastPathEngine.dispatch), every datagram the pipeline sends is appended to one shared
  * buffer instead of costing a native call and a sendto() each; at the end of the batch the
  * whole buffer goes to the addon in one call, which sends it with sendmmsg(). Sends outside a
  * batch (timers, DTMF, ICE checks) go out at once, after anything still queued, so the order of
  * datagrams on a socket is the order they were sent in.
  *
- * Record layout (must match jsio.cc): u32 socket id, u32 length, u16 port, u8 family, u8 0,
- * 16 address bytes (network order), the data padded to 4 bytes.
+ * Record layout (must match jsio.cc, host byte order): u32 socket id, u32 length,
+ * u32 port | family << 16, 16 address bytes (network order), the data padded to 4 bytes.
  */
+import type { Endpoint } from '../net/endpoint.js';
 
 const HEADER = 28;
 /** The addon reads the header words in host byte order. */
@@ -148,5 +152,79 @@ export class SendBatcher {
     this.bytes = 0;
     const sent = this.sendBatch(this.u8, bytes, count);
     if (sent < count) this.onSendErrors?.(count - sent);
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Input: the datagrams of a polled batch (kernel/src/jsio.cc)
+
+/** Datagrams per polled batch at most (the addon reads up to this many per round). */
+export const POLL_BATCH = 256;
+/** Words per datagram in the batch's description: id, offset, length, port | family << 16, 4 address words. */
+export const POLL_META_WORDS = 8;
+
+/** IPv6 text as inet_ntop writes it (RFC 5952: lower case, the longest run of zero groups as `::`). */
+export function formatIpv6(b: Uint8Array, at: number): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!);
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+const SOURCE_CACHE_MAX = 4096;
+
+/**
+ * Source endpoints of polled datagrams without a string per packet: address texts are cached
+ * by their bytes, and a socket's last source object is handed out again while packets keep
+ * coming from it (the packet path never modifies an Endpoint it is given).
+ */
+export class SourceAddresses {
+  private readonly v4 = new Map<number, string>();
+  private readonly v6 = new Map<string, string>();
+
+  endpoint(sock: { lastFrom: Endpoint | null }, family: 4 | 6, meta: Uint32Array, bytes: Uint8Array, word: number, port: number): Endpoint {
+    let address: string | undefined;
+    if (family === 4) {
+      const key = meta[word]!;
+      address = this.v4.get(key);
+      if (address === undefined) {
+        const at = word * 4;
+        address = `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
+        if (this.v4.size >= SOURCE_CACHE_MAX) this.v4.clear();
+        this.v4.set(key, address);
+      }
+    } else {
+      const key = `${meta[word]}:${meta[word + 1]}:${meta[word + 2]}:${meta[word + 3]}`;
+      address = this.v6.get(key);
+      if (address === undefined) {
+        address = formatIpv6(bytes, word * 4);
+        if (this.v6.size >= SOURCE_CACHE_MAX) this.v6.clear();
+        this.v6.set(key, address);
+      }
+    }
+    const last = sock.lastFrom;
+    if (last !== null && last.port === port && last.address === address) return last;
+    const from: Endpoint = { address, port, family };
+    sock.lastFrom = from;
+    return from;
   }
 }

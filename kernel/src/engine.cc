@@ -36,11 +36,15 @@ Engine::~Engine() {
 
 std::string Engine::start(int nthreads, int tos, PuntFn punt, void* puntCtx) {
   if (started_) return "already started";
-  if (nthreads < 1 || nthreads > MAX_THREADS) return "threads must be 1.." + std::to_string(MAX_THREADS);
+  if (nthreads < 0 || nthreads > MAX_THREADS) return "threads must be 0.." + std::to_string(MAX_THREADS);
   started_ = true;
   tos_ = tos;
   punt_ = punt;
   puntCtx_ = puntCtx;
+  if (nthreads == 0) {  // JS-path I/O only: the JS thread polls the sockets (jsio.cc)
+    jsEpfd_ = epoll_create1(EPOLL_CLOEXEC);
+    return jsEpfd_ < 0 ? std::string("epoll_create1: ") + strerror(errno) : "";
+  }
 
   for (int i = 0; i < nthreads; i++) {
     auto t = std::make_unique<Thread>();
@@ -132,6 +136,8 @@ void Engine::shutdown() {
   }
   dead.clear();   // drops the entries' references to destination sockets
   socks_.clear(); // frees the sockets
+  if (jsEpfd_ >= 0) close(jsEpfd_);
+  jsEpfd_ = -1;
   for (auto& t : threads_) {
     if (t->epfd >= 0) close(t->epfd);
     if (t->evfd >= 0) close(t->evfd);
