@@ -20,7 +20,7 @@ import { NgUdpTransport } from './control/ng-udp.js';
 import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
-import { loadFastPath } from './kernel/native-fast-path.js';
+import { loadFastPath, type NativeFastPathStatus } from './kernel/native-fast-path.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
@@ -194,6 +194,18 @@ export class Daemon {
     return { available: false, enabled: false, reason: this.fastPathReason, threads: 0, entries: 0, sockets: 0, packets: 0, bytes: 0 };
   }
 
+  /**
+   * Who owns the media sockets: `fast-path` (the addon, forwarding table on), `addon` (the
+   * addon as the JS path's batched I/O, -t -1) or `dgram` (Node's dgram); with the addon, the
+   * datagrams it read and sent for the JS path.
+   */
+  mediaSocketsStatus(): Reply {
+    const kind = this.engine ? 'fast-path' : this.mediaIo ? 'addon' : 'dgram';
+    const io = this.mediaIo?.status() as NativeFastPathStatus | undefined;
+    if (!io) return { kind };
+    return { kind, received: io.received, recvErrors: io.recvErrors, sent: io.jsSent, sendErrors: io.jsSendErrors };
+  }
+
   /** One reading of every counter, for `statistics`, the CLI totals and /metrics alike. */
   statsSnapshot(): StatsSnapshot {
     const live = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
@@ -246,6 +258,7 @@ export class Daemon {
       statistics: statisticsTree(this.statsSnapshot()) as unknown as Reply,
       leaks: this.leaks.counters() as unknown as Reply,
       fastPath: this.fastPathStatus() as unknown as Reply,
+      mediaSockets: this.mediaSocketsStatus(),
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
       unsupportedFlags: this.counters.unsupportedSnapshot(),
     };

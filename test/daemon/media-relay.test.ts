@@ -1,7 +1,8 @@
 /**
  * The media plane over real UDP: RTP and RTCP relayed byte for byte both ways (plain, rtcp-mux,
  * mixed), endpoint learning, strict-source, re-INVITE, hold, garbage. The whole file runs
- * twice: on the JS path (-t -1) and on the native fast path (-t 0), with identical results.
+ * three times: on the JS path (-t -1) over the addon's batched sockets and over Node's dgram,
+ * and on the native fast path (-t 0), with identical results.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
@@ -11,7 +12,12 @@ import { RtpPeer, rtcpPacket, rtpPacket } from '../helpers/rtp-peer.js';
 
 import { sleep } from '../../support/sleep.js';
 
-describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path $fastPath', ({ fastPath }) => {
+// the JS path runs on the addon's batched sockets (default) and on Node's dgram (the fallback)
+describe.each([
+  { fastPath: false, io: 'addon' },
+  { fastPath: false, io: 'dgram' },
+  { fastPath: true, io: 'addon' },
+])('media relay, fast path $fastPath, JS-path sockets $io', ({ fastPath, io }) => {
   let d: DaemonHandle;
   const peers: RtpPeer[] = [];
   const peer = async (address = '127.0.0.1') => {
@@ -21,7 +27,9 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
   };
 
   beforeAll(async () => {
-    d = await startDaemon(['-i', '::1'], { fastPath });
+    d = await startDaemon(['-i', '::1', '--media-sockets', io === 'dgram' ? 'dgram' : 'native'], { fastPath });
+    const stats = await d.ng.request({ command: 'statistics' });
+    expect(stats.mediaSockets.kind).toBe(fastPath ? 'fast-path' : io);
     if (fastPath) {
       const stats = await d.ng.request({ command: 'statistics' });
       expect(stats.fastPath.available, `fast path must be built for this run: ${JSON.stringify(stats.fastPath)}`).toBe(1);
@@ -67,6 +75,12 @@ describe.each([{ fastPath: false }, { fastPath: true }])('media relay, fast path
     expect(tagA.medias[0].streams[0].endpoint).toEqual({ family: 'IPv4', address: '127.0.0.1', port: a.port });
     expect(tagA.medias[0].streams[0].SSRC).toEqual([0xa]);
     expect(q.SSRC).toEqual({ [String(0xa)]: { tag: 'a1', 'media index': 1, type: 'audio' }, [String(0xb)]: { tag: 'b1', 'media index': 1, type: 'audio' } });
+    if (!fastPath && io === 'addon') {
+      const stats = await d.ng.request({ command: 'statistics' });
+      expect(stats.mediaSockets.received, 'the addon read every datagram for JS').toBeGreaterThanOrEqual(40);
+      expect(stats.mediaSockets.sent, 'and sent every one JS relayed').toBeGreaterThanOrEqual(40);
+      expect(stats.mediaSockets.sendErrors).toBe(0);
+    }
     if (fastPath) {
       const stats = await d.ng.request({ command: 'statistics' });
       expect(stats.fastPath.packets, 'the addon forwarded the packets after the first of each side').toBeGreaterThanOrEqual(38);
