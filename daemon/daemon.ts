@@ -29,6 +29,7 @@ import { log } from './log/logger.js';
 import { dgramSocketFactory } from './net/dgram-socket.js';
 import { InterfaceSet } from './net/interfaces.js';
 import { readTestPause } from './net/test-pause.js';
+import { DtmfLogger } from './log/dtmf-log.js';
 import { Counters } from './stats/counters.js';
 import { PrometheusExporter } from './stats/prometheus.js';
 import type { StatsSnapshot } from './stats/snapshot.js';
@@ -88,6 +89,7 @@ export class Daemon {
       sockets: this.engine?.sockets ?? this.mediaIo?.sockets ?? dgramSocketFactory,
       kernel,
       native: this.engine ?? this.mediaIo,
+      dtmfLog: new DtmfLogger(cfg.dtmfLogDest, !cfg.dtmfNoLogInjects),
     };
     this.interfaces.allocationPause = readTestPause();
     if (this.interfaces.allocationPause) log().warn('TEST-ONLY port allocation pause point is active');
@@ -116,6 +118,10 @@ export class Daemon {
       'silence media': (f) => ci.mediaControl(f, 'silence', true),
       'unsilence media': (f) => ci.mediaControl(f, 'silence', false),
       'play DTMF': (f) => ci.playDtmf(f),
+      'play media': (f) => ci.playMedia(f),
+      'stop media': (f) => ci.stopMedia(f),
+      'start forwarding': (f) => ci.forwarding(f, true),
+      'stop forwarding': (f) => ci.forwarding(f, false),
       statistics: () => this.statistics(),
       'leak-report': () => this.leakReport(),
       'leak-stacks': (f) => this.leakStacks(f),
@@ -291,6 +297,7 @@ export class Daemon {
     this.cli?.close();
     // each call after the command holding it (if any) has finished: teardown takes the write lock
     await this.calls?.destroyAll('shutdown');
+    this.ctx?.dtmfLog?.close();
     await this.leaks.settle();
     const nativeEngine = this.engine ?? this.mediaIo;
     if (nativeEngine) {

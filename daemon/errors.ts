@@ -33,6 +33,12 @@ export const NG_ERROR_REASONS = {
   TAG_COLLISION: 'Both calls have a participant with the same tag',
   NO_COMMON_CODEC: 'No codec in common and no transcoding possible',
   NO_CALLS: 'No calls given',
+  PLAYBACK: 'Failed to start media playback',
+  PLAYBACK_FILE: 'Failed to start media playback from file',
+  PLAYBACK_BLOB: 'Failed to start media playback from blob',
+  NO_MEDIA_SOURCE: 'No media file specified',
+  NO_PARTY: 'No participant party specified',
+  NOT_PLAYING: 'Not currently playing media',
   INTERNAL: 'Internal error',
 } as const;
 
@@ -45,6 +51,9 @@ export class RtpengineError extends Error {
   }
 }
 
+/** Codes whose reply names the problem after rtpengine's string (ours, or where the cause matters to the user). */
+const DETAILED = new Set<string>(['INVALID_VALUE', 'NOT_IMPLEMENTED', 'PLAYBACK', 'PLAYBACK_FILE', 'PLAYBACK_BLOB']);
+
 /** A command failed; `reason` is what the ng reply's `error-reason` says. */
 export class NgCommandError extends RtpengineError {
   readonly reason: string;
@@ -52,7 +61,7 @@ export class NgCommandError extends RtpengineError {
     const reason = NG_ERROR_REASONS[code];
     super(code, detail ? `${reason}: ${detail}` : reason, options);
     // rtpengine's strings stay exact; our own codes may carry the detail
-    this.reason = detail && (code === 'INVALID_VALUE' || code === 'NOT_IMPLEMENTED') ? `${reason}: ${detail}` : reason;
+    this.reason = detail && DETAILED.has(code) ? `${reason}: ${detail}` : reason;
   }
 }
 

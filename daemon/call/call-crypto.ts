@@ -7,7 +7,7 @@
 import { log } from '../log/logger.js';
 import type { CryptoParams } from '../crypto/transport-handler.js';
 import { formatCrypto, parseCrypto, sameCrypto, srtpParams, SdesParseError, type SdesCrypto } from '../crypto/sdes.js';
-import { answerCryptos, offerCryptos, type SdesFlags } from '../crypto/sdes-negotiate.js';
+import { answerCryptos, offerCryptos, SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
 import { isRtpProtocol, type SdpMedia } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { NgFlags } from './flags.js';
@@ -82,6 +82,27 @@ export function cryptoAnswer(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, callId
   if (!f) return { protocol, crypto: [] };
   const { toOfferer } = answerCryptos(rm.sdes, sm.sdes, answered, f, rm.srtp, answererSrtp);
   return { protocol, crypto: toOfferer ? formatAll([toOfferer], f) : [] };
+}
+
+/**
+ * The answer of a participant the relay made the offer for itself (`create answer`): which of
+ * our lines it took sets both directions' keys. There is no offerer on the other side of it
+ * (the relay offered), so nothing goes back anywhere.
+ */
+export function createdPartyAnswer(media: CallMedia, sdp: SdpMedia, callId: string): void {
+  if (!isRtpProtocol(sdp.protocol)) return;
+  const answered = cryptoLines(sdp, callId);
+  media.sdes.remote = answered;
+  const answererSrtp = media.srtpOffered && answered.length > 0;
+  media.srtp = answererSrtp;
+  media.protocol = sdp.protocol;
+  const f = media.sdesFlags;
+  if (!f || !media.srtpOffered) {
+    media.sdes.rx = null;
+    media.sdes.tx = null;
+    return;
+  }
+  answerCryptos(new SdesState(), media.sdes, answered, f, false, answererSrtp);
 }
 
 /** The negotiated line each CryptoParams was made from, to see whether a re-INVITE changed it. */

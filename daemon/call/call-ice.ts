@@ -8,8 +8,12 @@
  * - `remove`: no ICE toward the receiver; `reject` (or the `reject-ICE` flag) also none back
  *   toward the offerer in the answer, even if it offered ICE.
  * - `force`: ICE toward the receiver always (our candidates only).
- * - `default` / `optional` / absent: ICE toward the receiver if the sender's SDP had ICE;
- *   `force-relay` (not implemented: warned as such) acts as `default`.
+ * - `default` / `optional` / absent: ICE toward the receiver if the sender's SDP had ICE.
+ * - `force-relay` (when the sender's SDP has ICE): the relay runs no agent; the peers keep their
+ *   own ICE end to end, and the SDP each gets keeps the other's c=/m= line, ufrag, pwd and
+ *   candidates (except `relay` ones), with the relay added as the `relay` candidate. The
+ *   peers' STUN is relayed between them like media (so a check to our candidate reaches the
+ *   other peer and its answer comes back). Remembered for the answer.
  * - In an answer, the offerer gets ICE back if we terminate ICE toward it (it offered ICE).
  * The relay is controlling toward the receiver of an offer and controlled toward the offerer,
  * unless it acts ICE-lite there (`ICE-lite`: forward = toward the receiver of the offer,
@@ -17,6 +21,7 @@
  */
 import { candidatePriority, IceAgent, iceString, parseCandidate, type IceCandidate } from '../ice/agent.js';
 import type { Endpoint } from '../net/endpoint.js';
+import type { LocalAddress } from '../net/interfaces.js';
 import type { SdpMedia, SdpSession } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
@@ -75,6 +80,14 @@ export function updateIce(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedi
     call.closeIce(rm);
     return false;
   }
+  const relay = role === 'offer' ? mode === 'force-relay' && theirs !== null : sm.iceRelay && theirs !== null;
+  setIceRelay(sm, relay);
+  setIceRelay(rm, relay);
+  if (relay) {
+    call.closeIce(sm);
+    call.closeIce(rm);
+    return false;
+  }
   // the sender's side: its ICE is terminated here when it offered ICE (or answers ours)
   if (role === 'offer') {
     if (theirs && !rejectIce) {
@@ -100,6 +113,67 @@ export function updateIce(call: Call, sm: CallMedia, rm: CallMedia, sdp: SdpMedi
     if (!wanted) call.closeIce(rm);
   }
   return wanted;
+}
+
+function setIceRelay(media: CallMedia, on: boolean): void {
+  media.iceRelay = on;
+  media.rtp.stunPassthrough = on;
+  media.rtcp.stunPassthrough = on;
+}
+
+/**
+ * `ICE=force-relay`: the sender's ICE attributes (media level, else session level) without its
+ * `relay` candidates, then ours as `relay` candidates toward `rm`'s participant.
+ */
+export function relayIceLines(call: Call, rm: CallMedia, sdp: SdpMedia, session: SdpSession, rtcpMux: boolean): string[] {
+  const out: string[] = [];
+  const pick = (name: string) => sdp.attributes.find((a) => a.name === name) ?? session.attributes.find((a) => a.name === name);
+  for (const name of ['ice-ufrag', 'ice-pwd', 'ice-options']) {
+    const a = pick(name);
+    if (a) out.push(a.value === null ? name : `${name}:${a.value}`);
+  }
+  for (const a of sdp.attributes) {
+    if (a.name !== 'candidate' || !a.value) continue;
+    if (parseCandidate(a.value)?.type.toLowerCase() === 'relay') continue;
+    out.push(`candidate:${a.value}`);
+  }
+  const local = rm.ports?.local;
+  if (local && rm.ports) {
+    if (!rm.iceFoundation) rm.iceFoundation = iceString(16);
+    const port = rm.ports.port;
+    const localPref = localPreference(call, local);
+    out.push(`candidate:${rm.iceFoundation} 1 UDP ${candidatePriority(0, localPref, 1)} ${local.advertised} ${port} typ relay raddr ${local.advertised} rport ${port}`);
+    if (!rtcpMux && !sdp.rtcpMux) out.push(`candidate:${rm.iceFoundation} 2 UDP ${candidatePriority(0, localPref, 2)} ${local.advertised} ${port + 1} typ relay raddr ${local.advertised} rport ${port + 1}`);
+  }
+  if (sdp.attributes.some((a) => a.name === 'end-of-candidates')) out.push('end-of-candidates');
+  return out;
+}
+
+function localPreference(call: Call, local: LocalAddress): number {
+  const sameName = call.ctx.interfaces.addresses.filter((a) => a.name === local.name);
+  return 65535 - Math.max(0, sameName.indexOf(local));
+}
+
+/**
+ * `create`: ICE toward a participant the relay offers to itself. No SDP came in, so `default`
+ * means none; `force` and `optional` (rtpengine: "if no ICE attributes are present, a new set
+ * is generated") give it our candidates, the relay controlling unless `ICE-lite` says
+ * otherwise. Returns whether ICE attributes go into the offer.
+ */
+export function createIce(call: Call, media: CallMedia, flags: NgFlags): boolean {
+  const mode = flags.ice ?? 'default';
+  const wanted = !media.rejected && (mode === 'force' || mode === 'optional') && !flags.flags.has('reject-ice');
+  if (wanted) ensureAgent(call, media, true, liteToward(flags, 'receiver'));
+  else call.closeIce(media);
+  return wanted;
+}
+
+/** `create answer`: the created participant's ICE (its credentials and candidates), or none. */
+export function createdPartyIce(call: Call, media: CallMedia, sdp: SdpMedia, session: SdpSession): void {
+  if (!media.ice) return;
+  const theirs = sdp.port === 0 ? null : remoteIce(sdp, session);
+  if (theirs) media.ice.setRemote({ ufrag: theirs.ufrag, pwd: theirs.pwd }, theirs.candidates, theirs.lite);
+  else call.closeIce(media); // it answered without ICE: plain media
 }
 
 /** The ICE attributes we write for `media` (rtpengine's order and formats). */

@@ -15,11 +15,14 @@ import type { Monologue } from './monologue.js';
 import { monologueOfferAnswer } from './offer-answer.js';
 import { publish, subscribeAnswer, subscribeRequest } from './pub-sub.js';
 import { callStats } from './query.js';
-import { dtmfMode, playDtmf, setMediaControl, type ControlKey } from './media-control.js';
+import { applyOfferAnswerDtmf, playDtmf, setForwarding, setMediaControl, type ControlKey } from './media-control.js';
+import { loadMedia, playMedia, stopMedia } from './media-play.js';
 import { isOwnSdp } from './loop-protect.js';
 import { warnUnsupported } from './unsupported-flags.js';
 import { createAnswer, createOffer } from './create.js';
 import { applyFlows, planRoutes, type Flow } from './compose.js';
+import { parseSdpFragment } from '../sdp/sdp-fragment.js';
+import { applyFragment, PendingFragments } from './trickle.js';
 
 export type { Reply };
 
@@ -93,15 +96,21 @@ function byTagOrLabel(call: Call, tag: string | undefined, label: string | undef
 }
 
 export class CallInterfaces {
+  /** Trickle ICE fragments that arrived before their participant's SDP (call/trickle.ts). */
+  readonly pendingFragments = new PendingFragments();
+
   constructor(private readonly calls: CallHash) {}
 
   /** Every command on a call starts here, under its write lock: flags not implemented yet are reported. */
   private begin(call: Call, flags: NgFlags): void {
     call.lastSignal = Date.now();
+    if (flags.audioPlayer !== undefined) call.audioPlayerMode = flags.audioPlayer;
+    if (flags.flags.has('early-media')) call.earlyMedia = true;
     warnUnsupported(call, flags, this.calls.ctx.counters);
   }
 
   async offer(flags: NgFlags): Promise<Reply> {
+    if (flags.flags.has('fragment')) return this.trickle(flags);
     const { callId, fromTag, sdp } = requireKeys(flags, true, false);
     const session = parseSdp(sdp);
     // `loop protect`: an SDP we wrote ourselves comes back untouched and changes nothing
@@ -111,13 +120,37 @@ export class CallInterfaces {
       call.applyTos(flags.tos);
       const sender = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const receiver = offerReceiver(call, sender, flags);
-      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      applyOfferAnswerDtmf(sender, flags);
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(receiver);
       receiver.subscribe(sender);
-      return monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
+      const text = await monologueOfferAnswer(call, sender, receiver, session, flags, 'offer');
+      this.pendingFragments.applyTo(call, sender);
+      return text;
     });
     return { sdp: out };
+  }
+
+  /**
+   * An `offer` with the `fragment` flag: trickled ICE candidates of the `from-tag` participant
+   * (an SDP fragment, RFC 8840). Kept for later when the call or participant is not known yet.
+   */
+  private async trickle(flags: NgFlags): Promise<Reply> {
+    const { callId, fromTag, sdp } = requireKeys(flags, true, false);
+    const fragment = parseSdpFragment(sdp);
+    const call = this.calls.get(callId);
+    if (!call) {
+      this.pendingFragments.add(callId, fromTag, fragment);
+      return {};
+    }
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      this.begin(call, flags);
+      const party = call.monologueByTag(fromTag);
+      if (!party || party.medias.length === 0) this.pendingFragments.add(callId, fromTag, fragment);
+      else applyFragment(call, party, fragment);
+      return {};
+    });
   }
 
   /**
@@ -150,13 +183,21 @@ export class CallInterfaces {
       // as rtpengine: an answer naming a from-tag the call has not seen still gets its dialogue
       const offerer = call.monologueByTag(fromTag) ?? call.addMonologue(fromTag, undefined);
       const sender = answerSender(call, offerer, flags, flags.toTag as string);
-      if (flags.flags.has('block-dtmf')) sender.control.blockDtmf = dtmfMode(flags);
+      applyOfferAnswerDtmf(sender, flags);
       if (flags.flags.has('generate-rtcp')) call.startRtcpGenerator();
       sender.subscribe(offerer);
       offerer.subscribe(sender);
-      const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
+      // the sinks this answer builds already see an answered call (the audio player starts with it)
+      const wasAnswered = call.answered;
       call.answered = true;
-      return text;
+      try {
+        const text = await monologueOfferAnswer(call, sender, offerer, session, flags, 'answer');
+        this.pendingFragments.applyTo(call, sender);
+        return text;
+      } catch (err) {
+        call.answered = wasAnswered;
+        throw err;
+      }
     });
     return { sdp: out };
   }
@@ -417,6 +458,34 @@ export class CallInterfaces {
       if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
       playDtmf(call, flags);
       return {};
+    });
+  }
+
+  /** start/stop forwarding: kept per call or participant; nothing to forward to without a recording daemon. */
+  async forwarding(flags: NgFlags, on: boolean): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      setForwarding(call, flags, on);
+      return {};
+    });
+  }
+
+  /** play media: the source is read and decoded first, outside the call's lock (media-play.ts). */
+  async playMedia(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    const media = await loadMedia(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      return playMedia(call, flags, media);
+    });
+  }
+
+  async stopMedia(flags: NgFlags): Promise<Reply> {
+    const call = this.requireCall(flags);
+    return call.write(() => {
+      if (call.destroyed) throw new NgCommandError('UNKNOWN_CALL');
+      return stopMedia(call, flags);
     });
   }
 

@@ -13,6 +13,30 @@ import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation
 import type { RtcpMuxOption } from './flags.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { BundleDemux } from '../media/bundle-demux.js';
+
+/**
+ * A BUNDLE group of one participant's m= lines (call/bundle.ts): `head` is the tagged m= line
+ * whose transport (ports, sockets, ICE) the others use once `shared`.
+ */
+export interface BundleGroup {
+  head: CallMedia;
+  /** Every m= line of the group in m= order, the head among them. */
+  medias: CallMedia[];
+  /** One transport for all (an accepted or required bundle); false: offered, not yet answered. */
+  shared: boolean;
+  /** Demultiplexes packets arriving on the head's port (when shared). */
+  demux: BundleDemux | null;
+}
+
+/** What the BUNDLE demultiplexer needs to know of one m= line of a participant. */
+export interface BundleInfo {
+  mid: string | null;
+  payloadTypes: number[];
+  ssrcs: number[];
+  /** The id the participant uses for the MID header extension (0: none). */
+  midExtId: number;
+}
 
 export interface PortPair {
   local: LocalAddress;
@@ -59,6 +83,14 @@ export class CallMedia {
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** `ICE=force-relay`: the participants' own ICE runs end to end; we are only a relay candidate. */
+  iceRelay = false;
+  /** BUNDLE toward this participant: its group, or null. */
+  bundle: BundleGroup | null = null;
+  /** The group's head when this m= line uses the head's transport (no ports of its own). */
+  bundleHead: CallMedia | null = null;
+  /** What packets of this m= line look like, for the BUNDLE demultiplexer. */
+  bundleInfo: BundleInfo | null = null;
 
   constructor(
     readonly monologue: Monologue,

@@ -12,6 +12,7 @@
  */
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../errors.js';
 import { callLogger } from '../log/logger.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { LeakType } from '../leak/types.js';
 import { SsrcContext, type SsrcDirection } from '../codec/ssrc.js';
@@ -29,7 +30,14 @@ import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
+import { MediaPlayer, type PlayEncoding } from '../media/media-player.js';
+import { AudioPlayer } from '../media/audio-player.js';
+import type { CodecHandlerSet } from '../codec/chain.js';
+import { applyAudioPlayers } from './audio-mix.js';
+import type { AudioPlayerMode } from './flags.js';
+import type { TransportSpec } from '../crypto/transport-handler.js';
 import { RtcpGenerator } from './rtcp-generate.js';
+import { leaveBundle } from './bundle.js';
 
 /** Packets held while a writer has the call; beyond this they are dropped and counted. */
 export const DEFERRED_QUEUE_LIMIT = 256;
@@ -87,8 +95,18 @@ export class Call implements CallGate {
   readonly control: MediaControlState = emptyControl();
   /** When sender reports passed (for round-trip times from the report blocks naming them). */
   readonly srTimes = new SrTimes();
+  /** `play media`: one player per receiving media, with the sink it sends through (kept for its numbering). */
+  readonly players = new Map<CallMedia, { player: MediaPlayer; sink: SinkHandler; spec: TransportSpec }>();
+  /** The audio player (mixing) toward receiving medias (audio-mix.ts), with the sink each sends through. */
+  readonly audioPlayers = new Map<CallMedia, { player: AudioPlayer; sink: SinkHandler }>();
+  /** The last ng `audio-player` value given for this call. */
+  audioPlayerMode: AudioPlayerMode = 'default';
+  /** `early-media`: the audio player starts before the answer. */
+  earlyMedia = false;
   /** `generate RTCP`: the relay's own reports (null: RTCP is relayed as it comes). */
   rtcpGenerator: RtcpGenerator | null = null;
+  /** The ng `DTMF-log-dest` of this call (overrides --dtmf-log-dest). */
+  dtmfLogDest: DtmfLogDest | null = null;
   /** RTP/RTCP totals of streams already released (kept for query/delete after partial teardown). */
   readonly releasedTotals = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
 
@@ -271,8 +289,41 @@ export class Call implements CallGate {
   }
 
 
+  /**
+   * BUNDLE: `member` uses `head`'s transport from now on (its own ports, if any, are returned
+   * first); it owns nothing of it, so releasing it never closes the head's sockets.
+   */
+  shareTransport(member: CallMedia, head: CallMedia): void {
+    this.refuseIfDestroyed('bundle');
+    const fd = head.rtp.selectedFd;
+    if (member.bundleHead === head && member.rtp.selectedFd === fd && member.ports === head.ports) return;
+    this.releasePorts(member);
+    this.closeIce(member);
+    member.bundleHead = head;
+    member.ports = head.ports;
+    // BUNDLE requires rtcp-mux: RTCP goes through the head's RTP socket too
+    member.rtp.selectedFd = fd;
+    member.rtcp.selectedFd = fd;
+  }
+
+  /** A BUNDLE member stops using its head's transport (it gets ports of its own next). */
+  private unshareTransport(member: CallMedia): void {
+    for (const stream of [member.rtp, member.rtcp]) {
+      this.ctx.kernel?.remove(stream);
+      stream.selectedFd = null;
+    }
+    member.ports = null;
+    member.bundleHead = null;
+  }
+
   /** Closes a media's sockets and returns its ports (re-offer moving interfaces, media removal). */
   releasePorts(media: CallMedia): void {
+    if (media.bundleHead) {
+      this.unshareTransport(media);
+      return;
+    }
+    // BUNDLE members using this media's transport lose it with it
+    for (const m of this.medias) if (m.bundleHead === media) this.unshareTransport(m);
     for (const stream of [media.rtp, media.rtcp]) {
       const fd = stream.selectedFd;
       if (!fd) continue;
@@ -322,7 +373,7 @@ export class Call implements CallGate {
             ?? subscriber.medias.find((m) => m.type === media.type);
           if (!dst || dst.rejected) continue;
           const rtp = this.newSink(dst.rtp);
-          decideRtpSink(rtp, media, dst, f);
+          decideRtpSink(rtp, media, dst, f, this.ctx.config.comfortNoise);
           this.adoptCodecHandlers(rtp);
           this.adopt(rtp.output, 'TransportHandler');
           media.rtp.rtpSinks.push(rtp);
@@ -334,6 +385,8 @@ export class Call implements CallGate {
         }
       }
     }
+    this.refreshPlayerOutputs(f);
+    applyAudioPlayers(this);
     updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
   }
@@ -352,6 +405,78 @@ export class Call implements CallGate {
     if (sink.inject) this.drop(sink.inject);
     sink.inject = inj;
     this.adopt(inj, 'Timer');
+  }
+
+  /** `play media`: the media's player, created on first use (its output follows the media's transport). */
+  mediaPlayer(media: CallMedia): MediaPlayer {
+    this.refuseIfDestroyed('media player');
+    const slot = this.players.get(media);
+    if (slot) return slot.player;
+    const sink = this.newSink(media.rtp);
+    decideRtcpSink(sink, media, this.ctx.handlerFactories ?? DEFAULT_FACTORIES);
+    this.adopt(sink.output, 'TransportHandler');
+    const player = new MediaPlayer(sink);
+    this.adopt(player, 'Timer');
+    this.players.set(media, { player, sink, spec: { protocol: media.protocol, crypto: media.cryptoSend } });
+    return player;
+  }
+
+  existingMediaPlayer(media: CallMedia): MediaPlayer | null {
+    return this.players.get(media)?.player ?? null;
+  }
+
+  /** A media's transport changed (re-INVITE, SDES): its player sends through the new output handler. */
+  private refreshPlayerOutputs(f: HandlerFactories): void {
+    for (const [media, slot] of this.players) {
+      // unchanged transport: the output keeps its state (SRTP index of the player's SSRC)
+      if (slot.spec.protocol === media.protocol && slot.spec.crypto === media.cryptoSend) continue;
+      slot.spec = { protocol: media.protocol, crypto: media.cryptoSend };
+      const old = slot.sink.output;
+      decideRtcpSink(slot.sink, media, f);
+      if (slot.sink.output !== old) {
+        this.drop(old);
+        this.adopt(slot.sink.output, 'TransportHandler');
+      }
+    }
+  }
+
+  /** The audio player of `media`, created and started on first use. */
+  audioPlayer(media: CallMedia, enc: PlayEncoding): AudioPlayer {
+    this.refuseIfDestroyed('audio player');
+    const slot = this.audioPlayers.get(media);
+    if (slot) return slot.player;
+    const sink = this.newSink(media.rtp);
+    decideRtcpSink(sink, media, this.ctx.handlerFactories ?? DEFAULT_FACTORIES);
+    this.adopt(sink.output, 'TransportHandler');
+    const cfg = this.ctx.config;
+    const player = new AudioPlayer(sink, enc, cfg.audioBufferLength, cfg.audioBufferDelay);
+    this.adopt(player, 'Timer');
+    this.audioPlayers.set(media, { player, sink });
+    player.start();
+    return player;
+  }
+
+  releaseAudioPlayer(media: CallMedia): void {
+    const slot = this.audioPlayers.get(media);
+    if (!slot) return;
+    this.audioPlayers.delete(media);
+    this.drop(slot.player);
+    this.releaseSink(slot.sink);
+  }
+
+  /** A sink's codec handlers replaced (the audio player mixes what it would have forwarded). */
+  replaceSinkCodec(sink: SinkHandler, set: CodecHandlerSet): void {
+    if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
+    sink.codec = set;
+    this.adoptCodecHandlers(sink);
+  }
+
+  private releasePlayer(media: CallMedia): void {
+    const slot = this.players.get(media);
+    if (!slot) return;
+    this.players.delete(media);
+    this.drop(slot.player);
+    this.releaseSink(slot.sink);
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -412,6 +537,7 @@ export class Call implements CallGate {
     stream.stun = null;
     stream.dtls?.close();
     stream.dtls = null;
+    stream.bundle = null;
     stream.ssrcIn.clear();
     stream.ssrcOut.clear();
     this.release('PacketStream', stream.leak, stream);
@@ -462,11 +588,22 @@ export class Call implements CallGate {
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
+    // BUNDLE: the m= lines sharing this transport send to the same place (RTP and muxed RTCP)
+    if (component !== 1) return;
+    for (const m of this.medias) {
+      if (m.bundleHead !== media) continue;
+      m.rtp.endpoint = { ...remote };
+      m.rtp.confirmed = true;
+      this.endpointChanged(m.rtp);
+    }
   }
 
   removeMedia(media: CallMedia): void {
+    this.releasePlayer(media);
+    this.releaseAudioPlayer(media);
     this.releasePorts(media);
     this.closeIce(media);
+    leaveBundle(media);
     // negotiated routes toward this media go with it
     media.sendRoutes.clear();
     for (const other of this.medias) other.sendRoutes.delete(media);
@@ -518,6 +655,10 @@ export class Call implements CallGate {
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
     for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
     other.handlers.clear();
+    for (const [m, slot] of other.players) this.players.set(m, slot);
+    other.players.clear();
+    for (const [m, slot] of other.audioPlayers) this.audioPlayers.set(m, slot);
+    other.audioPlayers.clear();
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;
       this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
@@ -566,6 +707,8 @@ export class Call implements CallGate {
     for (const m of [...this.monologues]) this.removeMonologue(m);
     // anything not reachable through a monologue (should be nothing) is swept by container
     for (const media of [...this.medias]) this.removeMedia(media);
+    for (const media of [...this.players.keys()]) this.releasePlayer(media);
+    for (const media of [...this.audioPlayers.keys()]) this.releaseAudioPlayer(media);
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
     for (const stream of [...this.streams]) this.releaseStream(stream);

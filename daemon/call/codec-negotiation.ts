@@ -418,6 +418,9 @@ function routes(
         && codecFormat(primary).clockRate === f.clockRate && codecFormat(primary).channels === 1) {
         // events toward a side without telephone-event: in-band tones (only once the engine is engaged)
         out.push({ inPt: c.payloadType, inFormat: f, outPt: primary.payloadType, outFormat: codecFormat(primary), transcode: false, ptime: 0, dtmfTone: true });
+      } else if (f.name.toUpperCase() === 'CN' && primary && transcodable(primary) && codecFormat(primary).channels === 1) {
+        // CN toward a side without CN: consumed into comfort noise in its codec (once the engine is engaged)
+        out.push({ inPt: c.payloadType, inFormat: f, outPt: primary.payloadType, outFormat: codecFormat(primary), transcode: false, ptime: 0, cnNoise: true });
       }
       continue;
     }
@@ -432,6 +435,9 @@ function routes(
       // tones from a side without telephone-event toward one with it become events
       const te = to.find((t) => codecFormat(t).name.toLowerCase() === 'telephone-event' && codecFormat(t).clockRate === codecFormat(target).clockRate);
       if (te && ptime === 0 && !from.some((x) => codecFormat(x).name.toLowerCase() === 'telephone-event')) route.dtmfEventPt = te.payloadType;
+      // a receiver that offered CN at the output rate may get CN for silent frames (--silence-detect)
+      const cn = to.find((t) => codecFormat(t).name.toUpperCase() === 'CN' && codecFormat(t).clockRate === codecFormat(target).clockRate);
+      if (cn) route.cnPt = cn.payloadType;
       out.push(route);
     } else if (match) {
       out.push({ inPt: c.payloadType, inFormat: f, outPt: match.payloadType, outFormat: f, transcode: false, ptime: 0 });

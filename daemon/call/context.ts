@@ -7,6 +7,7 @@ import type { Counters } from '../stats/counters.js';
 import type { Kernelizer } from '../kernel/kernelize.js';
 import type { CodecHandlerFactory } from '../codec/codec-handler.js';
 import type { TransportHandlerFactory } from '../crypto/transport-handler.js';
+import type { DtmfLogger } from '../log/dtmf-log.js';
 
 export interface CallContext {
   config: Config;
@@ -17,6 +18,8 @@ export interface CallContext {
   kernel: Kernelizer | null;
   /** The addon when it owns the media sockets (fast path or JS-path I/O): its live counts are audited per teardown. */
   native?: { nativeLive(): { sockets: number; entries: number } } | null;
+  /** DTMF event logging (--dtmf-log-dest); absent: events are only logged. */
+  dtmfLog?: DtmfLogger;
   /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */
   handlerFactories?: HandlerFactories;
 }

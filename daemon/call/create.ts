@@ -15,8 +15,11 @@ import type { NgFlags } from './flags.js';
 import type { Monologue } from './monologue.js';
 import { ensurePorts, getMedia, setInterface } from './offer-answer.js';
 import { applyReceiverAnswer, ownOrigin } from './pub-sub.js';
+import { createdPartyAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
+import { createIce, createdPartyIce, iceLines } from './call-ice.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
+import { formatCrypto } from '../crypto/sdes.js';
 
 /** rtpengine's defaults for a created participant: one audio m= line with PCMA and PCMU. */
 export const DEFAULT_CREATE_CODECS = ['PCMA', 'PCMU'];
@@ -49,7 +52,7 @@ function ownMedia(media: CallMedia, codecs: SdpCodec[]): SdpMedia {
   return {
     type: media.type, port: 0, portCount: null, protocol: media.protocol, formats: codecs.map((c) => String(c.payloadType)), codecs,
     connection: null, bandwidth: [], attributes: [], direction: 'sendrecv', rtcpPort: null, rtcpAddress: null, rtcpMux: false,
-    mid: null, hasIce: false, otherLines: [],
+    mid: null, bundleOnly: false, hasIce: false, otherLines: [],
   };
 }
 
@@ -57,7 +60,7 @@ function ownSession(party: Monologue): SdpSession {
   return {
     origin: ownOrigin(party.medias.find((m) => m.ports)),
     sessionName: SDP_SESSION_NAME, infoLines: [], connection: null, bandwidth: [], timing: ['t=0 0'],
-    attributes: [], direction: null, hasIce: false, medias: [],
+    attributes: [], direction: null, hasIce: false, bundleGroups: [], medias: [],
   };
 }
 
@@ -92,7 +95,22 @@ export async function createOffer(call: Call, party: Monologue, flags: NgFlags):
   for (const media of [...party.medias].sort((a, b) => a.index - b.index)) {
     const rtp = isRtpProtocol(media.protocol);
     const mux = decideRtcpMux({ kind: 'subscribe request', publisher: media, subscriber: media, policy: fresh ? policy : media.muxPolicy }, rtp);
-    out.push({ sdp: ownMedia(media, media.codecs), relay: media, sender: null, rejected: media.rejected, codecs: media.codecs, direction: media.direction, mux });
+    const own = ownMedia(media, media.codecs);
+    const o: MediaOutput = { sdp: own, relay: media, sender: null, rejected: media.rejected, codecs: media.codecs, direction: media.direction, mux };
+    if (fresh && !media.rejected) {
+      // the transport flags (SDES, OSRTP, transport-protocol, and what the offer path learns
+      // later) go through the offer's own code, the created party standing on both sides
+      const crypto = cryptoOffer(media, media, own, flags, call.callId);
+      if (crypto.protocol !== undefined) o.protocol = crypto.protocol;
+      if (crypto.crypto !== undefined) o.crypto = crypto.crypto;
+      if (createIce(call, media, flags)) o.ice = iceLines(call, media, mux.onRtpPort);
+    } else {
+      // an existing party's offer reflects what it has: its protocol, our lines, our ICE
+      if (media.sdes.sent.length > 0) o.crypto = media.sdes.sent.map((c) => formatCrypto(c, { pad: media.sdesFlags?.pad ?? false, lifetime: media.sdesFlags?.lifetime ?? false }));
+      if (media.protocolSent) o.protocol = media.protocolSent;
+      if (media.ice) o.ice = iceLines(call, media, mux.onRtpPort);
+    }
+    out.push(o);
   }
   call.rebuildSinks();
   return renderSdp(party, ownSession(party), out, flags);
@@ -100,5 +118,9 @@ export async function createOffer(call: Call, party: Monologue, flags: NgFlags):
 
 /** `create answer`: the created party's SDP says where it receives and what it took. */
 export function createAnswer(call: Call, party: Monologue, session: SdpSession, flags: NgFlags): void {
-  applyReceiverAnswer(call, party, session, flags);
+  applyReceiverAnswer(call, party, session, flags, (media, sdp) => {
+    createdPartyAnswer(media, sdp, call.callId);
+    syncSrtpContexts(media);
+    createdPartyIce(call, media, sdp, session);
+  });
 }

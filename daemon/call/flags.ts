@@ -3,6 +3,7 @@
  * code). `control/` parses ng messages into it; nothing in `call/` knows about bencode.
  */
 import type { SdesFlags } from '../crypto/sdes-negotiate.js';
+import type { DtmfLogDest } from '../log/dtmf-log.js';
 
 export type { SdesFlags };
 export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
@@ -14,6 +15,11 @@ export type ReplaceOption = 'origin' | 'origin-full' | 'session-connection' | 's
 export type IceOption = 'remove' | 'force' | 'default' | 'force-relay' | 'optional' | 'reject';
 /** `ICE-lite`: which side(s) we act as an ICE-lite agent toward (offer only). */
 export type IceLiteOption = 'forward' | 'backward' | 'both' | 'off';
+/** `bundle` (RFC 8843/9143): accept a bundled offer, bundle our offer, one port from the start, RFC bundle-only. */
+export type BundleOption = 'accept' | 'offer' | 'require' | 'strict' | 'reject';
+
+/** The ng `audio-player` values (`force` is rtpengine's older spelling of `always`). */
+export type AudioPlayerMode = 'default' | 'transcoding' | 'always' | 'off';
 
 export interface CodecFlags {
   strip: string[];
@@ -25,6 +31,18 @@ export interface CodecFlags {
   consume: string[];
   ignore: string[];
   set: string[];
+}
+
+export interface DtmfSecFlags {
+  trigger?: string;
+  triggerEnd?: string;
+  modeTrigger?: string;
+  modeTriggerEnd?: string;
+  endMs?: number;
+  endDigits?: number;
+  frequencies?: number[];
+  delay?: number;
+  logDest?: DtmfLogDest;
 }
 
 export interface NgFlags {
@@ -60,6 +78,10 @@ export interface NgFlags {
   ice?: IceOption;
   iceLite?: IceLiteOption;
   rtcpMux: Set<RtcpMuxOption>;
+  /** `bundle` list (call/bundle.ts). */
+  bundle: Set<BundleOption>;
+  /** `extmap: {strip: [...]}`: header-extension URIs (or `all`) whose a=extmap lines are removed. */
+  extmapStrip?: string[];
   replace: Set<ReplaceOption>;
   codec: CodecFlags;
   /** `ptime`: packet time toward the receiver of an offer (repacketises). */
@@ -80,8 +102,14 @@ export interface NgFlags {
   flags: Set<string>;
   /** `play DTMF`: `code`/`digit`, `duration` and `pause` (ms), `volume` (dB). */
   dtmf: { code?: string; duration?: number; volume?: number; pause?: number };
+  /** `play media`: the source (`file`, `blob`, `blob64`, `db-id`) and how to play it. */
+  play: { file?: string; blob?: Buffer; blob64?: string; dbId?: string; repeatTimes?: number; repeatDuration?: number; startPos?: number };
+  /** `audio-player`: per-call override of --audio-player (mixing toward a receiver). */
+  audioPlayer?: AudioPlayerMode;
   /** `block DTMF`: rtpengine's DTMF-security mode. */
   dtmfSecurity?: string;
+  /** DTMF triggers, tone frequencies, DTMF-delay and DTMF-log-dest (see media/dtmf-security.ts). */
+  dtmfSec: DtmfSecFlags;
   /**
    * rtpengine-documented flags and keys this message used that the daemon does not implement
    * yet (names from call/unsupported-flags.ts): warned about once per call and counted.

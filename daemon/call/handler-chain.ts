@@ -8,6 +8,7 @@ import { buildCodecHandlers } from '../codec/chain.js';
 import type { CodecDesc } from '../codec/codec-handler.js';
 import { codecHandlerFactories } from '../codec/registry.js';
 import { buildTranscodeHandlers } from '../codec/transcode.js';
+import type { ComfortNoiseConfig } from '../codec/comfort-noise.js';
 import { inputHandlerFor, outputHandlerFor, transportHandlerFactories } from '../crypto/registry.js';
 import type { InputHandler } from '../crypto/transport-handler.js';
 import type { SinkHandler } from '../media/packet-stream.js';
@@ -43,11 +44,11 @@ function bothRtp(a: CallMedia, b: CallMedia): boolean {
 }
 
 /** Decides one RTP sink's codec handlers and output handler (source → dst). */
-export function decideRtpSink(sink: SinkHandler, source: CallMedia, dst: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES): void {
+export function decideRtpSink(sink: SinkHandler, source: CallMedia, dst: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES, cn?: ComfortNoiseConfig): void {
   sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend }, f.transport);
   // a sink the negotiation decided to transcode for follows its routes (codec-negotiation.ts)
   const routes = source.sendRoutes.get(dst) ?? null;
-  const transcoding = routes && bothRtp(source, dst) ? buildTranscodeHandlers(routes, sink) : null;
+  const transcoding = routes && bothRtp(source, dst) ? buildTranscodeHandlers(routes, sink, cn) : null;
   sink.codec = transcoding ?? (bothRtp(source, dst)
     ? buildCodecHandlers(
       { source: codecDescs(source.codecs), sink: codecDescs(dst.codecs), sourcePtime: ptimeOf(source.sdp), sinkPtime: ptimeOf(dst.sdp) },

@@ -32,6 +32,10 @@ export class Monologue {
   /** What we last sent to this participant, for `replace: sdp-version`. */
   lastOutput: { body: string; version: bigint } | null = null;
   deleted = false;
+  /** `bundle: offer|require` is remembered for later offers toward this participant (`strict` is not). */
+  bundleMode: 'offer' | 'require' | null = null;
+  /** The last offer this participant received was bundled: a BUNDLE group in its answer is taken. */
+  bundleOffered = false;
   /** block DTMF / block media / silence media for this participant (`directional` or `label`). */
   readonly control: MediaControlState = emptyControl();
 

@@ -12,9 +12,11 @@ import type { Call } from './call.js';
 import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
 import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
-import { iceLines, updateIce } from './call-ice.js';
+import { iceLines, relayIceLines, updateIce } from './call-ice.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
+import { attachBundles, bundleInfoOf, planBundles } from './bundle.js';
+import { bundleMux } from './rtcp-mux.js';
 
 export type SdpRole = 'offer' | 'answer';
 
@@ -104,18 +106,24 @@ export async function monologueOfferAnswer(
   else if (receiver.family === undefined) receiver.family = sender.family;
 
   const outMedias: MediaOutput[] = [];
+  const sms = session.medias.map((sdp, i) => getMedia(call, sender, i + 1, sdp.type));
+  const rms = session.medias.map((sdp, i) => getMedia(call, receiver, i + 1, sdp.type));
+  // BUNDLE: which m= lines share a transport on either side, before any ports are handed out
+  const bundle = planBundles(call, sender, receiver, session, sms, rms, flags, role);
   for (let i = 0; i < session.medias.length; i++) {
     const sdp = session.medias[i] as SdpMedia;
-    const index = i + 1;
-    const sm = getMedia(call, sender, index, sdp.type);
-    const rm = getMedia(call, receiver, index, sdp.type);
+    const sm = sms[i] as CallMedia;
+    const rm = rms[i] as CallMedia;
     sm.sdp = sdp;
     sm.protocol = sdp.protocol;
     sm.direction = sdp.direction ?? session.direction ?? 'sendrecv';
     sm.codecs = sdp.codecs;
-    sm.rejected = sdp.port === 0;
+    // a bundle-only m= line of an accepted group is not rejected: its head's port carries it
+    const headSdp = bundle.senderHeadSdp.get(sm);
+    sm.rejected = sdp.port === 0 && headSdp === undefined;
+    sm.bundleInfo = bundleInfoOf(sdp, session);
     const before = sm.rtp.advertisedEndpoint;
-    setSenderEndpoints(call, sm, sdp, session, flags);
+    setSenderEndpoints(call, sm, headSdp ?? sdp, session, flags);
     const after = sm.rtp.advertisedEndpoint;
     // rtpengine hands out a new relay port toward the peer when a participant's media address
     // or port changes, unless port-latching keeps it
@@ -131,24 +139,43 @@ export async function monologueOfferAnswer(
       rm.rejected = role === 'offer' ? true : rm.rejected;
     } else {
       if (role === 'offer') rm.rejected = false;
-      await ensurePorts(call, sm, sender, sender.family);
-      await ensurePorts(call, rm, receiver, receiver.family);
+      // a BUNDLE member gets its head's transport after the loop, no ports of its own
+      if (!sm.bundleHead) await ensurePorts(call, sm, sender, sender.family);
+      if (!rm.bundleHead) await ensurePorts(call, rm, receiver, receiver.family);
     }
     const isRtp = isRtpProtocol(sdp.protocol);
-    const mux = role === 'offer'
+    let mux = role === 'offer'
       ? decideRtcpMux({ kind: 'offer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux, policy: new Set(flags.rtcpMux) }, isRtp)
       : decideRtcpMux({ kind: 'answer', sender: sm, receiver: rm, senderMux: sdp.rtcpMux }, isRtp);
+    if (sm.bundle?.shared) bundleMux(sm);
+    if (rm.bundle?.shared && isRtp) mux = bundleMux(rm);
     const { codecs, ptime } = isRtp ? negotiateCodecs(sm, rm, sdp, flags, role) : { codecs: sdp.codecs, ptime: undefined };
-    const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime };
+    const mid = outputMid(sdp, rm, flags, role);
+    if (role === 'offer') {
+      // what the receiver will send on this m= line: what we offer it (its answer refines it)
+      rm.bundleInfo = { mid, payloadTypes: codecs.map((c) => c.payloadType), ssrcs: [], midExtId: stripsExtmap(flags) ? 0 : sm.bundleInfo.midExtId };
+    }
+    const out: MediaOutput = { sdp, relay: rm, sender: sm, rejected: sm.rejected, codecs, direction: sm.direction, mux, ptime, mid };
+    if (bundle.bundleOnly.has(rm)) out.bundleOnly = true;
     if (!sm.rejected) {
       const crypto = role === 'offer' ? cryptoOffer(sm, rm, sdp, flags, call.callId) : cryptoAnswer(sm, rm, sdp, call.callId);
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
       if (crypto.crypto !== undefined) out.crypto = crypto.crypto;
     }
-    // ICE is decided after the rtcp-mux decision: our candidates depend on it
-    if (updateIce(call, sm, rm, sdp, session, flags, role)) out.ice = iceLines(call, rm, mux.onRtpPort);
+    // ICE is decided after the rtcp-mux decision: our candidates depend on it. A BUNDLE
+    // member has none of its own: the head's agent runs the shared transport
+    const wantIce = updateIce(call, sm, rm, headSdp ?? sdp, session, flags, role);
+    if (sm.bundleHead) call.closeIce(sm);
+    if (rm.bundleHead || bundle.bundleOnly.has(rm)) call.closeIce(rm);
+    else if (wantIce) out.ice = iceLines(call, rm, mux.onRtpPort);
+    else if (rm.iceRelay && !sm.rejected) {
+      out.ice = relayIceLines(call, rm, sdp, session, mux.onRtpPort);
+      out.keepTransport = { port: sdp.port, connection: sdp.connection ?? session.connection, rtcpPort: sdp.rtcpPort, rtcpMux: sdp.rtcpMux };
+    }
     outMedias.push(out);
   }
+  attachBundles(call, sms);
+  attachBundles(call, rms);
   // m= lines the sender no longer has (rtpengine keeps them; a shorter re-offer removes them)
   for (const side of [sender, receiver]) {
     for (const media of side.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
@@ -156,6 +183,19 @@ export async function monologueOfferAnswer(
   for (const side of [sender, receiver]) for (const media of side.medias) syncSrtpContexts(media);
   call.rebuildSinks();
   return renderSdp(receiver, session, outMedias, flags);
+}
+
+/**
+ * The a=mid a line goes out with: the input's (an answer: the offerer's own, which its answer
+ * must repeat), or generated (the m= index) for `generate mid` and every BUNDLE-grouped line.
+ */
+function outputMid(sdp: SdpMedia, rm: CallMedia, flags: NgFlags, role: SdpRole): string | null {
+  const own = role === 'answer' ? rm.sdp?.mid ?? null : null;
+  return own ?? sdp.mid ?? (flags.flags.has('generate-mid') || rm.bundle !== null ? String(rm.index) : null);
+}
+
+function stripsExtmap(flags: NgFlags): boolean {
+  return flags.flags.has('strip-extmap') || (flags.extmapStrip?.includes('all') ?? false) || (flags.extmapStrip?.includes('urn:ietf:params:rtp-hdrext:sdes:mid') ?? false);
 }
 
 export function getMedia(call: Call, m: Monologue, index: number, type: string): CallMedia {

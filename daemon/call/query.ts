@@ -51,11 +51,18 @@ function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
     out['media control'] = {
       'media blocked': c.blockMedia ? 1 : 0,
       'media silenced': c.silence ? 1 : 0,
-      'DTMF blocked': c.blockDtmf === 'drop' ? 1 : 0,
+      'DTMF blocked': c.security !== null && c.security.mode !== 'off' ? 1 : 0,
+      'DTMF-security': c.security?.mode ?? 'off',
+      'DTMF detect': c.detect ? 1 : 0,
+      'DTMF delay': c.delayMs,
       'blocked packets': c.counters.blocked,
       'silenced packets': c.counters.silenced,
       'malformed DTMF': c.counters.malformedDtmf,
       'DTMF events': c.counters.dtmfEvents,
+      'in-band DTMF events': c.counters.detectedInband,
+      'replaced DTMF packets': c.counters.replaced,
+      'delayed DTMF packets': c.counters.delayed,
+      'DTMF trigger switches': c.security?.switches ?? 0,
     };
   }
   const injected = stream.rtpSinks.filter((s) => s.inject !== null);
@@ -78,6 +85,8 @@ function mediaDict(call: Call, media: CallMedia): Dict {
   if (media.rtcpMux) flags.push('rtcp-mux');
   if (media.rejected) flags.push('rejected');
   if (media.cryptoRecv || media.cryptoSend) flags.push('SDES');
+  // rtpengine's media flag for ICE handled by the relay toward this participant
+  if (media.ice) flags.push('ICE');
   return {
     index: media.index,
     type: media.type,
@@ -120,7 +129,7 @@ export function callStats(call: Call): Dict {
       ssrc[key] = { ...((ssrc[key] as Dict | undefined) ?? {}), ...qualityDict(q) };
     }
   }
-  return {
+  const out: Dict = {
     created: Math.floor(call.created / 1000),
     created_us: createdUs % 1_000_000,
     created_ts: createdUs,
@@ -130,6 +139,12 @@ export function callStats(call: Call): Dict {
     tags,
     totals: call.totals(),
   };
+  // rtpengine reports its recording object once forwarding (or recording) was asked for
+  if (call.control.forwardingSeen || call.monologues.some((m) => m.control.forwardingSeen)) {
+    const fwd = call.control.forwarding || call.monologues.some((m) => m.control.forwarding);
+    out.recording = { 'call recording': 0, forwarding: fwd ? 1 : 0 };
+  }
+  return out;
 }
 
 function sampleDict(s: QualitySample, withTime: boolean): Dict {

@@ -5,8 +5,8 @@
  * that participant (SSRC, packet and octet counts, last RTP timestamp, NTP now) or, before
  * anything was sent, a receiver report; report blocks about each SSRC the participant sends
  * (RFC 3550 A.1/A.3 loss: fraction since the last report, cumulative, extended highest
- * sequence number; LSR/DLSR from its last sender report). Jitter is reported as 0: the packet
- * path keeps no arrival times.
+ * sequence number; interarrival jitter (RFC 3550 A.8, from arrival times on the JS path, in the
+ * participant's timestamp units); LSR/DLSR from its last sender report).
  *
  * Owner and lifetime: one generator per call, started by the first offer/answer with the
  * flag, registered with the leak audit (Timer) and closed exactly once at teardown. Each tick
@@ -112,7 +112,7 @@ export class RtcpGenerator {
       b[at + 4] = expInt > 0 && lostInt > 0 ? Math.min(255, Math.floor((lostInt * 256) / expInt)) : 0;
       b.writeUIntBE(Math.min(lost, 0x7fffff), at + 5, 3);
       b.writeUInt32BE(c.extendedMax >>> 0, at + 8);
-      b.writeUInt32BE(0, at + 12);
+      b.writeUInt32BE(Math.min(0xffffffff, Math.round(c.jitter)) >>> 0, at + 12);
       const sr = srs?.get(c.ssrc);
       if (sr) {
         b.writeUInt32BE(sr.middle >>> 0, at + 16);

@@ -91,3 +91,12 @@ export function decideRtcpMux(step: RtcpMuxStep, rtp = true): RtcpMuxOutput {
     }
   }
 }
+
+/**
+ * BUNDLE (RFC 8843 requires rtcp-mux): a participant's m= line in a shared group muxes RTCP on
+ * the one RTP port, whatever the policy said, and the SDP it gets says so.
+ */
+export function bundleMux(media: CallMedia): RtcpMuxOutput {
+  set(media, true, true);
+  return { offer: true, onRtpPort: true };
+}

@@ -15,6 +15,7 @@ import { sessionIceLite } from './call-ice.js';
 import { withLoopMarker } from './loop-protect.js';
 import type { Monologue } from './monologue.js';
 import type { RtcpMuxOutput } from './rtcp-mux.js';
+import { bundleGroupLines } from './bundle.js';
 
 /** One m= line of an SDP the relay writes, before the output flags are applied. */
 export interface MediaOutput {
@@ -39,6 +40,12 @@ export interface MediaOutput {
   ice?: string[];
   /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
   ptime?: number | null;
+  /** `a=mid` when it is not simply the input's (BUNDLE needs one on every grouped line). */
+  mid?: string | null;
+  /** `bundle: strict`: a grouped line other than the tagged one goes out with port 0 and `a=bundle-only`. */
+  bundleOnly?: boolean;
+  /** `ICE=force-relay`: the sender's own c=, port, a=rtcp and rtcp-mux, unchanged. */
+  keepTransport?: { port: number; connection: SdpConnection | null; rtcpPort: number | null; rtcpMux: boolean };
 }
 
 function withoutRecv(direction: Direction): Direction {
@@ -50,7 +57,7 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
   const { sdp, relay } = m;
   const isRtp = isRtpProtocol(sdp.protocol);
   const local = relay.ports?.local ?? null;
-  const port = m.rejected || !relay.ports ? 0 : relay.ports.port;
+  const port = m.rejected || !relay.ports || m.bundleOnly ? 0 : relay.ports.port;
   // `media-address` is the address written into the SDP the peer gets (rtpengine's behaviour)
   let connection: SdpConnection | null = flags.mediaAddress
     ? { family: flags.mediaAddress.includes(':') ? 6 : 4, address: flags.mediaAddress }
@@ -60,6 +67,25 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
   const held = m.sender !== null && isHoldAddress(m.sender.rtp.advertisedEndpoint?.address);
   if (held && connection) connection = { family: connection.family, address: holdAddress(connection.family) };
   const direction = flags.flags.has('original-sendrecv') ? sdp.direction : held ? withoutRecv(m.direction) : m.direction;
+  const keep = m.keepTransport;
+  if (keep && !m.rejected) {
+    return {
+      source: sdp,
+      port: keep.port,
+      codecs: m.codecs,
+      formats: isRtp ? m.codecs.map((c) => String(c.payloadType)) : sdp.formats,
+      connection: keep.connection,
+      direction,
+      rtcpPort: flags.flags.has('no-rtcp-attribute') ? null : keep.rtcpPort,
+      fullRtcp: flags.flags.has('full-rtcp-attribute'),
+      rtcpMux: keep.rtcpMux,
+      mid: m.mid !== undefined ? m.mid : sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
+      ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
+      ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
+      ...(m.ice !== undefined ? { ice: m.ice } : {}),
+      ptime: m.ptime,
+    };
+  }
   return {
     source: sdp,
     port,
@@ -69,12 +95,13 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
     direction,
     rtcpPort: !isRtp || port === 0 || flags.flags.has('no-rtcp-attribute') ? null : m.mux.onRtpPort ? port : port + 1,
     fullRtcp: flags.flags.has('full-rtcp-attribute'),
-    rtcpMux: isRtp && m.mux.offer && port !== 0,
-    mid: sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
+    rtcpMux: isRtp && m.mux.offer && (port !== 0 || m.bundleOnly === true),
+    mid: m.mid !== undefined ? m.mid : sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
     ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
     ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
     ...(m.ice !== undefined && port !== 0 ? { ice: m.ice } : {}),
     ptime: m.ptime,
+    ...(m.bundleOnly && !m.rejected ? { bundleOnly: true } : {}),
   };
 }
 
@@ -102,7 +129,12 @@ export function renderSdp(receiver: Monologue, session: SdpSession, medias: read
   // `loop protect`: our instance marker as the last session attribute
   const template = flags.flags.has('loop-protect') ? withLoopMarker(session) : session;
   const iceLite = sessionIceLite(receiver.medias);
-  const build = (version: string) => writeSdp({ session: template, origin: { ...origin, sessionVersion: version }, medias: out, iceLite });
+  const bundleGroups = bundleGroupLines(medias.map((m, i) => ({ relay: m.relay, mid: out[i]!.mid, written: out[i]!.port !== 0 || out[i]!.bundleOnly === true })));
+  const stripExtmap = flags.flags.has('strip-extmap') ? ['all'] : flags.extmapStrip;
+  const build = (version: string) => writeSdp({
+    session: template, origin: { ...origin, sessionVersion: version }, medias: out, iceLite, bundleGroups,
+    ...(stripExtmap ? { stripExtmap } : {}),
+  });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
   const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);

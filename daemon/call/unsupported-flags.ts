@@ -23,20 +23,14 @@ const e = (name: string, waitsFor: UnsupportedEntry['waitsFor']): UnsupportedEnt
 
 export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   // `flags` list words (or boolean keys)
-  e('detect-DTMF', 'dtmf'),
-  e('trickle-ICE', 'ice'),
-  e('WebRTC', 'ice'),
   e('reset', 'ice'),
   e('no-tls-id', 'srtp'),
   e('record-call', 'recording'),
   e('discard-recording', 'recording'),
   e('exclude-recording', 'recording'),
-  e('early-media', 'media-player'),
-  e('block-egress', 'media-player'),
   e('pierce-NAT', 'other'),
   e('NAT-wait', 'other'),
   e('debug', 'other'),
-  e('strip-extmap', 'other'),
   e('allow-no-codec-media', 'transcoding'),
   e('block-short', 'other'),
   e('skip-recording-db', 'recording'),
@@ -45,18 +39,7 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('DTLS', 'srtp'),
   e('DTLS-reverse', 'srtp'),
   e('DTLS-fingerprint', 'srtp'),
-  e('audio-player', 'media-player'),
   e('delay-buffer', 'transcoding'),
-  e('DTMF-delay', 'dtmf'),
-  e('DTMF-security-trigger', 'dtmf'),
-  e('DTMF-security-trigger-end', 'dtmf'),
-  e('DTMF-log-dest', 'dtmf'),
-  e('trigger', 'dtmf'),
-  e('trigger-end', 'dtmf'),
-  e('trigger-end-time', 'dtmf'),
-  e('trigger-end-digits', 'dtmf'),
-  e('frequency', 'dtmf'),
-  e('frequencies', 'dtmf'),
   e('T.38', 't38'),
   e('metadata', 'recording'),
   e('output-destination', 'recording'),
@@ -66,8 +49,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('media-echo', 'other'),
   e('template', 'other'),
   e('xmlrpc-callback', 'other'),
-  // one value of a key
-  e('ICE=force-relay', 'ice'),
   // codec lists (`codec: { VERB: [...] }` or `codec-VERB-NAME` flags) would be `codec-VERB`
 ];
 

@@ -33,6 +33,10 @@ export class SsrcContext {
   baseSeq = -1;
   maxSeq = 0;
   cycles = 0;
+  /** RFC 3550 A.8 interarrival jitter in timestamp units (input side; updated by `arrival`). */
+  jitter = 0;
+  private prevArrival = -1;
+  private prevTs = 0;
 
   constructor(
     readonly ssrc: number,
@@ -57,6 +61,20 @@ export class SsrcContext {
     }
     this.lastSeq = seq;
     this.lastTs = data.readUInt32BE(4);
+  }
+
+  /**
+   * The packet just counted arrived at `nowMs` (its clock `clockRate`): updates the jitter
+   * estimate J += (|D| − J)/16 from the change in transit time against the previous packet.
+   */
+  arrival(nowMs: number, clockRate: number): void {
+    const arrival = (nowMs * clockRate) / 1000;
+    if (this.prevArrival >= 0) {
+      const d = arrival - this.prevArrival - ((this.lastTs - this.prevTs) | 0);
+      this.jitter += (Math.abs(d) - this.jitter) / 16;
+    }
+    this.prevArrival = arrival;
+    this.prevTs = this.lastTs;
   }
 
   /** Extended highest sequence number received (RFC 3550 A.1). */

@@ -27,6 +27,7 @@ import { PacketSequencer } from './sequencer.js';
 import { MAX_SSRCS, type SsrcContext } from './ssrc.js';
 import { DtmfToneHandler } from './dtmf-tone.js';
 import { buildDtmfPayload, detectTone } from './dtmf.js';
+import { CnNoiseHandler, isSilent, NO_COMFORT_NOISE, type ComfortNoiseConfig } from './comfort-noise.js';
 
 /** How packets of one payload type travel toward one peer (decided by the negotiation). */
 export interface CodecRoute {
@@ -49,6 +50,10 @@ export interface CodecRoute {
    * DTMF detection when it transcodes). Only without repacketising.
    */
   dtmfEventPt?: number;
+  /** CN toward a receiver without CN: consumed into comfort noise in `outPt`/`outFormat`. */
+  cnNoise?: boolean;
+  /** The receiver's CN payload type at the output clock rate (silent frames may leave as CN). */
+  cnPt?: number;
 }
 
 /** Counters a handler keeps (shown by `query`). */
@@ -94,10 +99,16 @@ export class TranscodeHandler implements CodecHandler {
   private readonly byteMap: Uint8Array | null;
   private closed = false;
 
+  /** Frames sent as CN instead of audio (--silence-detect). */
+  cnFrames = 0;
+  private readonly cnPayload: Buffer | null;
+
   constructor(
     private readonly output: CodecOutput,
     readonly route: CodecRoute,
+    private readonly cn: ComfortNoiseConfig = NO_COMFORT_NOISE,
   ) {
+    this.cnPayload = route.cnPt !== undefined && cn.silenceDetect > 0 ? Buffer.from(cn.cnPayload.map((v) => v & 0xff)) : null;
     const d = createTranscoder(route.inFormat);
     const e = createTranscoder(route.outFormat);
     if (!d || !e) throw new RangeError(`no transcoder for ${route.inFormat.name} → ${route.outFormat.name}`);
@@ -105,7 +116,7 @@ export class TranscodeHandler implements CodecHandler {
     this.encoder = e;
     const { inFormat: i, outFormat: o } = route;
     this.byteMap = route.ptime === 0 && G711.has(i.name.toUpperCase()) && G711.has(o.name.toUpperCase())
-      && i.clockRate === o.clockRate && i.channels === o.channels && route.dtmfEventPt === undefined
+      && i.clockRate === o.clockRate && i.channels === o.channels && route.dtmfEventPt === undefined && this.cnPayload === null
       ? Uint8Array.from({ length: 256 }, (_, b) => e.encode(d.decode(Uint8Array.of(b)) as Int16Array)[0] as number)
       : null;
   }
@@ -203,9 +214,15 @@ export class TranscodeHandler implements CodecHandler {
     let first = true;
     for (let f = state.buffer.pop(); f; f = state.buffer.pop()) {
       const seq = this.route.ptime > 0 ? (state.seqBase + state.framesOut) & 0xffff : sequence(packet);
-      const out = this.route.dtmfEventPt !== undefined && (digit !== null || state.dtmf !== null)
-        ? this.eventPacket(state, packet, off, digit, seq, f.position, f.samples.length / outFormat.channels)
-        : this.packet(packet, off, this.encoder.encode(f.samples), seq, (state.tsBase + f.position) >>> 0, first);
+      let out: Buffer;
+      if (this.route.dtmfEventPt !== undefined && (digit !== null || state.dtmf !== null)) {
+        out = this.eventPacket(state, packet, off, digit, seq, f.position, f.samples.length / outFormat.channels);
+      } else if (this.cnPayload !== null && isSilent(f.samples, this.cn.silenceDetect)) {
+        // silence toward a receiver that offered CN: a CN packet in its place (rtpengine's --silence-detect)
+        out = this.packet(packet, off, this.cnPayload, seq, (state.tsBase + f.position) >>> 0, first);
+        out[1] = ((out[1] as number) & 0x80) | ((this.route.cnPt as number) & 0x7f);
+        this.cnFrames++;
+      } else out = this.packet(packet, off, this.encoder.encode(f.samples), seq, (state.tsBase + f.position) >>> 0, first);
       state.framesOut++;
       first = false;
       this.stats.packetsOut++;
@@ -297,7 +314,7 @@ export class DropHandler implements CodecHandler {
  * One sink's handlers from the negotiated routes, or null when nothing is transcoded (the
  * built-in pass-through/renumber decision then applies and the stream may go native).
  */
-export function buildTranscodeHandlers(routes: readonly CodecRoute[], output: CodecOutput): CodecHandlerSet | null {
+export function buildTranscodeHandlers(routes: readonly CodecRoute[], output: CodecOutput, cn: ComfortNoiseConfig = NO_COMFORT_NOISE): CodecHandlerSet | null {
   if (!routes.some((r) => r.transcode)) return null;
   const set = new CodecHandlerSet(new DropHandler());
   const seen = new Set<number>();
@@ -305,9 +322,10 @@ export function buildTranscodeHandlers(routes: readonly CodecRoute[], output: Co
     if (seen.has(r.inPt)) continue;
     seen.add(r.inPt);
     let h: CodecHandler;
-    const toneEncoder = r.dtmfTone ? createTranscoder(r.outFormat) : null;
-    if (toneEncoder) h = new DtmfToneHandler(output, r, toneEncoder);
-    else if (r.transcode && createTranscoder(r.inFormat) && createTranscoder(r.outFormat)) h = new TranscodeHandler(output, r);
+    const toneEncoder = r.dtmfTone || r.cnNoise ? createTranscoder(r.outFormat) : null;
+    if (toneEncoder && r.cnNoise) h = new CnNoiseHandler(output, r, toneEncoder);
+    else if (toneEncoder) h = new DtmfToneHandler(output, r, toneEncoder);
+    else if (r.transcode && createTranscoder(r.inFormat) && createTranscoder(r.outFormat)) h = new TranscodeHandler(output, r, cn);
     else if (r.inPt !== r.outPt) h = new RenumberHandler(output, r.inPt, r.outPt);
     else h = new PassthroughHandler(output, r.inPt);
     set.set(r.inPt, h);
@@ -324,6 +342,10 @@ export function describeTranscoding(set: CodecHandlerSet): Array<Record<string, 
       out.push({ 'payload type': h.route.inPt, 'output payload type': h.route.outPt, codec: `${fmt(h.route.inFormat)} > ${fmt(h.route.outFormat)} (DTMF tone)`, ptime: 0, packets: h.stats.packetsIn, 'packets out': h.stats.packetsOut, dropped: h.stats.dropped });
       continue;
     }
+    if (h instanceof CnNoiseHandler) {
+      out.push({ 'payload type': h.route.inPt, 'output payload type': h.route.outPt, codec: `${fmt(h.route.inFormat)} > ${fmt(h.route.outFormat)} (comfort noise)`, ptime: 0, packets: h.stats.packetsIn, 'packets out': h.stats.packetsOut, dropped: h.stats.dropped });
+      continue;
+    }
     if (!(h instanceof TranscodeHandler)) continue;
     const r = h.route;
     out.push({
@@ -334,6 +356,7 @@ export function describeTranscoding(set: CodecHandlerSet): Array<Record<string, 
       packets: h.stats.packetsIn,
       'packets out': h.stats.packetsOut,
       dropped: h.stats.dropped,
+      ...(h.cnFrames > 0 ? { 'CN frames': h.cnFrames } : {}),
     });
   }
   if (set.fallback instanceof DropHandler && out.length > 0) out.push({ 'payload type': 'other', dropped: set.fallback.dropped });

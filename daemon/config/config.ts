@@ -7,6 +7,8 @@ import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { LEARNING_MODES, type LearningMode } from '../net/endpoint.js';
 import { OPTIONS_BY_LONG } from './options.js';
+import { parseDtmfLogDest, type DtmfLogDest } from '../log/dtmf-log.js';
+import type { ComfortNoiseConfig } from '../codec/comfort-noise.js';
 import { loadIniFile, mergeRaw, parseArgv, UNKNOWN_PREFIX, type RawOptions } from './parse.js';
 
 export type LeakCheckMode = 'off' | 'summary' | 'full' | 'fatal';
@@ -56,6 +58,17 @@ export interface Config {
   deleteDelay: number;
   /** ms between generated RTCP reports (`generate RTCP`). */
   rtcpInterval: number;
+  /** --dtmf-log-dest: where DTMF events go as JSON over UDP (null: only logged). */
+  dtmfLogDest: DtmfLogDest | null;
+  /** --silence-detect / --cn-payload. */
+  comfortNoise: ComfortNoiseConfig;
+  /** --dtmf-no-log-injects. */
+  dtmfNoLogInjects: boolean;
+  /** --audio-player: when receivers get one mixed stream (call/audio-player.ts). */
+  audioPlayer: 'on-demand' | 'play-media' | 'transcoding' | 'always';
+  /** --audio-buffer-length / --audio-buffer-delay, in ms. */
+  audioBufferLength: number;
+  audioBufferDelay: number;
   maxSessions: number;
   timeout: number;
   silentTimeout: number;
@@ -252,6 +265,12 @@ export function buildConfig(raw: RawOptions): Config {
     mediaSockets: enumValue(raw, 'media-sockets', ['auto', 'native', 'dgram'] as const, 'auto'),
     deleteDelay: intValue(raw, 'delete-delay', 30, 0),
     rtcpInterval: intValue(raw, 'rtcp-interval', 5000, 100),
+    dtmfLogDest: dtmfLogDestValue(raw.get('dtmf-log-dest')?.[0]),
+    dtmfNoLogInjects: boolValue(raw, 'dtmf-no-log-injects'),
+    comfortNoise: comfortNoiseValue(raw),
+    audioPlayer: enumValue(raw, 'audio-player', ['on-demand', 'play-media', 'transcoding', 'always'] as const, 'on-demand'),
+    audioBufferLength: intValue(raw, 'audio-buffer-length', 500, 40, 10_000),
+    audioBufferDelay: intValue(raw, 'audio-buffer-delay', 5, 0, 1000),
     maxSessions,
     timeout: intValue(raw, 'timeout', 60, 0),
     silentTimeout: intValue(raw, 'silent-timeout', 3600, 0),
@@ -267,6 +286,26 @@ export function buildConfig(raw: RawOptions): Config {
     help,
     version,
   };
+}
+
+function comfortNoiseValue(raw: RawOptions): ComfortNoiseConfig {
+  const sd = raw.get('silence-detect')?.[0];
+  const silenceDetect = sd === undefined ? 0 : Number(sd);
+  if (!Number.isFinite(silenceDetect) || silenceDetect < 0 || silenceDetect > 100) throw new ConfigError(`Invalid value "${sd}" for --silence-detect: expected a percentage 0-100`);
+  const items = (raw.get('cn-payload') ?? []).flatMap((v) => v.split(';')).map((v) => v.trim()).filter((v) => v !== '');
+  const cnPayload = items.map((v, i) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > (i === 0 ? 127 : 254)) throw new ConfigError(`Invalid value "${v}" for --cn-payload: expected 0-${i === 0 ? 127 : 254}`);
+    return n;
+  });
+  return { silenceDetect, cnPayload: cnPayload.length > 0 ? cnPayload : [32] };
+}
+
+function dtmfLogDestValue(v: string | undefined): DtmfLogDest | null {
+  if (v === undefined || v === '') return null;
+  const dest = parseDtmfLogDest(v);
+  if (!dest) throw new ConfigError(`--dtmf-log-dest: '${v}' is not ADDRESS:PORT`);
+  return dest;
 }
 
 const DEFAULT_CONFIG_FILE = '/etc/rtpengine/rtpengine.conf';

@@ -10,11 +10,12 @@ import type { BencodeDict, BencodeValue } from './bencode.js';
 import { NgCommandError } from '../errors.js';
 import { log } from '../log/logger.js';
 import { parseRtppFlags, type RtppValue } from './rtpp-flags.js';
-import type { RtcpMuxOption, ReplaceOption, IceOption, IceLiteOption, LearningMode, CodecFlags, NgFlags } from '../call/flags.js';
+import type { RtcpMuxOption, ReplaceOption, IceOption, IceLiteOption, LearningMode, CodecFlags, NgFlags, BundleOption } from '../call/flags.js';
 import { emptySdesFlags } from '../crypto/sdes-negotiate.js';
 import { applyOsrtp, applySdes, legacyTransportProtocol } from './crypto-flags.js';
 import { unsupportedEntry } from '../call/unsupported-flags.js';
 import { LEARNING_MODES } from '../net/endpoint.js';
+import { parseDtmfLogDest } from '../log/dtmf-log.js';
 
 export type { RtcpMuxOption, ReplaceOption, IceOption, LearningMode, CodecFlags, NgFlags };
 
@@ -50,6 +51,7 @@ function int(v: BencodeValue | RtppValue | undefined, key: string): number | und
 const RTCP_MUX: readonly RtcpMuxOption[] = ['offer', 'demux', 'accept', 'reject', 'require'];
 const REPLACE: readonly ReplaceOption[] = ['origin', 'origin-full', 'session-connection', 'sdp-version', 'force-increment-sdp-ver', 'username', 'session-name', 'zero-address'];
 const ICE: readonly IceOption[] = ['remove', 'force', 'default', 'force-relay', 'optional', 'reject'];
+const BUNDLE: readonly BundleOption[] = ['accept', 'offer', 'require', 'strict', 'reject'];
 const ICE_LITE: readonly IceLiteOption[] = ['forward', 'backward', 'both', 'off'];
 const LEARNING: readonly LearningMode[] = LEARNING_MODES;
 const CODEC_VERBS = ['strip', 'offer', 'mask', 'except', 'transcode', 'accept', 'consume', 'ignore', 'set'] as const;
@@ -62,7 +64,8 @@ const KNOWN_FLAGS = new Set([
   'directional', 'bidirectional', 'all', 'debug', 'provisional', 'new-branch', 'single-codec',
   'reuse-codecs', 'no-codec-renegotiation', 'static-codecs', 'allow-transcoding', 'always-transcode',
   'force-transcoding', 'allow-asymmetric-codecs', 'recrypt', 'record-call', 'discard-recording', 'webrtc', 'trickle-ice', 'reject-ice', 'pierce-nat',
-  'block-dtmf', 'inject-dtmf', 'generate-rtcp',
+  'strip-extmap', 'fragment',
+  'block-dtmf', 'inject-dtmf', 'generate-rtcp', 'detect-dtmf', 'early-media', 'block-egress',
   'inactive',
 ]);
 
@@ -76,7 +79,10 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     direction: [],
     fromTags: [],
     dtmf: {},
+    dtmfSec: {},
+    play: {},
     rtcpMux: new Set(),
+    bundle: new Set(),
     replace: new Set(),
     codec: emptyCodec(),
     sdes: emptySdesFlags(),
@@ -98,6 +104,7 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
   }
   for (const [key, value] of entries) applyKey(flags, key, value);
   for (const word of flagWords) applyFlag(flags, word);
+  if (flags.flags.has('webrtc')) applyWebRtc(flags);
   return flags;
 }
 
@@ -146,10 +153,51 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
       return;
     }
     case 'dtmf-security': f.dtmfSecurity = str(value); return;
+    case 'dtmf-security-trigger': f.dtmfSec.modeTrigger = str(value); return;
+    case 'dtmf-security-trigger-end': f.dtmfSec.modeTriggerEnd = str(value); return;
+    case 'trigger': f.dtmfSec.trigger = str(value); return;
+    case 'trigger-end': case 'end-trigger': f.dtmfSec.triggerEnd = str(value); return;
+    case 'trigger-end-time': f.dtmfSec.endMs = int(value, key); return;
+    case 'trigger-end-digits': f.dtmfSec.endDigits = int(value, key); return;
+    case 'frequency': case 'frequencies': f.dtmfSec.frequencies = frequencies(value, key); return;
+    case 'dtmf-delay': f.dtmfSec.delay = int(value, key); return;
+    case 'dtmf-log-dest': case 'dtmf-log-destination': {
+      const dest = parseDtmfLogDest(str(value) ?? '');
+      if (!dest) throw new NgCommandError('INVALID_VALUE', '"DTMF-log-dest" must be ADDRESS:PORT');
+      f.dtmfSec.logDest = dest;
+      return;
+    }
+    case 'file': f.play.file = str(value); return;
+    // a blob is binary: bencode keeps it a Buffer; a JSON string is taken as its UTF-8 bytes
+    case 'blob': f.play.blob = Buffer.isBuffer(value) ? value : Buffer.from(str(value) ?? '', 'utf8'); return;
+    case 'blob64': f.play.blob64 = str(value); return;
+    case 'db-id': f.play.dbId = str(value); return;
+    case 'repeat-times': f.play.repeatTimes = int(value, key); return;
+    case 'repeat-duration': f.play.repeatDuration = int(value, key); return;
+    case 'start-pos': f.play.startPos = int(value, key); return;
+    case 'audio-player': {
+      const v = normalizeKey(str(value) ?? '');
+      const mode = v === 'force' || v === 'on' ? 'always' : v;
+      if (mode === 'default' || mode === 'transcoding' || mode === 'always' || mode === 'off') f.audioPlayer = mode;
+      else throw new NgCommandError('INVALID_VALUE', `"audio-player" must be default, transcoding, always or off`);
+      return;
+    }
     case 'types': f.types = list(value).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t); return;
     case 'supports': for (const s of list(value)) f.supports.add(normalizeKey(s)); return;
     case 'replace': for (const r of list(value)) addEnum(f.replace, REPLACE, normalizeKey(r), key); return;
     case 'rtcp-mux': for (const r of list(value)) addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(r), key); return;
+    case 'bundle': for (const r of list(value)) addEnum(f.bundle, BUNDLE, normalizeKey(r), key); return;
+    case 'extmap': {
+      // rtpengine's `extmap: {strip: [...]}`: `all` (or every listed URI) strips a=extmap lines
+      if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
+        for (const [verb, items] of Object.entries(value)) {
+          if (normalizeKey(verb) === 'strip' && list(items as BencodeValue).length > 0) {
+            f.extmapStrip = [...(f.extmapStrip ?? []), ...list(items as BencodeValue)];
+          }
+        }
+      }
+      return;
+    }
     case 'address-family': {
       const v = str(value)?.toUpperCase();
       if (v === 'IP4' || v === 'IP6') f.addressFamily = v === 'IP4' ? 4 : 6;
@@ -166,11 +214,8 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     case 'ice': {
       for (const v of list(value)) {
         const n = normalizeKey(v);
-        if ((ICE as readonly string[]).includes(n)) {
-          f.ice = n as IceOption;
-          // `force-relay` (our relay candidate beside the peer's own) is not done: warned, acts as `default`
-          noteUnsupported(f, `ICE=${n}`);
-        } else log().debug({ value: v }, 'unknown ICE option ignored');
+        if ((ICE as readonly string[]).includes(n)) f.ice = n as IceOption;
+        else log().debug({ value: v }, 'unknown ICE option ignored');
       }
       return;
     }
@@ -216,6 +261,16 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
   }
 }
 
+/** `frequencies`: a list of integers or one comma-separated string of them (Hz). */
+function frequencies(value: BencodeValue | RtppValue, key: string): number[] {
+  const items = Array.isArray(value) ? value.map((v) => (typeof v === 'number' ? String(v) : str(v as BencodeValue) ?? '')) : (str(value) ?? '').split(',');
+  return items.map((x) => {
+    const t = x.trim();
+    if (!/^\d+$/.test(t)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be integers (Hz)`);
+    return Number(t);
+  });
+}
+
 /** A list of dictionaries (`tags`, `medias`); anything else is an error reply. */
 function dictList(value: BencodeValue | RtppValue, key: string): Array<Record<string, BencodeValue>> {
   if (!Array.isArray(value)) throw new NgCommandError('INVALID_VALUE', `"${key}" must be a list of dictionaries`);
@@ -255,11 +310,25 @@ const PREFIXED: Array<[string, (f: NgFlags, rest: string) => void]> = [
   ['transcode-', (f, rest) => addCodec(f, 'transcode', [rest])],
   ['replace-', (f, rest) => addEnum(f.replace, REPLACE, normalizeKey(rest), 'replace')],
   ['rtcp-mux-', (f, rest) => addEnum(f.rtcpMux, RTCP_MUX, normalizeKey(rest), 'rtcp-mux')],
+  ['bundle-', (f, rest) => addEnum(f.bundle, BUNDLE, normalizeKey(rest), 'bundle')],
   ['endpoint-learning-', (f, rest) => applyKey(f, 'endpoint-learning', rest)],
   ['ice-', (f, rest) => applyKey(f, 'ice', rest)],
   ['sdes-', (f, rest) => applySdes(f.sdes, rest)],
   ['osrtp-', (f, rest) => applyOsrtp(f.osrtp, rest)],
 ];
+
+/**
+ * `WebRTC`, rtpengine's shortcut for what a browser needs: `transport-protocol=UDP/TLS/RTP/SAVPF`,
+ * `ICE=force`, `trickle-ICE`, `rtcp-mux-offer`, `rtcp-mux-require`, `no-rtcp-attribute`,
+ * `SDES-off`, `generate-mid`. Keys given explicitly in the same message win.
+ */
+function applyWebRtc(f: NgFlags): void {
+  f.transportProtocol ??= 'UDP/TLS/RTP/SAVPF';
+  f.ice ??= 'force';
+  f.rtcpMux.add('offer').add('require');
+  f.sdes.off = true;
+  for (const flag of ['trickle-ice', 'no-rtcp-attribute', 'generate-mid']) f.flags.add(flag);
+}
 
 function applyFlag(f: NgFlags, word: string): void {
   // codec names keep their case (`codec-strip-PCMA`); the prefix is matched case-insensitively

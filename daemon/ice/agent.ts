@@ -170,6 +170,11 @@ export class IceAgent {
     this.selectedPairs.clear();
   }
 
+  /** The peer's credentials as its last SDP gave them (null before any). */
+  get remoteUfrag(): string | null {
+    return this.remote?.ufrag ?? null;
+  }
+
   /** A trickled candidate (RFC 8838). */
   addRemoteCandidate(c: IceCandidate): void {
     this.addPair(c.component, { address: c.address, port: c.port, family: c.address.includes(':') ? 6 : 4 }, c.priority);

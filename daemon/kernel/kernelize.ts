@@ -117,6 +117,8 @@ export class Kernelizer {
 export function handlerChainBlocker(stream: PacketStream): string | null {
   // connectivity checks and consent (STUN) on the same port are answered by the JS ICE agent
   if (stream.stun) return 'ICE agent needs the JS path';
+  if (stream.bundle) return 'BUNDLE: packets are demultiplexed to their m= line on the JS path';
+  if (stream.stunPassthrough) return 'ICE=force-relay: the peers\' STUN is relayed on the JS path';
   if (!stream.input.native) return `input handler '${stream.input.kind}' needs the JS path`;
   const control = stream.control?.needsJs ?? null;
   if (control !== null) return control;
@@ -124,7 +126,9 @@ export function handlerChainBlocker(stream: PacketStream): string | null {
   for (const list of [stream.rtpSinks, stream.rtcpSinks]) {
     for (const sink of list) {
       if (!sink.output.native) return `output handler '${sink.output.kind}' needs the JS path`;
+      if (list === stream.rtpSinks && sink.dst.blockEgress) return 'play media with block-egress: media toward that participant is dropped on the JS path';
       if (sink.inject !== null) return 'DTMF injected (play DTMF): generated packets and the renumbering after them need the JS path';
+      if (sink.rtcpTranslate !== null) return 'RTCP translated (the media toward this side is changed): SR/RR fields are rewritten on the JS path';
       if (list === stream.rtpSinks && sink.codec) {
         for (const h of sink.codec.handlers) {
           if (!h.native) return `codec handler '${h.kind}' needs the JS path`;

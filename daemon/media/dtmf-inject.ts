@@ -53,6 +53,8 @@ export class DtmfInjector {
   private closed = false;
   /** Added to the sequence number of every forwarded packet (injected minus replaced). */
   private seqShift = 0;
+  /** Told of each digit once it has been played (DTMF logging of injected digits). */
+  onDigit: ((d: DtmfDigit) => void) | null = null;
   /** Packets generated so far (for `query`). */
   generated = 0;
   replaced = 0;
@@ -180,6 +182,7 @@ export class DtmfInjector {
     const total = c.kind === 'event' ? frames + END_PACKETS - 1 : frames;
     if (this.frame >= total) {
       this.current = null;
+      this.onDigit?.(d);
       this.pauseLeft = d.pauseMs;
       this.lastPauseMs = d.pauseMs;
       // the stream's audio resumes after the time the digit took

@@ -19,7 +19,7 @@ import { sameEndpoint, type Endpoint, type PacketStream, type StreamFd } from '.
 export const LEARNING_WINDOW_MS = 3000;
 
 export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counters: Counters, now = Date.now()): void {
-  const stream = fd.stream;
+  let stream = fd.stream;
   if (!stream) return; // fd already detached at teardown: nothing may reach a dead call
   if (stream.gate.writeLocked) {
     if (!stream.gate.defer(fd, data, from)) counters.add('droppedDeferredOverflow');
@@ -30,11 +30,25 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
     : classifyPacket(data, stream.isRtcp, stream.rtcpMux);
   if (kind === PacketKind.Stun && stream.stun !== null && stream.stun.stun(data, from, fd.socket)) return;
   if (kind === PacketKind.Dtls && stream.dtls !== null && stream.dtls.dtls(data, from, fd.socket)) return;
+  if (kind === PacketKind.Stun && stream.stunPassthrough) {
+    relayStun(stream, data, from, now);
+    return;
+  }
   if (kind === PacketKind.Invalid || kind === PacketKind.Dtls || kind === PacketKind.Stun) {
     // STUN/DTLS without a hook on this stream: counted, never forwarded
     stream.stats.errors++;
     counters.add('droppedInvalidPackets');
     return;
+  }
+  if (stream.bundle !== null) {
+    // BUNDLE: the m= line this packet belongs to takes it from here (RFC 8843 section 9.2)
+    const target = stream.bundle.route(data, kind);
+    if (target === null) {
+      stream.stats.errors++;
+      counters.add('droppedInvalidPackets');
+      return;
+    }
+    stream = target;
   }
   const rtp = kind === PacketKind.Rtp && !stream.plainUdp;
   let pkt: Buffer | null = data;
@@ -72,7 +86,10 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
     }
     if (stream.consumeRtcp) return;
     const sinks = stream.rtcpSinks;
-    for (let i = 0; i < sinks.length; i++) sinks[i]!.sendRtcp(pkt);
+    for (let i = 0; i < sinks.length; i++) {
+      const sink = sinks[i]!;
+      sink.sendRtcp(sink.rtcpTranslate === null ? pkt : sink.rtcpTranslate.translate(pkt));
+    }
     return;
   }
   const sinks = stream.rtpSinks;
@@ -82,9 +99,10 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   }
   if (ssrc === null) ssrc = stream.ssrcIn.get(data.readUInt32BE(8));
   ssrc.count(data);
+  ssrc.arrival(now, stream.clockRate);
   const control = stream.control;
   if (control !== null) {
-    const kept = control.filter(pkt);
+    const kept = control.filter(pkt, from, now);
     if (kept === null) return;
     pkt = kept;
   }
@@ -94,6 +112,16 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
     if (codec === null) sink.sendRtp(pkt);
     else codec.lookup(rtpPayloadType(pkt)).process(pkt, ssrc);
   }
+}
+
+/**
+ * `ICE=force-relay`: the peers run ICE end to end through our relay candidates; their STUN is
+ * relayed to the other side as it is (it teaches us where the peer is, like media does).
+ */
+function relayStun(stream: PacketStream, data: Buffer, from: Endpoint, now: number): void {
+  if (!learnEndpoint(stream, from, now)) return;
+  const sinks = stream.isRtcp ? stream.rtcpSinks : stream.rtpSinks;
+  for (let i = 0; i < sinks.length; i++) sinks[i]!.sendRaw(data);
 }
 
 /**

@@ -14,9 +14,11 @@ import type { DtlsHook } from '../crypto/dtls-hook.js';
 import { PLAIN } from '../crypto/plain.js';
 import type { InputHandler, OutputHandler, TransportSpec } from '../crypto/transport-handler.js';
 import type { StunHook } from '../ice/stun-hook.js';
+import type { BundleDemux } from './bundle-demux.js';
 import type { DtmfInjector, InjectTarget } from './dtmf-inject.js';
 import type { StreamControl } from './media-control.js';
 import type { RtcpQuality } from './rtcp.js';
+import type { RtcpTranslator } from './rtcp-translate.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { MediaSocket } from '../net/media-socket.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -59,6 +61,8 @@ export class SinkHandler implements CodecOutput, InjectTarget {
   output: OutputHandler = PLAIN;
   /** `play DTMF` into this sink: replaces and renumbers the stream's packets (JS path only). */
   inject: DtmfInjector | null = null;
+  /** An RTCP sink toward a side whose media the relay changes: SR/RR are rewritten (JS path only). */
+  rtcpTranslate: RtcpTranslator | null = null;
 
   constructor(
     readonly dst: PacketStream,
@@ -68,6 +72,11 @@ export class SinkHandler implements CodecOutput, InjectTarget {
 
   /** An RTP packet for the sink: counted on the sink's output SSRC, then output handler and send. */
   sendRtp(packet: Buffer): void {
+    // `play media` with `block-egress`: the participant hears only the playback meanwhile
+    if (this.dst.blockEgress) {
+      this.dst.egressBlocked++;
+      return;
+    }
     const inject = this.inject;
     if (inject !== null) {
       const p = inject.rewrite(packet);
@@ -180,6 +189,8 @@ export class PacketStream {
   inputSpec: TransportSpec | null = null;
   /** block/silence media, block DTMF, DTMF logging (null: nothing to do, the common case). */
   control: StreamControl | null = null;
+  /** Clock rate of the participant's main codec (jitter of what it sends is in its units). */
+  clockRate = 8000;
   /** Quality figures from the RTCP this participant sends (report blocks about what it receives). */
   rtcpQuality: RtcpQuality | null = null;
   /** `generate RTCP`: what the participant sends is read, not relayed (the relay sends its own). */
@@ -187,6 +198,16 @@ export class PacketStream {
   /** Demux hooks for STUN (ICE) and DTLS; without one such packets are counted and dropped. */
   stun: StunHook | null = null;
   dtls: DtlsHook | null = null;
+  /** `ICE=force-relay`: STUN is the peers' own end-to-end ICE, relayed like media rather than answered. */
+  stunPassthrough = false;
+  /**
+   * BUNDLE: this stream shares its m= line's port with others of the participant (the head's
+   * socket); packets arriving on the head are demultiplexed to their m= line's stream first.
+   */
+  bundle: BundleDemux | null = null;
+  /** `play media` with `block-egress` is playing to this participant: forwarded RTP toward it is dropped. */
+  blockEgress = false;
+  egressBlocked = 0;
   /** True while the fast path forwards for this stream. */
   kernelized = false;
   /** Set by kernelize: why the stream is (not) on the fast path. */

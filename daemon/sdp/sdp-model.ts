@@ -54,6 +54,8 @@ export interface SdpMedia {
   rtcpAddress: SdpConnection | null;
   rtcpMux: boolean;
   mid: string | null;
+  /** `a=bundle-only` (RFC 8843): port 0 that still means "in the BUNDLE group". */
+  bundleOnly: boolean;
   hasIce: boolean;
   /** i= line and other non-attribute lines after m= (besides c=/b=), kept verbatim. */
   otherLines: string[];
@@ -71,6 +73,8 @@ export interface SdpSession {
   attributes: SdpAttribute[];
   direction: Direction | null;
   hasIce: boolean;
+  /** `a=group:BUNDLE` lines: the mids of each group, in order (the first is the tagged one). */
+  bundleGroups: string[][];
   medias: SdpMedia[];
 }
 
@@ -107,3 +111,14 @@ export const ICE_ATTRIBUTES = new Set(['ice-ufrag', 'ice-pwd', 'ice-options', 'c
 export function isRtpProtocol(protocol: string): boolean {
   return /RTP\//i.test(protocol);
 }
+
+/** `a=extmap:ID[/DIRECTION] URI [ATTRIBUTES]` → id and URI; null if malformed. */
+export function parseExtmap(value: string | null): { id: number; uri: string } | null {
+  const m = /^(\d+)(?:\/\w+)?\s+(\S+)/.exec(value ?? '');
+  if (!m) return null;
+  const id = Number(m[1]);
+  return id >= 1 && id <= 255 ? { id, uri: m[2] as string } : null;
+}
+
+/** The RTP header extension carrying the MID (RFC 8843 section 15.2). */
+export const MID_EXTENSION_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';

@@ -104,6 +104,9 @@ export function parseSdp(text: string): SdpSession {
     attributes: attributes.filter((a) => !(DIRECTIONS as readonly string[]).includes(a.name)),
     direction: directionOf(attributes),
     hasIce: attributes.some((a) => ICE_ATTRIBUTES.has(a.name)),
+    bundleGroups: attributes
+      .filter((a) => a.name === 'group' && a.value !== null && /^BUNDLE(\s|$)/.test(a.value))
+      .map((a) => (a.value as string).split(/\s+/).slice(1).filter((mid) => mid !== '')),
     medias,
   };
 }
@@ -166,6 +169,7 @@ function parseMedia(raw: RawSection, typed: ParsedMedia | undefined): SdpMedia {
     rtcpAddress,
     rtcpMux: attributes.some((a) => a.name === 'rtcp-mux'),
     mid: attributes.find((a) => a.name === 'mid')?.value ?? null,
+    bundleOnly: attributes.some((a) => a.name === 'bundle-only'),
     hasIce: attributes.some((a) => ICE_ATTRIBUTES.has(a.name)),
     otherLines,
   };

@@ -13,6 +13,7 @@ import {
   DIRECTIONS,
   ICE_ATTRIBUTES,
   STATIC_PAYLOAD_TYPES,
+  parseExtmap,
   type Direction,
   type SdpAttribute,
   type SdpCodec,
@@ -47,6 +48,8 @@ export interface SdpOutputMedia {
   ice?: string[];
   /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
   ptime?: number | null;
+  /** `a=bundle-only` (RFC 8843): a bundled m= line offered with port 0 (`bundle: strict`). */
+  bundleOnly?: boolean;
 }
 
 export interface SdpOutput {
@@ -55,6 +58,10 @@ export interface SdpOutput {
   medias: SdpOutputMedia[];
   /** Session-level `a=ice-lite`: the relay acts ICE-lite toward this receiver. */
   iceLite?: boolean;
+  /** `a=group:BUNDLE` lines we write (mids, tagged first); the input's never pass through. */
+  bundleGroups?: string[][];
+  /** `strip extmap` / `extmap: {strip}`: `all`, or the header-extension URIs whose a=extmap lines go. */
+  stripExtmap?: readonly string[];
 }
 
 /** Packetisation attributes rtpengine writes last, in this order. */
@@ -63,9 +70,21 @@ const TRAILING = ['ptime', 'maxptime'];
 /** Attributes the writer regenerates; every other attribute passes through unchanged. */
 const REGENERATED = new Set(['rtpmap', 'fmtp', 'rtcp-fb', 'rtcp', 'rtcp-mux', 'mid', ...TRAILING, ...DIRECTIONS]);
 
-/** Session attributes that would be wrong after the rewrite: BUNDLE groups (each m= gets its own port). */
-function keepSessionAttribute(a: SdpAttribute): boolean {
-  return !ICE_ATTRIBUTES.has(a.name) && !(a.name === 'group' && a.value?.startsWith('BUNDLE'));
+function isBundleGroup(a: SdpAttribute): boolean {
+  return a.name === 'group' && a.value !== null && /^BUNDLE(\s|$)/.test(a.value);
+}
+
+/** Session attributes that would be wrong after the rewrite: ICE (ours are per m= line) and BUNDLE groups (ours are written instead). */
+function keepSessionAttribute(a: SdpAttribute, strip: readonly string[] | undefined): boolean {
+  return !ICE_ATTRIBUTES.has(a.name) && !isBundleGroup(a) && !strippedExtmap(a, strip);
+}
+
+/** An a=extmap line removed by `strip extmap` (all of them) or `extmap: {strip: [URI]}`. */
+function strippedExtmap(a: SdpAttribute, strip: readonly string[] | undefined): boolean {
+  if (!strip || strip.length === 0 || a.name !== 'extmap') return false;
+  if (strip.includes('all')) return true;
+  const uri = parseExtmap(a.value)?.uri;
+  return uri !== undefined && strip.includes(uri);
 }
 
 function attributeLine(a: SdpAttribute): string {
@@ -93,17 +112,23 @@ export function writeSdp(out: SdpOutput): string {
   ];
   for (const b of out.session.bandwidth) lines.push(`b=${b}`);
   lines.push(...out.session.timing);
-  for (const a of out.session.attributes) if (keepSessionAttribute(a)) lines.push(attributeLine(a));
+  // our BUNDLE groups go where the input had its first one (else after the other attributes)
+  const groups = (out.bundleGroups ?? []).filter((g) => g.length > 0).map((g) => `a=group:BUNDLE ${g.join(' ')}`);
+  for (const a of out.session.attributes) {
+    if (isBundleGroup(a)) lines.push(...groups.splice(0));
+    if (keepSessionAttribute(a, out.stripExtmap)) lines.push(attributeLine(a));
+  }
+  lines.push(...groups);
   if (out.iceLite) lines.push('a=ice-lite');
-  for (const media of out.medias) lines.push(...mediaLines(media));
+  for (const media of out.medias) lines.push(...mediaLines(media, out.stripExtmap));
   return `${lines.join('\r\n')}\r\n`;
 }
 
-function mediaLines(m: SdpOutputMedia): string[] {
+function mediaLines(m: SdpOutputMedia, stripExtmap: readonly string[] | undefined): string[] {
   const src = m.source;
   const portText = src.portCount !== null && m.port !== 0 ? `${m.port}/${src.portCount}` : `${m.port}`;
   const lines = [`m=${src.type} ${portText} ${m.protocol ?? src.protocol} ${m.formats.join(' ')}`.trimEnd()];
-  if (m.port === 0) {
+  if (m.port === 0 && !m.bundleOnly) {
     const family = m.connection?.family ?? src.connection?.family ?? 4;
     lines.push(connectionLine({ family, address: holdAddress(family) }));
     return lines;
@@ -112,7 +137,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
   if (m.connection) lines.push(connectionLine(m.connection));
   for (const b of src.bandwidth) lines.push(`b=${b}`);
   for (const a of src.attributes) {
-    if (ICE_ATTRIBUTES.has(a.name)) continue;
+    if (ICE_ATTRIBUTES.has(a.name) || a.name === 'bundle-only' || strippedExtmap(a, stripExtmap)) continue;
     // rtpmap/fmtp/rtcp-fb are written per kept codec below (those of stripped codecs go with
     // them); wildcard rtcp-fb applies to all and stays here
     if (a.name === 'rtcp-fb' && a.value?.startsWith('* ')) lines.push(attributeLine(a));
@@ -120,6 +145,7 @@ function mediaLines(m: SdpOutputMedia): string[] {
     else if (!REGENERATED.has(a.name)) lines.push(attributeLine(a));
   }
   if (m.mid !== null) lines.push(`a=mid:${m.mid}`);
+  if (m.bundleOnly) lines.push('a=bundle-only');
   for (const codec of m.codecs) {
     const rtpmap = rtpmapFor(codec);
     if (rtpmap) lines.push(`a=rtpmap:${rtpmap}`);

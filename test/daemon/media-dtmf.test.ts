@@ -12,7 +12,7 @@ import { decodeUlaw, encodeUlaw } from '../../daemon/codec/g711.js';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { deleteCall, relayPortsOf, uniqueCallId } from '../helpers/media-call.js';
-import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
+import { RtpPeer, rtpPacket, type Received } from '../helpers/rtp-peer.js';
 
 function sdp(peer: RtpPeer, formats: string, rtpmaps: string[]): string {
   return [
@@ -146,7 +146,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('DTMF, fast path $fastP
     expect(await burst()).toEqual([0, -1, 101]);
     await d.ng.request({ command: 'unblock DTMF', 'call-id': c.callId, flags: ['all'] });
     expect(await burst()).toEqual([96, 0, -1, 101]);
-    expect((await d.ng.request({ command: 'block DTMF', 'call-id': c.callId, 'DTMF-security': 'random' }))['error-reason']).toMatch(/DTMF-security mode 'random'/);
+    expect((await d.ng.request({ command: 'block DTMF', 'call-id': c.callId, 'DTMF-security': 'bogus' }))['error-reason']).toMatch(/unknown DTMF-security mode 'bogus'/);
     await deleteCall(d, c.callId);
   });
 
@@ -289,7 +289,7 @@ describe.each([{ fastPath: false }, { fastPath: true }])('DTMF, fast path $fastP
   it('block media and silence media act on one participant\'s RTP; unblock/unsilence restore it', async () => {
     const c = await setup('media-block');
     let seq = 300;
-    const one = async (): Promise<Buffer[]> => {
+    const one = async (): Promise<Received[]> => {
       c.b.clear();
       c.a.send(rtpPacket(seq++, { ssrc: 0xa1, payload: Buffer.alloc(160, 0x12) }), c.toRelayA);
       return c.b.settle(150);

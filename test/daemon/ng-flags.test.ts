@@ -77,7 +77,7 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
 
   const unsupported = {
     flags: ['record-call', 'pierce NAT', 'symmetric', 'no-such-flag-at-all'],
-    ICE: 'force-relay',
+    'media echo': 'blackhole',
     'T.38': ['decode'],
     codec: { strip: ['G722'] },
   };
@@ -91,7 +91,7 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
     for (let i = 0; i < 40 && warningsOf().length < 4; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
     const warnings = warningsOf();
-    expect(warnings.map((w) => w.flag).sort()).toEqual(['ICE=force-relay', 'T.38', 'pierce-NAT', 'record-call']);
+    expect(warnings.map((w) => w.flag).sort()).toEqual(['T.38', 'media-echo', 'pierce-NAT', 'record-call']);
     for (const w of warnings) expect(w.msg).toBe(`'${w.flag}' is not implemented by this daemon yet and was ignored`);
     // a flag rtpengine does not know stays debug-level; `symmetric` (rtpengine's default) is silent
     const about = (word: string) => logLines(d).filter((l) => JSON.stringify(l).includes(word));
@@ -104,14 +104,14 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
     t.newCall();
     await t.offer('unsupported, second call', { flags: ['record-call'] }, OFFER + sep + OFFER_OUT);
     const stats = await d.ng.request({ command: 'statistics' });
-    expect(stats.unsupportedFlags).toEqual({ 'ICE=force-relay': 1, 'T.38': 1, 'pierce-NAT': 1, 'record-call': 2 });
+    expect(stats.unsupportedFlags).toEqual({ 'media-echo': 1, 'T.38': 1, 'pierce-NAT': 1, 'record-call': 2 });
   });
 
   it('rtpp-flags and key forms are reported under the same names', async () => {
     t.newCall();
-    await t.offer('unsupported via rtpp-flags', { 'rtpp-flags': 'record-call ICE=force-relay DTLS=passive' }, OFFER + sep + OFFER_OUT);
+    await t.offer('unsupported via rtpp-flags', { 'rtpp-flags': 'record-call media-echo=blackhole DTLS=passive' }, OFFER + sep + OFFER_OUT);
     const stats = await d.ng.request({ command: 'statistics' });
-    expect(stats.unsupportedFlags).toMatchObject({ 'record-call': 3, 'ICE=force-relay': 2, DTLS: 1 });
+    expect(stats.unsupportedFlags).toMatchObject({ 'record-call': 3, 'media-echo': 2, DTLS: 1 });
   });
 
   it('and so does /metrics', async () => {
@@ -119,7 +119,7 @@ describe('flags not implemented yet: warned once per call, counted per name', ()
     expect(res.status).toBe(200);
     const text = res.body.toString();
     expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="record-call"} 3');
-    expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="ICE=force-relay"} 2');
+    expect(text).toContain('rtpengine_unsupported_flag_calls_total{flag="media-echo"} 2');
   });
 
   it('deletes every call and leaves no leaks', async () => {

@@ -186,7 +186,7 @@ a=rtcp:PORT
 
 describe('rtpengine commands not implemented here', () => {
   it('are refused with a clear reason, distinct from an unknown command', async () => {
-    for (const command of ['play media', 'start recording', 'start forwarding']) {
+    for (const command of ['start recording', 'stop recording', 'pause recording']) {
       const reply = await d.ng.request({ command, 'call-id': 'x' });
       expect(reply.result).toBe('error');
       expect(reply['error-reason']).toBe(`Command not implemented by rtpengine-ts yet: ${command}`);

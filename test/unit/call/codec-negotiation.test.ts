@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { negotiateAnswer, negotiateOffer, parseCodecSpec, type CodecAnswer, type CodecOffer, type PreviousCodecs } from '../../../daemon/call/codec-negotiation.js';
 import type { CodecFlags, NgFlags } from '../../../daemon/call/flags.js';
 import type { SdpCodec } from '../../../daemon/sdp/sdp-model.js';
+import { ngFlags as parsedFlags } from '../../helpers/call-context.js';
 
 function pt(payloadType: number, encoding: string, clockRate: number, fmtp?: string): SdpCodec {
   return { payloadType, encoding, clockRate, channels: null, rtpmap: `${payloadType} ${encoding}/${clockRate}`, fmtp: fmtp ? [`${payloadType} ${fmtp}`] : [], rtcpFb: [] };
@@ -21,11 +22,8 @@ const CN16 = pt(118, 'CN', 16000);
 const OPUS = pt(97, 'opus', 48000);
 
 function ngFlags(codec: Partial<CodecFlags> = {}, words: string[] = [], extra: Partial<NgFlags> = {}): NgFlags {
-  return {
-    command: 'offer', direction: [], fromTags: [], dtmf: {}, rtcpMux: new Set(), replace: new Set(), supports: new Set(),
-    codec: { strip: [], offer: [], mask: [], except: [], transcode: [], accept: [], consume: [], ignore: [], set: [], ...codec },
-    flags: new Set(words), ...extra,
-  };
+  const base = parsedFlags({ command: 'offer' });
+  return { ...base, codec: { ...base.codec, ...codec }, flags: new Set(words), ...extra };
 }
 const list = (cs: readonly SdpCodec[]) => cs.map((c) => `${c.payloadType}/${c.encoding}/${c.clockRate}`).join(' ');
 const offered = (o: CodecOffer) => list(o.offered.map((x) => x.codec));

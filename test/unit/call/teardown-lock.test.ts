@@ -11,7 +11,7 @@ import { Call } from '../../../daemon/call/call.js';
 import { CallHash } from '../../../daemon/call/callhash.js';
 import { CallInterfaces } from '../../../daemon/call/call-interfaces.js';
 import type { CallContext } from '../../../daemon/call/context.js';
-import { parseNgFlags } from '../../../daemon/control/call-flags.js';
+import { ngFlags } from '../../helpers/call-context.js';
 import { CallDestroyedError, LockRuleError, NgCommandError } from '../../../daemon/errors.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
 import { initLogger } from '../../../daemon/log/logger.js';
@@ -207,8 +207,8 @@ describe('teardown under the write lock', () => {
     const ci = new CallInterfaces(calls);
     const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0',
       'm=audio 5000 RTP/AVP 0', 'c=IN IP4 127.0.0.1', 'm=audio 5002 RTP/AVP 8', 'c=IN IP4 127.0.0.1', ''].join('\r\n');
-    const offer = ci.offer(parseNgFlags({ command: 'offer', 'call-id': 'fails', 'from-tag': 'a', sdp }));
-    const answer = ci.answer(parseNgFlags({ command: 'answer', 'call-id': 'fails', 'from-tag': 'a', 'to-tag': 'b', sdp }));
+    const offer = ci.offer(ngFlags({ command: 'offer', 'call-id': 'fails', 'from-tag': 'a', sdp }));
+    const answer = ci.answer(ngFlags({ command: 'answer', 'call-id': 'fails', 'from-tag': 'a', 'to-tag': 'b', sdp }));
     await expect(offer).rejects.toMatchObject({ reason: 'Ran out of ports' });
     await expect(answer).rejects.toMatchObject({ reason: 'Unknown call-id' });
     expect(calls.get('fails')).toBeUndefined();

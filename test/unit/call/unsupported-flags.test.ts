@@ -12,8 +12,7 @@ describe('unsupported flags table', () => {
   it('looks names up in every spelling rtpengine accepts', () => {
     expect(unsupportedEntry('record call')?.name).toBe('record-call');
     expect(unsupportedEntry('Record_Call')?.name).toBe('record-call');
-    expect(unsupportedEntry('trickle ICE')?.name).toBe('trickle-ICE');
-    expect(unsupportedEntry('ice=force_relay')?.name).toBe('ICE=force-relay');
+    expect(unsupportedEntry('block_short')?.name).toBe('block-short');
     expect(unsupportedEntry('DTLS fingerprint')?.name).toBe('DTLS-fingerprint');
   });
 
@@ -24,7 +23,9 @@ describe('unsupported flags table', () => {
       // SRTP (SDES) landed
       'transport-protocol', 'SDES', 'OSRTP', 'pad-crypto',
       // ICE landed (force-relay not yet)
-      'ICE=force', 'ICE=default', 'ICE=optional', 'ICE=reject', 'ICE-lite']) {
+      'ICE=force', 'ICE=default', 'ICE=optional', 'ICE=reject', 'ICE-lite',
+      // BUNDLE, WebRTC, force-relay and trickle ICE landed
+      'ICE=force-relay', 'WebRTC', 'trickle-ICE', 'strip-extmap', 'bundle', 'generate-mid']) {
       expect(unsupportedEntry(name), name).toBeUndefined();
     }
   });

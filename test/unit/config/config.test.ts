@@ -60,7 +60,8 @@ describe('rtpengine test command line', () => {
   });
 
   it('lists the ignored options', () => {
-    expect([...cfg.ignoredOptions].sort()).toEqual(['log-level-internals', 'silence-detect']);
+    expect([...cfg.ignoredOptions].sort()).toEqual(['log-level-internals']);
+    expect(cfg.comfortNoise).toEqual({ silenceDetect: 1, cnPayload: [32] });
   });
 });
 
@@ -223,6 +224,8 @@ describe('ini file', () => {
     'delete-delay = 10',
     'endpoint-learning = heuristic',
     'silence-detect = 1',
+    'cn-payload = 20;40;60',
+    'dtx-delay = 50',
     '',
     '[later]',
     'bogus-key-in-other-section = 1',
@@ -237,7 +240,8 @@ describe('ini file', () => {
     ]);
     expect(cfg.listenNg).toEqual([{ address: '127.0.0.1', port: 2223 }]);
     expect(cfg).toMatchObject({ portMin: 40000, portMax: 40999, logLevel: 5, deleteDelay: 10, endpointLearning: 'heuristic', table: -1 });
-    expect(cfg.ignoredOptions).toEqual(['silence-detect']);
+    expect(cfg.ignoredOptions).toEqual(['dtx-delay']);
+    expect(cfg.comfortNoise).toEqual({ silenceDetect: 1, cnPayload: [20, 40, 60] });
   });
 
   it('CRLF line endings', () => {

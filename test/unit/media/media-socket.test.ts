@@ -13,6 +13,13 @@ class FakeGate implements CallGate {
   endpointChanged(stream: PacketStream): void {
     this.changed.push(stream.endpoint ? { ...stream.endpoint } : null);
   }
+  // endpoint learning never touches SSRC contexts
+  createSsrc(): never {
+    throw new Error('learnEndpoint must not create SSRC contexts');
+  }
+  releaseSsrc(): never {
+    throw new Error('learnEndpoint must not release SSRC contexts');
+  }
 }
 
 const registry = new LeakRegistry('summary');

@@ -20,7 +20,7 @@ function snapshot(): StatsSnapshot {
     fastPath: { enabled: true, entries: 4, sockets: 8 },
     proxies: [{ proxy: '192.0.2.1', errors: 1, commands: [{ name: 'offer', short: 'Offer', count: 3, seconds: 0.25 }] }],
     commands: [{ name: 'offer', short: 'Offer' }, { name: 'ping', short: 'Ping' }],
-    leaks: { live: { Call: 2 }, leaked: 0, reachableAfterRelease: 0, doubleRelease: 0 },
+    leaks: { live: { Call: 2 }, leaked: 0, reachableAfterRelease: 0, transientReachable: 0, doubleRelease: 0 },
     cookieCache: { entries: 7, bytes: 700 },
     interfaces: [{ name: 'default', address: '192.0.2.10', min: 30000, max: 30099, used: 8, free: 92, total: 100 }],
   };
