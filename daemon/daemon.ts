@@ -6,7 +6,7 @@
 import type { Config } from './config/config.js';
 import { CallHash } from './call/callhash.js';
 import { CallInterfaces } from './call/call-interfaces.js';
-import type { CallContext } from './call/context.js';
+import type { CallContext, DtlsContext } from './call/context.js';
 import { ControlCli } from './control/cli.js';
 import { CliCommands } from './control/cli-commands.js';
 import { LegacyUdpControl } from './control/control-udp.js';
@@ -21,6 +21,7 @@ import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
 import { loadFastPath, type NativeFastPathStatus } from './kernel/native-fast-path.js';
+import { DtlsCertificates } from './crypto/dtls-cert.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
 import { isLeakType } from './leak/types.js';
@@ -56,6 +57,7 @@ export class Daemon {
   private cliCommands!: CliCommands;
   private metrics: PrometheusExporter | null = null;
   private growthTimer: NodeJS.Timeout | null = null;
+  private dtlsCerts: DtlsCertificates | null = null;
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
@@ -89,6 +91,7 @@ export class Daemon {
       sockets: this.engine?.sockets ?? this.mediaIo?.sockets ?? dgramSocketFactory,
       kernel,
       native: this.engine ?? this.mediaIo,
+      dtls: this.startDtls(),
       dtmfLog: new DtmfLogger(cfg.dtmfLogDest, !cfg.dtmfNoLogInjects),
     };
     this.interfaces.allocationPause = readTestPause();
@@ -139,8 +142,9 @@ export class Daemon {
 
   /**
    * Without the forwarding table (-t -1, or the fast path unavailable) the addon still owns the
-   * media sockets when it loads: its thread reads them with recvmmsg and hands JS one batch per
-   * round, JS sends in batches (see docs/fast-path.md, "JS-path I/O"). No entry is ever set, so
+   * media sockets when it loads: the JS thread reads them with recvmmsg when libuv finds them
+   * readable and handles one batch per call, and sends in batches (docs/fast-path.md, "JS-path
+   * I/O"). No forwarding thread runs and no entry is ever set, so
    * every packet takes the JS path. Node's dgram stays the fallback (`--media-sockets=dgram`).
    */
   private async loadMediaIo(tableFailed: boolean): Promise<void> {
@@ -159,6 +163,21 @@ export class Daemon {
     loaded.batcher.onSendErrors = (n) => this.counters.add('sendErrors', n);
     this.mediaIo = loaded;
     log().info('Media sockets owned by the addon (batched JS-path I/O, no forwarding table)');
+  }
+
+  /** The DTLS certificate (made now, renewed by a timer); without the addon, DTLS offers get an error reply. */
+  private startDtls(): DtlsContext {
+    const cfg = this.config;
+    const certs = DtlsCertificates.create({ cipher: cfg.dtlsCertCipher, rsaKeySize: cfg.dtlsRsaKeySize, signature: cfg.dtlsSignature, lifetimeDays: 30 });
+    if ('unavailable' in certs) {
+      log().warn({ reason: certs.unavailable }, 'DTLS-SRTP unavailable: offers that need it will be refused');
+      return { certs: null, unavailable: certs.unavailable, passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu };
+    }
+    certs.startRenewal();
+    this.dtlsCerts = certs;
+    // test-only: a short handshake limit, so tests of handshakes that never finish stay short
+    const limit = Number(process.env.RTPENGINE_TS_DTLS_HANDSHAKE_MS);
+    return { certs, unavailable: '', passive: cfg.dtlsPassive, mtu: cfg.dtlsMtu, ...(limit > 0 ? { handshakeMs: limit } : {}) };
   }
 
   /** The other control listeners: CLI (-c), ng over TCP, HTTP/HTTPS/WebSocket, legacy rtpproxy UDP (-u). */
@@ -288,6 +307,7 @@ export class Daemon {
   /** Orderly shutdown; returns true when the leak check found nothing. */
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
+    this.dtlsCerts?.stop();
     this.ngUdp?.close();
     this.ngTcp?.close();
     this.http?.close();

@@ -33,6 +33,7 @@ export const NG_ERROR_REASONS = {
   TAG_COLLISION: 'Both calls have a participant with the same tag',
   NO_COMMON_CODEC: 'No codec in common and no transcoding possible',
   NO_CALLS: 'No calls given',
+  NO_DTLS: 'DTLS-SRTP unavailable',
   PLAYBACK: 'Failed to start media playback',
   PLAYBACK_FILE: 'Failed to start media playback from file',
   PLAYBACK_BLOB: 'Failed to start media playback from blob',
@@ -52,7 +53,7 @@ export class RtpengineError extends Error {
 }
 
 /** Codes whose reply names the problem after rtpengine's string (ours, or where the cause matters to the user). */
-const DETAILED = new Set<string>(['INVALID_VALUE', 'NOT_IMPLEMENTED', 'PLAYBACK', 'PLAYBACK_FILE', 'PLAYBACK_BLOB']);
+const DETAILED = new Set<string>(['INVALID_VALUE', 'NOT_IMPLEMENTED', 'PLAYBACK', 'PLAYBACK_FILE', 'PLAYBACK_BLOB', 'NO_DTLS']);
 
 /** A command failed; `reason` is what the ng reply's `error-reason` says. */
 export class NgCommandError extends RtpengineError {

@@ -22,7 +22,7 @@ function transcodes(sink: SinkHandler): boolean {
 }
 
 /** Does this receiver get the player, given the sinks toward it? */
-export function wantsAudioPlayer(call: Call, sinks: readonly SinkHandler[]): boolean {
+export function wantsAudioPlayer(call: Call, dst: CallMedia, sinks: readonly SinkHandler[]): boolean {
   const mode = call.audioPlayerMode;
   if (mode === 'off') return false;
   if (mode === 'always') return true;
@@ -30,8 +30,8 @@ export function wantsAudioPlayer(call: Call, sinks: readonly SinkHandler[]): boo
   switch (call.ctx.config.audioPlayer) {
     case 'always': return true;
     case 'transcoding': return sinks.some(transcodes);
-    // `play-media` mixes only while play media plays; playback here is a stream of its own
-    // (README), so outside playback, as during it, nothing is mixed
+    // `play-media`: only while play media plays to it (media-play.ts switches it on and off)
+    case 'play-media': return call.players.playMixing.has(dst);
     default: return false;
   }
 }
@@ -67,14 +67,15 @@ export function mixHandlers(player: AudioPlayer, source: CallMedia): CodecHandle
 export function applyAudioPlayers(call: Call): void {
   // the common case (no player asked for, none running) costs one check per sink rebuild
   const mode = call.audioPlayerMode;
-  if (call.audioPlayers.size === 0 && (mode === 'off' || (mode === 'default' && call.ctx.config.audioPlayer !== 'always'
-    && call.ctx.config.audioPlayer !== 'transcoding'))) return;
+  const cfg = call.ctx.config.audioPlayer;
+  if (call.players.audio.size === 0 && (mode === 'off' || (mode === 'default' && (cfg === 'on-demand'
+    || (cfg === 'play-media' && call.players.playMixing.size === 0))))) return;
   const wanted = new Map<CallMedia, { enc: PlayEncoding; sinks: Array<{ sink: SinkHandler; source: CallMedia }> }>();
   if (call.answered || call.earlyMedia) {
     for (const dst of call.medias) {
       if (dst.type !== 'audio' || dst.rejected || !dst.ports || dst.monologue.deleted) continue;
       const sinks = sinksToward(call, dst);
-      if (sinks.length === 0 || !wantsAudioPlayer(call, sinks.map((s) => s.sink))) continue;
+      if (sinks.length === 0 || !wantsAudioPlayer(call, dst, sinks.map((s) => s.sink))) continue;
       const enc = encodingFor(dst);
       if (!enc) {
         call.log(dst.monologue.tag).warn({ media: dst.index }, 'audio player: no codec we can encode toward this participant; its media is forwarded');
@@ -83,12 +84,12 @@ export function applyAudioPlayers(call: Call): void {
       wanted.set(dst, { enc, sinks });
     }
   }
-  for (const [media, slot] of [...call.audioPlayers]) {
+  for (const [media, slot] of [...call.players.audio]) {
     const w = wanted.get(media);
-    if (!w || !slot.player.sameEncoding(w.enc)) call.releaseAudioPlayer(media);
+    if (!w || !slot.player.sameEncoding(w.enc)) call.players.releaseAudioPlayer(media);
   }
   for (const [dst, { enc, sinks }] of wanted) {
-    const player = call.audioPlayer(dst, enc);
+    const player = call.players.audioPlayer(dst, enc);
     for (const { sink, source } of sinks) call.replaceSinkCodec(sink, mixHandlers(player, source));
   }
 }

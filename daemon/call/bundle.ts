@@ -113,14 +113,19 @@ export function planBundles(call: Call, sender: Monologue, receiver: Monologue, 
     const mode = receiver.bundleMode;
     let receiverGroups: BundleGroup[] = [];
     const live = rms.filter((m, i) => (session.medias[i]?.port ?? 0) !== 0 || senderGroups.some((g) => g.medias.includes(sms[i]!)));
+    // a bundle the receiver already uses (it offered one we accepted, or answered ours) stays
+    // in offers to it: RFC 8843 keeps the tagged line's transport for every grouped line
+    const established = rms.find((m) => m.bundle?.shared && m.bundle.head === m && live.includes(m));
     if (mode !== null && live.length > 0) {
-      const head = live[0]!;
+      const head = established ?? live[0]!;
       // an earlier answer that took the bundle keeps one transport in a re-offer
       const shared = mode === 'require' || head.bundle?.shared === true;
       receiverGroups = [newGroup(head, live, shared)];
       if (opts.has('strict')) for (const m of live) if (m !== head) plan.bundleOnly.add(m);
+    } else if (established && !opts.has('reject')) {
+      receiverGroups = [newGroup(established, established.bundle!.medias.filter((m) => live.includes(m)), true)];
     }
-    receiver.bundleOffered = mode !== null;
+    receiver.bundleOffered = receiverGroups.length > 0;
     setGroups(call, rms, receiverGroups);
   }
   // in an answer the receiver (the offerer) keeps the groups its offer set up
@@ -164,6 +169,7 @@ export function attachBundles(call: Call, side: readonly CallMedia[]): void {
     const g = m.bundle;
     if (!g || !g.shared) {
       m.rtp.bundle = null;
+      m.rtcp.bundle = null;
       continue;
     }
     if (g.head !== m) continue;
@@ -178,7 +184,12 @@ export function attachBundles(call: Call, side: readonly CallMedia[]): void {
       })),
       infos.find((x) => x && x.midExtId !== 0)?.midExtId ?? 0,
     );
-    for (const x of g.medias) x.rtp.bundle = g.demux;
+    // RTCP streams too: one arriving on the head's RTCP port is demultiplexed the same way, and
+    // none of them may take the shared socket onto the fast path
+    for (const x of g.medias) {
+      x.rtp.bundle = g.demux;
+      x.rtcp.bundle = g.demux;
+    }
   }
 }
 
@@ -188,6 +199,7 @@ export function leaveBundle(media: CallMedia): void {
   media.bundle = null;
   media.bundleHead = null;
   media.rtp.bundle = null;
+  media.rtcp.bundle = null;
   if (!g) return;
   g.medias = g.medias.filter((m) => m !== media);
   g.demux?.remove(media.rtp);

@@ -57,7 +57,8 @@ export function cryptoOffer(sm: CallMedia, rm: CallMedia, sdp: SdpMedia, flags: 
   const tp = flags.transportProtocol && flags.transportProtocol.toLowerCase() !== 'accept' ? flags.transportProtocol : undefined;
   const protocol = tp ?? sdp.protocol;
   rm.protocolSent = protocol;
-  const wantSrtp = isSrtpProtocol(protocol) || (flags.osrtp.has('offer') && !flags.sdes.off);
+  // UDP/TLS/RTP/SAVP[F] is keyed by DTLS only: no a=crypto (call-dtls.ts)
+  const wantSrtp = (isSrtpProtocol(protocol) && !/^UDP\/TLS\//i.test(protocol)) || (flags.osrtp.has('offer') && !flags.sdes.off);
   rm.srtpOffered = wantSrtp;
   if (!wantSrtp) {
     rm.sdes.sent = [];

@@ -5,6 +5,7 @@
  */
 import type { CryptoParams } from '../crypto/transport-handler.js';
 import type { IceAgent } from '../ice/agent.js';
+import type { DtlsMedia } from './call-dtls.js';
 import type { LeakHandle } from '../leak/registry.js';
 import type { PacketStream } from '../media/packet-stream.js';
 import type { LocalAddress } from '../net/interfaces.js';
@@ -78,11 +79,15 @@ export class CallMedia {
   /** SRTP keys the participant sends with (its SDP), and we send to it with (our SDP to it); null: plain. */
   cryptoRecv: CryptoParams | null = null;
   cryptoSend: CryptoParams | null = null;
+  /** Keys of the RTCP port's own DTLS association (no rtcp-mux, RFC 5764 §4.1.2); null: RTCP uses the above. */
+  rtcpCrypto: { recv: CryptoParams; send: CryptoParams } | null = null;
   /** The ICE agent when the relay terminates ICE toward this participant (call-ice.ts). */
   ice: IceAgent | null = null;
   iceLeak: LeakHandle | null = null;
   /** Foundation of our candidates toward this participant. */
   iceFoundation = '';
+  /** DTLS-SRTP toward this participant (call-dtls.ts); null when the relay does none. */
+  dtls: DtlsMedia | null = null;
   /** `ICE=force-relay`: the participants' own ICE runs end to end; we are only a relay candidate. */
   iceRelay = false;
   /** BUNDLE toward this participant: its group, or null. */

@@ -21,21 +21,21 @@ import { PacketStream, SinkHandler, StreamFd, type CallGate, type Endpoint } fro
 import { LocalAddress } from '../net/interfaces.js';
 import type { AddressFamily, PacketHandler } from '../net/media-socket.js';
 import type { IceAgent } from '../ice/agent.js';
+import type { DtlsHook } from '../crypto/dtls-hook.js';
+import { kickDtls } from './call-dtls.js';
 import { CallMedia } from './call-media.js';
 import type { CallContext, HandlerFactories } from './context.js';
 import { streamStats } from './stream-stats.js';
-import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor } from './handler-chain.js';
+import { DEFAULT_FACTORIES, decideRtcpSink, decideRtpSink, inputFor, recvCrypto } from './handler-chain.js';
 import { MasterLock } from './master-lock.js';
 import { Monologue } from './monologue.js';
 import { emptyControl, updateStreamControls, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
-import { MediaPlayer, type PlayEncoding } from '../media/media-player.js';
-import { AudioPlayer } from '../media/audio-player.js';
 import type { CodecHandlerSet } from '../codec/chain.js';
+import { CallPlayers } from './call-players.js';
 import { applyAudioPlayers } from './audio-mix.js';
 import type { AudioPlayerMode } from './flags.js';
-import type { TransportSpec } from '../crypto/transport-handler.js';
 import { RtcpGenerator } from './rtcp-generate.js';
 import { leaveBundle } from './bundle.js';
 
@@ -53,7 +53,7 @@ class DeferredQueue {
   constructor(readonly leak: LeakHandle) {}
 }
 
-interface Closable {
+export interface Closable {
   readonly stateless: boolean;
   close(): void;
 }
@@ -73,6 +73,8 @@ export class Call implements CallGate {
   readonly ssrcContexts: SsrcContext[] = [];
   /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
   readonly handlers = new Map<Closable, LeakHandle>();
+  /** Accounting of the streams' DTLS sessions (adoptDtls/closeDtls). */
+  private readonly dtlsLeaks = new Map<DtlsHook, LeakHandle>();
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
@@ -95,10 +97,8 @@ export class Call implements CallGate {
   readonly control: MediaControlState = emptyControl();
   /** When sender reports passed (for round-trip times from the report blocks naming them). */
   readonly srTimes = new SrTimes();
-  /** `play media`: one player per receiving media, with the sink it sends through (kept for its numbering). */
-  readonly players = new Map<CallMedia, { player: MediaPlayer; sink: SinkHandler; spec: TransportSpec }>();
-  /** The audio player (mixing) toward receiving medias (audio-mix.ts), with the sink each sends through. */
-  readonly audioPlayers = new Map<CallMedia, { player: AudioPlayer; sink: SinkHandler }>();
+  /** `play media` players and audio players toward this call's medias (call-players.ts). */
+  readonly players: CallPlayers;
   /** The last ng `audio-player` value given for this call. */
   audioPlayerMode: AudioPlayerMode = 'default';
   /** `early-media`: the audio player starts before the answer. */
@@ -116,6 +116,14 @@ export class Call implements CallGate {
   ) {
     this.leak = ctx.leaks.register('Call', callId);
     this.tos = ctx.config.tos;
+    this.players = new CallPlayers({
+      ctx,
+      refuse: (what) => this.refuseIfDestroyed(what),
+      newSink: (media) => this.newSink(media.rtp),
+      releaseSink: (sink) => this.releaseSink(sink),
+      adopt: (h, type) => this.adopt(h, type),
+      drop: (h) => this.drop(h),
+    });
   }
 
   /**
@@ -385,7 +393,7 @@ export class Call implements CallGate {
         }
       }
     }
-    this.refreshPlayerOutputs(f);
+    this.players.refreshOutputs();
     applyAudioPlayers(this);
     updateStreamControls(this);
     if (this.ctx.kernel) for (const stream of this.streams) this.ctx.kernel.update(stream);
@@ -407,76 +415,11 @@ export class Call implements CallGate {
     this.adopt(inj, 'Timer');
   }
 
-  /** `play media`: the media's player, created on first use (its output follows the media's transport). */
-  mediaPlayer(media: CallMedia): MediaPlayer {
-    this.refuseIfDestroyed('media player');
-    const slot = this.players.get(media);
-    if (slot) return slot.player;
-    const sink = this.newSink(media.rtp);
-    decideRtcpSink(sink, media, this.ctx.handlerFactories ?? DEFAULT_FACTORIES);
-    this.adopt(sink.output, 'TransportHandler');
-    const player = new MediaPlayer(sink);
-    this.adopt(player, 'Timer');
-    this.players.set(media, { player, sink, spec: { protocol: media.protocol, crypto: media.cryptoSend } });
-    return player;
-  }
-
-  existingMediaPlayer(media: CallMedia): MediaPlayer | null {
-    return this.players.get(media)?.player ?? null;
-  }
-
-  /** A media's transport changed (re-INVITE, SDES): its player sends through the new output handler. */
-  private refreshPlayerOutputs(f: HandlerFactories): void {
-    for (const [media, slot] of this.players) {
-      // unchanged transport: the output keeps its state (SRTP index of the player's SSRC)
-      if (slot.spec.protocol === media.protocol && slot.spec.crypto === media.cryptoSend) continue;
-      slot.spec = { protocol: media.protocol, crypto: media.cryptoSend };
-      const old = slot.sink.output;
-      decideRtcpSink(slot.sink, media, f);
-      if (slot.sink.output !== old) {
-        this.drop(old);
-        this.adopt(slot.sink.output, 'TransportHandler');
-      }
-    }
-  }
-
-  /** The audio player of `media`, created and started on first use. */
-  audioPlayer(media: CallMedia, enc: PlayEncoding): AudioPlayer {
-    this.refuseIfDestroyed('audio player');
-    const slot = this.audioPlayers.get(media);
-    if (slot) return slot.player;
-    const sink = this.newSink(media.rtp);
-    decideRtcpSink(sink, media, this.ctx.handlerFactories ?? DEFAULT_FACTORIES);
-    this.adopt(sink.output, 'TransportHandler');
-    const cfg = this.ctx.config;
-    const player = new AudioPlayer(sink, enc, cfg.audioBufferLength, cfg.audioBufferDelay);
-    this.adopt(player, 'Timer');
-    this.audioPlayers.set(media, { player, sink });
-    player.start();
-    return player;
-  }
-
-  releaseAudioPlayer(media: CallMedia): void {
-    const slot = this.audioPlayers.get(media);
-    if (!slot) return;
-    this.audioPlayers.delete(media);
-    this.drop(slot.player);
-    this.releaseSink(slot.sink);
-  }
-
   /** A sink's codec handlers replaced (the audio player mixes what it would have forwarded). */
   replaceSinkCodec(sink: SinkHandler, set: CodecHandlerSet): void {
     if (sink.codec) for (const h of sink.codec.handlers) this.drop(h);
     sink.codec = set;
     this.adoptCodecHandlers(sink);
-  }
-
-  private releasePlayer(media: CallMedia): void {
-    const slot = this.players.get(media);
-    if (!slot) return;
-    this.players.delete(media);
-    this.drop(slot.player);
-    this.releaseSink(slot.sink);
   }
 
   private newSink(dst: PacketStream): SinkHandler {
@@ -505,9 +448,10 @@ export class Call implements CallGate {
   /** Re-decides a stream's input handler when what it depends on changed (keeping SRTP state otherwise). */
   private setInput(media: CallMedia, stream: PacketStream, f: HandlerFactories): void {
     const last = stream.inputSpec;
-    if (last && last.protocol === media.protocol && last.crypto === media.cryptoRecv) return;
-    const input = inputFor(media, f);
-    stream.inputSpec = { protocol: media.protocol, crypto: media.cryptoRecv };
+    const crypto = recvCrypto(media, stream);
+    if (last && last.protocol === media.protocol && last.crypto === crypto) return;
+    const input = inputFor(media, f, stream);
+    stream.inputSpec = { protocol: media.protocol, crypto };
     if (stream.input === input) return;
     this.drop(stream.input);
     stream.input = input;
@@ -535,8 +479,7 @@ export class Call implements CallGate {
     this.drop(stream.input);
     stream.stun?.close();
     stream.stun = null;
-    stream.dtls?.close();
-    stream.dtls = null;
+    this.closeDtls(stream);
     stream.bundle = null;
     stream.ssrcIn.clear();
     stream.ssrcOut.clear();
@@ -581,6 +524,25 @@ export class Call implements CallGate {
     media.iceLeak = null;
   }
 
+  /** Makes `session` the DTLS hook of `stream` (accounted; replaces and closes an earlier one). */
+  adoptDtls(stream: PacketStream, session: DtlsHook): void {
+    this.refuseIfDestroyed('DTLS connection');
+    this.closeDtls(stream);
+    stream.dtls = session;
+    this.dtlsLeaks.set(session, this.ctx.leaks.register('DtlsConnection', this.callId));
+  }
+
+  /** Closes and releases `stream`'s DTLS session, if any (DTLS on its port is then dropped). */
+  closeDtls(stream: PacketStream): void {
+    const session = stream.dtls;
+    if (!session) return;
+    stream.dtls = null;
+    session.close();
+    const leak = this.dtlsLeaks.get(session);
+    this.dtlsLeaks.delete(session);
+    if (leak) this.release('DtlsConnection', leak, session);
+  }
+
   /** A selected ICE pair: media for that component goes there from now on. */
   iceSelected(media: CallMedia, component: number, remote: Endpoint): void {
     if (this.destroyed) return;
@@ -588,6 +550,8 @@ export class Call implements CallGate {
     stream.endpoint = { ...remote };
     stream.confirmed = true;
     this.endpointChanged(stream);
+    // the active end of a DTLS association starts once it knows where the peer is
+    kickDtls(this, media);
     // BUNDLE: the m= lines sharing this transport send to the same place (RTP and muxed RTCP)
     if (component !== 1) return;
     for (const m of this.medias) {
@@ -599,8 +563,7 @@ export class Call implements CallGate {
   }
 
   removeMedia(media: CallMedia): void {
-    this.releasePlayer(media);
-    this.releaseAudioPlayer(media);
+    this.players.releaseMedia(media);
     this.releasePorts(media);
     this.closeIce(media);
     leaveBundle(media);
@@ -655,10 +618,9 @@ export class Call implements CallGate {
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
     for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
     other.handlers.clear();
-    for (const [m, slot] of other.players) this.players.set(m, slot);
-    other.players.clear();
-    for (const [m, slot] of other.audioPlayers) this.audioPlayers.set(m, slot);
-    other.audioPlayers.clear();
+    for (const [h, leak] of other.dtlsLeaks) this.dtlsLeaks.set(h, leak);
+    other.dtlsLeaks.clear();
+    this.players.absorb(other.players);
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;
       this.releasedTotals[k].bytes += other.releasedTotals[k].bytes;
@@ -707,8 +669,7 @@ export class Call implements CallGate {
     for (const m of [...this.monologues]) this.removeMonologue(m);
     // anything not reachable through a monologue (should be nothing) is swept by container
     for (const media of [...this.medias]) this.removeMedia(media);
-    for (const media of [...this.players.keys()]) this.releasePlayer(media);
-    for (const media of [...this.audioPlayers.keys()]) this.releaseAudioPlayer(media);
+    this.players.releaseAll();
     for (const fd of [...this.fds]) this.closeFd(fd);
     this.fds.length = 0;
     for (const stream of [...this.streams]) this.releaseStream(stream);

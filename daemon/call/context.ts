@@ -7,6 +7,7 @@ import type { Counters } from '../stats/counters.js';
 import type { Kernelizer } from '../kernel/kernelize.js';
 import type { CodecHandlerFactory } from '../codec/codec-handler.js';
 import type { TransportHandlerFactory } from '../crypto/transport-handler.js';
+import type { DtlsCertificates } from '../crypto/dtls-cert.js';
 import type { DtmfLogger } from '../log/dtmf-log.js';
 
 export interface CallContext {
@@ -22,6 +23,20 @@ export interface CallContext {
   dtmfLog?: DtmfLogger;
   /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */
   handlerFactories?: HandlerFactories;
+  /** DTLS-SRTP (call-dtls.ts): the certificates, or why there are none (absent: no DTLS). */
+  dtls?: DtlsContext;
+}
+
+export interface DtlsContext {
+  certs: DtlsCertificates | null;
+  /** Why `certs` is null: the error reply of an offer that needs DTLS. */
+  unavailable: string;
+  /** `--dtls-passive`: prefer the passive role. */
+  passive: boolean;
+  /** `--dtls-mtu`. */
+  mtu: number;
+  /** How long a handshake may take (HANDSHAKE_LIMIT_MS; tests shorten it). */
+  handshakeMs?: number;
 }
 
 export interface HandlerFactories {

@@ -17,6 +17,7 @@ import { ensurePorts, getMedia, setInterface } from './offer-answer.js';
 import { applyReceiverAnswer, ownOrigin } from './pub-sub.js';
 import { createdPartyAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
 import { createIce, createdPartyIce, iceLines } from './call-ice.js';
+import { dtlsAnswer, dtlsOffer, startDtls, syncDtlsContexts } from './call-dtls.js';
 import { decideRtcpMux } from './rtcp-mux.js';
 import { renderSdp, type MediaOutput } from './sdp-output.js';
 import { formatCrypto } from '../crypto/sdes.js';
@@ -79,6 +80,7 @@ export async function createOffer(call: Call, party: Monologue, flags: NgFlags):
     : [{ type: 'audio', codecs: flags.codecsOffer && flags.codecsOffer.length > 0 ? flags.codecsOffer : DEFAULT_CREATE_CODECS }];
   const policy = new Set(flags.rtcpMux);
   const out: MediaOutput[] = [];
+  const session = ownSession(party);
   if (fresh) {
     // everything is checked before a port is taken
     const wanted = specs.map((s) => ({ type: s.type || 'audio', codecs: codecsFromSpecs(s.codecs.length > 0 ? s.codecs : DEFAULT_CREATE_CODECS) }));
@@ -103,6 +105,11 @@ export async function createOffer(call: Call, party: Monologue, flags: NgFlags):
       const crypto = cryptoOffer(media, media, own, flags, call.callId);
       if (crypto.protocol !== undefined) o.protocol = crypto.protocol;
       if (crypto.crypto !== undefined) o.crypto = crypto.crypto;
+      // DTLS as an offer decides it (UDP/TLS/RTP/SAVP[F], the DTLS flags, SRTP that SDES does
+      // not key); our m= line is a live one, whatever port the template says
+      const dtls = dtlsOffer(call, media, media, { ...own, port: media.ports?.port ?? 9 }, session, flags,
+        o.protocol ?? own.protocol, o.crypto?.length ?? 0);
+      if (dtls !== undefined) o.dtls = dtls;
       if (createIce(call, media, flags)) o.ice = iceLines(call, media, mux.onRtpPort);
     } else {
       // an existing party's offer reflects what it has: its protocol, our lines, our ICE
@@ -112,8 +119,9 @@ export async function createOffer(call: Call, party: Monologue, flags: NgFlags):
     }
     out.push(o);
   }
+  for (const media of party.medias) syncDtlsContexts(media);
   call.rebuildSinks();
-  return renderSdp(party, ownSession(party), out, flags);
+  return renderSdp(party, { ...session, origin: ownOrigin(party.medias.find((m) => m.ports)) }, out, flags);
 }
 
 /** `create answer`: the created party's SDP says where it receives and what it took. */
@@ -121,6 +129,10 @@ export function createAnswer(call: Call, party: Monologue, session: SdpSession, 
   applyReceiverAnswer(call, party, session, flags, (media, sdp) => {
     createdPartyAnswer(media, sdp, call.callId);
     syncSrtpContexts(media);
+    // the DTLS association the relay offered: the answer's a=setup decides our end
+    dtlsAnswer(call, media, media, sdp, session, flags);
+    syncDtlsContexts(media);
+    startDtls(call, media);
     createdPartyIce(call, media, sdp, session);
   });
 }

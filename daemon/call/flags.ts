@@ -6,6 +6,7 @@ import type { SdesFlags } from '../crypto/sdes-negotiate.js';
 import type { DtmfLogDest } from '../log/dtmf-log.js';
 
 export type { SdesFlags };
+export type DtlsOption = 'off' | 'passive' | 'active';
 export type OsrtpOption = 'offer' | 'offer-legacy' | 'accept' | 'accept-legacy';
 import type { LearningMode } from '../net/endpoint.js';
 
@@ -94,6 +95,12 @@ export interface NgFlags {
   sdes: SdesFlags;
   /** `OSRTP`: opportunistic SRTP (RFC 8643) and its legacy two-m=-line form. */
   osrtp: Set<OsrtpOption>;
+  /** `DTLS`: `off` (also `no`, `disable`) or the role the relay prefers (call-dtls.ts). */
+  dtls?: DtlsOption;
+  /** `DTLS-reverse`: the role preferred toward a participant that offered DTLS to us. */
+  dtlsReverse?: 'passive' | 'active';
+  /** `DTLS-fingerprint`: hash of the a=fingerprint we write (sha-1 … sha-512). */
+  dtlsFingerprint?: string;
   deleteDelay?: number;
   limit?: number;
   tos?: number;

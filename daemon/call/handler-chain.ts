@@ -10,8 +10,8 @@ import { codecHandlerFactories } from '../codec/registry.js';
 import { buildTranscodeHandlers } from '../codec/transcode.js';
 import type { ComfortNoiseConfig } from '../codec/comfort-noise.js';
 import { inputHandlerFor, outputHandlerFor, transportHandlerFactories } from '../crypto/registry.js';
-import type { InputHandler } from '../crypto/transport-handler.js';
-import type { SinkHandler } from '../media/packet-stream.js';
+import type { CryptoParams, InputHandler } from '../crypto/transport-handler.js';
+import type { PacketStream, SinkHandler } from '../media/packet-stream.js';
 import { isRtpProtocol, STATIC_PAYLOAD_TYPES, type SdpCodec, type SdpMedia } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { HandlerFactories } from './context.js';
@@ -58,12 +58,18 @@ export function decideRtpSink(sink: SinkHandler, source: CallMedia, dst: CallMed
     : null);
 }
 
-/** Decides an RTCP sink's output handler. */
+/** Decides an RTCP sink's output handler (a separate RTCP port may have keys of its own). */
 export function decideRtcpSink(sink: SinkHandler, dst: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES): void {
-  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto: dst.cryptoSend }, f.transport);
+  const crypto = sink.dst === dst.rtcp && dst.rtcpCrypto ? dst.rtcpCrypto.send : dst.cryptoSend;
+  sink.output = outputHandlerFor({ protocol: dst.protocol, crypto }, f.transport);
+}
+
+/** The keys a stream's packets arrive with: the media's, or the RTCP port's own. */
+export function recvCrypto(media: CallMedia, stream?: PacketStream): CryptoParams | null {
+  return stream === media.rtcp && media.rtcpCrypto ? media.rtcpCrypto.recv : media.cryptoRecv;
 }
 
 /** The input handler for one of a media's streams (what its participant sends us). */
-export function inputFor(media: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES): InputHandler {
-  return inputHandlerFor({ protocol: media.protocol, crypto: media.cryptoRecv }, f.transport);
+export function inputFor(media: CallMedia, f: HandlerFactories = DEFAULT_FACTORIES, stream?: PacketStream): InputHandler {
+  return inputHandlerFor({ protocol: media.protocol, crypto: recvCrypto(media, stream) }, f.transport);
 }

@@ -14,6 +14,7 @@ import { Resampler } from '../codec/resample.js';
 import { MediaFileError, parseWav, type PcmAudio } from '../codec/wav.js';
 import { NgCommandError } from '../errors.js';
 import { PlaybackCursor, type MediaPlayer, type PlayableAudio, type PlayEncoding } from '../media/media-player.js';
+import type { AudioPlayer } from '../media/audio-player.js';
 import { STATIC_PAYLOAD_TYPES, type SdpCodec } from '../sdp/sdp-model.js';
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
@@ -141,17 +142,24 @@ function playMediaOf(ml: Monologue): CallMedia | undefined {
 /** play media: starts (or restarts) playback toward every selected party; returns the reply. */
 export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { duration: number } {
   const parties = selectParties(call, flags);
-  // every party is checked before anything plays
-  const plans = parties.map((ml) => {
+  // every party is checked before anything plays; with `all`, parties that cannot be played
+  // to (no audio media yet, no codec we encode) are left out, and only none at all is an error
+  const plans: Array<{ ml: Monologue; m: CallMedia; enc: PlayEncoding }> = [];
+  let refusal: NgCommandError | null = null;
+  for (const ml of parties) {
     const m = playMediaOf(ml);
-    if (!m) throw new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no audio media to play into`);
-    const enc = encodingFor(m);
-    if (!enc) {
-      const list = m.codecs.map(codecName).join(', ') || 'none';
-      throw new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no codec we can encode (PCMU, PCMA, L16); it has ${list}`);
+    const enc = m ? encodingFor(m) : null;
+    if (m && enc) {
+      plans.push({ ml, m, enc });
+      continue;
     }
-    return { ml, m, enc };
-  });
+    refusal = m
+      ? new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no codec we can encode (PCMU, PCMA, L16); it has ${m.codecs.map(codecName).join(', ') || 'none'}`)
+      : new NgCommandError('PLAYBACK', `participant '${ml.tag}' has no audio media to play into`);
+    if (parties.length === 1 || !flags.flags.has('all')) throw refusal;
+    call.log(ml.tag).info({ reason: refusal.reason }, 'play media: participant left out');
+  }
+  if (plans.length === 0) throw refusal ?? new NgCommandError('NO_PARTY');
   const repeatTimes = Math.max(1, flags.play.repeatTimes ?? 1);
   const repeatDurationMs = flags.play.repeatDuration !== undefined && flags.play.repeatDuration > 0 ? flags.play.repeatDuration : null;
   // `duration` (shared with play DTMF's key): the longest this playback may last
@@ -161,7 +169,8 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
   for (const plan of plans) {
     const { ml, m } = plan;
     // a receiver with the audio player hears the playback mixed into its one stream
-    const mix = call.audioPlayers.get(m)?.player ?? null;
+    let mix = call.players.audio.get(m)?.player ?? null;
+    if (!mix && call.audioPlayerMode === 'default' && call.ctx.config.audioPlayer === 'play-media') mix = mixWhilePlaying(call, m);
     const enc = mix ? mix.encoding : plan.enc;
     let audio = byRate.get(enc.clockRate);
     if (!audio) {
@@ -171,9 +180,10 @@ export function playMedia(call: Call, flags: NgFlags, media: LoadedMedia): { dur
     const cursor = new PlaybackCursor(audio, { repeatTimes, repeatDurationMs, startPos, maxDurationMs }, enc.clockRate);
     if (mix) {
       mix.play(cursor);
-      call.existingMediaPlayer(m)?.stop();
+      if (call.players.playMixing.has(m)) switchBackWhenDone(call, m, mix);
+      call.players.existingMediaPlayer(m)?.stop();
     } else {
-      const player = call.mediaPlayer(m);
+      const player = call.players.mediaPlayer(m);
       player.play(cursor, enc);
       if (flags.flags.has('block-egress') && player.playing) blockEgress(call, m, player);
     }
@@ -203,14 +213,42 @@ function blockEgress(call: Call, media: CallMedia, player: MediaPlayer): void {
   };
 }
 
+/**
+ * `--audio-player=play-media`: the receiver gets the audio player for as long as the playback
+ * runs (what it is forwarded is mixed with it); when the playback ends, a sink rebuild under the
+ * call's lock gives it plain forwarding back. Null when no player could be made (nothing is
+ * sent toward it yet): the playback is then a stream of its own.
+ */
+function mixWhilePlaying(call: Call, media: CallMedia): AudioPlayer | null {
+  call.players.playMixing.add(media);
+  call.rebuildSinks();
+  const mix = call.players.audio.get(media)?.player ?? null;
+  if (!mix) {
+    call.players.playMixing.delete(media);
+    return null;
+  }
+  return mix;
+}
+
+/** When a playback that switched the player on ends: plain forwarding again (unless another one plays by then). */
+function switchBackWhenDone(call: Call, media: CallMedia, mix: AudioPlayer): void {
+  mix.onPlaybackEnd = () => {
+    call.write(() => {
+      if (call.destroyed || mix.playing || !call.players.playMixing.has(media)) return;
+      call.players.playMixing.delete(media);
+      call.rebuildSinks();
+    }).catch((err: unknown) => call.log(media.monologue.tag).warn({ err: String(err) }, 'audio player: switching back after play media failed'));
+  };
+}
+
 /** stop media: stops every selected party's playback; replies where the (last) one was. */
 export function stopMedia(call: Call, flags: NgFlags): { 'last-frame-pos': number } {
   const parties = selectParties(call, flags);
   let last = 0;
   for (const ml of parties) {
     const m = playMediaOf(ml);
-    const mix = m ? call.audioPlayers.get(m)?.player ?? null : null;
-    const player = m ? call.existingMediaPlayer(m) : null;
+    const mix = m ? call.players.audio.get(m)?.player ?? null : null;
+    const player = m ? call.players.existingMediaPlayer(m) : null;
     if (mix?.hadPlayback) last = mix.stopPlayback();
     else if (player) last = player.stop();
     else throw new NgCommandError('NOT_PLAYING');

@@ -10,6 +10,7 @@ import { isRtpProtocol, type SdpCodec, type SdpConnection, type SdpMedia, type S
 import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { cryptoAnswer, cryptoOffer, syncSrtpContexts } from './call-crypto.js';
+import { dtlsAnswer, dtlsOffer, startDtls, syncDtlsContexts } from './call-dtls.js';
 import { negotiateAnswer, negotiateOffer, type CodecOffer } from './codec-negotiation.js';
 import type { Monologue } from './monologue.js';
 import { iceLines, relayIceLines, updateIce } from './call-ice.js';
@@ -162,6 +163,10 @@ export async function monologueOfferAnswer(
       if (crypto.protocol !== undefined) out.protocol = crypto.protocol;
       if (crypto.crypto !== undefined) out.crypto = crypto.crypto;
     }
+    const dtls = role === 'offer'
+      ? dtlsOffer(call, sm, rm, sdp, session, flags, out.protocol ?? sdp.protocol, out.crypto?.length ?? sdp.attributes.filter((a) => a.name === 'crypto').length)
+      : dtlsAnswer(call, sm, rm, sdp, session, flags);
+    if (dtls !== undefined) out.dtls = dtls;
     // ICE is decided after the rtcp-mux decision: our candidates depend on it. A BUNDLE
     // member has none of its own: the head's agent runs the shared transport
     const wantIce = updateIce(call, sm, rm, headSdp ?? sdp, session, flags, role);
@@ -180,17 +185,25 @@ export async function monologueOfferAnswer(
   for (const side of [sender, receiver]) {
     for (const media of side.medias.filter((m) => m.index > session.medias.length)) call.removeMedia(media);
   }
-  for (const side of [sender, receiver]) for (const media of side.medias) syncSrtpContexts(media);
+  for (const side of [sender, receiver]) {
+    for (const media of side.medias) {
+      syncSrtpContexts(media);
+      syncDtlsContexts(media);
+      startDtls(call, media);
+    }
+  }
   call.rebuildSinks();
   return renderSdp(receiver, session, outMedias, flags);
 }
 
 /**
- * The a=mid a line goes out with: the input's (an answer: the offerer's own, which its answer
- * must repeat), or generated (the m= index) for `generate mid` and every BUNDLE-grouped line.
+ * The a=mid a line goes out with: the receiver's own (in an answer, or when it is bundled),
+ * else the input's, else generated (the m= index) for `generate mid` and every grouped line.
  */
 function outputMid(sdp: SdpMedia, rm: CallMedia, flags: NgFlags, role: SdpRole): string | null {
-  const own = role === 'answer' ? rm.sdp?.mid ?? null : null;
+  // the participant's own mids where it has them (its answer must repeat them; a bundle it
+  // uses names them)
+  const own = role === 'answer' || rm.bundle !== null ? rm.sdp?.mid ?? null : null;
   return own ?? sdp.mid ?? (flags.flags.has('generate-mid') || rm.bundle !== null ? String(rm.index) : null);
 }
 

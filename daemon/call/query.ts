@@ -45,6 +45,10 @@ function streamDict(call: Call, media: CallMedia, stream: PacketStream): Dict {
   // SRTP: the suite the participant sends with, and what its input handler refused
   const crypto = media.cryptoRecv;
   if (crypto) out['crypto suite'] = crypto.suite;
+  if (media.dtls && media.dtls.phase !== 'offered') {
+    const d = media.dtls;
+    out.DTLS = { role: d.active ? 'active' : 'passive', state: d.failed ? 'failed' : d.keys ? 'connected' : 'handshaking', ...(d.failed ? { reason: d.failed } : {}) };
+  }
   if (stream.input instanceof SrtpInputHandler) out.SRTP = { ...stream.input.failures };
   if (stream.control) {
     const c = stream.control;
@@ -84,7 +88,8 @@ function mediaDict(call: Call, media: CallMedia): Dict {
   if (media.ports) flags.push('initialized');
   if (media.rtcpMux) flags.push('rtcp-mux');
   if (media.rejected) flags.push('rejected');
-  if (media.cryptoRecv || media.cryptoSend) flags.push('SDES');
+  if (media.dtls && media.dtls.phase !== 'offered') flags.push('DTLS-SRTP');
+  else if (media.cryptoRecv || media.cryptoSend) flags.push('SDES');
   // rtpengine's media flag for ICE handled by the relay toward this participant
   if (media.ice) flags.push('ICE');
   return {

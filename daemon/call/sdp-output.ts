@@ -38,6 +38,8 @@ export interface MediaOutput {
   crypto?: string[];
   /** Our ICE attributes (call-ice.ts) when the relay terminates ICE toward the receiver. */
   ice?: string[];
+  /** a=setup/fingerprint/tls-id (call-dtls.ts) replacing the input's; undefined keeps the input's. */
+  dtls?: string[];
   /** `a=ptime` as negotiated: absent = as in `sdp`, null = none, a number = that value. */
   ptime?: number | null;
   /** `a=mid` when it is not simply the input's (BUNDLE needs one on every grouped line). */
@@ -99,6 +101,7 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
     mid: m.mid !== undefined ? m.mid : sdp.mid ?? (flags.flags.has('generate-mid') ? String(relay.index) : null),
     ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
     ...(m.crypto !== undefined ? { crypto: m.crypto } : {}),
+    ...(m.dtls !== undefined ? { dtls: m.dtls } : {}),
     ...(m.ice !== undefined && port !== 0 ? { ice: m.ice } : {}),
     ptime: m.ptime,
     ...(m.bundleOnly && !m.rejected ? { bundleOnly: true } : {}),

@@ -24,7 +24,6 @@ const e = (name: string, waitsFor: UnsupportedEntry['waitsFor']): UnsupportedEnt
 export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   // `flags` list words (or boolean keys)
   e('reset', 'ice'),
-  e('no-tls-id', 'srtp'),
   e('record-call', 'recording'),
   e('discard-recording', 'recording'),
   e('exclude-recording', 'recording'),
@@ -36,9 +35,6 @@ export const UNSUPPORTED_FLAGS: readonly UnsupportedEntry[] = [
   e('skip-recording-db', 'recording'),
   e('RTCP-mirror', 'other'),
   // keys
-  e('DTLS', 'srtp'),
-  e('DTLS-reverse', 'srtp'),
-  e('DTLS-fingerprint', 'srtp'),
   e('delay-buffer', 'transcoding'),
   e('T.38', 't38'),
   e('metadata', 'recording'),

@@ -10,6 +10,7 @@
  * the sender did not list pass unchanged. Factories (transcoders …) are asked first.
  */
 import type { CodecDesc, CodecHandler, CodecHandlerFactory, CodecOutput } from './codec-handler.js';
+import type { SsrcContext } from './ssrc.js';
 import { PassthroughHandler, RenumberHandler } from './passthrough.js';
 
 export function sameCodec(a: CodecDesc, b: CodecDesc): boolean {
@@ -50,13 +51,31 @@ export class CodecHandlerSet {
 
   constructor(readonly fallback: CodecHandler) {}
 
+  /** Handlers that want to hear of packets handled by the others (sequencing transcoders). */
+  private readonly noted: CodecHandler[] = [];
+
   set(pt: number, h: CodecHandler): void {
     this.byPt[pt & 0x7f] = h;
     this.handlers.push(h);
+    if (h.note) this.noted.push(h);
   }
 
   lookup(pt: number): CodecHandler {
     return this.byPt[pt] ?? this.fallback;
+  }
+
+  /** A packet of the sender the relay itself dropped before the sinks (blocked, malformed). */
+  skipped(packet: Buffer): void {
+    const noted = this.noted;
+    for (let i = 0; i < noted.length; i++) noted[i]!.note!(packet);
+  }
+
+  /** Hands a packet to its handler and tells the sequencing ones of the others about it. */
+  dispatch(packet: Buffer, input: SsrcContext): void {
+    const h = this.byPt[(packet[1] as number) & 0x7f] ?? this.fallback;
+    h.process(packet, input);
+    const noted = this.noted;
+    for (let i = 0; i < noted.length; i++) if (noted[i] !== h) noted[i]!.note!(packet);
   }
 }
 

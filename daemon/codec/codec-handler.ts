@@ -79,6 +79,12 @@ export interface CodecHandler {
    * sinks: never modify it; emit a copy instead.
    */
   process(packet: Buffer, input: SsrcContext): void;
+  /**
+   * Optional: a packet of the same sender went to another handler of this sink (e.g. an event
+   * between audio packets). A handler that orders packets by sequence number takes it as
+   * consumed, so it does not wait for it.
+   */
+  note?(packet: Buffer): void;
   /** Releases timers and codec state. Called once, under the call's write lock. */
   close(): void;
 }

@@ -69,7 +69,8 @@ const MAX_BUFFERED_MS = 1000;
 const MAX_GAP_MS = 2000;
 
 interface SsrcState {
-  seq: PacketSequencer<Buffer>;
+  /** null: a packet another handler of the sink took (an event between audio packets). */
+  seq: PacketSequencer<Buffer | null>;
   resampler: Resampler | null;
   buffer: PtimeBuffer;
   started: boolean;
@@ -130,8 +131,16 @@ export class TranscodeHandler implements CodecHandler {
     }
     const state = this.stateFor(rtpSsrc(packet));
     const before = state.seq.dropped;
-    for (const s of state.seq.push(sequence(packet), packet)) this.handle(state, s.item, s.lost);
+    for (const s of state.seq.push(sequence(packet), packet)) if (s.item !== null) this.handle(state, s.item, s.lost);
     this.stats.dropped += state.seq.dropped - before;
+  }
+
+  /** A packet of this sender another handler took: its sequence number is not waited for. */
+  note(packet: Buffer): void {
+    if (this.closed) return;
+    const state = this.states.get(rtpSsrc(packet));
+    if (!state) return;
+    for (const s of state.seq.push(sequence(packet), null)) if (s.item !== null) this.handle(state, s.item, s.lost);
   }
 
   close(): void {
@@ -160,7 +169,7 @@ export class TranscodeHandler implements CodecHandler {
     const { inFormat, outFormat, ptime } = this.route;
     const frame = ptime > 0 ? Math.round((outFormat.clockRate * ptime) / 1000) : 0;
     s = {
-      seq: new PacketSequencer<Buffer>(),
+      seq: new PacketSequencer<Buffer | null>(),
       resampler: inFormat.clockRate !== outFormat.clockRate ? new Resampler(inFormat.clockRate, outFormat.clockRate, outFormat.channels) : null,
       buffer: new PtimeBuffer(outFormat.channels, frame, Math.max(frame, (outFormat.clockRate * MAX_BUFFERED_MS) / 1000)),
       started: false,

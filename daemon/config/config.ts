@@ -77,6 +77,12 @@ export interface Config {
   endpointLearning: LearningMode;
   /** --sip-source: use `received from` rather than SDP addresses unless `trust address` is given. */
   sipSource: boolean;
+  /** DTLS certificate (daemon/crypto/dtls-cert.ts) and role preference. */
+  dtlsCertCipher: 'prime256v1' | 'rsa';
+  dtlsRsaKeySize: number;
+  dtlsSignature: 'sha-256' | 'sha-1';
+  dtlsPassive: boolean;
+  dtlsMtu: number;
   leakCheck: LeakCheckMode;
   leakStacks: string[];
   leakSampleInterval: number;
@@ -107,6 +113,16 @@ function boolValue(raw: RawOptions, key: string): boolean {
 
 function enumValue<T extends string>(raw: RawOptions, key: string, allowed: readonly T[], fallback: T): T {
   const value = raw.get(key)?.[0];
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`Invalid value "${value}" for --${key}: expected one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+/** As enumValue, but rtpengine's spellings of these are case-insensitive (`RSA`, `SHA-256`). */
+function lowerEnum<T extends string>(raw: RawOptions, key: string, allowed: readonly T[], fallback: T): T {
+  const value = raw.get(key)?.[0]?.trim().toLowerCase();
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) {
     throw new ConfigError(`Invalid value "${value}" for --${key}: expected one of ${allowed.join(', ')}`);
@@ -278,6 +294,11 @@ export function buildConfig(raw: RawOptions): Config {
     offerTimeout: intValue(raw, 'offer-timeout', 3600, 0),
     sipSource: boolValue(raw, 'sip-source'),
     endpointLearning: enumValue(raw, 'endpoint-learning', LEARNING_MODES, 'delayed'),
+    dtlsCertCipher: lowerEnum(raw, 'dtls-cert-cipher', ['prime256v1', 'rsa'] as const, 'prime256v1'),
+    dtlsRsaKeySize: intValue(raw, 'dtls-rsa-key-size', 2048, 1024, 8192),
+    dtlsSignature: lowerEnum(raw, 'dtls-signature', ['sha-256', 'sha-1'] as const, 'sha-256'),
+    dtlsPassive: boolValue(raw, 'dtls-passive'),
+    dtlsMtu: intValue(raw, 'dtls-mtu', 1200, 256, 65535),
     leakCheck: enumValue(raw, 'leak-check', ['off', 'summary', 'full', 'fatal'] as const, 'summary'),
     leakStacks,
     leakSampleInterval: intValue(raw, 'leak-sample-interval', 10, 1),

@@ -232,6 +232,26 @@ function applyKey(f: NgFlags, key: string, value: BencodeValue | RtppValue): voi
     }
     case 'sdes': for (const v of list(value)) applySdes(f.sdes, v); return;
     case 'osrtp': for (const v of list(value)) applyOsrtp(f.osrtp, v); return;
+    case 'dtls': {
+      const v = normalizeKey(str(value) ?? '');
+      if (v === 'off' || v === 'no' || v === 'disable') f.dtls = 'off';
+      else if (v === 'passive' || v === 'active') f.dtls = v;
+      else log().debug({ value: v }, 'unknown DTLS option ignored');
+      return;
+    }
+    case 'dtls-reverse': {
+      const v = normalizeKey(str(value) ?? '');
+      if (v === 'passive' || v === 'active') f.dtlsReverse = v;
+      else log().debug({ value: v }, 'unknown DTLS-reverse option ignored');
+      return;
+    }
+    case 'dtls-fingerprint': {
+      const v = normalizeKey(str(value) ?? '').replace(/^sha-?/, 'sha-');
+      if (['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512'].includes(v)) f.dtlsFingerprint = v;
+      // as rtpengine: an unknown hash is warned about and the default (or the peer's) is used
+      else log().warn({ value: v }, "Unknown 'DTLS-fingerprint' value ignored");
+      return;
+    }
     case 'codec': {
       if (value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
         for (const [verb, items] of Object.entries(value)) {

@@ -26,7 +26,7 @@ import {
 } from '../net/media-socket.js';
 
 /** The addon ABI this file speaks; must equal the addon's exported ABI_VERSION. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 export const ADDON_FILE = 'rtpengine_fastpath.node';
 

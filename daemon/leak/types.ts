@@ -10,6 +10,7 @@ export const LEAK_TYPES = [
   'CodecHandler',
   'TransportHandler',
   'IceAgent',
+  'DtlsConnection',
   'PortReservation',
   'Timer',
   'DeferredQueue',

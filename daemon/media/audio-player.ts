@@ -100,8 +100,18 @@ export class AudioPlayer {
   /** A `play media` was mixed in at some point (`stop media` then answers, as rtpengine's player). */
   hadPlayback = false;
 
+  /** Called once when the playback mixed in ends (finished, stopped or replaced); not on close. */
+  onPlaybackEnd: (() => void) | null = null;
+
+  private playbackEnded(): void {
+    const cb = this.onPlaybackEnd;
+    this.onPlaybackEnd = null;
+    cb?.();
+  }
+
   /** `play media` into the mix (replacing a playback in progress). */
   play(cursor: PlaybackCursor): void {
+    this.playbackEnded();
     this.playback = cursor;
     this.lastPos = cursor.filePosition;
     this.hadPlayback = true;
@@ -116,6 +126,7 @@ export class AudioPlayer {
   stopPlayback(): number {
     const pos = this.playback?.filePosition ?? this.lastPos;
     this.playback = null;
+    this.playbackEnded();
     return pos;
   }
 
@@ -168,6 +179,7 @@ export class AudioPlayer {
     this.timer = null;
     this.sources.clear();
     this.playback = null;
+    this.onPlaybackEnd = null;
   }
 
   private prune(now: number, oldest = false): void {
@@ -208,7 +220,10 @@ export class AudioPlayer {
     const out = new Int16Array(n);
     const extra = this.playback?.next(n) ?? null;
     if (this.playback) this.lastPos = this.playback.filePosition;
-    if (this.playback?.finished) this.playback = null;
+    if (this.playback?.finished) {
+      this.playback = null;
+      this.playbackEnded();
+    }
     for (let k = 0; k < n; k++) {
       const i = (this.readPos + k) % len;
       let v = this.buf[i] as number;

@@ -103,14 +103,18 @@ export function streamPacket(fd: StreamFd, data: Buffer, from: Endpoint, counter
   const control = stream.control;
   if (control !== null) {
     const kept = control.filter(pkt, from, now);
-    if (kept === null) return;
+    if (kept === null) {
+      // a transcoder ordering by sequence number must not wait for what we dropped ourselves
+      for (let i = 0; i < sinks.length; i++) sinks[i]!.codec?.skipped(pkt);
+      return;
+    }
     pkt = kept;
   }
   for (let i = 0; i < sinks.length; i++) {
     const sink = sinks[i]!;
     const codec = sink.codec;
     if (codec === null) sink.sendRtp(pkt);
-    else codec.lookup(rtpPayloadType(pkt)).process(pkt, ssrc);
+    else codec.dispatch(pkt, ssrc);
   }
 }
 

@@ -5,7 +5,7 @@
  * Session: v= o= s= (i= u= e= p=) b= t=/r=/z= session a= lines; a session-level c= is never
  *          written (every media section carries its own).
  * Media:   m= c= b= other a= lines in original order, a=mid, per-codec (rtpmap, fmtp, rtcp-fb),
- *          direction, a=rtcp, a=rtcp-mux, a=crypto (SDES), ICE (ufrag, pwd, options, candidates), a=ptime, a=maxptime.
+ *          direction, a=rtcp, a=rtcp-mux, a=crypto (SDES), DTLS (setup, fingerprint, tls-id), ICE (ufrag, pwd, options, candidates), a=ptime, a=maxptime.
  * Rejected media (port 0): m= and a null c= only.
  */
 import { holdAddress } from '../net/endpoint.js';
@@ -46,6 +46,8 @@ export interface SdpOutputMedia {
   crypto?: string[];
   /** ICE attribute values we write (ufrag, pwd, options, candidates); the input's never pass. */
   ice?: string[];
+  /** `a=setup`/`a=fingerprint`/`a=tls-id` values (DTLS) replacing the input's; undefined passes them. */
+  dtls?: string[];
   /** `a=ptime` override: absent = as in the source, null = none, a number = that value. */
   ptime?: number | null;
   /** `a=bundle-only` (RFC 8843): a bundled m= line offered with port 0 (`bundle: strict`). */
@@ -63,6 +65,9 @@ export interface SdpOutput {
   /** `strip extmap` / `extmap: {strip}`: `all`, or the header-extension URIs whose a=extmap lines go. */
   stripExtmap?: readonly string[];
 }
+
+/** The DTLS attributes (RFC 8122, RFC 8842): ours replace the input's when we terminate DTLS. */
+const DTLS_ATTRIBUTES = new Set(['setup', 'fingerprint', 'tls-id']);
 
 /** Packetisation attributes rtpengine writes last, in this order. */
 const TRAILING = ['ptime', 'maxptime'];
@@ -142,6 +147,7 @@ function mediaLines(m: SdpOutputMedia, stripExtmap: readonly string[] | undefine
     // them); wildcard rtcp-fb applies to all and stays here
     if (a.name === 'rtcp-fb' && a.value?.startsWith('* ')) lines.push(attributeLine(a));
     else if (a.name === 'crypto' && m.crypto !== undefined) continue;
+    else if (m.dtls !== undefined && DTLS_ATTRIBUTES.has(a.name)) continue;
     else if (!REGENERATED.has(a.name)) lines.push(attributeLine(a));
   }
   if (m.mid !== null) lines.push(`a=mid:${m.mid}`);
@@ -159,6 +165,7 @@ function mediaLines(m: SdpOutputMedia, stripExtmap: readonly string[] | undefine
   }
   if (m.rtcpMux) lines.push('a=rtcp-mux');
   for (const c of m.crypto ?? []) lines.push(`a=crypto:${c}`);
+  for (const v of m.dtls ?? []) lines.push(`a=${v}`);
   for (const v of m.ice ?? []) lines.push(`a=${v}`);
   for (const name of TRAILING) {
     if (name === 'ptime' && m.ptime !== undefined) {

@@ -29,6 +29,8 @@ export const GLOBAL_COUNTERS = [
   'ngErrors',
   /** Internal errors: something tried to add objects to a call already torn down (refused). */
   'refusedDestroyedCallAdds',
+  /** DTLS-SRTP handshakes that failed (wrong fingerprint, timeout, alert). */
+  'dtlsFailures',
 ] as const;
 
 export type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];

@@ -100,6 +100,7 @@ export const SCALAR_METRICS: readonly ScalarMetric[] = [
   { section: 'totalstatistics', key: 'nggarbage', help: 'ng messages without a cookie', prom: { name: 'ng_garbage_total', type: 'counter' }, value: (s) => c(s).ngGarbage },
   { section: 'totalstatistics', key: 'ngduplicates', help: 'ng retransmits answered from the cookie cache', prom: { name: 'ng_duplicates_total', type: 'counter' }, value: (s) => c(s).ngDuplicates },
   { section: 'totalstatistics', key: 'ngerrors', help: 'ng commands answered with an error', value: (s) => c(s).ngErrors },
+  { section: 'totalstatistics', key: 'dtlsfailures', help: 'DTLS-SRTP handshakes that failed (fingerprint mismatch, timeout, alert)', prom: { name: 'dtls_failures_total', type: 'counter' }, value: (s) => c(s).dtlsFailures },
   { section: 'totalstatistics', key: 'refuseddestroyedcalladds', help: 'Objects refused because their call was already torn down (internal errors)', prom: { name: 'refused_destroyed_call_adds_total', type: 'counter' }, value: (s) => c(s).refusedDestroyedCallAdds },
 
   // --- the leak audit

@@ -28,6 +28,7 @@
 
 #include <unordered_map>
 
+#include "dtls.h"
 #include "engine.h"
 #include "jsio.h"
 
@@ -442,6 +443,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("SLOTS_PER_PAGE", Napi::Number::New(env, SLOTS_PER_PAGE));
   exports.Set("MAX_THREADS", Napi::Number::New(env, fp::MAX_THREADS));
   exports.Set("Engine", NativeEngine::Init(env));
+  dtls::Init(env, exports);
   return exports;
 }
 

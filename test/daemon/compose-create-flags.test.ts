@@ -112,6 +112,31 @@ describe('create with transport flags', () => {
     await deleteCall(d, callId);
   });
 
+  it('DTLS: UDP/TLS/RTP/SAVPF gives our fingerprint and a=setup (no a=crypto); DTLS=passive and DTLS-fingerprint as in an offer', async () => {
+    const p = await peer();
+    const callId = uniqueCallId('create-dtls');
+    const c = await d.ng.request({ command: 'create', 'call-id': callId, 'from-tag': 'w', 'transport-protocol': 'UDP/TLS/RTP/SAVPF', ICE: 'force' });
+    expect(c.result, JSON.stringify(c)).toBe('ok');
+    const sdp = c.sdp as string;
+    expect(sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 8 0\r?$/m);
+    expect(sdp).toMatch(/^a=setup:actpass\r?$/m);
+    expect(sdp).toMatch(/^a=fingerprint:sha-256 [0-9A-F:]{95}\r?$/m);
+    expect(sdp).not.toMatch(/a=crypto/);
+    const passive = await d.ng.request({ command: 'create', 'call-id': callId, 'from-tag': 'v', 'transport-protocol': 'UDP/TLS/RTP/SAVP', DTLS: 'passive', 'DTLS-fingerprint': 'SHA-1' });
+    expect(passive.sdp).toMatch(/^a=setup:passive\r?$/m);
+    expect(passive.sdp).toMatch(/^a=fingerprint:sha-1 [0-9A-F:]{59}\r?$/m);
+    // SDES keys an RTP/SAVP offer: no DTLS unless asked for
+    const sdes = await d.ng.request({ command: 'create', 'call-id': callId, 'from-tag': 'u', 'transport-protocol': 'RTP/SAVP' });
+    expect(sdes.sdp).toMatch(/a=crypto:1 /);
+    expect(sdes.sdp).not.toMatch(/a=fingerprint/);
+    // the party answers active with its own fingerprint: taken as an offer's answer is
+    const fp = Array.from({ length: 32 }, () => 'AB').join(':');
+    const a = await d.ng.request({ command: 'create answer', 'call-id': callId, 'from-tag': 'w',
+      sdp: answerSdp(p, 'UDP/TLS/RTP/SAVPF', ['a=setup:active', `a=fingerprint:sha-256 ${fp}`]) });
+    expect(a.result, JSON.stringify(a)).toBe('ok');
+    await deleteCall(d, callId);
+  });
+
   it('OSRTP=offer puts a=crypto on RTP/AVP; SDES=off with RTP/SAVP offers no lines', async () => {
     const callId = uniqueCallId('create-osrtp');
     const c1 = await d.ng.request({ command: 'create', 'call-id': callId, 'from-tag': 'o', OSRTP: ['offer'] });

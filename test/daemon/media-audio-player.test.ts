@@ -222,3 +222,64 @@ describe.each([{ fastPath: false }, { fastPath: true }])('audio player mixing, f
   });
 
 });
+
+describe('--audio-player=play-media', () => {
+  let d: DaemonHandle;
+  const peers: RtpPeer[] = [];
+
+  beforeAll(async () => {
+    d = await startDaemon(['--audio-player=play-media', '--audio-buffer-delay=60']);
+  });
+
+  afterAll(async () => {
+    for (const p of peers) p.close();
+    await expectNoLeaks(d);
+  });
+
+  it('mixes what the participant is forwarded with the playback while it plays, then forwards again', async () => {
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    peers.push(a, b);
+    const callId = uniqueCallId('ap-play-media');
+    const o = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp: sdp(a) });
+    await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: sdp(b) });
+    const toRelayB = relayPortsOf(o.sdp as string).rtp;
+    const bValue = 3000;
+    const fromB = (i: number) => rtpPacket(1000 + i, { ssrc: 0xbbbb, pt: 0, ts: 4000 + 160 * i, payload: fill(ulawEncodeSample(bValue), 160) });
+    // before: forwarded as it comes
+    b.send(fromB(0), toRelayB);
+    expect(ssrcOf((await a.waitFor(1))[0]!)).toBe(0xbbbb);
+    a.clear();
+    // 200 ms of a tone, B sending all along (paced by the clock)
+    const tone = Int16Array.from({ length: 1600 }, (_, i) => (i % 2 ? 5000 : -5000));
+    const r = await d.ng.request({ command: 'play media', 'call-id': callId, 'from-tag': 'a', blob: buildWav(tone, 8000) });
+    expect(r).toEqual({ result: 'ok', duration: 200 });
+    const t0 = Date.now();
+    for (let i = 1; i <= 20; i++) {
+      await new Promise((res) => setTimeout(res, Math.max(0, t0 + 20 * (i - 1) - Date.now())));
+      b.send(fromB(i), toRelayB);
+    }
+    await a.settle(100);
+    const during = a.received.filter((x) => ssrcOf(x) !== 0xbbbb);
+    expectOneStream(during, true);
+    // frames where both were there: the tone plus B's level, clipped, encoded
+    const bLevel = decodeUlaw(Buffer.from([ulawEncodeSample(bValue)]))[0]!;
+    const mixed = encodeUlaw(Int16Array.from(tone.subarray(0, 160), (v) => Math.max(-32768, Math.min(32767, v + bLevel))));
+    expect(during.filter((x) => payload(x).equals(mixed)).length).toBeGreaterThanOrEqual(3);
+    // B's own packets did not reach A while the player ran (they were mixed in instead)
+    const player = ssrcOf(during[0]!);
+    const firstPlayer = a.received.findIndex((x) => ssrcOf(x) === player);
+    const lastPlayer = a.received.length - 1 - [...a.received].reverse().findIndex((x) => ssrcOf(x) === player);
+    expect(a.received.slice(firstPlayer, lastPlayer + 1).every((x) => ssrcOf(x) === player)).toBe(true);
+    // after: the player is gone and B's packets are forwarded again
+    a.clear();
+    await a.settle(100);
+    a.clear();
+    b.send(fromB(50), toRelayB);
+    const after = await a.waitFor(1);
+    await a.settle(100);
+    expect(a.received.map(ssrcOf)).toEqual([0xbbbb]);
+    expect(after[0]!.data.equals(fromB(50))).toBe(true);
+    await deleteCall(d, callId);
+  });
+});

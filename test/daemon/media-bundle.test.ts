@@ -13,6 +13,17 @@ import { expectNoLeaks } from '../helpers/leaks.js';
 import { toCrlf } from '../helpers/autotest.js';
 import { RtpPeer, rtcpPacket, rtpPacket } from '../helpers/rtp-peer.js';
 import { uniqueCallId } from '../helpers/media-call.js';
+import { Attr, decodeStun, encodeStun, METHOD_BINDING, newTransactionId, StunClass, u32, xorAddressValue } from '../../daemon/ice/stun.js';
+
+/** A nominated, authenticated binding request as a controlling ICE agent sends it. */
+function nominatedCheck(username: string, key: string): Buffer {
+  return encodeStun(METHOD_BINDING, StunClass.Request, newTransactionId(), [
+    { type: Attr.Username, value: Buffer.from(username) },
+    { type: Attr.Priority, value: u32(1853824767) },
+    { type: Attr.IceControlling, value: Buffer.from('0102030405060708', 'hex') },
+    { type: Attr.UseCandidate, value: Buffer.alloc(0) },
+  ], { integrityKey: key, fingerprint: true });
+}
 
 /** A bundled SDP: audio (PCMU, PCMA) and video (96) on one port, rtcp-mux, MID extension id 3. */
 function bundledSdp(port: number, ssrcAudio: number): string {
@@ -158,6 +169,101 @@ describe.each([{ fastPath: false }, { fastPath: true }])('BUNDLE media, fast pat
     const q = await d.ng.request({ command: 'query', 'call-id': callId });
     const medias = (q.tags as Record<string, { medias: Array<{ streams: Array<{ 'local port': number; stats?: unknown }> }> }>).a!.medias;
     expect(medias.map((m) => m.streams[0]!['local port'])).toEqual([toA, toA]);
+    const del = await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+    expect(del.result).toBe('ok');
+  });
+
+  it('ICE on a bundled transport: one nominated check on the tagged port moves every bundled m= line to the selected pair', async () => {
+    const a = await peer();
+    const bAudio = await peer();
+    const bVideo = await peer();
+    const callId = uniqueCallId('bundle-ice');
+    // A advertises a dead port; only its candidate names its socket, so media reaches it only once ICE selected the pair
+    const sdp = bundledSdp(9, 0xa1).replace(/a=rtcp-mux\r\n/g, 'a=rtcp-mux\r\na=ice-ufrag:bUnDlE\r\na=ice-pwd:bundlepasswordbundlepass\r\n'
+      + `a=candidate:1 1 UDP 2130706431 127.0.0.1 ${a.port} typ host\r\n`);
+    const offer = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp, bundle: ['accept'], ICE: 'remove' });
+    expect(offer.result).toBe('ok');
+    const [toBAudio, toBVideo] = mPorts(offer.sdp as string);
+    const answer = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: plainSdp(bAudio.port, bVideo.port) });
+    expect(answer.result).toBe('ok');
+    const text = answer.sdp as string;
+    const [toA] = mPorts(text);
+    // ICE attributes on the tagged line only
+    expect(text.match(/a=ice-ufrag:/g)?.length).toBe(1);
+    const relayUfrag = /a=ice-ufrag:(\S+)/.exec(text)![1]!;
+    const relayPwd = /a=ice-pwd:(\S+)/.exec(text)![1]!;
+    a.send(nominatedCheck(`${relayUfrag}:bUnDlE`, relayPwd), toA!);
+    // A answers the relay's (triggered) checks, as an ICE agent does, until its own is answered
+    const deadline = Date.now() + 2000;
+    let answered = false;
+    let answeredRelay = 0;
+    while ((!answered || answeredRelay === 0) && Date.now() < deadline) {
+      await a.waitFor(1, 200);
+      for (const r of a.received.splice(0)) {
+        const m = decodeStun(r.data);
+        if (m?.cls === StunClass.Success) answered = true;
+        if (m?.cls === StunClass.Request) {
+          answeredRelay++;
+          a.send(encodeStun(METHOD_BINDING, StunClass.Success, m.transactionId,
+            [{ type: Attr.XorMappedAddress, value: xorAddressValue({ address: r.address, port: r.port, family: 4 }, m.transactionId) }],
+            { integrityKey: 'bundlepasswordbundlepass', fingerprint: true }), r.port, r.address);
+        }
+      }
+    }
+    expect(answered, 'the check on the tagged port is answered').toBe(true);
+    expect(answeredRelay, 'the relay checks the pair too').toBeGreaterThan(0);
+    // one more nominated check now that the pair has succeeded both ways
+    a.send(nominatedCheck(`${relayUfrag}:bUnDlE`, relayPwd), toA!);
+    await a.settle(200);
+    a.clear();
+    bAudio.send(rtpPacket(1, { pt: 0, ssrc: 0x2a }), toBAudio!);
+    bVideo.send(rtpPacket(2, { pt: 96, ssrc: 0x2b }), toBVideo!);
+    const end = Date.now() + 2000;
+    while (Date.now() < end && a.received.filter((r) => decodeStun(r.data) === null).length < 2) await a.waitFor(a.received.length + 1, 200);
+    const media = a.received.filter((r) => decodeStun(r.data) === null);
+    expect(ssrcs(media).sort()).toEqual([0x2a, 0x2b]);
+    expect(media.map((r) => r.port)).toEqual([toA, toA]);
+    const del = await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+    expect(del.result).toBe('ok');
+  });
+
+  it('ICE=force-relay: the peers\' STUN is relayed end to end through the relay candidates, then media', async () => {
+    const a = await peer();
+    const b = await peer();
+    const callId = uniqueCallId('force-relay');
+    const iceSdp = (port: number, ufrag: string) => toCrlf(`v=0
+o=- 1 1 IN IP4 127.0.0.1
+s=relay
+t=0 0
+m=audio ${port} RTP/AVP 0
+c=IN IP4 127.0.0.1
+a=rtcp-mux
+a=ice-ufrag:${ufrag}
+a=ice-pwd:abcdefghijklmnopqrstuvwx
+a=candidate:1 1 UDP 2130706431 127.0.0.1 ${port} typ host
+a=sendrecv
+`);
+    const offer = await d.ng.request({ command: 'offer', 'call-id': callId, 'from-tag': 'a', sdp: iceSdp(a.port, 'aaaa'), ICE: 'force-relay' });
+    const relayForB = Number(/typ relay raddr \S+ rport (\d+)/.exec(offer.sdp as string)![1]);
+    expect(mPorts(offer.sdp as string)).toEqual([a.port]);
+    const answer = await d.ng.request({ command: 'answer', 'call-id': callId, 'from-tag': 'a', 'to-tag': 'b', sdp: iceSdp(b.port, 'bbbb') });
+    const relayForA = Number(/typ relay raddr \S+ rport (\d+)/.exec(answer.sdp as string)![1]);
+    // B checks A through our relay candidate: the request reaches A unchanged, from the relay
+    const req = encodeStun(METHOD_BINDING, StunClass.Request, newTransactionId(), [{ type: Attr.Username, value: Buffer.from('aaaa:bbbb') }], { integrityKey: 'abcdefghijklmnopqrstuvwx', fingerprint: true });
+    b.send(req, relayForB);
+    const atA = await a.waitFor(1);
+    expect(atA[0]!.data.equals(req)).toBe(true);
+    expect(atA[0]!.port).toBe(relayForA);
+    // A's response goes back the same way
+    const resp = encodeStun(METHOD_BINDING, StunClass.Success, decodeStun(req)!.transactionId, [], { integrityKey: 'abcdefghijklmnopqrstuvwx', fingerprint: true });
+    a.send(resp, relayForA);
+    const atB = await b.waitFor(1);
+    expect(atB[0]!.data.equals(resp)).toBe(true);
+    expect(atB[0]!.port).toBe(relayForB);
+    // and media after it
+    a.clear();
+    b.send(rtpPacket(7, { ssrc: 0x77 }), relayForB);
+    expect((await a.waitFor(1))[0]!.data.equals(rtpPacket(7, { ssrc: 0x77 }))).toBe(true);
     const del = await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
     expect(del.result).toBe('ok');
   });

@@ -217,6 +217,33 @@ a=rtcp-mux
 `);
     const [audio, audioRtcp, , , , candPort, video, videoRtcp] = caps;
     expect(new Set([audio, audioRtcp, candPort, video, videoRtcp]).size).toBe(1);
+    // the callee re-offers (no bundle flags): the bundle the caller uses stays, with its mids
+    t.reverseTags();
+    const re = await t.offer('bundle kept in a reverse re-offer', {}, `${plainAnswer.replace(' 1 IN IP4 198.51.100.3', ' 2 IN IP4 198.51.100.3')}${sep}
+v=0
+o=- 1545997028 2 IN IP4 198.51.100.3
+s=tester
+t=0 0
+a=group:BUNDLE 0 1
+m=audio PORT RTP/AVP 111 0
+c=IN IP4 127.0.0.1
+a=mid:0
+a=rtpmap:111 opus/48000/2
+a=rtpmap:0 PCMU/8000
+a=sendrecv
+a=rtcp:PORT
+a=rtcp-mux
+m=video PORT RTP/AVP 96
+c=IN IP4 127.0.0.1
+a=mid:1
+a=rtpmap:96 VP8/90000
+a=sendrecv
+a=rtcp:PORT
+a=rtcp-mux
+`);
+    // (no ICE: the re-offer had none and no `ICE` flag asked for it)
+    expect(re[0]).toBe(audio);
+    expect(re[2]).toBe(audio);
   });
 
   it('offer: a group toward the receiver, a port per m= line; its bundled answer makes them one transport', async () => {
@@ -443,7 +470,7 @@ a=rtcp-mux
 });
 
 describe('WebRTC flag', () => {
-  it('UDP/TLS/RTP/SAVPF, ICE forced, rtcp-mux required, no a=rtcp, no SDES, mids generated', async () => {
+  it('UDP/TLS/RTP/SAVPF, ICE forced, rtcp-mux required, no a=rtcp, no SDES but DTLS (actpass), mids generated', async () => {
     t.newCall();
     await t.offer('WebRTC', { flags: ['WebRTC'] }, `
 v=0
@@ -465,6 +492,9 @@ a=rtpmap:0 PCMU/8000
 a=rtpmap:8 PCMA/8000
 a=sendrecv
 a=rtcp-mux
+a=setup:actpass
+a=fingerprint:sha-256 FINGERPRINT256
+a=tls-id:TLS_ID
 a=ice-ufrag:ICEUFRAG
 a=ice-pwd:ICEPWD
 a=ice-options:trickle

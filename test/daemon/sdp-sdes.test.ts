@@ -130,10 +130,13 @@ ${head('198.51.100.3')}${outMedia('RTP/SAVP')}a=crypto:1 AES_CM_128_HMAC_SHA1_80
     expect(ours).not.toBe(a.out);
   });
 
-  it('SDES off: no crypto lines are generated', async () => {
+  it('SDES off: no crypto lines are generated (DTLS keys the SRTP instead, as rtpengine)', async () => {
     t.newCall();
     await t.offer('SDES off', { 'transport-protocol': 'RTP/SAVP', SDES: ['off'] }, `${offerHead('RTP/AVP')}${sep}
-${head('198.51.100.1')}${outMedia('RTP/SAVP')}`);
+${head('198.51.100.1')}${outMedia('RTP/SAVP')}a=setup:actpass
+a=fingerprint:sha-256 FINGERPRINT256
+a=tls-id:TLS_ID
+`);
   });
 });
 

@@ -13,7 +13,6 @@ describe('unsupported flags table', () => {
     expect(unsupportedEntry('record call')?.name).toBe('record-call');
     expect(unsupportedEntry('Record_Call')?.name).toBe('record-call');
     expect(unsupportedEntry('block_short')?.name).toBe('block-short');
-    expect(unsupportedEntry('DTLS fingerprint')?.name).toBe('DTLS-fingerprint');
   });
 
   it('implemented flags are not in it', () => {
@@ -25,7 +24,9 @@ describe('unsupported flags table', () => {
       // ICE landed (force-relay not yet)
       'ICE=force', 'ICE=default', 'ICE=optional', 'ICE=reject', 'ICE-lite',
       // BUNDLE, WebRTC, force-relay and trickle ICE landed
-      'ICE=force-relay', 'WebRTC', 'trickle-ICE', 'strip-extmap', 'bundle', 'generate-mid']) {
+      'ICE=force-relay', 'WebRTC', 'trickle-ICE', 'strip-extmap', 'bundle', 'generate-mid',
+      // DTLS-SRTP landed
+      'DTLS', 'DTLS-reverse', 'DTLS-fingerprint', 'DTLS fingerprint', 'no-tls-id']) {
       expect(unsupportedEntry(name), name).toBeUndefined();
     }
   });

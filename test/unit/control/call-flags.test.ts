@@ -268,8 +268,9 @@ describe('flags rtpengine documents that are not implemented yet', () => {
       codec: { strip: ['G722'] },
       DTLS: 'passive',
     });
-    // SDES and transport-protocol are implemented (SRTP), ICE=force-relay too: not in the list
-    expect([...(f.unsupported ?? [])].sort()).toEqual(['DTLS', 'pierce-NAT', 'record-call']);
+    // SDES, transport-protocol, ICE=force-relay and DTLS are implemented: not in the list
+    expect([...(f.unsupported ?? [])].sort()).toEqual(['pierce-NAT', 'record-call']);
+    expect(f.dtls).toBe('passive');
     expect(f.sdes.off).toBe(true);
     expect(f.transportProtocol).toBe('RTP/SAVP');
     // the implemented ones are not in the list, and values still reach the model
@@ -291,5 +292,22 @@ describe('flags rtpengine documents that are not implemented yet', () => {
     const f = parse({ command: 'publish', interface: 'pub', TOS: 184, 'to-label': 'x' });
     expect(f).toMatchObject({ interface: 'pub', tos: 184, toLabel: 'x' });
     expect([...(f.unsupported ?? [])]).toEqual([]);
+  });
+});
+
+describe('DTLS flags', () => {
+  it('DTLS off/no/disable/passive/active, DTLS-reverse, DTLS-fingerprint in any spelling', () => {
+    expect(parse({ command: 'offer', DTLS: 'no' }).dtls).toBe('off');
+    expect(parse({ command: 'offer', DTLS: 'disable' }).dtls).toBe('off');
+    expect(parse({ command: 'offer', DTLS: 'off' }).dtls).toBe('off');
+    expect(parse({ command: 'offer', DTLS: 'active' }).dtls).toBe('active');
+    expect(parse({ command: 'offer', DTLS: 'bogus' }).dtls).toBeUndefined();
+    expect(parse({ command: 'offer', 'DTLS-reverse': 'passive' }).dtlsReverse).toBe('passive');
+    expect(parse({ command: 'offer', 'DTLS-fingerprint': 'SHA-1' }).dtlsFingerprint).toBe('sha-1');
+    expect(parse({ command: 'offer', 'DTLS fingerprint': 'sha512' }).dtlsFingerprint).toBe('sha-512');
+    // an unknown hash is ignored (as rtpengine: warned, the default stays)
+    expect(parse({ command: 'offer', 'DTLS-fingerprint': 'md5' }).dtlsFingerprint).toBeUndefined();
+    expect(parse({ command: 'offer', flags: ['no-tls-id'] }).flags.has('no-tls-id')).toBe(true);
+    expect([...(parse({ command: 'offer', flags: ['no-tls-id'] }).unsupported ?? [])]).toEqual([]);
   });
 });
