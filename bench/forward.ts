@@ -25,9 +25,15 @@
  *   - `fast-srtp`: the fast path with SRTP on both sides, as `js-srtp`.
  * Compare their CPU per packet with `js` and `fast` (plain RTP).
  *
- * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000]
- *        [--relays=js,js-srtp,js-srtp-rtp,fast,fast-srtp-rtp,fast-srtp,ref]
- *        [--step-seconds=3] [--lat-seconds=5] [--fast-path-threads=1] [--max-pps=1000000]
+ * Two more relays on request: `js-dgram`, the JS path forced onto Node's dgram sockets
+ * (`--media-sockets=dgram`, the fallback when the addon is absent), and `rtpengine`, the packaged
+ * rtpengine (/usr/bin/rtpengine, `--table=-1`: userspace forwarding, 1 media thread) set up over ng
+ * like our daemon. `--one-core` pins every thread of the relay to core 0 and the generator to
+ * core 1 (taskset), as issue 17 measures.
+ *
+ * Usage: node dist/bench/forward.js [--quick] [--calls=1,100,1000] 
+ *        [--relays=js,js-dgram,js-srtp,js-srtp-rtp,fast,fast-srtp-rtp,fast-srtp,ref,rtpengine]
+ *        [--one-core] [--node-args='--cpu-prof ...'] [--step-seconds=3] [--lat-seconds=5] [--fast-path-threads=1] [--max-pps=1000000]
  * Only 127.0.0.1 is used. Every load step is bounded in packets and time.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -38,24 +44,31 @@ import {
   LineReader, OUT_DIR, cTools, cpuSeconds, cpuSecondsPrecise, machineCpu, ncpu, sleep, stopChild, track, waitExit,
 } from './lib/proc.js';
 import { relayPortsOf, sdpFor } from '../support/sdp.js';
+import type { NgClient } from '../support/ng-client.js';
+import { pin, referenceBinary, REFERENCE_MISSING, startReference, type Target } from './lib/one-core.js';
 import { argValue, fmt, hasFlag, table } from './lib/stats.js';
 
-type RelayKind = 'js' | 'js-srtp' | 'js-srtp-rtp' | 'fast' | 'fast-srtp-rtp' | 'fast-srtp' | 'ref';
+type RelayKind = 'js' | 'js-dgram' | 'js-srtp' | 'js-srtp-rtp' | 'fast' | 'fast-srtp-rtp' | 'fast-srtp' | 'ref' | 'rtpengine';
+const RELAY_KINDS: RelayKind[] = ['js', 'js-dgram', 'js-srtp', 'js-srtp-rtp', 'fast', 'fast-srtp-rtp', 'fast-srtp', 'ref', 'rtpengine'];
 const RELAY_NAME: Record<RelayKind, string> = {
-  js: 'JS path (-t -1)', 'js-srtp': 'JS path, SRTP<->SRTP', 'js-srtp-rtp': 'JS path, SRTP<->RTP', fast: 'fast path (-t 0)',
-  'fast-srtp-rtp': 'fast path, SRTP<->RTP', 'fast-srtp': 'fast path, SRTP<->SRTP', ref: 'C reference',
+  js: 'JS path (-t -1)', 'js-dgram': 'JS path on dgram', 'js-srtp': 'JS path, SRTP<->SRTP', 'js-srtp-rtp': 'JS path, SRTP<->RTP', fast: 'fast path (-t 0)',
+  'fast-srtp-rtp': 'fast path, SRTP<->RTP', 'fast-srtp': 'fast path, SRTP<->SRTP', ref: 'C reference', rtpengine: 'rtpengine userspace',
 };
 /** SRTP on both sides, on the A side only, or none. */
 const SRTP_MODE: Record<RelayKind, 'both' | 'a' | null> = {
-  js: null, 'js-srtp': 'both', 'js-srtp-rtp': 'a', fast: null, 'fast-srtp-rtp': 'a', 'fast-srtp': 'both', ref: null,
+  js: null, 'js-dgram': null, 'js-srtp': 'both', 'js-srtp-rtp': 'a', fast: null, 'fast-srtp-rtp': 'a', 'fast-srtp': 'both', ref: null, rtpengine: null,
 };
-const FAST: Record<RelayKind, boolean> = { js: false, 'js-srtp': false, 'js-srtp-rtp': false, fast: true, 'fast-srtp-rtp': true, 'fast-srtp': true, ref: false };
+const FAST: Record<RelayKind, boolean> = {
+  js: false, 'js-dgram': false, 'js-srtp': false, 'js-srtp-rtp': false, fast: true, 'fast-srtp-rtp': true, 'fast-srtp': true, ref: false, rtpengine: false,
+};
 /** The one SDES key (key || salt) of every js-srtp call; the generator protects with it too. */
 const SRTP_KEY = Buffer.from('bench/forward SRTP key & salt!').subarray(0, 30);
 
 const quick = hasFlag('quick');
 const callCounts = (argValue('calls') ?? (quick ? '1,100' : '1,100,1000')).split(',').map(Number).filter((n) => n > 0 && n <= 4000);
-const relays = (argValue('relays') ?? 'js,js-srtp,js-srtp-rtp,fast,fast-srtp-rtp,ref').split(',').filter((r): r is RelayKind => r in RELAY_NAME);
+const relays = (argValue('relays') ?? 'js,js-srtp,js-srtp-rtp,fast,fast-srtp-rtp,ref').split(',').filter((r): r is RelayKind => (RELAY_KINDS as string[]).includes(r));
+/** --one-core: the relay (every thread) on core 0, the generator on core 1, as issue 17 measures. */
+const oneCore = hasFlag('one-core');
 const stepSeconds = Number(argValue('step-seconds') ?? (quick ? 0.7 : 3));
 const latSeconds = Number(argValue('lat-seconds') ?? (quick ? 1 : 5));
 const fastThreads = Number(argValue('fast-path-threads') ?? 1);
@@ -180,6 +193,8 @@ interface Relay {
   /** relay ports the generator sends to (for /proc/net/udp drop counts) */
   ports: Set<number>;
   daemon?: BenchDaemon;
+  /** the packaged rtpengine */
+  rtpengine?: Target;
   ref?: ChildProcess;
   callIds?: string[];
   refOut?: string[];
@@ -217,7 +232,7 @@ function udpDrops(ports: Set<number>): number {
 /** The blaster numbers a flow's SSRC by the order flows were added (blaster.c). */
 const flowSsrc = (flowIndex: number): number => 0x10000000 + flowIndex;
 
-async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: number, nb: number, ids: string[], srtp: 'both' | 'a' | null,
+async function setupDaemonCalls(ng: NgClient, k: number, bl: Blaster, na: number, nb: number, ids: string[], srtp: 'both' | 'a' | null,
   rxKeys: Array<[number, Buffer]>): Promise<Array<[number, number]>> {
   const crypto = srtp ? `1 AES_CM_128_HMAC_SHA1_80 inline:${SRTP_KEY.toString('base64')}` : undefined;
   const extra = srtp === 'both' ? { SDES: ['nonew'] } : srtp === 'a' ? { 'transport-protocol': 'RTP/AVP' } : {};
@@ -231,8 +246,8 @@ async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: numb
       ids.push(callId);
       const aPort = bl.aPorts[i % na]!;
       const bPort = bl.bPorts[i % nb]!;
-      const offer = await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: aPort }, { crypto }), ...extra });
-      const answer = await d.ng.ok({
+      const offer = await ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': `a${i}`, sdp: sdpFor({ address: '127.0.0.1', port: aPort }, { crypto }), ...extra });
+      const answer = await ng.ok({
         command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`,
         sdp: sdpFor({ address: '127.0.0.1', port: bPort }, { crypto: srtp === 'a' ? undefined : crypto }),
       });
@@ -252,12 +267,12 @@ async function setupDaemonCalls(d: BenchDaemon, k: number, bl: Blaster, na: numb
   return flows;
 }
 
-async function deleteDaemonCalls(d: BenchDaemon, ids: string[]): Promise<void> {
+async function deleteDaemonCalls(ng: NgClient, ids: string[]): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < ids.length) {
       const id = ids[next++]!;
-      await d.ng.request({ command: 'delete', 'call-id': id, 'delete-delay': 0 }).catch(() => undefined);
+      await ng.request({ command: 'delete', 'call-id': id, 'delete-delay': 0 }).catch(() => undefined);
     }
   };
   await Promise.all(Array.from({ length: Math.min(20, Math.max(1, ids.length)) }, worker));
@@ -288,11 +303,25 @@ async function startRelay(kind: RelayKind, k: number, bl: Blaster, na: number, n
     }
     return { relay: { pid: child.pid!, kind, ports: new Set(ports), ref: child, refOut }, flows };
   }
-  const d = await startDaemon({ fastPath: FAST[kind], fastPathThreads: fastThreads, leakCheck: 'summary' });
+  if (kind === 'rtpengine') {
+    const bin = referenceBinary();
+    if (!bin) throw new Error(REFERENCE_MISSING);
+    const t = await startReference(bin);
+    const t0 = Date.now();
+    const callIds: string[] = [];
+    const flows = await setupDaemonCalls(t.ng, k, bl, na, nb, callIds, null, []);
+    console.log(`  ${k} call(s) set up over ng in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return { relay: { pid: t.pid, kind, ports: new Set(flows.map((f) => f[1])), rtpengine: t, callIds }, flows };
+  }
+  const d = await startDaemon({
+    fastPath: FAST[kind], fastPathThreads: fastThreads, leakCheck: 'summary',
+    extra: kind === 'js-dgram' ? ['--media-sockets', 'dgram'] : undefined,
+    nodeArgs: (argValue('node-args') ?? '').split(' ').filter(Boolean),
+  });
   const t0 = Date.now();
   const callIds: string[] = [];
   const rxKeys: Array<[number, Buffer]> = [];
-  const flows = await setupDaemonCalls(d, k, bl, na, nb, callIds, SRTP_MODE[kind], rxKeys);
+  const flows = await setupDaemonCalls(d.ng, k, bl, na, nb, callIds, SRTP_MODE[kind], rxKeys);
   await bl.rxKeys(rxKeys);
   console.log(`  ${k} call(s) set up over ng in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { relay: { pid: d.pid, kind, ports: new Set(flows.map((f) => f[1])), daemon: d, callIds }, flows };
@@ -378,6 +407,11 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
   try {
     const started = await startRelay(kind, k, bl, na, nb, tools.reference);
     relay = started.relay;
+    if (oneCore) {
+      // every thread of the relay (the addon's threads too) on core 0, the generator on core 1
+      if (!pin(relay.pid, 0)) notes.push(`taskset could not pin the relay (PID ${relay.pid}) to core 0`);
+      if (!pin(bl.pid, 1)) notes.push(`taskset could not pin the generator (PID ${bl.pid}) to core 1`);
+    }
     await bl.flows(started.flows);
     const primed = JSON.parse(await bl.cmd('prime 6 1500', 30_000)) as { primed: number; flows: number; rounds: number };
     console.log(`  endpoints primed: ${primed.primed}/${primed.flows} flows answered (round ${primed.rounds})`);
@@ -407,7 +441,7 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
       const s = await measured(bl, relay, pps, stepSeconds);
       res.steps.push(s);
       console.log(`  step: ${describe(s)}`);
-      if (relay.daemon?.exited() || (relay.ref && relay.ref.exitCode !== null)) throw new Error('relay exited during the load');
+      if (relay.daemon?.exited() || relay.rtpengine?.exited() || (relay.ref && relay.ref.exitCode !== null)) throw new Error('relay exited during the load');
       if (s.pass && !s.generatorBound) {
         good = s;
         pps *= 2;
@@ -463,7 +497,7 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
         try {
           const st = await d.ng.request({ command: 'statistics' });
           res.fastPath = st.fastPath;
-          await deleteDaemonCalls(d, relay.callIds ?? []);
+          await deleteDaemonCalls(d.ng, relay.callIds ?? []);
           await sleep(300);
           const after = await d.ng.request({ command: 'statistics' });
           res.leaksLive = after.leaks?.live;
@@ -481,6 +515,9 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
         notes.push(`daemon exit code ${String(res.relayExit)} after SIGTERM`);
         console.log(d.output().slice(-3000));
       }
+    } else if (relay?.rtpengine) {
+      await deleteDaemonCalls(relay.rtpengine.ng, relay.callIds ?? []);
+      res.relayExit = await relay.rtpengine.stop();
     } else if (relay?.ref) {
       res.relayExit = await stopChild(relay.ref, 'SIGTERM', 5000);
       const json = relay.refOut?.find((l) => l.startsWith('{'));
@@ -556,8 +593,19 @@ async function main(): Promise<void> {
       'js-srtp-rtp/js': jsSrtpRtp?.cpuPctAt2500 && js?.cpuPctAt2500 ? jsSrtpRtp.cpuPctAt2500 / js.cpuPctAt2500 : undefined,
       'fast-srtp-rtp/fast': fastSrtpRtp?.cpuPctAt2500 && fast?.cpuPctAt2500 ? fastSrtpRtp.cpuPctAt2500 / fast.cpuPctAt2500 : undefined,
     };
-    entry.generatorBound = [js, jsSrtp, jsSrtpRtp, fast, fastSrtpRtp, fastSrtp, ref].filter((r) => r?.maxPpsGeneratorBound).map((r) => r!.relay);
+    const rte = get('rtpengine'), jsDgram = get('js-dgram');
+    entry.generatorBound = [js, jsDgram, jsSrtp, jsSrtpRtp, fast, fastSrtpRtp, fastSrtp, ref, rte].filter((r) => r?.maxPpsGeneratorBound).map((r) => r!.relay);
+    if (js?.maxPps && rte?.maxPps) entry.jsVsRtpengineX = js.maxPps / rte.maxPps;
+    if (jsDgram?.maxPps && rte?.maxPps) entry.jsDgramVsRtpengineX = jsDgram.maxPps / rte.maxPps;
+    if (fast?.maxPps && rte?.maxPps) entry.fastVsRtpengineX = fast.maxPps / rte.maxPps;
+    if (js?.maxPps && jsDgram?.maxPps) entry.jsVsJsDgramX = js.maxPps / jsDgram.maxPps;
     cmp.push(entry);
+  }
+  const x = (v: unknown) => (v === undefined ? '-' : `${(v as number).toFixed(2)} x`);
+  if (relays.includes('rtpengine')) {
+    console.log('\nAgainst rtpengine userspace (max pps ratios in this run):\n');
+    console.log(table(['calls', 'JS path / rtpengine', 'JS on dgram / rtpengine', 'fast path / rtpengine', 'JS path / JS on dgram', 'generator-bound'],
+      cmp.map((c) => [String(c.calls), x(c.jsVsRtpengineX), x(c.jsDgramVsRtpengineX), x(c.fastVsRtpengineX), x(c.jsVsJsDgramX), (c.generatorBound as string[]).join(', ') || '-'])));
   }
   console.log('\n' + table(
     ['calls', 'fast vs reference (max pps)', 'fast vs JS (max pps)', 'fast vs ref (CPU/pkt)', 'JS vs fast (CPU/pkt)', 'JS SRTP vs JS (CPU/pkt @max, @2500pps)', 'generator-bound'],
@@ -571,7 +619,6 @@ async function main(): Promise<void> {
       (c.generatorBound as string[]).join(', ') || '-',
     ]),
   ));
-  const x = (v: unknown) => (typeof v === 'number' ? `${v.toFixed(2)} x` : '-');
   console.log('\nSRTP cost: relay CPU per forwarded packet against plain RTP on the same path, at the highest rate both took without loss (and CPU% at 2,500 pps):\n');
   console.log(table(
     ['calls', 'JS SRTP<->RTP / JS', 'JS SRTP<->SRTP / JS', 'fast SRTP<->RTP / fast', 'fast SRTP<->SRTP / fast', 'JS SRTP<->RTP / JS @2500', 'fast SRTP<->RTP / fast @2500'],
@@ -586,9 +633,9 @@ async function main(): Promise<void> {
   console.log('together saturate the CPU, so the relay with the lower CPU cost per packet leaves more CPU to the generator.');
 
   mkdirSync(OUT_DIR, { recursive: true });
-  const file = path.join(OUT_DIR, quick ? 'forward-quick.json' : 'forward.json'); // --quick never overwrites a full run
+  const file = path.join(OUT_DIR, argValue('out') ?? (quick ? 'forward-quick.json' : 'forward.json')); // --quick never overwrites a full run
   writeFileSync(file, JSON.stringify({
-    date: new Date().toISOString(), quick, cores, node: process.version, stepSeconds, latSeconds, latPps: LAT_PPS,
+    date: new Date().toISOString(), quick, oneCore, cores, node: process.version, stepSeconds, latSeconds, latPps: LAT_PPS,
     lossLimit: LOSS_LIMIT, fastPathThreads: fastThreads, packetBytes: 172,
     table: results.map((r) => ({
       relay: r.relay, calls: r.calls, maxPps: r.maxPps, maxPpsGeneratorBound: r.maxPpsGeneratorBound, p50Us: r.p50Us, p99Us: r.p99Us,

@@ -20,7 +20,7 @@ import { NgUdpTransport } from './control/ng-udp.js';
 import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
-import { loadFastPath } from './kernel/native-fast-path.js';
+import { loadFastPath, type NativeFastPathStatus } from './kernel/native-fast-path.js';
 import { DtlsCertificates } from './crypto/dtls-cert.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
@@ -43,6 +43,8 @@ export class Daemon {
   readonly leaks: LeakRegistry;
   readonly interfaces: InterfaceSet;
   private engine: FastPathEngine | null = null;
+  /** The addon as the JS path's socket layer only (no forwarding table): -t -1 with the addon built. */
+  private mediaIo: FastPathEngine | null = null;
   private fastPathReason = 'disabled (-t/--table is negative)';
   private ctx!: CallContext;
   calls!: CallHash;
@@ -72,11 +74,13 @@ export class Daemon {
         if (cfg.noFallback) throw new Error(`fast path unavailable and --no-fallback given: ${loaded.unavailable}`);
         log().warn({ reason: loaded.unavailable }, 'Fast path unavailable, forwarding on the JS path');
       } else {
+        loaded.batcher.onSendErrors = (n) => this.counters.add('sendErrors', n);
         this.engine = loaded;
         this.fastPathReason = '';
         log().info({ threads: cfg.fastPathThreads }, 'Fast path enabled');
       }
     }
+    if (!this.engine && cfg.mediaSockets !== 'dgram') await this.loadMediaIo(cfg.table >= 0);
     const kernel = this.engine ? new Kernelizer(this.engine, this.leaks) : null;
     if (kernel) this.leaks.addHolderProbe('fast-path entries', (obj) => kernel.holds(obj));
     this.ctx = {
@@ -84,8 +88,9 @@ export class Daemon {
       interfaces: this.interfaces,
       leaks: this.leaks,
       counters: this.counters,
-      sockets: this.engine ? this.engine.sockets : dgramSocketFactory,
+      sockets: this.engine?.sockets ?? this.mediaIo?.sockets ?? dgramSocketFactory,
       kernel,
+      native: this.engine ?? this.mediaIo,
       dtls: this.startDtls(),
       dtmfLog: new DtmfLogger(cfg.dtmfLogDest, !cfg.dtmfNoLogInjects),
     };
@@ -133,6 +138,31 @@ export class Daemon {
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
     this.sampleGrowth();
+  }
+
+  /**
+   * Without the forwarding table (-t -1, or the fast path unavailable) the addon still owns the
+   * media sockets when it loads: the JS thread reads them with recvmmsg when libuv finds them
+   * readable and handles one batch per call, and sends in batches (docs/fast-path.md, "JS-path
+   * I/O"). No forwarding thread runs and no entry is ever set, so
+   * every packet takes the JS path. Node's dgram stays the fallback (`--media-sockets=dgram`).
+   */
+  private async loadMediaIo(tableFailed: boolean): Promise<void> {
+    const cfg = this.config;
+    if (tableFailed) {
+      // the addon did not load for the fast path: it will not load for I/O either
+      if (cfg.mediaSockets === 'native') throw new Error(`--media-sockets=native: the addon is unavailable: ${this.fastPathReason}`);
+      return;
+    }
+    const loaded = await loadFastPath({ threads: 1, ioOnly: true, tos: cfg.tos ?? undefined });
+    if ('unavailable' in loaded) {
+      if (cfg.mediaSockets === 'native') throw new Error(`--media-sockets=native: the addon is unavailable: ${loaded.unavailable}`);
+      log().info({ reason: loaded.unavailable }, 'Media sockets on Node dgram (the addon is unavailable)');
+      return;
+    }
+    loaded.batcher.onSendErrors = (n) => this.counters.add('sendErrors', n);
+    this.mediaIo = loaded;
+    log().info('Media sockets owned by the addon (batched JS-path I/O, no forwarding table)');
   }
 
   /** The DTLS certificate (made now, renewed by a timer); without the addon, DTLS offers get an error reply. */
@@ -189,6 +219,18 @@ export class Daemon {
     return { available: false, enabled: false, reason: this.fastPathReason, threads: 0, entries: 0, sockets: 0, packets: 0, bytes: 0 };
   }
 
+  /**
+   * Who owns the media sockets: `fast-path` (the addon, forwarding table on), `addon` (the
+   * addon as the JS path's batched I/O, -t -1) or `dgram` (Node's dgram); with the addon, the
+   * datagrams it read and sent for the JS path.
+   */
+  mediaSocketsStatus(): Reply {
+    const kind = this.engine ? 'fast-path' : this.mediaIo ? 'addon' : 'dgram';
+    const io = this.mediaIo?.status() as NativeFastPathStatus | undefined;
+    if (!io) return { kind };
+    return { kind, received: io.received, recvErrors: io.recvErrors, sent: io.jsSent, sendErrors: io.jsSendErrors };
+  }
+
   /** One reading of every counter, for `statistics`, the CLI totals and /metrics alike. */
   statsSnapshot(): StatsSnapshot {
     const live = { RTP: { packets: 0, bytes: 0, errors: 0 }, RTCP: { packets: 0, bytes: 0, errors: 0 } };
@@ -241,6 +283,7 @@ export class Daemon {
       statistics: statisticsTree(this.statsSnapshot()) as unknown as Reply,
       leaks: this.leaks.counters() as unknown as Reply,
       fastPath: this.fastPathStatus() as unknown as Reply,
+      mediaSockets: this.mediaSocketsStatus(),
       cookieCache: { entries: this.control.cache.size, bytes: this.control.cache.bytes },
       unsupportedFlags: this.counters.unsupportedSnapshot(),
     };
@@ -248,7 +291,7 @@ export class Daemon {
 
   private async leakReport(): Promise<Reply> {
     await this.leaks.settle();
-    const native = this.engine?.nativeLive() ?? null;
+    const native = (this.engine ?? this.mediaIo)?.nativeLive() ?? null;
     return { ...(this.leaks.report() as unknown as Reply), native: native ?? {} };
   }
 
@@ -276,13 +319,14 @@ export class Daemon {
     await this.calls?.destroyAll('shutdown');
     this.ctx?.dtmfLog?.close();
     await this.leaks.settle();
-    if (this.engine) {
-      const native = this.engine.nativeLive();
+    const nativeEngine = this.engine ?? this.mediaIo;
+    if (nativeEngine) {
+      const native = nativeEngine.nativeLive();
       if (native.entries > 0 || native.sockets > 0) {
         log().warn({ native }, 'leak audit: native fast-path objects still live after every call was torn down');
         this.leaks.leaked += native.entries + native.sockets;
       }
-      await this.engine.close();
+      await nativeEngine.close();
     }
     const summary = this.leaks.summaryText();
     if (this.config.leakCheck !== 'off') process.stderr.write(`${summary}\n`);

@@ -60,7 +60,7 @@ export const REFERENCE_MISSING = 'reference daemon: rtpengine is not installed (
 /** Interfaces of every measurement: 127.0.0.1 and ::1, each with its own 10,000-port pool (4 ports per call). */
 const INTERFACES = ['127.0.0.1', '::1'];
 
-async function startReference(bin: string): Promise<Target> {
+export async function startReference(bin: string): Promise<Target> {
   const ngPort = await freeUdpPort();
   const [min, max] = BENCH_PORTS;
   const args = [

@@ -170,15 +170,17 @@ export class CallHash {
    * exceed what the registry still holds for live calls. More means the addon kept something.
    */
   private auditNative(callId: string): void {
-    const kernel = this.ctx.kernel;
-    if (!kernel) return;
-    const native = kernel.engine.nativeLive();
+    const engine = this.ctx.kernel?.engine ?? this.ctx.native;
+    if (!engine) return;
+    const native = engine.nativeLive();
     const live = this.ctx.leaks.liveCountsByType();
     const extraEntries = native.entries - (live.NativeEntry ?? 0);
     const extraSockets = native.sockets - (live.NativeSocket ?? 0);
     if (extraEntries > 0) this.ctx.leaks.recordExternalLeak('NativeEntry', callId, extraEntries, 'addon entry count above the registry after teardown');
     if (extraSockets > 0) this.ctx.leaks.recordExternalLeak('NativeSocket', callId, extraSockets, 'addon socket count above the registry after teardown');
-    const extraSrtp = native.srtpContexts - kernel.srtpContextCount;
+    const kernel = this.ctx.kernel;
+    if (!kernel) return; // JS-path I/O only: the addon holds no SRTP contexts
+    const extraSrtp = kernel.engine.nativeLive().srtpContexts - kernel.srtpContextCount;
     if (extraSrtp > 0) this.ctx.leaks.recordExternalLeak('NativeEntry', callId, extraSrtp, 'addon SRTP context count above the installed entries\' after teardown');
   }
 

@@ -17,6 +17,8 @@ export interface CallContext {
   counters: Counters;
   sockets: MediaSocketFactory;
   kernel: Kernelizer | null;
+  /** The addon when it owns the media sockets (fast path or JS-path I/O): its live counts are audited per teardown. */
+  native?: { nativeLive(): { sockets: number; entries: number } } | null;
   /** DTMF event logging (--dtmf-log-dest); absent: events are only logged. */
   dtmfLog?: DtmfLogger;
   /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */

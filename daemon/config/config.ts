@@ -53,6 +53,8 @@ export interface Config {
   table: number;
   noFallback: boolean;
   fastPathThreads: number;
+  /** JS-path media I/O: the addon's batched sockets (auto/native) or Node's dgram. */
+  mediaSockets: 'auto' | 'native' | 'dgram';
   deleteDelay: number;
   /** ms between generated RTCP reports (`generate RTCP`). */
   rtcpInterval: number;
@@ -276,6 +278,7 @@ export function buildConfig(raw: RawOptions): Config {
     table: intValue(raw, 'table', -1),
     noFallback: boolValue(raw, 'no-fallback'),
     fastPathThreads: intValue(raw, 'fast-path-threads', 1, 1, 64),
+    mediaSockets: enumValue(raw, 'media-sockets', ['auto', 'native', 'dgram'] as const, 'auto'),
     deleteDelay: intValue(raw, 'delete-delay', 30, 0),
     rtcpInterval: intValue(raw, 'rtcp-interval', 5000, 100),
     dtmfLogDest: dtmfLogDestValue(raw.get('dtmf-log-dest')?.[0]),

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Endpoint } from '../net/endpoint.js';
 import type {
   EntrySrtpState,
   EntryStats,
@@ -17,6 +18,7 @@ import type {
   ForwardingEntry,
   NativeSrtpSpec,
 } from './fast-path.js';
+import { POLL_BATCH, POLL_META_WORDS, SendBatcher, SourceAddresses } from './native-io.js';
 import {
   PortInUseError,
   type AddressFamily,
@@ -26,7 +28,7 @@ import {
 } from '../net/media-socket.js';
 
 /** The addon ABI this file speaks; must equal the addon's exported ABI_VERSION. */
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;
 
 export const ADDON_FILE = 'rtpengine_fastpath.node';
 
@@ -75,6 +77,11 @@ export interface LoadFastPathOptions {
    */
   puntQueuePackets?: number;
   puntQueueBytes?: number;
+  /**
+   * The addon as the JS path's socket layer only: no forwarding threads, no entries; the JS
+   * thread polls the sockets itself and gets one call per batch (kernel/src/jsio.cc).
+   */
+  ioOnly?: boolean;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -115,6 +122,7 @@ interface RawEngine {
   open(address: string, port: number, family: number): RawOpenResult;
   closeSocket(id: number): boolean;
   send(id: number, data: Uint8Array, port: number, address: string): boolean;
+  sendBatch(buf: Uint8Array, bytes: number, count: number): number;
   setTos(id: number, tos: number): boolean;
   setEntry(
     id: number,
@@ -139,6 +147,7 @@ interface RawEngine {
 }
 
 type Dispatch = (data: Buffer, meta: Uint32Array, addrs: string[]) => void;
+type PolledDispatch = (data: Buffer, count: number) => void;
 
 interface RawAddon {
   ABI_VERSION: number;
@@ -147,8 +156,9 @@ interface RawAddon {
   SLOTS_PER_PAGE: number;
   MAX_THREADS: number;
   Engine: new (
-    options: { threads: number; tos: number; puntQueuePackets?: number; puntQueueBytes?: number },
+    options: { threads: number; tos: number; puntQueuePackets?: number; puntQueueBytes?: number; pollMeta?: Uint32Array },
     dispatch: Dispatch,
+    dispatchPolled?: PolledDispatch,
   ) => RawEngine;
 }
 
@@ -206,6 +216,8 @@ const ZERO_STATS: EntryStats = { packets: 0, bytes: 0, errors: 0, lastPacketMs: 
 
 class NativeMediaSocket implements MediaSocket {
   closed = false;
+  /** The last source seen (JS-path I/O): reused while packets keep coming from it. */
+  lastFrom: Endpoint | null = null;
   /** Counters frozen at close (the slot is reused by later sockets). */
   finalStats: EntryStats | undefined;
 
@@ -221,6 +233,8 @@ class NativeMediaSocket implements MediaSocket {
 
   send(data: Buffer, port: number, address: string): boolean {
     if (this.closed) return false;
+    // inside a batch of received packets: queued, sent with the batch (native-io.ts)
+    if (this.engine.batcher.queue(this.id, this.family, data, port, address)) return true;
     return this.engine.rawSend(this.id, data, port, address);
   }
 
@@ -249,6 +263,8 @@ class NativeSocketFactory implements MediaSocketFactory {
 
 export class NativeFastPathEngine implements FastPathEngine {
   readonly sockets: MediaSocketFactory;
+  /** JS-path sends queued while a batch of received packets is handled (native-io.ts). */
+  readonly batcher: SendBatcher;
   private readonly raw: RawEngine;
   private readonly byId = new Map<number, NativeMediaSocket>();
   private readonly pages: Float64Array[] = [];
@@ -260,28 +276,80 @@ export class NativeFastPathEngine implements FastPathEngine {
   private closing: Promise<void> | undefined;
 
   /** Use loadFastPath(); throws if the threads cannot start. */
-  constructor(addon: RawAddon, options: { threads: number; tos?: number; puntQueuePackets?: number; puntQueueBytes?: number }) {
+  constructor(addon: RawAddon, options: { threads: number; tos?: number; puntQueuePackets?: number; puntQueueBytes?: number; ioOnly?: boolean }) {
     this.slotFields = addon.SLOT_FIELDS;
     this.slotsPerPage = addon.SLOTS_PER_PAGE;
     this.maxPacket = addon.MAX_PACKET;
-    this.threadCount = options.threads;
+    this.threadCount = options.ioOnly ? 0 : options.threads;
     this.raw = new addon.Engine(
       {
         threads: options.threads,
         tos: options.tos ?? -1,
         ...(options.puntQueuePackets !== undefined ? { puntQueuePackets: options.puntQueuePackets } : {}),
         ...(options.puntQueueBytes !== undefined ? { puntQueueBytes: options.puntQueueBytes } : {}),
+        ...(options.ioOnly ? { pollMeta: this.pollMeta } : {}),
       },
       this.dispatch,
+      this.dispatchPolled,
     );
     this.sockets = new NativeSocketFactory(this);
+    const raw = this.raw;
+    this.batcher = new SendBatcher((buf, bytes, count) => raw.sendBatch(buf, bytes, count));
   }
+
+  /** Descriptions of the datagrams of one polled batch (JS-path I/O only), written by the addon. */
+  private readonly pollMeta = new Uint32Array(POLL_BATCH * POLL_META_WORDS);
+  private readonly pollAddrBytes = new Uint8Array(this.pollMeta.buffer);
+  private readonly sources = new SourceAddresses();
+
+  /**
+   * JS-path I/O only: one call per round of the JS thread's own recvmmsg over the ready
+   * sockets (kernel/src/jsio.cc); sends made meanwhile leave together at the end.
+   */
+  private readonly dispatchPolled: PolledDispatch = (data, count) => {
+    let firstError: unknown;
+    let failed = false;
+    const meta = this.pollMeta;
+    const batcher = this.batcher;
+    batcher.begin();
+    for (let i = 0; i < count; i++) {
+      const k = i * POLL_META_WORDS;
+      const sock = this.byId.get(meta[k]!);
+      if (!sock || sock.closed) continue;
+      const off = meta[k + 1]!;
+      const pf = meta[k + 3]!;
+      const from = this.sources.endpoint(sock, pf >>> 16 === 6 ? 6 : 4, meta, this.pollAddrBytes, k + 4, pf & 0xffff);
+      try {
+        sock.onPacket(data.subarray(off, off + meta[k + 2]!), from);
+      } catch (err) {
+        if (!failed) {
+          failed = true;
+          firstError = err;
+        }
+      }
+    }
+    try {
+      batcher.end();
+    } catch (err) {
+      if (!failed) {
+        failed = true;
+        firstError = err;
+      }
+    }
+    if (failed) {
+      process.nextTick(() => {
+        throw firstError;
+      });
+    }
+  };
 
   /** Delivers a batch of punted packets, in order, to their sockets' handlers. */
   private readonly dispatch: Dispatch = (data, meta, addrs) => {
     let firstError: unknown;
     let failed = false;
     const n = addrs.length;
+    const batcher = this.batcher;
+    batcher.begin();
     for (let i = 0; i < n; i++) {
       const k = i * 5;
       const sock = this.byId.get(meta[k]!);
@@ -297,6 +365,14 @@ export class NativeFastPathEngine implements FastPathEngine {
           failed = true;
           firstError = err;
         }
+      }
+    }
+    try {
+      batcher.end();
+    } catch (err) {
+      if (!failed) {
+        failed = true;
+        firstError = err;
       }
     }
     if (failed) {
@@ -332,6 +408,7 @@ export class NativeFastPathEngine implements FastPathEngine {
 
   closeSocket(sock: NativeMediaSocket): void {
     if (sock.closed) return;
+    this.batcher.flush(); // datagrams queued on it leave before it closes
     // After closeSocket returns no thread touches the slot; freeze it before it is reused.
     this.raw.closeSocket(sock.id);
     sock.finalStats = this.readSlot(sock.slot);
@@ -341,6 +418,7 @@ export class NativeFastPathEngine implements FastPathEngine {
 
   rawSend(id: number, data: Buffer, port: number, address: string): boolean {
     if (this.closed) return false;
+    this.batcher.flush(); // what is queued goes first
     return this.raw.send(id, data, port, address);
   }
 
@@ -484,6 +562,7 @@ export async function loadFastPath(
     }
     return new NativeFastPathEngine(addon, {
       threads,
+      ioOnly: options.ioOnly,
       tos: options.tos,
       puntQueuePackets: options.puntQueuePackets,
       puntQueueBytes: options.puntQueueBytes,

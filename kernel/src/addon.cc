@@ -4,9 +4,12 @@
 //   ABI_VERSION, MAX_PACKET, SLOT_FIELDS, SLOTS_PER_PAGE
 //   new Engine({ threads, tos, puntQueuePackets?, puntQueueBytes? }, dispatch(buf: Buffer, meta: Uint32Array, addrs: string[]))
 //     meta holds 5 uint32 per punted packet: socketId, offset, length, port, family
+//   new Engine({ tos, pollMeta: Uint32Array }, dispatch, dispatchPolled(buf: Buffer, count))
+//     JS-path I/O only (no forwarding threads): the JS thread polls the sockets (jsio.cc)
 //   .open(address, port, family) -> { id, port, slot } | { code, errno, message }
 //   .closeSocket(id) -> boolean
 //   .send(id, data: Uint8Array, port, address) -> boolean
+//   .sendBatch(buf: Uint8Array, bytes, count) -> number   (records: see jsio.cc)
 //   .setTos(id, tos) -> boolean
 //   .setEntry(id, srcAddr, srcPort, rtp: [viaId, addr, port, ...], rtcp: [...],
 //             isRtcpSocket, rtcpMux, payloadTypes: number[],
@@ -31,6 +34,7 @@
 #include "dtls.h"
 #include "engine.h"
 #include "srtp-addon.h"
+#include "jsio.h"
 
 namespace {
 
@@ -119,6 +123,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
                            InstanceMethod<&NativeEngine::Open>("open"),
                            InstanceMethod<&NativeEngine::CloseSocket>("closeSocket"),
                            InstanceMethod<&NativeEngine::Send>("send"),
+                           InstanceMethod<&NativeEngine::SendBatch>("sendBatch"),
                            InstanceMethod<&NativeEngine::SetTos>("setTos"),
                            InstanceMethod<&NativeEngine::SetEntry>("setEntry"),
                            InstanceMethod<&NativeEngine::RemoveEntry>("removeEntry"),
@@ -138,6 +143,11 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     int threads = opts.Has("threads") && opts.Get("threads").IsNumber()
                       ? opts.Get("threads").As<Napi::Number>().Int32Value()
                       : 1;
+    // JS-path I/O only (jsio.cc): no forwarding threads, the JS thread polls the sockets
+    bool ioOnly = opts.Has("pollMeta") && opts.Get("pollMeta").IsTypedArray() && info.Length() > 2 &&
+                  info[2].IsFunction();
+    if (ioOnly) threads = 0;
+    else if (threads < 1) throw Napi::RangeError::New(env, "threads must be at least 1");
     int tos = opts.Has("tos") && opts.Get("tos").IsNumber()
                   ? opts.Get("tos").As<Napi::Number>().Int32Value()
                   : -1;
@@ -160,6 +170,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       closed_ = true;
       throw Napi::Error::New(env, "fast path threads failed to start: " + why);
     }
+    if (ioOnly)
+      poller_ = std::make_unique<fp::JsPoller>(env, engine_.get(), info[2].As<Napi::Function>(),
+                                               opts.Get("pollMeta").As<Napi::Uint32Array>());
     hook_ = env.AddCleanupHook(&NativeEngine::EnvCleanup, this);
     hookLive_ = true;
   }
@@ -190,6 +203,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
 
   // Stops threads, closes sockets, releases the TSFN. Safe to call more than once.
   void Teardown() {
+    if (poller_) poller_->stop();
     if (engine_) engine_->shutdown();
     if (hookLive_) {
       hook_.Remove(Env());
@@ -279,6 +293,17 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     std::string addr = info[3].As<Napi::String>().Utf8Value();
     if (port > 65535) return Napi::Boolean::New(env, false);
     return Napi::Boolean::New(env, engine_->send(id, data.Data(), data.ByteLength(), addr, (uint16_t)port));
+  }
+
+  // sendBatch(buf: Uint8Array, bytes, count) -> datagrams sent (records: kernel/src/jsio.cc)
+  Napi::Value SendBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || !engine_) return Napi::Number::New(env, 0);
+    Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+    size_t bytes = info[1].As<Napi::Number>().Uint32Value();
+    if (bytes > buf.ByteLength()) bytes = buf.ByteLength();
+    uint32_t count = info[2].As<Napi::Number>().Uint32Value();
+    return Napi::Number::New(env, engine_->sendBatch(buf.Data(), bytes, count));
   }
 
   Napi::Value SetTos(const Napi::CallbackInfo& info) {
@@ -371,7 +396,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     o.Set("threads", engine_ && !closed_ ? engine_->threadCount() : 0);
     o.Set("sockets", engine_ ? (double)engine_->socketCount() : 0.0);
     o.Set("entries", engine_ ? (double)engine_->entriesInTable() : 0.0);
-    o.Set("received", (double)t.received);
+    o.Set("received", (double)t.received + (engine_ ? (double)engine_->jsReceived : 0.0));
     o.Set("packets", (double)t.packets);
     o.Set("bytes", (double)t.bytes);
     o.Set("sent", (double)t.sent);
@@ -382,7 +407,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     o.Set("empty", (double)t.empty);
     o.Set("noDestination", (double)t.noDest);
     o.Set("sendErrors", (double)t.sendErrors);
-    o.Set("recvErrors", (double)t.recvErrors);
+    o.Set("recvErrors", (double)t.recvErrors + (engine_ ? (double)engine_->jsRecvErrors : 0.0));
     o.Set("srtpDropped", (double)t.srtpDropped);
     o.Set("jsSent", engine_ ? (double)engine_->jsSent : 0.0);
     o.Set("jsSendErrors", engine_ ? (double)engine_->jsSendErrors : 0.0);
@@ -404,6 +429,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (closed_) return Napi::Boolean::New(env, false);
     if (ctx_ && info.Length() > 0 && info[0].IsFunction())
       ctx_->closeCb = Napi::Persistent(info[0].As<Napi::Function>());
+    if (poller_) poller_->stop();
     if (engine_) engine_->shutdown();  // joins the threads: nothing calls the TSFN afterwards
     // Keep the loop alive for the one turn it takes to drain and finalize the TSFN, so that
     // the close callback runs (an unref'd async handle would let the process exit first).
@@ -417,6 +443,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   }
 
   std::unique_ptr<fp::Engine> engine_;
+  std::unique_ptr<fp::JsPoller> poller_;  // JS-path I/O only
   Tsfn tsfn_;
   PuntCtx* ctx_ = nullptr;  // owned by the TSFN (freed in FinalizeTsfn)
   bool tsfnLive_ = false;

@@ -54,7 +54,7 @@ OpenResult Engine::open(const std::string& address, uint16_t port, int family, u
 
   uint32_t id = nextId_++;
   if (nextId_ == 0) nextId_ = 1;
-  unsigned th = nextThread_++ % threads_.size();
+  unsigned th = threads_.empty() ? 0 : nextThread_++ % threads_.size();
   for (int i = 0; i < SLOT_FIELDS; i++) storeSlot(&stats[i], 0.0);
   auto sock = std::make_shared<Sock>(this, id, fd, af, th, stats);
 
@@ -63,7 +63,7 @@ OpenResult Engine::open(const std::string& address, uint16_t port, int family, u
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = id;
-  if (epoll_ctl(threads_[th]->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+  if (epoll_ctl(epfdOf(*sock), EPOLL_CTL_ADD, fd, &ev) < 0) {
     res.err = errno;
     res.what = std::string("epoll_ctl: ") + strerror(errno);
     socks_.erase(id);  // Sock destructor closes fd
@@ -83,7 +83,7 @@ uint64_t* Engine::closeSocket(uint32_t id) {
     WriteLock wl(&lock_);
     socks_.erase(it);
     if (s->fd >= 0) {
-      epoll_ctl(threads_[s->thread]->epfd, EPOLL_CTL_DEL, s->fd, nullptr);
+      epoll_ctl(epfdOf(*s), EPOLL_CTL_DEL, s->fd, nullptr);
       close(s->fd);
       s->fd = -1;
     }

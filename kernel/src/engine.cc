@@ -36,11 +36,15 @@ Engine::~Engine() {
 
 std::string Engine::start(int nthreads, int tos, PuntFn punt, void* puntCtx) {
   if (started_) return "already started";
-  if (nthreads < 1 || nthreads > MAX_THREADS) return "threads must be 1.." + std::to_string(MAX_THREADS);
+  if (nthreads < 0 || nthreads > MAX_THREADS) return "threads must be 0.." + std::to_string(MAX_THREADS);
   started_ = true;
   tos_ = tos;
   punt_ = punt;
   puntCtx_ = puntCtx;
+  if (nthreads == 0) {  // JS-path I/O only: the JS thread polls the sockets (jsio.cc)
+    jsEpfd_ = epoll_create1(EPOLL_CLOEXEC);
+    return jsEpfd_ < 0 ? std::string("epoll_create1: ") + strerror(errno) : "";
+  }
 
   for (int i = 0; i < nthreads; i++) {
     auto t = std::make_unique<Thread>();
@@ -132,6 +136,8 @@ void Engine::shutdown() {
   }
   dead.clear();   // drops the entries' references to destination sockets
   socks_.clear(); // frees the sockets
+  if (jsEpfd_ >= 0) close(jsEpfd_);
+  jsEpfd_ = -1;
   for (auto& t : threads_) {
     if (t->epfd >= 0) close(t->epfd);
     if (t->evfd >= 0) close(t->evfd);
@@ -216,21 +222,22 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
   for (int i = 0; i < r; i++) {
     const mmsghdr& m = t->msgs[i];
     size_t len = m.msg_len;
-    if (m.msg_hdr.msg_flags & MSG_TRUNC) {
-      bump(t->c.oversized, 1);
-      continue;
-    }
-    if (len == 0) {
-      bump(t->c.empty, 1);
+    bool trunc = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    if (e && (trunc || len == 0)) {
+      bump(trunc ? t->c.oversized : t->c.empty, 1);
       continue;
     }
     const uint8_t* p = static_cast<const uint8_t*>(t->iov[i].iov_base);
     const size_t wireLen = len;
-    uint8_t b0 = p[0];
+    uint8_t b0 = len ? p[0] : 0;
     bool toJs = false;
     const std::vector<Dest>* list = nullptr;
 
-    if (b0 <= 3 || (b0 >= 20 && b0 <= 63)) {
+    if (trunc || len == 0) {
+      // a JS-path socket (no entry): JS counts it as invalid on its stream, as on dgram sockets
+      len = 0;
+      toJs = true;
+    } else if (b0 <= 3 || (b0 >= 20 && b0 <= 63)) {
       toJs = true;  // STUN / DTLS: always JS
     } else if (!e || !sameAddr(t->from[i], e->source)) {
       toJs = true;  // no entry or not the expected source: JS learns / drops / counts

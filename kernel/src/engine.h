@@ -32,7 +32,7 @@
 namespace fp {
 
 // Bumped whenever the JS <-> addon interface changes; native-fast-path.ts checks it.
-constexpr int ABI_VERSION = 3;
+constexpr int ABI_VERSION = 4;
 // Receive buffer per datagram; anything larger (MSG_TRUNC) is counted as oversized, dropped.
 constexpr size_t MAX_PACKET = 4096;
 // recvmmsg/sendmmsg batch.
@@ -168,6 +168,16 @@ class Engine {
   uint64_t* closeSocket(uint32_t id);
   bool send(uint32_t id, const uint8_t* data, size_t len, const std::string& address, uint16_t port);
   bool setTos(uint32_t id, int tos);
+  // JS thread: sends `count` records of a send buffer (layout in jsio.cc); returns how many
+  // datagrams went out (the others count in jsSendErrors).
+  uint32_t sendBatch(const uint8_t* buf, size_t bytes, uint32_t count);
+  // Started with 0 threads (JS-path I/O only, no forwarding): the sockets sit in one epoll set
+  // that the JS thread polls (jsio.cc). pollJs reads up to maxPackets ready datagrams into
+  // `data`, META_WORDS words each in `meta`; returns how many.
+  int jsPollFd() const { return jsEpfd_; }
+  size_t pollJs(std::vector<uint8_t>& data, uint32_t* meta, size_t maxPackets);
+  uint64_t jsReceived = 0;
+  uint64_t jsRecvErrors = 0;
   // "" or an error message (bad address, unknown/closed socket).
   // `old`, if given, receives the SRTP counters of the entry replaced or removed.
   std::string setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* old = nullptr);
@@ -194,6 +204,9 @@ class Engine {
   void handleSocket(Thread* t, uint32_t id, double nowMs);
   void flushPunts(Thread* t);
 
+  // the epoll set a socket is in: its forwarding thread's, or the JS thread's (0 threads)
+  int epfdOf(const Sock& s) const;
+  int jsEpfd_ = -1;
   pthread_rwlock_t lock_;
   std::unordered_map<uint32_t, std::shared_ptr<Sock>> socks_;  // written by the JS thread only
   std::vector<std::unique_ptr<Thread>> threads_;
