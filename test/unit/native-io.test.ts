@@ -209,7 +209,7 @@ describe('the addon as JS-path I/O (no forwarding thread)', () => {
     await until(() => n >= 1);
     await e.close();
     engine = null;
-    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0 });
+    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0, srtpContexts: 0 });
     expect(s.send(Buffer.from('x'), a.port, '127.0.0.1')).toBe(false);
   });
 });
