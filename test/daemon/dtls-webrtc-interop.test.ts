@@ -2,8 +2,9 @@
  * More WebRTC interop through a real daemon against werift (a devDependency used only in tests):
  * a werift peer offering audio AND video BUNDLEd on one ICE+DTLS transport talks to a plain
  * RTP/AVP peer with two m= lines (two sockets), each kind landing decrypted on its own plain port
- * and the plain side's RTP reaching werift on the right track. On the JS path and with the
- * native fast path on;
+ * and the plain side's RTP reaching werift on the right track; and an ICE restart carried in a
+ * re-INVITE mid-call (new ufrag/pwd through the daemon as a re-offer on the same call and tags),
+ * after which media keeps flowing both ways. On the JS path and with the native fast path on;
  * each daemon ends with the zero-leak assertion. See dtls-webrtc.test.ts for the basic cases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,4 +200,61 @@ describe.each([['JS path', false], ['fast path', true]] as const)('WebRTC intero
     }
   });
 
+  it('ICE restart in a re-INVITE mid-call: new ufrag/pwd re-offered through the daemon, media keeps flowing', async () => {
+    const callId = `webrtc-icerestart-${Date.now()}`;
+    const web = webrtcPeer();
+    const plain = await RtpPeer.open();
+    const ng = { 'call-id': callId, 'from-tag': 'web', 'transport-protocol': 'RTP/AVP', ICE: 'remove', 'rtcp-mux': ['demux'] };
+    try {
+      web.pc.addTransceiver(web.audio, { direction: 'sendrecv' });
+      await web.pc.setLocalDescription(await web.pc.createOffer());
+      await until('ICE gathering', () => web.pc.iceGatheringState === 'complete');
+      const first = loopbackOnly(web.pc.localDescription!.sdp);
+      const offer = await d.ng.request({ command: 'offer', ...ng, sdp: first });
+      expect(offer.result, String(offer['error-reason'])).toBe('ok');
+      const answer = await d.ng.request({
+        command: 'answer', 'call-id': callId, 'from-tag': 'web', 'to-tag': 'plain', sdp: plainSdp(plain.port, mids(first)[0]), flags: ['full-rtcp-attribute'],
+      });
+      expect(answer.result, String(answer['error-reason'])).toBe('ok');
+      const toWeb = String(answer.sdp);
+      await web.pc.setRemoteDescription({ type: 'answer', sdp: toWeb });
+      await until('werift connected', () => web.pc.connectionState === 'connected');
+      const relay = relayPort(String(offer.sdp));
+      await expectMediaBothWays(web, plain, relay);
+
+      // the re-INVITE: werift restarts ICE (new credentials), the proxy re-offers on the same call and tags
+      const oldUfrag = /a=ice-ufrag:(\S+)/.exec(first)![1]!;
+      await web.pc.setLocalDescription(await web.pc.createOffer({ iceRestart: true }));
+      await until('ICE gathering after restart', () => web.pc.iceGatheringState === 'complete');
+      // werift 0.22.9 reuses its sockets on an ICE restart but signals none of them again (its
+      // restarted agent lists no local candidate): the same host candidates, as a browser sends them
+      const firstCandidates = first.split('\r\n').filter((l) => l.startsWith('a=candidate:'));
+      const second = loopbackOnly(web.pc.localDescription!.sdp).replace(/^a=end-of-candidates/m, [...firstCandidates, 'a=end-of-candidates'].join('\r\n'));
+      const newUfrag = /a=ice-ufrag:(\S+)/.exec(second)![1]!;
+      expect(newUfrag).not.toBe(oldUfrag);
+      const reOffer = await d.ng.request({ command: 'offer', ...ng, sdp: second });
+      expect(reOffer.result, String(reOffer['error-reason'])).toBe('ok');
+      expect(relayPort(String(reOffer.sdp)), 'the plain side keeps its relay port').toBe(relay);
+      const reAnswer = await d.ng.request({
+        command: 'answer', 'call-id': callId, 'from-tag': 'web', 'to-tag': 'plain', sdp: plainSdp(plain.port, mids(second)[0]), flags: ['full-rtcp-attribute'],
+      });
+      expect(reAnswer.result, String(reAnswer['error-reason'])).toBe('ok');
+      const toWeb2 = String(reAnswer.sdp);
+      expect(toWeb2).toMatch(/a=ice-ufrag:/);
+      await web.pc.setRemoteDescription({ type: 'answer', sdp: toWeb2 });
+      // the relay restarts its side too (RFC 8445 §9): new credentials of its own in the answer
+      expect(/a=ice-ufrag:(\S+)/.exec(toWeb2)![1]).not.toBe(/a=ice-ufrag:(\S+)/.exec(toWeb)![1]);
+      // werift reports its ICE state 'completed' once gathering ends, not when checks succeed
+      await until('werift connected after the restart', () => web.pc.connectionState === 'connected' && ['connected', 'completed'].includes(web.pc.iceConnectionState));
+      // werift dropped its nominated pair on the restart: its RTP reaching the plain side proves the new checks completed
+      await expectMediaBothWays(web, plain, relay);
+      const q = await d.ng.request({ command: 'query', 'call-id': callId });
+      const tags = q.tags as Record<string, { medias: Array<{ streams: Array<Record<string, unknown>> }> }>;
+      expect(tags.web!.medias[0]!.streams[0]!.DTLS).toEqual({ role: 'active', state: 'connected' });
+    } finally {
+      await web.pc.close();
+      plain.close();
+      await d.ng.request({ command: 'delete', 'call-id': callId, 'delete-delay': 0 });
+    }
+  });
 });
