@@ -212,6 +212,27 @@ function loadAddon(addonPath?: string): RawAddon | { unavailable: string } {
   return addon;
 }
 
+/**
+ * Flushes a batch's queued sends. The first error of the batch (a handler's, else the flush's)
+ * surfaces as an uncaught exception, as it would from a dgram 'message' listener; it is thrown
+ * only after the whole batch was delivered, so one faulty handler starves no other socket.
+ */
+function endBatch(batcher: SendBatcher, failed: boolean, firstError: unknown): void {
+  try {
+    batcher.end();
+  } catch (err) {
+    if (!failed) {
+      failed = true;
+      firstError = err;
+    }
+  }
+  if (failed) {
+    process.nextTick(() => {
+      throw firstError;
+    });
+  }
+}
+
 const ZERO_STATS: EntryStats = { packets: 0, bytes: 0, errors: 0, lastPacketMs: 0 };
 
 class NativeMediaSocket implements MediaSocket {
@@ -328,19 +349,7 @@ export class NativeFastPathEngine implements FastPathEngine {
         }
       }
     }
-    try {
-      batcher.end();
-    } catch (err) {
-      if (!failed) {
-        failed = true;
-        firstError = err;
-      }
-    }
-    if (failed) {
-      process.nextTick(() => {
-        throw firstError;
-      });
-    }
+    endBatch(batcher, failed, firstError);
   };
 
   /** Delivers a batch of punted packets, in order, to their sockets' handlers. */
@@ -367,19 +376,7 @@ export class NativeFastPathEngine implements FastPathEngine {
         }
       }
     }
-    try {
-      batcher.end();
-    } catch (err) {
-      if (!failed) {
-        failed = true;
-        firstError = err;
-      }
-    }
-    if (failed) {
-      process.nextTick(() => {
-        throw firstError;
-      });
-    }
+    endBatch(batcher, failed, firstError);
   };
 
   openSocket(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): NativeMediaSocket {
