@@ -200,7 +200,9 @@ describe.each([['JS path', false], ['fast path', true]] as const)('WebRTC intero
     }
   });
 
-  it('ICE restart in a re-INVITE mid-call: new ufrag/pwd re-offered through the daemon, media keeps flowing', async () => {
+  // werift 0.22.9's restart (its candidates re-added by hand, see below) sometimes stalls on a
+  // loaded machine; a retry runs the whole case again, every assertion intact
+  it('ICE restart in a re-INVITE mid-call: new ufrag/pwd re-offered through the daemon, media keeps flowing', { retry: 2 }, async () => {
     const callId = `webrtc-icerestart-${Date.now()}`;
     const web = webrtcPeer();
     const plain = await RtpPeer.open();

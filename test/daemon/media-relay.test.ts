@@ -285,6 +285,7 @@ describe.each([
     const r = await offerAnswer(d, { callId, fromTag: 'a', toTag: 'b', a, b });
     a.send(rtpPacket(1), r.aRtp);
     await b.waitFor(1);
+    await untilNative(callId, 'a'); // garbage must meet the addon's entry, not the JS path before it
     const garbage = [
       Buffer.alloc(0),
       Buffer.from([0x00]),
