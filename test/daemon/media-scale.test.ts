@@ -28,18 +28,20 @@ function boundUdp4(): Map<number, string[]> {
 }
 
 /**
- * boundUdp4, read again (bounded) while some of `ports` are missing: the kernel writes
- * /proc/net/udp a page at a time, so sockets that other processes bind or close meanwhile can
- * make one read skip some that are bound all along. A port bound to another address, or to the
- * wildcard, shows as such in any read; a port that is not bound stays missing.
+ * boundUdp4 for `ports`, read until two reads in a row agree on them (at most 10 reads): the
+ * kernel writes /proc/net/udp a page at a time, so sockets that other processes bind or close
+ * meanwhile can make one read skip a row or show one twice. A port bound to the wrong address,
+ * to the wildcard, twice, or not at all shows the same in every read.
  */
 function boundUdp4Settled(ports: readonly number[]): Map<number, string[]> {
-  const bound = boundUdp4();
-  for (let i = 0; i < 10 && ports.some((p) => !bound.has(p)); i++) {
-    const again = boundUdp4();
-    for (const [port, addrs] of again) if (!bound.has(port)) bound.set(port, addrs);
+  const view = (m: Map<number, string[]>) => JSON.stringify(ports.map((p) => m.get(p) ?? null));
+  let last = boundUdp4();
+  for (let i = 0; i < 9; i++) {
+    const next = boundUdp4();
+    if (view(next) === view(last)) return next;
+    last = next;
   }
-  return bound;
+  return last;
 }
 
 describe.each([{ fastPath: false }, { fastPath: true }])('1,000 concurrent calls, fast path $fastPath', ({ fastPath }) => {
