@@ -137,7 +137,8 @@ interface RawEngine {
     srtpIn: NativeSrtpSpec | null,
     rtpSrtp: (NativeSrtpSpec | null)[],
     rtcpSrtp: (NativeSrtpSpec | null)[],
-  ): EntrySrtpState | undefined;
+    ifIdle?: boolean,
+  ): EntrySrtpState | false | undefined;
   removeEntry(id: number): EntrySrtpState | false;
   srtpFailures(id: number): [number, number, number] | null;
   statsPage(index: number): ArrayBuffer | undefined;
@@ -447,6 +448,14 @@ export class NativeFastPathEngine implements FastPathEngine {
   }
 
   setEntry(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null {
+    return this.installEntry(socket, entry, false) || null;
+  }
+
+  setEntryIfIdle(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null | false {
+    return this.installEntry(socket, entry, true);
+  }
+
+  private installEntry(socket: MediaSocket, entry: ForwardingEntry, ifIdle: boolean): EntrySrtpState | null | false {
     if (this.closed) throw new Error('fast path engine is closed');
     const sock = this.own(socket, 'setEntry');
     if (sock.closed) throw new Error(`setEntry: socket ${sock.localAddress}:${sock.localPort} is closed`);
@@ -463,7 +472,9 @@ export class NativeFastPathEngine implements FastPathEngine {
       entry.srtpIn ?? null,
       entry.rtp.map((d) => d.srtp ?? null),
       entry.rtcp.map((d) => d.srtp ?? null),
+      ifIdle,
     );
+    if (old === false) return false;
     return old ?? null;
   }
 

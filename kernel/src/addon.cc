@@ -52,11 +52,21 @@ struct PuntCtx {
   std::atomic<size_t> queuedBytes{0};
   size_t maxPackets = PUNT_QUEUE_PACKETS;
   size_t maxBytes = PUNT_QUEUE_BYTES;
+  // Told when a batch was handled (Engine::puntsHandled); null once the engine is torn down.
+  fp::Engine* engine = nullptr;
 };
 
 void CallJs(Napi::Env env, Napi::Function fn, PuntCtx* ctx, fp::PuntBatch* raw) {
   std::unique_ptr<fp::PuntBatch> b(raw);
   if (!b) return;
+  // after the dispatch (its sends are flushed by then), also when it throws or is skipped
+  struct Handled {
+    PuntCtx* ctx;
+    fp::PuntBatch* b;
+    ~Handled() {
+      if (ctx->engine) ctx->engine->puntsHandled(*b);
+    }
+  } handled{ctx, b.get()};
   ctx->queuedPackets.fetch_sub(b->meta.size(), std::memory_order_relaxed);
   ctx->queuedBytes.fetch_sub(b->data.size(), std::memory_order_relaxed);
   if (env == nullptr || fn.IsEmpty()) return;  // torn down: just free the batch
@@ -76,7 +86,7 @@ void CallJs(Napi::Env env, Napi::Function fn, PuntCtx* ctx, fp::PuntBatch* raw) 
       if (!inet_ntop(m.family == 6 ? AF_INET6 : AF_INET, m.addr, text, sizeof text)) text[0] = 0;
       addrs.Set((uint32_t)i, Napi::String::New(env, text));
     }
-    b.reset();
+    std::vector<uint8_t>().swap(b->data);  // copied: free it before JS runs; the ids are still needed
     fn.Call({buf, meta, addrs});
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();  // surfaces as an uncaught exception, like a dgram listener's
@@ -162,8 +172,10 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     tsfnLive_ = true;
     tsfn_.Unref(env);  // never keeps the process alive
     engine_ = std::make_unique<fp::Engine>();
+    ctx->engine = engine_.get();
     std::string why = engine_->start(threads, tos, &NativeEngine::Punt, this);
     if (!why.empty()) {
+      ctx->engine = nullptr;
       engine_.reset();
       tsfn_.Release();
       tsfnLive_ = false;
@@ -209,6 +221,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       hook_.Remove(Env());
       hookLive_ = false;
     }
+    if (ctx_) ctx_->engine = nullptr;  // batches still queued are freed without it
     if (tsfnLive_) {
       tsfn_.Release();  // ctx_ now belongs to the TSFN's finalizer
       tsfnLive_ = false;
@@ -358,9 +371,13 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     }
     if (info.Length() > 9) fp::ReadEntrySrtp(env, info[9], info.Length() > 10 ? info[10] : env.Undefined(),
                                              info.Length() > 11 ? info[11] : env.Undefined(), spec);
+    // info[12] true: only if no packet of the socket handed up to JS is still unhandled; false if refused
+    bool ifIdle = info.Length() > 12 && info[12].ToBoolean().Value();
+    bool busy = false;
     fp::EntrySrtpState old;
-    std::string err = e.setEntry(id, spec, &old);
+    std::string err = e.setEntry(id, spec, &old, ifIdle ? &busy : nullptr);
     if (!err.empty()) throw Napi::Error::New(env, "setEntry: " + err);
+    if (busy) return Napi::Boolean::New(env, false);
     return fp::EntrySrtpToJs(env, old);
   }
 

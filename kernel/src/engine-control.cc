@@ -157,7 +157,8 @@ void continueSrtp(Entry& fresh, Entry& old) {
 
 }  // namespace
 
-std::string Engine::setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* oldState) {
+std::string Engine::setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* oldState, bool* busy) {
+  if (busy) *busy = false;
   auto it = socks_.find(id);
   if (it == socks_.end()) return "socket is closed";
   Sock* s = it->second.get();
@@ -210,6 +211,11 @@ std::string Engine::setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState*
   std::unique_ptr<Entry> old;
   {
     WriteLock wl(&lock_);
+    // under the write lock no thread is between reading a packet and counting it
+    if (busy && s->puntsOut.load(std::memory_order_relaxed) != 0) {
+      *busy = true;
+      return "";
+    }
     if (s->entry) continueSrtp(*e, *s->entry);
     old = std::move(s->entry);
     s->entry = std::move(e);
