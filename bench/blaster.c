@@ -311,8 +311,9 @@ static void cmd_prime(int rounds, int waitms) {
 	uint32_t seen = 0;
 	uint64_t errs = 0;
 	for (r = 1; r <= rounds; r++) {
+		static uint32_t prime_gen; /* never repeats across prime commands (a relay restarted with the same flows) */
 		atomic_store(&prime_seen, 0);
-		atomic_store(&prime_cur, (uint32_t)r);
+		atomic_store(&prime_cur, ++prime_gen);
 		/* exactly one datagram per flow: socket by socket, each socket's flows in order */
 		int sent_flows = 0;
 		for (int s = 0; s < nsocks; s++) {
