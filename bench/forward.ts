@@ -496,7 +496,7 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
     let good: Step | null = null;
     let bad: Step | null = null;
     let pps = startPps;
-    const deadline = Date.now() + (quick ? 20_000 : 80_000);
+    const deadline = Date.now() + (quick ? 20_000 : 120_000); // fresh relays after failures take time too
     for (let i = 0; i < 16 && Date.now() < deadline && pps <= maxPps; i++) {
       const s = await measured(bl, relay!, pps, stepSeconds);
       res.steps.push(s);

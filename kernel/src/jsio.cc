@@ -65,6 +65,20 @@ struct RecvScratch {
 };
 thread_local RecvScratch* recvScratch = nullptr;
 
+// How many datagrams to ask a ready socket for, by fd (a hint only: a reused fd inherits a stale
+// one). recvmmsg for N costs an extra failed attempt whenever fewer than N are queued, and with
+// many calls nearly every ready socket holds exactly one datagram. A socket ready again within two
+// rounds is backlogged (level-triggered: what a round leaves is reported by the next one) and
+// gets a full batch; one that was not asks for what it had last time. A round that filled every
+// event slot (more ready sockets than one round takes: overload) asks every socket for a full
+// batch, so a backlog never drains one datagram at a time.
+struct RecvHint {
+  uint32_t round = 0;
+  uint16_t want = BATCH;
+};
+thread_local std::vector<RecvHint> recvHints;
+thread_local uint32_t pollRound = 0;
+
 // Events taken per epoll_wait; sockets beyond stay ready (level-triggered) for the next round.
 // With many calls nearly every ready socket holds one datagram, so this is also about how many
 // datagrams one JS call gets.
@@ -78,7 +92,10 @@ size_t Engine::pollJs(std::vector<uint8_t>& data, uint32_t* meta, size_t maxPack
   if (!recvScratch) recvScratch = new RecvScratch();  // lives as long as the thread
   RecvScratch& rs = *recvScratch;
   epoll_event evs[POLL_EVENTS];
-  int ne = epoll_wait(jsEpfd_, evs, (int)std::min<size_t>(POLL_EVENTS, maxPackets), 0);
+  int maxEvents = (int)std::min<size_t>(POLL_EVENTS, maxPackets);
+  int ne = epoll_wait(jsEpfd_, evs, maxEvents, 0);
+  if (ne > 0) pollRound++;
+  bool useHints = ne < maxEvents;
   size_t count = 0;
   for (int e = 0; e < ne && count < maxPackets; e++) {
     // epoll data: fd << 32 | socket id (openSocket). Only this thread closes sockets, and it
@@ -86,8 +103,13 @@ size_t Engine::pollJs(std::vector<uint8_t>& data, uint32_t* meta, size_t maxPack
     uint64_t d = evs[e].data.u64;
     uint32_t id = (uint32_t)d;
     int fd = (int)(uint32_t)(d >> 32);
-    unsigned want = (unsigned)std::min<size_t>(BATCH, maxPackets - count);
+    if ((size_t)fd >= recvHints.size()) recvHints.resize((size_t)fd + 64);
+    RecvHint& hint = recvHints[(size_t)fd];
+    unsigned hinted = !useHints || pollRound - hint.round <= 2 ? BATCH : hint.want;
+    unsigned want = (unsigned)std::min<size_t>(hinted, maxPackets - count);
     int r = recvmmsg(fd, rs.msgs, want, MSG_DONTWAIT, nullptr);
+    hint.round = pollRound;
+    hint.want = (uint16_t)(r > 0 ? r : 1);
     if (r <= 0) {
       if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) jsRecvErrors++;
       continue;
