@@ -498,7 +498,7 @@ async function runOne(kind: RelayKind, k: number, tools: { blaster: string; refe
     let pps = startPps;
     let genBoundSteps = 0;
     const rate = (x: Step) => x.received / x.seconds;
-    const deadline = Date.now() + (quick ? 20_000 : 120_000); // fresh relays after failures take time too
+    const deadline = Date.now() + (quick ? 20_000 : 180_000); // repeated steps and fresh relays take time too
     for (let i = 0; i < 16 && Date.now() < deadline && pps <= maxPps; i++) {
       const s = await measured(bl, relay!, pps, stepSeconds);
       res.steps.push(s);
