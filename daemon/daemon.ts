@@ -20,10 +20,11 @@ import { NgUdpTransport } from './control/ng-udp.js';
 import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
-import { loadFastPath, type NativeFastPathStatus } from './kernel/native-fast-path.js';
+import { loadFastPath, nativeMemoryHooks, type NativeFastPathStatus } from './kernel/native-fast-path.js';
 import { DtlsCertificates } from './crypto/dtls-cert.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
+import { MemoryReturn } from './leak/memory-return.js';
 import { isLeakType } from './leak/types.js';
 import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
@@ -58,6 +59,7 @@ export class Daemon {
   private metrics: PrometheusExporter | null = null;
   private growthTimer: NodeJS.Timeout | null = null;
   private dtlsCerts: DtlsCertificates | null = null;
+  private memoryReturn: MemoryReturn | null = null;
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
@@ -138,6 +140,12 @@ export class Daemon {
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
     this.sampleGrowth();
+    // with the addon loaded: heap and malloc pages go back to the system once calls are gone
+    const hooks = nativeMemoryHooks();
+    if (hooks) {
+      this.memoryReturn = new MemoryReturn(() => this.leaks.activity, hooks);
+      this.memoryReturn.start();
+    }
   }
 
   /**
@@ -307,6 +315,7 @@ export class Daemon {
   /** Orderly shutdown; returns true when the leak check found nothing. */
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
+    this.memoryReturn?.stop();
     this.dtlsCerts?.stop();
     this.ngUdp?.close();
     this.ngTcp?.close();

@@ -46,11 +46,12 @@ export function rebuildSinks(call: Call): void {
         decideRtpSink(rtp, media, dst, f, call.ctx.config.comfortNoise);
         adoptCodecHandlers(call, rtp);
         adopt(call, rtp.output, 'TransportHandler');
-        media.rtp.rtpSinks.push(rtp);
+        // concat, not push: a list grown by push keeps room for 17 sinks (most streams have 1)
+        media.rtp.rtpSinks = media.rtp.rtpSinks.concat(rtp);
         for (const [stream, sink] of [[media.rtp, newSink(call, dst.rtcpTarget())], [media.rtcp, newSink(call, dst.rtcpTarget())]] as const) {
           decideRtcpSink(sink, dst, f);
           adopt(call, sink.output, 'TransportHandler');
-          stream.rtcpSinks.push(sink);
+          stream.rtcpSinks = stream.rtcpSinks.concat(sink);
         }
       }
     }

@@ -16,20 +16,23 @@ export interface KernelPendingOwner {
 }
 
 export class KernelPending {
-  private readonly pending = new Set<PacketStream>();
+  /** Made by the first learned endpoint (a call without media never has one). */
+  private pending: Set<PacketStream> | null = null;
 
   constructor(private readonly owner: KernelPendingOwner) {}
 
   add(stream: PacketStream): void {
-    this.pending.add(stream);
-    if (this.pending.size === 1) queueMicrotask(() => this.flush());
+    const pending = (this.pending ??= new Set());
+    pending.add(stream);
+    if (pending.size === 1) queueMicrotask(() => this.flush());
   }
 
   flush(): void {
     const o = this.owner;
-    if (this.pending.size === 0 || o.writeLocked) return;
-    const streams = [...this.pending];
-    this.pending.clear();
+    const pending = this.pending;
+    if (pending === null || pending.size === 0 || o.writeLocked) return;
+    const streams = [...pending];
+    pending.clear();
     const kernel = o.ctx.kernel;
     if (!kernel || o.destroyed) return;
     for (const stream of streams) {

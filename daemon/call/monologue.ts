@@ -25,8 +25,8 @@ export class Monologue {
   family: 4 | 6 | undefined;
   /** The session part of the last SDP this participant sent us: the template of SDPs made for its subscribers. */
   lastSession: SdpSession | null = null;
-  /** How each subscription came about, for `query` (absent = offer/answer). */
-  readonly subscriptionKinds = new Map<Monologue, 'pub/sub'>();
+  /** Subscriptions that came from pub/sub, for `query` (absent = offer/answer; null until one does). */
+  private pubSubOf: Set<Monologue> | null = null;
   /** The o= of the first SDP we sent this participant, for `replace: username|origin-full`. */
   firstOrigin: SdpOrigin | null = null;
   /** What we last sent to this participant, for `replace: sdp-version`. */
@@ -52,21 +52,31 @@ export class Monologue {
     return this.subscriptions[0] ?? this.subscribers[0];
   }
 
+  /** How this participant's subscription to `to` came about, for `query`. */
+  subscriptionKind(to: Monologue): 'pub/sub' | 'offer/answer' {
+    return this.pubSubOf?.has(to) ? 'pub/sub' : 'offer/answer';
+  }
+
+  markPubSub(to: Monologue): void {
+    (this.pubSubOf ??= new Set()).add(to);
+  }
+
   subscribe(to: Monologue): void {
-    if (!this.subscriptions.includes(to)) this.subscriptions.push(to);
-    if (!to.subscribers.includes(this)) to.subscribers.push(this);
+    // concat, not push: a list grown by push keeps room for 17 (most hold one or two)
+    if (!this.subscriptions.includes(to)) this.subscriptions = this.subscriptions.concat(to);
+    if (!to.subscribers.includes(this)) to.subscribers = to.subscribers.concat(this);
   }
 
   /** Stops hearing everyone (those who hear this participant keep hearing it). */
   unsubscribeSubscriptions(): void {
-    this.subscriptionKinds.clear();
+    this.pubSubOf = null;
     for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
     this.subscriptions = [];
   }
 
   unsubscribeAll(): void {
-    this.subscriptionKinds.clear();
-    for (const m of this.subscribers) m.subscriptionKinds.delete(this);
+    this.pubSubOf = null;
+    for (const m of this.subscribers) m.pubSubOf?.delete(this);
     for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
     for (const m of this.subscribers) m.subscriptions = m.subscriptions.filter((x) => x !== this);
     this.subscriptions = [];

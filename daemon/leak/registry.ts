@@ -97,6 +97,7 @@ export class LeakRegistry {
   /** settle() callers: each waits for a complete verdict on what was released before it called. */
   private reachCheckWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private peakRss = 0;
+  private releases = 0;
 
   leaked = 0;
   reachableAfterRelease = 0;
@@ -129,6 +130,11 @@ export class LeakRegistry {
 
   getStackTypes(): string[] {
     return [...this.stackTypes];
+  }
+
+  /** Changes whenever an object is registered or released: "the call graph changed" (memory-return.ts). */
+  get activity(): number {
+    return this.nextId + this.releases;
   }
 
   addHolderProbe(name: string, probe: HolderProbe): void {
@@ -179,6 +185,7 @@ export class LeakRegistry {
       return;
     }
     handle.released = true;
+    this.releases++;
     this.forget(handle);
     if (obj && this.tracksReachability) {
       this.watched.set(handle.id, { handle, ref: new WeakRef(obj), seq: ++this.releaseSeq, suspect: false });
