@@ -9,6 +9,29 @@ import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { emptyControl, type MediaControlState } from './media-control.js';
 
+/**
+ * The parser builds an SDP's lists line by line, and a list grown by push keeps room for 17
+ * entries (~150 bytes) where most hold one to four. A session kept for the call's lifetime
+ * (and its medias, which CallMedia.sdp shares) gets its lists copied to their size, in place:
+ * same contents, so whoever reads them sees no difference.
+ */
+function shrinkSession(s: SdpSession): SdpSession {
+  s.infoLines = s.infoLines.slice();
+  s.bandwidth = s.bandwidth.slice();
+  s.timing = s.timing.slice();
+  s.attributes = s.attributes.slice();
+  s.bundleGroups = s.bundleGroups.slice();
+  s.medias = s.medias.slice();
+  for (const m of s.medias) {
+    m.formats = m.formats.slice();
+    m.codecs = m.codecs.slice();
+    m.bandwidth = m.bandwidth.slice();
+    m.attributes = m.attributes.slice();
+    m.otherLines = m.otherLines.slice();
+  }
+  return s;
+}
+
 export class Monologue {
   medias: CallMedia[] = [];
   /** Monologues whose media this one receives. */
@@ -23,8 +46,7 @@ export class Monologue {
   interfaceWarned = false;
   /** Address family wanted in SDP sent to this participant (`address-family`). */
   family: 4 | 6 | undefined;
-  /** The session part of the last SDP this participant sent us: the template of SDPs made for its subscribers. */
-  lastSession: SdpSession | null = null;
+  private session: SdpSession | null = null;
   /** Subscriptions that came from pub/sub, for `query` (absent = offer/answer; null until one does). */
   private pubSubOf: Set<Monologue> | null = null;
   /** The o= of the first SDP we sent this participant, for `replace: username|origin-full`. */
@@ -46,6 +68,16 @@ export class Monologue {
     public viaBranch: string | undefined,
     readonly leak: LeakHandle,
   ) {}
+
+  /** The last SDP this participant sent us: the template of SDPs made for its subscribers. */
+  get lastSession(): SdpSession | null {
+    return this.session;
+  }
+
+  /** Kept for the call's lifetime: its lists are shrunk to fit first (see shrinkSession). */
+  set lastSession(session: SdpSession | null) {
+    this.session = session === null ? null : shrinkSession(session);
+  }
 
   /** The participant on the other side of the dialogue (first subscription), if any. */
   peer(): Monologue | undefined {
