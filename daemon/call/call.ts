@@ -70,6 +70,8 @@ export type StreamTotals = {
   errors: number;
 };
 
+const NO_HANDLERS: ReadonlyMap<Closable, LeakHandle> = new Map<Closable, LeakHandle>();
+
 /** What the call's players need of it: one small object, not five closures per call. */
 class PlayerHostOf implements PlayerHost {
   constructor(private readonly call: Call) {}
@@ -107,8 +109,8 @@ export class Call implements CallGate {
   fds: StreamFd[] = [];
   /** Per-SSRC state of every stream, both directions (indexed per stream by its SsrcTables). */
   readonly ssrcContexts: SsrcContext[] = [];
-  /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
-  readonly handlers = new Map<Closable, LeakHandle>();
+  /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed (made by the first). */
+  private handlerMap: Map<Closable, LeakHandle> | null = null;
   /** Accounting of the streams' DTLS sessions (adoptDtls/closeDtls); made by the first. */
   private dtlsLeaks: Map<DtlsHook, LeakHandle> | null = null;
   readonly lock = new MasterLock();
@@ -168,6 +170,18 @@ export class Call implements CallGate {
     this.tos = tos;
     // no --tos and the key reverts to it: the kernel default (0) is what "untouched" means
     for (const fd of this.fds) fd.socket.setTos(tos ?? 0);
+  }
+
+  get handlers(): ReadonlyMap<Closable, LeakHandle> {
+    return this.handlerMap ?? NO_HANDLERS;
+  }
+
+  addHandler(h: Closable, leak: LeakHandle): void {
+    (this.handlerMap ??= new Map()).set(h, leak);
+  }
+
+  removeHandler(h: Closable): void {
+    this.handlerMap?.delete(h);
   }
 
   get writeLocked(): boolean {
@@ -466,8 +480,8 @@ export class Call implements CallGate {
     this.streams.push(...other.streams.splice(0));
     this.fds.push(...other.fds.splice(0));
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
-    for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
-    other.handlers.clear();
+    for (const [h, leak] of other.handlers) this.addHandler(h, leak);
+    other.handlerMap = null;
     if (other.dtlsLeaks) for (const [h, leak] of other.dtlsLeaks) (this.dtlsLeaks ??= new Map()).set(h, leak);
     other.dtlsLeaks = null;
     this.players.absorb(other.players);

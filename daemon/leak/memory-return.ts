@@ -24,7 +24,7 @@ export interface MemoryReturnOptions {
   minIntervalMs: number;
 }
 
-export const MEMORY_RETURN_DEFAULTS: MemoryReturnOptions = { tickMs: 500, minSlackBytes: 12 * 1024 * 1024, minIntervalMs: 2000 };
+export const MEMORY_RETURN_DEFAULTS: MemoryReturnOptions = { tickMs: 500, minSlackBytes: 8 * 1024 * 1024, minIntervalMs: 2000 };
 
 /** Committed minus used bytes of V8's heap: what a shrinking GC can give back. */
 export function heapSlack(): number {
@@ -34,7 +34,8 @@ export function heapSlack(): number {
 
 export class MemoryReturn {
   private last = -1;
-  private changed = false;
+  /** Start-up (modules, certificates) left garbage behind: the first quiet tick may return it. */
+  private changed = true;
   private trimPending = false;
   private lastReturn = -Infinity;
   private timer: NodeJS.Timeout | null = null;

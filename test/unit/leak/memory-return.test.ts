@@ -40,6 +40,18 @@ describe('MemoryReturn: memory given back once the call graph is quiet', () => {
     expect(m.returns).toBe(1);
   });
 
+  it('returns what start-up left behind at the first quiet tick', () => {
+    let now = 0;
+    const hooks = recorder();
+    const m = new MemoryReturn(() => 7, hooks, opts, () => 5000, () => now);
+    expect(m.tick()).toBe(false);
+    now += 500;
+    expect(m.tick()).toBe(true);
+    now += 5000;
+    expect(m.tick()).toBe(false);
+    expect(hooks.calls).toEqual(['pressure', 'trim']);
+  });
+
   it('never acts under a steady load (the graph changes at every tick)', () => {
     let activity = 0;
     let now = 0;
