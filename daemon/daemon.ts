@@ -10,7 +10,7 @@ import type { CallContext, DtlsContext } from './call/context.js';
 import { ControlCli } from './control/cli.js';
 import { CliCommands } from './control/cli-commands.js';
 import { LegacyUdpControl } from './control/control-udp.js';
-import { HttpControl } from './control/http.js';
+import type { HttpControl } from './control/http.js';
 import { DEFAULT_STREAM_LIMITS, NgTcpTransport, type StreamLimits } from './control/ng-tcp.js';
 import { NG_COMMANDS } from './control/ng-commands.js';
 import type { NgFlags } from './call/flags.js';
@@ -33,7 +33,7 @@ import { InterfaceSet } from './net/interfaces.js';
 import { readTestPause } from './net/test-pause.js';
 import { DtmfLogger } from './log/dtmf-log.js';
 import { Counters } from './stats/counters.js';
-import { PrometheusExporter } from './stats/prometheus.js';
+import type { PrometheusExporter } from './stats/prometheus.js';
 import type { StatsSnapshot } from './stats/snapshot.js';
 import { statisticsTree } from './stats/statistics.js';
 
@@ -199,6 +199,8 @@ export class Daemon {
       await this.ngTcp.listen(cfg.listenTcpNg);
     }
     if (cfg.listenHttp.length > 0 || cfg.listenHttps.length > 0) {
+      // loaded only when configured: prom-client and ws are ~1.5 MB of heap a daemon without HTTP never needs
+      const [{ PrometheusExporter }, { HttpControl }] = await Promise.all([import('./stats/prometheus.js'), import('./control/http.js')]);
       this.metrics = new PrometheusExporter(() => this.statsSnapshot());
       this.http = new HttpControl({ dispatcher: this.control, cli: this.cliCommands, metrics: this.metrics, limits });
       await this.http.listen(cfg.listenHttp, null);

@@ -22,7 +22,7 @@ describe('MemoryReturn: memory given back once the call graph is quiet', () => {
     let activity = 0;
     let now = 10_000;
     const hooks = recorder();
-    const m = new MemoryReturn(() => activity, hooks, opts, () => 5000, () => now);
+    const m = new MemoryReturn(() => activity, hooks, opts, () => ({ committed: 6000, used: 1000 }), () => now);
     expect(m.tick()).toBe(false); // first look: nothing to compare with
     activity = 40; // calls set up
     now += 500;
@@ -43,7 +43,7 @@ describe('MemoryReturn: memory given back once the call graph is quiet', () => {
   it('returns what start-up left behind at the first quiet tick', () => {
     let now = 0;
     const hooks = recorder();
-    const m = new MemoryReturn(() => 7, hooks, opts, () => 5000, () => now);
+    const m = new MemoryReturn(() => 7, hooks, opts, () => ({ committed: 6000, used: 1000 }), () => now);
     expect(m.tick()).toBe(false);
     now += 500;
     expect(m.tick()).toBe(true);
@@ -56,7 +56,7 @@ describe('MemoryReturn: memory given back once the call graph is quiet', () => {
     let activity = 0;
     let now = 0;
     const hooks = recorder();
-    const m = new MemoryReturn(() => activity, hooks, opts, () => 1e9, () => now);
+    const m = new MemoryReturn(() => activity, hooks, opts, () => ({ committed: 1e9, used: 1 }), () => now);
     for (let i = 0; i < 50; i++) {
       activity += 7;
       now += 500;
@@ -65,12 +65,25 @@ describe('MemoryReturn: memory given back once the call graph is quiet', () => {
     expect(hooks.calls).toEqual([]);
   });
 
+  it('asks a large heap for a proportionate gain (an eighth of it)', () => {
+    let activity = 0;
+    let now = 0;
+    const hooks = recorder();
+    const m = new MemoryReturn(() => activity, hooks, opts, () => ({ committed: 110_000, used: 100_000 }), () => now);
+    m.tick();
+    activity++;
+    m.tick();
+    now += 500;
+    expect(m.tick()).toBe(false); // 10,000 of slack: over minSlackBytes, under an eighth of 100,000
+    expect(hooks.calls).toEqual([]);
+  });
+
   it('leaves a heap with little slack alone, and keeps the minimum interval', () => {
     let activity = 0;
     let now = 0;
     let slack = 10;
     const hooks = recorder();
-    const m = new MemoryReturn(() => activity, hooks, opts, () => slack, () => now);
+    const m = new MemoryReturn(() => activity, hooks, opts, () => ({ committed: slack + 1000, used: 1000 }), () => now);
     m.tick();
     activity++;
     m.tick();
