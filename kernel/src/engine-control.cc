@@ -62,7 +62,9 @@ OpenResult Engine::open(const std::string& address, uint16_t port, int family, u
   socks_[id] = sock;
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = id;
+  // the fd rides along (upper half) so the JS thread's poll reads a ready socket without a map
+  // lookup; the socket leaves the epoll set before its fd is closed (closeSocket)
+  ev.data.u64 = (uint64_t)(uint32_t)fd << 32 | id;
   if (epoll_ctl(epfdOf(*sock), EPOLL_CTL_ADD, fd, &ev) < 0) {
     res.err = errno;
     res.what = std::string("epoll_ctl: ") + strerror(errno);
