@@ -26,32 +26,35 @@ export interface KernelPendingOwner {
 }
 
 export class KernelPending {
-  private readonly pending = new Set<PacketStream>();
+  /** Made by the first learned endpoint (a call without media never has one). */
+  private pending: Set<PacketStream> | null = null;
   /** Streams whose entry waits for their socket's packets queued up to JS, since when (ms). */
-  private readonly waiting = new Map<PacketStream, number>();
+  private waiting: Map<PacketStream, number> | null = null;
   private retry: NodeJS.Immediate | null = null;
 
   constructor(private readonly owner: KernelPendingOwner) {}
 
   add(stream: PacketStream): void {
-    this.pending.add(stream);
-    if (this.pending.size === 1) queueMicrotask(() => this.flush());
+    const pending = (this.pending ??= new Set());
+    pending.add(stream);
+    if (pending.size === 1) queueMicrotask(() => this.flush());
   }
 
   flush(): void {
     const o = this.owner;
-    if (this.pending.size === 0 || o.writeLocked) return;
-    const streams = [...this.pending];
-    this.pending.clear();
+    const pending = this.pending;
+    if (pending === null || pending.size === 0 || o.writeLocked) return;
+    const streams = [...pending];
+    pending.clear();
     const kernel = o.ctx.kernel;
     if (!kernel || o.destroyed) {
-      this.waiting.clear();
+      this.waiting = null;
       return;
     }
     const now = Date.now();
     for (const stream of streams) {
       if (!o.streams.includes(stream)) {
-        this.waiting.delete(stream);
+        this.waiting?.delete(stream);
         continue;
       }
       this.install(kernel, stream, now);
@@ -60,7 +63,7 @@ export class KernelPending {
         if (s !== stream && (s.rtpSinks.some((k) => k.dst === stream) || s.rtcpSinks.some((k) => k.dst === stream))) this.install(kernel, s, now);
       }
     }
-    if (this.pending.size > 0 && this.retry === null) {
+    if (pending.size > 0 && this.retry === null) {
       // after the poll phase: the addon's queued batches are handled by then
       this.retry = setImmediate(() => {
         this.retry = null;
@@ -70,12 +73,12 @@ export class KernelPending {
   }
 
   private install(kernel: Kernelizer, stream: PacketStream, now: number): void {
-    const since = this.waiting.get(stream) ?? now;
+    const since = this.waiting?.get(stream) ?? now;
     if (kernel.update(stream, { ifIdle: now - since < HANDOVER_WAIT_MS })) {
-      this.waiting.delete(stream);
+      this.waiting?.delete(stream);
       return;
     }
-    this.waiting.set(stream, since);
-    this.pending.add(stream);
+    (this.waiting ??= new Map()).set(stream, since);
+    (this.pending ??= new Set()).add(stream);
   }
 }

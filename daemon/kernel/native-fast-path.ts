@@ -161,6 +161,8 @@ interface RawAddon {
     dispatch: Dispatch,
     dispatchPolled?: PolledDispatch,
   ) => RawEngine;
+  memoryPressure?: () => void;
+  mallocTrim?: () => boolean;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -211,6 +213,17 @@ function loadAddon(addonPath?: string): RawAddon | { unavailable: string } {
     };
   }
   return addon;
+}
+
+/**
+ * V8's memory-pressure notification and glibc's malloc_trim, from the addon (Node has neither):
+ * what the daemon uses to give memory back once calls have gone (leak/memory-return.ts). Null
+ * without the addon.
+ */
+export function nativeMemoryHooks(): { memoryPressure: () => void; mallocTrim: () => boolean } | null {
+  const addon = loadAddon();
+  if ('unavailable' in addon || !addon.memoryPressure || !addon.mallocTrim) return null;
+  return { memoryPressure: addon.memoryPressure, mallocTrim: addon.mallocTrim };
 }
 
 /**

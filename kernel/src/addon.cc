@@ -23,11 +23,16 @@
 //   .status() -> { threads, sockets, entries, received, packets, bytes, ... }
 //   .live() -> { sockets, entries }
 //   .close(done: () => void) -> boolean   (done runs once the punt TSFN is finalized)
+//   memoryPressure()  V8's moderate memory-pressure notification: an incremental GC that
+//                     shrinks the heap (new space included) and returns pages; no long pause
+//   mallocTrim() -> boolean   glibc malloc_trim(0): free heap pages back to the system
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
+#include <malloc.h>
 #include <napi.h>
+#include <v8.h>
 
 #include <unordered_map>
 
@@ -474,6 +479,17 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   std::unordered_map<uint32_t, uint32_t> slotOf_;
 };
 
+// Node-API has no memory-pressure call: V8's own, on the JS thread (the only caller).
+Napi::Value MemoryPressure(const Napi::CallbackInfo& info) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (isolate) isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kModerate);
+  return info.Env().Undefined();
+}
+
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("ABI_VERSION", Napi::Number::New(env, fp::ABI_VERSION));
   exports.Set("MAX_PACKET", Napi::Number::New(env, (double)fp::MAX_PACKET));
@@ -481,6 +497,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("SLOTS_PER_PAGE", Napi::Number::New(env, SLOTS_PER_PAGE));
   exports.Set("MAX_THREADS", Napi::Number::New(env, fp::MAX_THREADS));
   exports.Set("Engine", NativeEngine::Init(env));
+  exports.Set("memoryPressure", Napi::Function::New(env, MemoryPressure, "memoryPressure"));
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim, "mallocTrim"));
   dtls::Init(env, exports);
   return exports;
 }
