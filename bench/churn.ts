@@ -44,7 +44,7 @@ async function oneCore(): Promise<void> {
       const x = await churnRun(k, n, bound);
       (res[k] ??= []).push(x);
       console.log(`  round ${r + 1}, ${k}: ${fmt(x.cyclesPerSec)} cycles/s (${fmt(x.cycles)} cycles, ${x.errors} errors${x.firstError ? `: ${x.firstError}` : ''}), ` +
-        `RSS ${fmt(x.rssStartKiB / 1024, 1)} -> ${fmt(x.rssEndKiB / 1024, 1)} MiB, daemon CPU ${fmt(x.cpuUsPerCycle)} µs/cycle, generator CPU ${fmt(x.generatorUsPerCycle)} µs/cycle`);
+        `RSS ${fmt(x.rssStartKiB / 1024, 1)} -> ${fmt(x.rssEndKiB / 1024, 1)} MiB, daemon CPU ${fmt(x.cpuUsPerCycle)} µs/cycle (second half ${fmt(x.cpuUsPerCycleLastHalf)}), generator CPU ${fmt(x.generatorUsPerCycle)} µs/cycle`);
     }
   }
   const fig = (f: (x: ChurnResult1) => number) =>
@@ -54,6 +54,7 @@ async function oneCore(): Promise<void> {
     { name: `churn cycles/s (${fmt(n)} cycles)`, values: fig((x) => x.cyclesPerSec) },
     { name: `RSS growth after ${fmt(n)} cycles, MB`, digits: 1, values: fig((x) => x.growthMB) },
     { name: 'daemon CPU per cycle, µs (lower is better)', values: fig((x) => x.cpuUsPerCycle) },
+    { name: 'the same, second half of the cycles (JIT warm), µs', values: fig((x) => x.cpuUsPerCycleLastHalf) },
   ], ks);
 }
 

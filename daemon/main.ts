@@ -4,6 +4,8 @@
  * SIGINT/SIGTERM shut down in order; SIGUSR1/SIGUSR2 lower/raise the log level. Exit codes are
  * those of exit-codes.ts.
  */
+// first: V8 settings that must be in place before the command path is compiled
+import './v8-tuning.js';
 import { writeFileSync, unlinkSync } from 'node:fs';
 import { loadConfig } from './config/config.js';
 import { helpText } from './config/options.js';

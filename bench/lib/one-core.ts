@@ -131,10 +131,14 @@ async function rssSettled(pid: number): Promise<number> {
   return xs.sort((a, b) => a - b)[1]!;
 }
 
-/** Runs `count` jobs with at most IN_FLIGHT at once, stopping at `deadline`; returns how many ran. */
-async function inFlight(count: number, deadline: number, job: (i: number) => Promise<void>): Promise<{ done: number; errors: number; firstError: string }> {
+/**
+ * Runs `count` jobs with at most IN_FLIGHT at once, stopping at `deadline`; returns how many ran.
+ * `atHalf` runs once when half of them are done (the second-half CPU figures start there).
+ */
+async function inFlight(count: number, deadline: number, job: (i: number) => Promise<void>, atHalf?: () => void): Promise<{ done: number; errors: number; firstError: string }> {
   let next = 0;
   let done = 0;
+  const half = Math.floor(count / 2);
   let errors = 0;
   let firstError = '';
   await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
@@ -143,6 +147,7 @@ async function inFlight(count: number, deadline: number, job: (i: number) => Pro
       try {
         await job(i);
         done++;
+        if (done === half) atHalf?.();
       } catch (err) {
         errors++;
         if (!firstError) firstError = (err as Error).message.slice(0, 200);
@@ -187,6 +192,12 @@ export interface SetupResult {
   mbPer1000: number;
   /** the daemon's own CPU time (all threads) per call set up, µs: not capped by the generator */
   cpuUsPerCall: number;
+  /**
+   * the same over the second half of the calls only: our daemon's JIT compiles most of its hot
+   * code during the first few thousand commands (measured: ~2 s of CPU over the first 4,000
+   * churn cycles), so this is nearer its steady state; rtpengine has no warm-up
+   */
+  cpuUsPerCallLastHalf: number;
 }
 
 /** A fresh daemon; `calls` calls set up (offer + answer) with 32 in flight and left established. */
@@ -198,6 +209,7 @@ export async function setupRun(kind: TargetKind, calls: number, maxSeconds: numb
     const rss0 = await rssSettled(t.pid);
     const offerLat: number[] = [];
     const cpu0 = cpuSecondsPrecise(t.pid) ?? NaN;
+    let cpuHalf = NaN;
     const t0 = process.hrtime.bigint();
     const r = await inFlight(calls, Date.now() + maxSeconds * 1000, async (i) => {
       const id = `${tag}-${i}`;
@@ -205,7 +217,7 @@ export async function setupRun(kind: TargetKind, calls: number, maxSeconds: numb
       await t.ng.ok(offerMsg(id, i));
       offerLat.push(Number(process.hrtime.bigint() - s) / 1e6);
       await t.ng.ok(answerMsg(id, i));
-    });
+    }, () => (cpuHalf = cpuSecondsPrecise(t.pid) ?? NaN));
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = (cpuSecondsPrecise(t.pid) ?? NaN) - cpu0;
     const rss = await rssSettled(t.pid);
@@ -215,6 +227,7 @@ export async function setupRun(kind: TargetKind, calls: number, maxSeconds: numb
       offerP50: percentile(offerLat, 0.5), offerP99: percentile(offerLat, 0.99),
       rss0KiB: rss0, rssKiB: rss, mbPer1000: r.done ? ((rss - rss0) * 1024 / 1e6) / (r.done / 1000) : NaN,
       cpuUsPerCall: r.done ? (cpu * 1e6) / r.done : NaN,
+      cpuUsPerCallLastHalf: r.done === calls ? ((cpu + cpu0 - cpuHalf) * 1e6) / (calls - Math.floor(calls / 2)) : NaN,
     };
   } finally {
     await t.stop();
@@ -232,6 +245,8 @@ export interface ChurnResult1 {
   growthMB: number;
   /** the daemon's own CPU time (all threads) per offer/answer/delete cycle, µs */
   cpuUsPerCycle: number;
+  /** the same over the second half of the cycles (after our daemon's JIT warm-up, see SetupResult) */
+  cpuUsPerCycleLastHalf: number;
   /** this load generator's CPU time per cycle, µs: when it nears 1 s / cycles/s, the generator is the limit */
   generatorUsPerCycle: number;
 }
@@ -244,6 +259,7 @@ export async function churnRun(kind: TargetKind, cycles: number, maxSeconds: num
     await warmUp(t, tag);
     const rss0 = await rssSettled(t.pid);
     const cpu0 = cpuSecondsPrecise(t.pid) ?? NaN;
+    let cpuHalf = NaN;
     const gen0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const r = await inFlight(cycles, Date.now() + maxSeconds * 1000, async (i) => {
@@ -251,13 +267,14 @@ export async function churnRun(kind: TargetKind, cycles: number, maxSeconds: num
       await t.ng.ok(offerMsg(id, i));
       await t.ng.ok(answerMsg(id, i));
       await t.ng.ok({ command: 'delete', 'call-id': id, 'from-tag': `a${i}`, 'delete-delay': 0 });
-    });
+    }, () => (cpuHalf = cpuSecondsPrecise(t.pid) ?? NaN));
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = (cpuSecondsPrecise(t.pid) ?? NaN) - cpu0;
     const rss = await rssSettled(t.pid);
     const gen = process.cpuUsage(gen0);
     return {
       cpuUsPerCycle: r.done ? (cpu * 1e6) / r.done : NaN,
+      cpuUsPerCycleLastHalf: r.done === cycles ? ((cpu + cpu0 - cpuHalf) * 1e6) / (cycles - Math.floor(cycles / 2)) : NaN,
       generatorUsPerCycle: r.done ? (gen.user + gen.system) / r.done : NaN,
       cycles: r.done, errors: r.errors, firstError: r.firstError, cyclesPerSec: r.done / elapsed,
       rssStartKiB: rss0, rssEndKiB: rss, growthMB: ((rss - rss0) * 1024) / 1e6,

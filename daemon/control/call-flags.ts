@@ -98,19 +98,20 @@ export function parseNgFlags(msg: BencodeDict): NgFlags {
     flags: new Set(),
     unsupported: new Set(),
   };
-  const entries: Array<[string, BencodeValue | RtppValue]> = [];
-  const flagWords: string[] = [];
-  for (const [rawKey, value] of Object.entries(msg)) {
+  // keys are applied in message order as they come (no [key, value] pair per key: this runs
+  // for every command); flag words after every key, as before
+  let flagWords: string[] | undefined;
+  for (const rawKey in msg) {
+    const value = msg[rawKey] as BencodeValue;
     const key = normalizeKey(rawKey);
-    if (key === 'flags') flagWords.push(...list(value));
+    if (key === 'flags') (flagWords ??= []).push(...list(value));
     else if (key === 'rtpp-flags') {
       const parsed = parseRtppFlags(str(value) ?? '');
-      for (const [k, v] of Object.entries(parsed.keys)) entries.push([normalizeKey(k), v]);
-      flagWords.push(...parsed.flags);
-    } else entries.push([key, value]);
+      for (const [k, v] of Object.entries(parsed.keys)) applyKey(flags, normalizeKey(k), v);
+      (flagWords ??= []).push(...parsed.flags);
+    } else applyKey(flags, key, value);
   }
-  for (const [key, value] of entries) applyKey(flags, key, value);
-  for (const word of flagWords) applyFlag(flags, word);
+  if (flagWords) for (const word of flagWords) applyFlag(flags, word);
   if (flags.flags.has('webrtc')) applyWebRtc(flags);
   return flags;
 }
