@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket, type RTCRtpTransceiver } from 'werift';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
+import { LoopbackStunServer } from '../helpers/loopback-stun.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 import { sleep } from '../../support/sleep.js';
 
@@ -33,6 +34,12 @@ interface WebPeer {
   received: { audio: RtpPacket[]; video: RtpPacket[] };
 }
 
+let stun: LoopbackStunServer;
+beforeAll(async () => {
+  stun = await LoopbackStunServer.start();
+});
+afterAll(() => stun.close());
+
 /** A werift peer with PCMU audio and VP8 video, gathering on loopback only. */
 function webrtcPeer(): WebPeer {
   const pc = new RTCPeerConnection({
@@ -40,11 +47,7 @@ function webrtcPeer(): WebPeer {
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: AUDIO_PT })],
       video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: VIDEO_PT })],
     },
-    iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceUseIpv6: false,
-    // werift also gathers the machine's other addresses: loopback only, on its side and ours
-    iceFilterCandidatePair: (pair) => pair.toJSON().localCandidate.includes('127.0.0.1'),
+    ...stun.weriftIce(),
   });
   const received = { audio: [] as RtpPacket[], video: [] as RtpPacket[] };
   pc.onTransceiverAdded.subscribe((t: RTCRtpTransceiver) => {

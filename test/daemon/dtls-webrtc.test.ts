@@ -11,21 +11,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpPacket, type RTCRtpTransceiver } from 'werift';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
+import { LoopbackStunServer } from '../helpers/loopback-stun.js';
 import { RtpPeer, rtpPacket } from '../helpers/rtp-peer.js';
 import { sleep } from '../../support/sleep.js';
 
 let d: DaemonHandle;
 let seq = 0;
 
+let stun: LoopbackStunServer;
+beforeAll(async () => {
+  stun = await LoopbackStunServer.start();
+});
+afterAll(() => stun.close());
+
 /** A werift peer offering or answering PCMU audio, gathering on loopback only. */
 function webrtcPeer(): { pc: RTCPeerConnection; track: MediaStreamTrack; received: RtpPacket[] } {
   const pc = new RTCPeerConnection({
     codecs: { audio: [new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0 })] },
-    iceInterfaceAddresses: { udp4: '127.0.0.1' },
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceUseIpv6: false,
-    // werift also gathers the machine's other addresses: loopback only, on its side and ours
-    iceFilterCandidatePair: (pair) => pair.toJSON().localCandidate.includes('127.0.0.1'),
+    ...stun.weriftIce(),
   });
   const track = new MediaStreamTrack({ kind: 'audio' });
   const received: RtpPacket[] = [];
