@@ -10,7 +10,7 @@ import type { CallContext, DtlsContext } from './call/context.js';
 import { ControlCli } from './control/cli.js';
 import { CliCommands } from './control/cli-commands.js';
 import { LegacyUdpControl } from './control/control-udp.js';
-import { HttpControl } from './control/http.js';
+import type { HttpControl } from './control/http.js';
 import { DEFAULT_STREAM_LIMITS, NgTcpTransport, type StreamLimits } from './control/ng-tcp.js';
 import { NG_COMMANDS } from './control/ng-commands.js';
 import type { NgFlags } from './call/flags.js';
@@ -20,10 +20,11 @@ import { NgUdpTransport } from './control/ng-udp.js';
 import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
-import { loadFastPath, type NativeFastPathStatus } from './kernel/native-fast-path.js';
+import { loadFastPath, nativeMemoryHooks, type NativeFastPathStatus } from './kernel/native-fast-path.js';
 import { DtlsCertificates } from './crypto/dtls-cert.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
+import { MemoryReturn } from './leak/memory-return.js';
 import { isLeakType } from './leak/types.js';
 import { CALLS_GAUGE } from './leak/growth.js';
 import { log } from './log/logger.js';
@@ -32,7 +33,7 @@ import { InterfaceSet } from './net/interfaces.js';
 import { readTestPause } from './net/test-pause.js';
 import { DtmfLogger } from './log/dtmf-log.js';
 import { Counters } from './stats/counters.js';
-import { PrometheusExporter } from './stats/prometheus.js';
+import type { PrometheusExporter } from './stats/prometheus.js';
 import type { StatsSnapshot } from './stats/snapshot.js';
 import { statisticsTree } from './stats/statistics.js';
 
@@ -58,6 +59,7 @@ export class Daemon {
   private metrics: PrometheusExporter | null = null;
   private growthTimer: NodeJS.Timeout | null = null;
   private dtlsCerts: DtlsCertificates | null = null;
+  private memoryReturn: MemoryReturn | null = null;
   readonly started = Date.now();
 
   constructor(readonly config: Config) {
@@ -138,6 +140,12 @@ export class Daemon {
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);
     this.growthTimer.unref();
     this.sampleGrowth();
+    // with the addon loaded: heap and malloc pages go back to the system once calls are gone
+    const hooks = nativeMemoryHooks();
+    if (hooks) {
+      this.memoryReturn = new MemoryReturn(() => this.leaks.activity, hooks);
+      this.memoryReturn.start();
+    }
   }
 
   /**
@@ -191,6 +199,8 @@ export class Daemon {
       await this.ngTcp.listen(cfg.listenTcpNg);
     }
     if (cfg.listenHttp.length > 0 || cfg.listenHttps.length > 0) {
+      // loaded only when configured: prom-client and ws are ~1.5 MB of heap a daemon without HTTP never needs
+      const [{ PrometheusExporter }, { HttpControl }] = await Promise.all([import('./stats/prometheus.js'), import('./control/http.js')]);
       this.metrics = new PrometheusExporter(() => this.statsSnapshot());
       this.http = new HttpControl({ dispatcher: this.control, cli: this.cliCommands, metrics: this.metrics, limits });
       await this.http.listen(cfg.listenHttp, null);
@@ -307,6 +317,7 @@ export class Daemon {
   /** Orderly shutdown; returns true when the leak check found nothing. */
   async shutdown(): Promise<boolean> {
     if (this.growthTimer) clearInterval(this.growthTimer);
+    this.memoryReturn?.stop();
     this.dtlsCerts?.stop();
     this.ngUdp?.close();
     this.ngTcp?.close();

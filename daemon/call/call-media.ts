@@ -12,6 +12,7 @@ import type { LocalAddress } from '../net/interfaces.js';
 import type { Direction, SdpCodec, SdpMedia } from '../sdp/sdp-model.js';
 import type { CodecOffer, CodecRoute, PreviousCodecs } from './codec-negotiation.js';
 import type { RtcpMuxOption } from './flags.js';
+import { NO_MUX_POLICY } from './rtcp-mux.js';
 import type { Monologue } from './monologue.js';
 import { SdesState, type SdesFlags } from '../crypto/sdes-negotiate.js';
 import type { LegacyOsrtp } from './osrtp-legacy.js';
@@ -64,7 +65,7 @@ export class CallMedia {
   // rtcp-mux state: written only by decideRtcpMux (rtcp-mux.ts), which says what each means
   muxOffered = false;
   rtcpMux = false;
-  muxPolicy: ReadonlySet<RtcpMuxOption> = new Set();
+  muxPolicy: ReadonlySet<RtcpMuxOption> = NO_MUX_POLICY;
   /** Port 0 in the participant's SDP: no ports, no sinks. */
   rejected = false;
   /** SDES: the participant's lines, ours to it, the keys each way. */

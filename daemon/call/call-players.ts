@@ -36,13 +36,37 @@ interface MediaSlot {
   spec: TransportSpec;
 }
 
+const NO_SLOTS: ReadonlyMap<CallMedia, never> = new Map<CallMedia, never>();
+const NO_MEDIAS: ReadonlySet<CallMedia> = new Set();
+
 export class CallPlayers {
-  readonly media = new Map<CallMedia, MediaSlot>();
-  readonly audio = new Map<CallMedia, { player: AudioPlayer; sink: SinkHandler }>();
-  /** `--audio-player=play-media`: receiving medias with a playback in progress (they get the audio player meanwhile). */
-  readonly playMixing = new Set<CallMedia>();
+  // made on first use: most calls never play anything (an empty Map costs ~180 bytes)
+  private mediaSlots: Map<CallMedia, MediaSlot> | null = null;
+  private audioSlots: Map<CallMedia, { player: AudioPlayer; sink: SinkHandler }> | null = null;
+  private mixing: Set<CallMedia> | null = null;
 
   constructor(private readonly host: PlayerHost) {}
+
+  get media(): ReadonlyMap<CallMedia, MediaSlot> {
+    return this.mediaSlots ?? NO_SLOTS;
+  }
+
+  get audio(): ReadonlyMap<CallMedia, { player: AudioPlayer; sink: SinkHandler }> {
+    return this.audioSlots ?? NO_SLOTS;
+  }
+
+  /** `--audio-player=play-media`: receiving medias with a playback in progress (they get the audio player meanwhile). */
+  get playMixing(): ReadonlySet<CallMedia> {
+    return this.mixing ?? NO_MEDIAS;
+  }
+
+  startPlayMixing(media: CallMedia): void {
+    (this.mixing ??= new Set()).add(media);
+  }
+
+  stopPlayMixing(media: CallMedia): void {
+    this.mixing?.delete(media);
+  }
 
   private factories(): HandlerFactories {
     return this.host.ctx.handlerFactories ?? DEFAULT_FACTORIES;
@@ -63,7 +87,7 @@ export class CallPlayers {
     const sink = this.sinkFor(media);
     const player = new MediaPlayer(sink);
     this.host.adopt(player, 'Timer');
-    this.media.set(media, { player, sink, spec: { protocol: media.protocol, crypto: media.cryptoSend } });
+    (this.mediaSlots ??= new Map()).set(media, { player, sink, spec: { protocol: media.protocol, crypto: media.cryptoSend } });
     return player;
   }
 
@@ -80,38 +104,39 @@ export class CallPlayers {
     const cfg = this.host.ctx.config;
     const player = new AudioPlayer(sink, enc, cfg.audioBufferLength, cfg.audioBufferDelay);
     this.host.adopt(player, 'Timer');
-    this.audio.set(media, { player, sink });
+    (this.audioSlots ??= new Map()).set(media, { player, sink });
     player.start();
     return player;
   }
 
   releaseAudioPlayer(media: CallMedia): void {
-    const slot = this.audio.get(media);
+    const slot = this.audioSlots?.get(media);
     if (!slot) return;
-    this.audio.delete(media);
+    this.audioSlots?.delete(media);
     this.host.drop(slot.player);
     this.host.releaseSink(slot.sink);
   }
 
   /** A media leaves the call: whatever played toward it goes too. */
   releaseMedia(media: CallMedia): void {
-    this.playMixing.delete(media);
+    this.mixing?.delete(media);
     this.releaseAudioPlayer(media);
-    const slot = this.media.get(media);
+    const slot = this.mediaSlots?.get(media);
     if (!slot) return;
-    this.media.delete(media);
+    this.mediaSlots?.delete(media);
     this.host.drop(slot.player);
     this.host.releaseSink(slot.sink);
   }
 
   releaseAll(): void {
     for (const media of new Set([...this.media.keys(), ...this.audio.keys()])) this.releaseMedia(media);
-    this.playMixing.clear();
+    this.mixing = null;
   }
 
   /** A media's transport changed (re-INVITE, SDES): its `play media` player sends through the new output handler. */
   refreshOutputs(): void {
-    for (const [media, slot] of this.media) {
+    if (this.mediaSlots === null) return;
+    for (const [media, slot] of this.mediaSlots) {
       // unchanged transport: the output keeps its state (SRTP index of the player's SSRC)
       if (slot.spec.protocol === media.protocol && slot.spec.crypto === media.cryptoSend) continue;
       slot.spec = { protocol: media.protocol, crypto: media.cryptoSend };
@@ -126,11 +151,11 @@ export class CallPlayers {
 
   /** Calls merged: the other call's players are this call's now (their accounting moved with the call's). */
   absorb(other: CallPlayers): void {
-    for (const [m, slot] of other.media) this.media.set(m, slot);
-    for (const [m, slot] of other.audio) this.audio.set(m, slot);
-    for (const m of other.playMixing) this.playMixing.add(m);
-    other.media.clear();
-    other.audio.clear();
-    other.playMixing.clear();
+    for (const [m, slot] of other.media) (this.mediaSlots ??= new Map()).set(m, slot);
+    for (const [m, slot] of other.audio) (this.audioSlots ??= new Map()).set(m, slot);
+    for (const m of other.playMixing) this.startPlayMixing(m);
+    other.mediaSlots = null;
+    other.audioSlots = null;
+    other.mixing = null;
   }
 }

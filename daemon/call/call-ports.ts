@@ -62,7 +62,7 @@ function adoptPair(call: Call, media: CallMedia, pair: OpenedPair): { rtpFd: Str
     rtcpFd.nativeLeak = call.ctx.leaks.register('NativeSocket', call.callId);
   }
   // owned by the call from here on: teardown releases them whatever happens next
-  call.fds.push(rtpFd, rtcpFd);
+  call.fds = call.fds.concat(rtpFd, rtcpFd);
   if (call.tos !== null) {
     pair.rtp.setTos(call.tos);
     pair.rtcp.setTos(call.tos);

@@ -9,6 +9,7 @@
  * are deferred (CallGate), so none is relayed through a half-built sink list.
  */
 import type { CodecHandlerSet } from '../codec/chain.js';
+import type { TransportSpec } from '../crypto/transport-handler.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
 import { SinkHandler, type PacketStream } from '../media/packet-stream.js';
 import { applyAudioPlayers } from './audio-mix.js';
@@ -46,11 +47,12 @@ export function rebuildSinks(call: Call): void {
         decideRtpSink(rtp, media, dst, f, call.ctx.config.comfortNoise);
         adoptCodecHandlers(call, rtp);
         adopt(call, rtp.output, 'TransportHandler');
-        media.rtp.rtpSinks.push(rtp);
+        // concat, not push: a list grown by push keeps room for 17 sinks (most streams have 1)
+        media.rtp.rtpSinks = media.rtp.rtpSinks.concat(rtp);
         for (const [stream, sink] of [[media.rtp, newSink(call, dst.rtcpTarget())], [media.rtcp, newSink(call, dst.rtcpTarget())]] as const) {
           decideRtcpSink(sink, dst, f);
           adopt(call, sink.output, 'TransportHandler');
-          stream.rtcpSinks.push(sink);
+          stream.rtcpSinks = stream.rtcpSinks.concat(sink);
         }
       }
     }
@@ -91,7 +93,7 @@ export function newSink(call: Call, dst: PacketStream): SinkHandler {
 /** Registers a stateful handler (stateless ones are shared and not accounted). */
 export function adopt(call: Call, h: Closable, type: 'CodecHandler' | 'TransportHandler' | 'Timer'): void {
   if (h.stateless || call.handlers.has(h)) return;
-  call.handlers.set(h, call.ctx.leaks.register(type, call.callId));
+  call.addHandler(h, call.ctx.leaks.register(type, call.callId));
 }
 
 function adoptCodecHandlers(call: Call, sink: SinkHandler): void {
@@ -102,7 +104,7 @@ function adoptCodecHandlers(call: Call, sink: SinkHandler): void {
 export function drop(call: Call, h: Closable): void {
   const handle = call.handlers.get(h);
   if (!handle) return;
-  call.handlers.delete(h);
+  call.removeHandler(h);
   h.close();
   call.release(handle.type, handle, h);
 }
@@ -113,11 +115,24 @@ function setInput(call: Call, media: CallMedia, stream: PacketStream, f: Handler
   const crypto = recvCrypto(media, stream);
   if (last && last.protocol === media.protocol && last.crypto === crypto) return;
   const input = inputFor(media, f, stream);
-  stream.inputSpec = { protocol: media.protocol, crypto };
+  stream.inputSpec = crypto === null ? plainSpec(media.protocol) : { protocol: media.protocol, crypto };
   if (stream.input === input) return;
   drop(call, stream.input);
   stream.input = input;
   adopt(call, input, 'TransportHandler');
+}
+
+/** Plain transport specs, one per protocol name, shared by every stream (specs are never changed). */
+const plainSpecs = new Map<string, TransportSpec>();
+
+function plainSpec(protocol: string): TransportSpec {
+  let spec = plainSpecs.get(protocol);
+  if (!spec) {
+    spec = { protocol, crypto: null };
+    // protocol names come from SDP: bounded so a stream of odd names cannot grow it
+    if (plainSpecs.size < 64) plainSpecs.set(protocol, spec);
+  }
+  return spec;
 }
 
 export function releaseSink(call: Call, sink: SinkHandler): void {

@@ -37,7 +37,7 @@ import { emptyControl, type MediaControlState } from './media-control.js';
 import { SrTimes } from '../media/rtcp.js';
 import type { DtmfInjector } from '../media/dtmf-inject.js';
 import type { CodecHandlerSet } from '../codec/chain.js';
-import { CallPlayers } from './call-players.js';
+import { CallPlayers, type PlayerHost } from './call-players.js';
 import type { AudioPlayerMode } from './flags.js';
 import type { RtcpGenerator } from './rtcp-generate.js';
 import * as ports from './call-ports.js';
@@ -70,17 +70,49 @@ export type StreamTotals = {
   errors: number;
 };
 
+const NO_HANDLERS: ReadonlyMap<Closable, LeakHandle> = new Map<Closable, LeakHandle>();
+
+/** What the call's players need of it: one small object, not five closures per call. */
+class PlayerHostOf implements PlayerHost {
+  constructor(private readonly call: Call) {}
+
+  get ctx(): CallContext {
+    return this.call.ctx;
+  }
+
+  refuse(what: string): void {
+    this.call.refuseIfDestroyed(what);
+  }
+
+  newSink(media: CallMedia): SinkHandler {
+    return sinks.newSink(this.call, media.rtp);
+  }
+
+  releaseSink(sink: SinkHandler): void {
+    sinks.releaseSink(this.call, sink);
+  }
+
+  adopt(h: Closable, type: 'TransportHandler' | 'Timer'): void {
+    sinks.adopt(this.call, h, type);
+  }
+
+  drop(h: Closable): void {
+    sinks.drop(this.call, h);
+  }
+}
+
 export class Call implements CallGate {
-  readonly monologues: Monologue[] = [];
-  readonly medias: CallMedia[] = [];
-  readonly streams: PacketStream[] = [];
-  readonly fds: StreamFd[] = [];
+  // grown by concat, not push: a list grown by push keeps room for 17 entries (most calls have 2-8)
+  monologues: Monologue[] = [];
+  medias: CallMedia[] = [];
+  streams: PacketStream[] = [];
+  fds: StreamFd[] = [];
   /** Per-SSRC state of every stream, both directions (indexed per stream by its SsrcTables). */
   readonly ssrcContexts: SsrcContext[] = [];
-  /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed. */
-  readonly handlers = new Map<Closable, LeakHandle>();
-  /** Accounting of the streams' DTLS sessions (adoptDtls/closeDtls). */
-  private readonly dtlsLeaks = new Map<DtlsHook, LeakHandle>();
+  /** Stateful handlers (codec, transport) and their leak handles; stateless ones are not listed (made by the first). */
+  private handlerMap: Map<Closable, LeakHandle> | null = null;
+  /** Accounting of the streams' DTLS sessions (adoptDtls/closeDtls); made by the first. */
+  private dtlsLeaks: Map<DtlsHook, LeakHandle> | null = null;
   readonly lock = new MasterLock();
   readonly created = Date.now();
   lastSignal = Date.now();
@@ -97,8 +129,8 @@ export class Call implements CallGate {
   private readonly kernelPending = new KernelPending(this);
   /** TOS of this call's outgoing media (rtpengine's call->tos): --tos, or the ng `TOS` key. */
   tos: number | null;
-  /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call. */
-  readonly warnedFlags = new Set<string>();
+  /** rtpengine-documented flags this daemon does not implement yet, already warned about for this call (made by the first). */
+  warnedFlags: Set<string> | null = null;
   readonly leak: LeakHandle;
   /** block DTMF / block media / silence media for the whole call. */
   readonly control: MediaControlState = emptyControl();
@@ -123,14 +155,7 @@ export class Call implements CallGate {
   ) {
     this.leak = ctx.leaks.register('Call', callId);
     this.tos = ctx.config.tos;
-    this.players = new CallPlayers({
-      ctx,
-      refuse: (what) => this.refuseIfDestroyed(what),
-      newSink: (media) => sinks.newSink(this, media.rtp),
-      releaseSink: (sink) => sinks.releaseSink(this, sink),
-      adopt: (h, type) => sinks.adopt(this, h, type),
-      drop: (h) => sinks.drop(this, h),
-    });
+    this.players = new CallPlayers(new PlayerHostOf(this));
   }
 
   /**
@@ -145,6 +170,18 @@ export class Call implements CallGate {
     this.tos = tos;
     // no --tos and the key reverts to it: the kernel default (0) is what "untouched" means
     for (const fd of this.fds) fd.socket.setTos(tos ?? 0);
+  }
+
+  get handlers(): ReadonlyMap<Closable, LeakHandle> {
+    return this.handlerMap ?? NO_HANDLERS;
+  }
+
+  addHandler(h: Closable, leak: LeakHandle): void {
+    (this.handlerMap ??= new Map()).set(h, leak);
+  }
+
+  removeHandler(h: Closable): void {
+    this.handlerMap?.delete(h);
   }
 
   get writeLocked(): boolean {
@@ -230,7 +267,7 @@ export class Call implements CallGate {
   addMonologue(tag: string, viaBranch: string | undefined): Monologue {
     this.refuseIfDestroyed('monologue');
     const m = new Monologue(this, tag, viaBranch, this.ctx.leaks.register('Monologue', this.callId));
-    this.monologues.push(m);
+    this.monologues = this.monologues.concat(m);
     return m;
   }
 
@@ -243,8 +280,8 @@ export class Call implements CallGate {
     const rtp = this.addStream(1);
     const rtcp = this.addStream(2);
     const media = new CallMedia(monologue, index, type, rtp, rtcp, this.ctx.leaks.register('Media', this.callId));
-    monologue.medias.push(media);
-    this.medias.push(media);
+    monologue.medias = monologue.medias.concat(media);
+    this.medias = this.medias.concat(media);
     return media;
   }
 
@@ -252,7 +289,7 @@ export class Call implements CallGate {
     this.refuseIfDestroyed('packet stream');
     const stream = new PacketStream(this, component, this.ctx.leaks.register('PacketStream', this.callId));
     stream.learning = this.ctx.config.endpointLearning;
-    this.streams.push(stream);
+    this.streams = this.streams.concat(stream);
     return stream;
   }
 
@@ -348,7 +385,7 @@ export class Call implements CallGate {
     this.refuseIfDestroyed('DTLS connection');
     this.closeDtls(stream);
     stream.dtls = session;
-    this.dtlsLeaks.set(session, this.ctx.leaks.register('DtlsConnection', this.callId));
+    (this.dtlsLeaks ??= new Map()).set(session, this.ctx.leaks.register('DtlsConnection', this.callId));
   }
 
   /** Closes and releases `stream`'s DTLS session, if any (DTLS on its port is then dropped). */
@@ -357,8 +394,8 @@ export class Call implements CallGate {
     if (!session) return;
     stream.dtls = null;
     session.close();
-    const leak = this.dtlsLeaks.get(session);
-    this.dtlsLeaks.delete(session);
+    const leak = this.dtlsLeaks?.get(session);
+    this.dtlsLeaks?.delete(session);
     if (leak) this.release('DtlsConnection', leak, session);
   }
 
@@ -443,10 +480,10 @@ export class Call implements CallGate {
     this.streams.push(...other.streams.splice(0));
     this.fds.push(...other.fds.splice(0));
     this.ssrcContexts.push(...other.ssrcContexts.splice(0));
-    for (const [h, leak] of other.handlers) this.handlers.set(h, leak);
-    other.handlers.clear();
-    for (const [h, leak] of other.dtlsLeaks) this.dtlsLeaks.set(h, leak);
-    other.dtlsLeaks.clear();
+    for (const [h, leak] of other.handlers) this.addHandler(h, leak);
+    other.handlerMap = null;
+    if (other.dtlsLeaks) for (const [h, leak] of other.dtlsLeaks) (this.dtlsLeaks ??= new Map()).set(h, leak);
+    other.dtlsLeaks = null;
     this.players.absorb(other.players);
     for (const k of ['RTP', 'RTCP'] as const) {
       this.releasedTotals[k].packets += other.releasedTotals[k].packets;

@@ -4,9 +4,15 @@
  * The packet path never waits: while `writeLocked` is true it defers packets to the call's
  * bounded queue, which the call drains in arrival order when the writer releases.
  */
+/** The tail of every idle lock: no promise (nor the last command's result) kept per idle call. */
+const IDLE: Promise<unknown> = Promise.resolve();
+const NOTHING = (): undefined => undefined;
+
 export class MasterLock {
-  private tail: Promise<unknown> = Promise.resolve();
+  private tail: Promise<unknown> = IDLE;
   private holders = 0;
+  /** Commands queued or running; at 0 the tail goes back to IDLE. */
+  private queued = 0;
 
   get writeLocked(): boolean {
     return this.holders > 0;
@@ -19,11 +25,14 @@ export class MasterLock {
         return await fn();
       } finally {
         this.holders--;
+        if (--this.queued === 0) this.tail = IDLE;
         onRelease();
       }
     };
+    this.queued++;
     const result = this.tail.then(run, run);
-    this.tail = result.catch(() => undefined);
+    // the next command waits for this one, not for its result (which the tail would keep alive)
+    this.tail = result.then(NOTHING, NOTHING);
     return result;
   }
 }

@@ -220,11 +220,11 @@ function blockEgress(call: Call, media: CallMedia, player: MediaPlayer): void {
  * sent toward it yet): the playback is then a stream of its own.
  */
 function mixWhilePlaying(call: Call, media: CallMedia): AudioPlayer | null {
-  call.players.playMixing.add(media);
+  call.players.startPlayMixing(media);
   call.rebuildSinks();
   const mix = call.players.audio.get(media)?.player ?? null;
   if (!mix) {
-    call.players.playMixing.delete(media);
+    call.players.stopPlayMixing(media);
     return null;
   }
   return mix;
@@ -235,7 +235,7 @@ function switchBackWhenDone(call: Call, media: CallMedia, mix: AudioPlayer): voi
   mix.onPlaybackEnd = () => {
     call.write(() => {
       if (call.destroyed || mix.playing || !call.players.playMixing.has(media)) return;
-      call.players.playMixing.delete(media);
+      call.players.stopPlayMixing(media);
       call.rebuildSinks();
     }).catch((err: unknown) => call.log(media.monologue.tag).warn({ err: String(err) }, 'audio player: switching back after play media failed'));
   };

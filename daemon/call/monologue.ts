@@ -9,6 +9,29 @@ import type { CallMedia } from './call-media.js';
 import type { Call } from './call.js';
 import { emptyControl, type MediaControlState } from './media-control.js';
 
+/**
+ * The parser builds an SDP's lists line by line, and a list grown by push keeps room for 17
+ * entries (~150 bytes) where most hold one to four. A session kept for the call's lifetime
+ * (and its medias, which CallMedia.sdp shares) gets its lists copied to their size, in place:
+ * same contents, so whoever reads them sees no difference.
+ */
+function shrinkSession(s: SdpSession): SdpSession {
+  s.infoLines = s.infoLines.slice();
+  s.bandwidth = s.bandwidth.slice();
+  s.timing = s.timing.slice();
+  s.attributes = s.attributes.slice();
+  s.bundleGroups = s.bundleGroups.slice();
+  s.medias = s.medias.slice();
+  for (const m of s.medias) {
+    m.formats = m.formats.slice();
+    m.codecs = m.codecs.slice();
+    m.bandwidth = m.bandwidth.slice();
+    m.attributes = m.attributes.slice();
+    m.otherLines = m.otherLines.slice();
+  }
+  return s;
+}
+
 export class Monologue {
   medias: CallMedia[] = [];
   /** Monologues whose media this one receives. */
@@ -23,10 +46,9 @@ export class Monologue {
   interfaceWarned = false;
   /** Address family wanted in SDP sent to this participant (`address-family`). */
   family: 4 | 6 | undefined;
-  /** The session part of the last SDP this participant sent us: the template of SDPs made for its subscribers. */
-  lastSession: SdpSession | null = null;
-  /** How each subscription came about, for `query` (absent = offer/answer). */
-  readonly subscriptionKinds = new Map<Monologue, 'pub/sub'>();
+  private session: SdpSession | null = null;
+  /** Subscriptions that came from pub/sub, for `query` (absent = offer/answer; null until one does). */
+  private pubSubOf: Set<Monologue> | null = null;
   /** The o= of the first SDP we sent this participant, for `replace: username|origin-full`. */
   firstOrigin: SdpOrigin | null = null;
   /** What we last sent to this participant, for `replace: sdp-version`. */
@@ -47,26 +69,46 @@ export class Monologue {
     readonly leak: LeakHandle,
   ) {}
 
+  /** The last SDP this participant sent us: the template of SDPs made for its subscribers. */
+  get lastSession(): SdpSession | null {
+    return this.session;
+  }
+
+  /** Kept for the call's lifetime: its lists are shrunk to fit first (see shrinkSession). */
+  set lastSession(session: SdpSession | null) {
+    this.session = session === null ? null : shrinkSession(session);
+  }
+
   /** The participant on the other side of the dialogue (first subscription), if any. */
   peer(): Monologue | undefined {
     return this.subscriptions[0] ?? this.subscribers[0];
   }
 
+  /** How this participant's subscription to `to` came about, for `query`. */
+  subscriptionKind(to: Monologue): 'pub/sub' | 'offer/answer' {
+    return this.pubSubOf?.has(to) ? 'pub/sub' : 'offer/answer';
+  }
+
+  markPubSub(to: Monologue): void {
+    (this.pubSubOf ??= new Set()).add(to);
+  }
+
   subscribe(to: Monologue): void {
-    if (!this.subscriptions.includes(to)) this.subscriptions.push(to);
-    if (!to.subscribers.includes(this)) to.subscribers.push(this);
+    // concat, not push: a list grown by push keeps room for 17 (most hold one or two)
+    if (!this.subscriptions.includes(to)) this.subscriptions = this.subscriptions.concat(to);
+    if (!to.subscribers.includes(this)) to.subscribers = to.subscribers.concat(this);
   }
 
   /** Stops hearing everyone (those who hear this participant keep hearing it). */
   unsubscribeSubscriptions(): void {
-    this.subscriptionKinds.clear();
+    this.pubSubOf = null;
     for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
     this.subscriptions = [];
   }
 
   unsubscribeAll(): void {
-    this.subscriptionKinds.clear();
-    for (const m of this.subscribers) m.subscriptionKinds.delete(this);
+    this.pubSubOf = null;
+    for (const m of this.subscribers) m.pubSubOf?.delete(this);
     for (const m of this.subscriptions) m.subscribers = m.subscribers.filter((x) => x !== this);
     for (const m of this.subscribers) m.subscriptions = m.subscriptions.filter((x) => x !== this);
     this.subscriptions = [];

@@ -78,7 +78,7 @@ export async function subscribeRequest(call: Call, publisher: Monologue, subscri
   if (!session) throw new NgCommandError('TAG_NOT_FOUND', 'the publisher has sent no SDP yet');
   const bidirectional = flags.flags.has('bidirectional');
   subscriber.subscribe(publisher);
-  subscriber.subscriptionKinds.set(publisher, 'pub/sub');
+  subscriber.markPubSub(publisher);
   if (bidirectional) publisher.subscribe(subscriber);
   // for `subscribe request` rtpengine takes `to-label` as a synonym of `set-label`
   const label = flags.setLabel ?? flags.toLabel;

@@ -128,8 +128,8 @@ function tagDict(call: Call, m: Monologue): Dict {
     tag: m.tag,
     created: Math.floor(m.created / 1000),
     'in dialogue with': m.peer()?.tag ?? '',
-    subscriptions: m.subscriptions.map((s) => ({ tag: s.tag, type: m.subscriptionKinds.get(s) ?? 'offer/answer' })),
-    subscribers: m.subscribers.map((s) => ({ tag: s.tag, type: s.subscriptionKinds.get(m) ?? 'offer/answer' })),
+    subscriptions: m.subscriptions.map((s) => ({ tag: s.tag, type: m.subscriptionKind(s) })),
+    subscribers: m.subscribers.map((s) => ({ tag: s.tag, type: s.subscriptionKind(m) })),
     medias: [...m.medias].sort((a, b) => a.index - b.index).map((media) => mediaDict(call, media)),
   };
   if (m.label !== undefined) out.label = m.label;

@@ -44,6 +44,9 @@ function set(media: CallMedia, active: boolean, receiveMuxed: boolean): void {
  * side, `accept` accepts the offerer's, `reject` refuses it toward the offerer. Non-RTP media
  * (`rtp` false) never carry `a=rtcp-mux`.
  */
+/** No `rtcp-mux` flags: shared by every media that was offered none (most), not a Set each. */
+export const NO_MUX_POLICY: ReadonlySet<RtcpMuxOption> = new Set();
+
 export function decideRtcpMux(step: RtcpMuxStep, rtp = true): RtcpMuxOutput {
   switch (step.kind) {
     case 'offer': {
@@ -54,7 +57,7 @@ export function decideRtcpMux(step: RtcpMuxStep, rtp = true): RtcpMuxOutput {
       const offer = rtp && (p.has('require') || p.has('offer') || (senderMux && !p.has('demux')));
       // the receiver must mux if we require it; otherwise we learn it from its answer
       set(receiver, p.has('require'), offer);
-      receiver.muxPolicy = p;
+      receiver.muxPolicy = p.size === 0 ? NO_MUX_POLICY : p;
       return { offer, onRtpPort: p.has('require') };
     }
     case 'answer': {
@@ -80,7 +83,7 @@ export function decideRtcpMux(step: RtcpMuxStep, rtp = true): RtcpMuxOutput {
       const offer = p.has('require') || p.has('offer') || publisher.muxOffered;
       // muxed only if required; otherwise the subscriber's answer says whether it muxes
       set(subscriber, p.has('require'), offer);
-      subscriber.muxPolicy = p;
+      subscriber.muxPolicy = p.size === 0 ? NO_MUX_POLICY : p;
       return { offer: rtp && offer, onRtpPort: p.has('require') };
     }
     case 'subscribe answer': {

@@ -66,11 +66,11 @@ export function unsupportedEntry(name: string): UnsupportedEntry | undefined {
  */
 export function warnUnsupported(call: Call, flags: NgFlags, counters: Counters): void {
   for (const name of flags.unsupported ?? []) {
-    if (call.warnedFlags.has(name)) {
+    if (call.warnedFlags?.has(name)) {
       call.log(flags.fromTag).debug({ flag: name, command: flags.command }, `'${name}' is not implemented yet (ignored)`);
       continue;
     }
-    call.warnedFlags.add(name);
+    (call.warnedFlags ??= new Set()).add(name);
     counters.addUnsupported(name);
     call.log(flags.fromTag).warn({ flag: name, command: flags.command }, `'${name}' is not implemented by this daemon yet and was ignored`);
   }

@@ -43,18 +43,19 @@ export class SdesState {
   remote: SdesCrypto[] = [];
   /** The lines we put in the last SDP we sent it. */
   sent: SdesCrypto[] = [];
-  /** Keys we made for this participant, by suite name (stable across re-INVITEs). */
-  readonly generated = new Map<string, Buffer>();
+  /** Keys we made for this participant, by suite name (stable across re-INVITEs); made on first use. */
+  private generated: Map<string, Buffer> | null = null;
   /** What the participant encrypts with (we decrypt its packets with this). */
   rx: SdesCrypto | null = null;
   /** What we encrypt with toward the participant. */
   tx: SdesCrypto | null = null;
 
   keyFor(suite: CryptoSuite): Buffer {
-    let key = this.generated.get(suite.name);
+    const generated = (this.generated ??= new Map());
+    let key = generated.get(suite.name);
     if (!key) {
       key = randomBytes(suite.masterKeyLen + suite.masterSaltLen);
-      this.generated.set(suite.name, key);
+      generated.set(suite.name, key);
     }
     return key;
   }

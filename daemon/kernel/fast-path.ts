@@ -76,6 +76,11 @@ export interface FastPathEngine {
    * Returns the replaced entry's SRTP counters (null if there was none).
    */
   setEntry(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null;
+  /**
+   * setEntry, refused (false, nothing changed) while packets the socket handed up to JS are not
+   * handled there yet: installed meanwhile, the next packets, forwarded at once, would overtake them.
+   */
+  setEntryIfIdle(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null | false;
   /** Removes it; after return no thread forwards for this socket any more. Returns its SRTP counters. */
   removeEntry(socket: MediaSocket): EntrySrtpState | null;
   /** Live SRTP input failures of the socket's entry, or null (no entry, or plain input). */

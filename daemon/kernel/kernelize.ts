@@ -45,12 +45,18 @@ export class Kernelizer {
     private readonly leaks: LeakRegistry,
   ) {}
 
-  /** Re-evaluates one stream: installs, replaces or removes its entry, and says why in `stream.fastPath`. */
-  update(stream: PacketStream): void {
+  /**
+   * Re-evaluates one stream: installs, replaces or removes its entry, and says why in
+   * `stream.fastPath`. With `ifIdle` (the hand-over after a learning packet) an entry is not
+   * installed while packets of the stream's socket wait on their way up to JS, since the next
+   * ones, forwarded natively at once, would overtake them: returns false then, nothing changed.
+   */
+  update(stream: PacketStream, opts: { ifIdle?: boolean } = {}): boolean {
     const built = this.buildEntry(stream);
     const fd = stream.selectedFd;
     if (typeof built !== 'string' && fd) {
-      const old = this.engine.setEntry(fd.socket, built.entry);
+      const old = opts.ifIdle ? this.engine.setEntryIfIdle(fd.socket, built.entry) : this.engine.setEntry(fd.socket, built.entry);
+      if (old === false) return false;
       this.restoreSrtp(stream, old);
       if (built.srtp.contexts > 0) this.srtp.set(stream, built.srtp);
       if (!this.entries.has(stream)) this.entries.set(stream, this.leaks.register('NativeEntry', stream.gate.callId));
@@ -60,6 +66,7 @@ export class Kernelizer {
       this.remove(stream);
       stream.fastPath = { native: false, reason: typeof built === 'string' ? built : 'no socket' };
     }
+    return true;
   }
 
   remove(stream: PacketStream): void {

@@ -137,7 +137,8 @@ interface RawEngine {
     srtpIn: NativeSrtpSpec | null,
     rtpSrtp: (NativeSrtpSpec | null)[],
     rtcpSrtp: (NativeSrtpSpec | null)[],
-  ): EntrySrtpState | undefined;
+    ifIdle?: boolean,
+  ): EntrySrtpState | false | undefined;
   removeEntry(id: number): EntrySrtpState | false;
   srtpFailures(id: number): [number, number, number] | null;
   statsPage(index: number): ArrayBuffer | undefined;
@@ -160,6 +161,8 @@ interface RawAddon {
     dispatch: Dispatch,
     dispatchPolled?: PolledDispatch,
   ) => RawEngine;
+  memoryPressure?: () => void;
+  mallocTrim?: () => boolean;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -210,6 +213,17 @@ function loadAddon(addonPath?: string): RawAddon | { unavailable: string } {
     };
   }
   return addon;
+}
+
+/**
+ * V8's memory-pressure notification and glibc's malloc_trim, from the addon (Node has neither):
+ * what the daemon uses to give memory back once calls have gone (leak/memory-return.ts). Null
+ * without the addon.
+ */
+export function nativeMemoryHooks(): { memoryPressure: () => void; mallocTrim: () => boolean } | null {
+  const addon = loadAddon();
+  if ('unavailable' in addon || !addon.memoryPressure || !addon.mallocTrim) return null;
+  return { memoryPressure: addon.memoryPressure, mallocTrim: addon.mallocTrim };
 }
 
 /**
@@ -447,6 +461,14 @@ export class NativeFastPathEngine implements FastPathEngine {
   }
 
   setEntry(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null {
+    return this.installEntry(socket, entry, false) || null;
+  }
+
+  setEntryIfIdle(socket: MediaSocket, entry: ForwardingEntry): EntrySrtpState | null | false {
+    return this.installEntry(socket, entry, true);
+  }
+
+  private installEntry(socket: MediaSocket, entry: ForwardingEntry, ifIdle: boolean): EntrySrtpState | null | false {
     if (this.closed) throw new Error('fast path engine is closed');
     const sock = this.own(socket, 'setEntry');
     if (sock.closed) throw new Error(`setEntry: socket ${sock.localAddress}:${sock.localPort} is closed`);
@@ -463,7 +485,9 @@ export class NativeFastPathEngine implements FastPathEngine {
       entry.srtpIn ?? null,
       entry.rtp.map((d) => d.srtp ?? null),
       entry.rtcp.map((d) => d.srtp ?? null),
+      ifIdle,
     );
+    if (old === false) return false;
     return old ?? null;
   }
 

@@ -96,6 +96,9 @@ export class SendBatcher {
   /** > 0 while a batch of received packets is being handled: sends are queued. */
   private depth = 0;
   private readonly addresses = new Map<string, Uint8Array | null>();
+  /** The last destination looked up: most batches send to few peers, often one. */
+  private lastAddress = '';
+  private lastAddressBytes: Uint8Array | null = null;
   /** Datagrams the addon could not send at a flush (full buffers, ICMP errors): the caller counts them. */
   onSendErrors: ((n: number) => void) | null = null;
 
@@ -119,11 +122,18 @@ export class SendBatcher {
    */
   queue(socketId: number, family: 4 | 6, data: Uint8Array, port: number, address: string): boolean {
     if (this.depth === 0) return false;
-    let addr = this.addresses.get(address);
-    if (addr === undefined) {
-      if (this.addresses.size >= ADDRESS_CACHE_MAX) this.addresses.clear();
-      addr = addressBytes(address, family);
-      this.addresses.set(address, addr);
+    let addr: Uint8Array | null | undefined;
+    if (address === this.lastAddress) {
+      addr = this.lastAddressBytes;
+    } else {
+      addr = this.addresses.get(address);
+      if (addr === undefined) {
+        if (this.addresses.size >= ADDRESS_CACHE_MAX) this.addresses.clear();
+        addr = addressBytes(address, family);
+        this.addresses.set(address, addr);
+      }
+      this.lastAddress = address;
+      this.lastAddressBytes = addr;
     }
     if (addr === null || addr.length !== (family === 4 ? 4 : 16)) return false;
     const len = data.length;

@@ -65,6 +65,41 @@ export interface LeakReport extends LeakCounters {
 /** Says which container still holds a released object; registered by the owners of maps/lists. */
 export type HolderProbe = (obj: object) => boolean;
 
+/** Allocation stacks of the handles of watched types (rare): kept beside, not in, every handle. */
+const stacks = new WeakMap<LeakHandle, string>();
+const TYPE_INDEX = new Map<LeakType, number>(LEAK_TYPES.map((t, i) => [t, i]));
+
+/**
+ * A handle in three fields (~25 per call): id, call-id, and type and released packed in one
+ * small integer (type index × 2 + released).
+ */
+class Handle implements LeakHandle {
+  private bits: number;
+  constructor(
+    readonly id: number,
+    type: LeakType,
+    public callId: string,
+  ) {
+    this.bits = (TYPE_INDEX.get(type) as number) * 2;
+  }
+
+  get type(): LeakType {
+    return LEAK_TYPES[this.bits >> 1] as LeakType;
+  }
+
+  get released(): boolean {
+    return (this.bits & 1) === 1;
+  }
+
+  set released(v: boolean) {
+    this.bits = (this.bits & ~1) | (v ? 1 : 0);
+  }
+
+  get stack(): string | null {
+    return stacks.get(this) ?? null;
+  }
+}
+
 interface Watched {
   handle: LeakHandle;
   ref: WeakRef<object>;
@@ -97,6 +132,7 @@ export class LeakRegistry {
   /** settle() callers: each waits for a complete verdict on what was released before it called. */
   private reachCheckWaiters: Array<{ seq: number; resolve: () => void }> = [];
   private peakRss = 0;
+  private releases = 0;
 
   leaked = 0;
   reachableAfterRelease = 0;
@@ -131,18 +167,18 @@ export class LeakRegistry {
     return [...this.stackTypes];
   }
 
+  /** Changes whenever an object is registered or released: "the call graph changed" (memory-return.ts). */
+  get activity(): number {
+    return this.nextId + this.releases;
+  }
+
   addHolderProbe(name: string, probe: HolderProbe): void {
     this.probes.set(name, probe);
   }
 
   register(type: LeakType, callId: string): LeakHandle {
-    const handle: LeakHandle = {
-      id: this.nextId++,
-      type,
-      callId,
-      stack: this.stackTypes.has(type) ? captureStack() : null,
-      released: false,
-    };
+    const handle = new Handle(this.nextId++, type, callId);
+    if (this.stackTypes.size > 0 && this.stackTypes.has(type)) stacks.set(handle, captureStack());
     this.liveTotal++;
     let set = this.byCall.get(callId);
     if (!set) this.byCall.set(callId, (set = new Set()));
@@ -179,6 +215,7 @@ export class LeakRegistry {
       return;
     }
     handle.released = true;
+    this.releases++;
     this.forget(handle);
     if (obj && this.tracksReachability) {
       this.watched.set(handle.id, { handle, ref: new WeakRef(obj), seq: ++this.releaseSeq, suspect: false });

@@ -140,6 +140,9 @@ export interface FastPathState {
   reason: string;
 }
 
+/** Every stream's state until kernelize decides (replaced, never changed in place: shared). */
+const NOT_EVALUATED: FastPathState = { native: false, reason: 'not evaluated yet' };
+
 /** A bound local socket; the entry point of packets (rtpengine's stream_fd). */
 export class StreamFd {
   stream: PacketStream | null;
@@ -211,7 +214,7 @@ export class PacketStream {
   /** True while the fast path forwards for this stream. */
   kernelized = false;
   /** Set by kernelize: why the stream is (not) on the fast path. */
-  fastPath: FastPathState = { native: false, reason: 'not evaluated yet' };
+  fastPath: FastPathState = NOT_EVALUATED;
 
   constructor(
     /** The owning call; re-pointed only when calls merge (rehome). */

@@ -41,15 +41,17 @@ export interface SsrcQuality {
 
 /** Sender-report arrival times of one call, shared by its streams (an RR names the other side's SR). */
 export class SrTimes {
-  private readonly seen = new Map<number, number>();
+  /** Made by the first sender report (most calls relay none through JS). */
+  private seen: Map<number, number> | null = null;
 
   note(middle: number, now: number): void {
-    if (this.seen.size >= MAX_SR) this.seen.delete(this.seen.keys().next().value as number);
-    this.seen.set(middle >>> 0, now);
+    const seen = (this.seen ??= new Map());
+    if (seen.size >= MAX_SR) seen.delete(seen.keys().next().value as number);
+    seen.set(middle >>> 0, now);
   }
 
   get(middle: number): number | undefined {
-    return this.seen.get(middle >>> 0);
+    return this.seen?.get(middle >>> 0);
   }
 }
 

@@ -23,11 +23,16 @@
 //   .status() -> { threads, sockets, entries, received, packets, bytes, ... }
 //   .live() -> { sockets, entries }
 //   .close(done: () => void) -> boolean   (done runs once the punt TSFN is finalized)
+//   memoryPressure()  V8's moderate memory-pressure notification: an incremental GC that
+//                     shrinks the heap (new space included) and returns pages; no long pause
+//   mallocTrim() -> boolean   glibc malloc_trim(0): free heap pages back to the system
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
+#include <malloc.h>
 #include <napi.h>
+#include <v8.h>
 
 #include <unordered_map>
 
@@ -52,11 +57,21 @@ struct PuntCtx {
   std::atomic<size_t> queuedBytes{0};
   size_t maxPackets = PUNT_QUEUE_PACKETS;
   size_t maxBytes = PUNT_QUEUE_BYTES;
+  // Told when a batch was handled (Engine::puntsHandled); null once the engine is torn down.
+  fp::Engine* engine = nullptr;
 };
 
 void CallJs(Napi::Env env, Napi::Function fn, PuntCtx* ctx, fp::PuntBatch* raw) {
   std::unique_ptr<fp::PuntBatch> b(raw);
   if (!b) return;
+  // after the dispatch (its sends are flushed by then), also when it throws or is skipped
+  struct Handled {
+    PuntCtx* ctx;
+    fp::PuntBatch* b;
+    ~Handled() {
+      if (ctx->engine) ctx->engine->puntsHandled(*b);
+    }
+  } handled{ctx, b.get()};
   ctx->queuedPackets.fetch_sub(b->meta.size(), std::memory_order_relaxed);
   ctx->queuedBytes.fetch_sub(b->data.size(), std::memory_order_relaxed);
   if (env == nullptr || fn.IsEmpty()) return;  // torn down: just free the batch
@@ -76,7 +91,7 @@ void CallJs(Napi::Env env, Napi::Function fn, PuntCtx* ctx, fp::PuntBatch* raw) 
       if (!inet_ntop(m.family == 6 ? AF_INET6 : AF_INET, m.addr, text, sizeof text)) text[0] = 0;
       addrs.Set((uint32_t)i, Napi::String::New(env, text));
     }
-    b.reset();
+    std::vector<uint8_t>().swap(b->data);  // copied: free it before JS runs; the ids are still needed
     fn.Call({buf, meta, addrs});
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();  // surfaces as an uncaught exception, like a dgram listener's
@@ -162,8 +177,10 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     tsfnLive_ = true;
     tsfn_.Unref(env);  // never keeps the process alive
     engine_ = std::make_unique<fp::Engine>();
+    ctx->engine = engine_.get();
     std::string why = engine_->start(threads, tos, &NativeEngine::Punt, this);
     if (!why.empty()) {
+      ctx->engine = nullptr;
       engine_.reset();
       tsfn_.Release();
       tsfnLive_ = false;
@@ -209,6 +226,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
       hook_.Remove(Env());
       hookLive_ = false;
     }
+    if (ctx_) ctx_->engine = nullptr;  // batches still queued are freed without it
     if (tsfnLive_) {
       tsfn_.Release();  // ctx_ now belongs to the TSFN's finalizer
       tsfnLive_ = false;
@@ -358,9 +376,13 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     }
     if (info.Length() > 9) fp::ReadEntrySrtp(env, info[9], info.Length() > 10 ? info[10] : env.Undefined(),
                                              info.Length() > 11 ? info[11] : env.Undefined(), spec);
+    // info[12] true: only if no packet of the socket handed up to JS is still unhandled; false if refused
+    bool ifIdle = info.Length() > 12 && info[12].ToBoolean().Value();
+    bool busy = false;
     fp::EntrySrtpState old;
-    std::string err = e.setEntry(id, spec, &old);
+    std::string err = e.setEntry(id, spec, &old, ifIdle ? &busy : nullptr);
     if (!err.empty()) throw Napi::Error::New(env, "setEntry: " + err);
+    if (busy) return Napi::Boolean::New(env, false);
     return fp::EntrySrtpToJs(env, old);
   }
 
@@ -457,6 +479,17 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   std::unordered_map<uint32_t, uint32_t> slotOf_;
 };
 
+// Node-API has no memory-pressure call: V8's own, on the JS thread (the only caller).
+Napi::Value MemoryPressure(const Napi::CallbackInfo& info) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (isolate) isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kModerate);
+  return info.Env().Undefined();
+}
+
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("ABI_VERSION", Napi::Number::New(env, fp::ABI_VERSION));
   exports.Set("MAX_PACKET", Napi::Number::New(env, (double)fp::MAX_PACKET));
@@ -464,6 +497,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("SLOTS_PER_PAGE", Napi::Number::New(env, SLOTS_PER_PAGE));
   exports.Set("MAX_THREADS", Napi::Number::New(env, fp::MAX_THREADS));
   exports.Set("Engine", NativeEngine::Init(env));
+  exports.Set("memoryPressure", Napi::Function::New(env, MemoryPressure, "memoryPressure"));
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim, "mallocTrim"));
   dtls::Init(env, exports);
   return exports;
 }

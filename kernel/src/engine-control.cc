@@ -62,7 +62,9 @@ OpenResult Engine::open(const std::string& address, uint16_t port, int family, u
   socks_[id] = sock;
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = id;
+  // the fd rides along (upper half) so the JS thread's poll reads a ready socket without a map
+  // lookup; the socket leaves the epoll set before its fd is closed (closeSocket)
+  ev.data.u64 = (uint64_t)(uint32_t)fd << 32 | id;
   if (epoll_ctl(epfdOf(*sock), EPOLL_CTL_ADD, fd, &ev) < 0) {
     res.err = errno;
     res.what = std::string("epoll_ctl: ") + strerror(errno);
@@ -157,7 +159,8 @@ void continueSrtp(Entry& fresh, Entry& old) {
 
 }  // namespace
 
-std::string Engine::setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* oldState) {
+std::string Engine::setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* oldState, bool* busy) {
+  if (busy) *busy = false;
   auto it = socks_.find(id);
   if (it == socks_.end()) return "socket is closed";
   Sock* s = it->second.get();
@@ -210,6 +213,11 @@ std::string Engine::setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState*
   std::unique_ptr<Entry> old;
   {
     WriteLock wl(&lock_);
+    // under the write lock no thread is between reading a packet and counting it
+    if (busy && s->puntsOut.load(std::memory_order_relaxed) != 0) {
+      *busy = true;
+      return "";
+    }
     if (s->entry) continueSrtp(*e, *s->entry);
     old = std::move(s->entry);
     s->entry = std::move(e);

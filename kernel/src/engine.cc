@@ -184,8 +184,24 @@ void Engine::flushPunts(Thread* t) {
     bump(t->c.punted, n);
   } else {
     bump(t->c.puntDropped, n);
+    {
+      ReadLock rl(&lock_);
+      releasePunts(*b);
+    }
     delete b;
   }
+}
+
+void Engine::releasePunts(const PuntBatch& b) {
+  for (const auto& m : b.meta) {
+    auto it = socks_.find(m.sockId);
+    if (it != socks_.end()) it->second->puntsOut.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void Engine::puntsHandled(const PuntBatch& b) {
+  // JS thread: the only writer of socks_, so no lock is needed to read it here
+  releasePunts(b);
 }
 
 void Engine::handleSocket(Thread* t, uint32_t id, double now) {
@@ -292,6 +308,7 @@ void Engine::handleSocket(Thread* t, uint32_t id, double now) {
       }
       pb.data.insert(pb.data.end(), p, p + len);
       pb.meta.push_back(meta);
+      s->puntsOut.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
 

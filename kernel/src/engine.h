@@ -89,6 +89,10 @@ struct Sock {
   unsigned thread;     // owning forwarding thread
   uint64_t* stats;     // SLOT_FIELDS float64 (stored as bits); written only by the owning thread
   std::unique_ptr<Entry> entry;  // guarded by the rwlock
+  // Packets read from this socket and handed up to JS that JS has not handled yet: counted up by
+  // the owning thread under the read lock, down on the JS thread once their batch was dispatched
+  // (or dropped). An entry installed while some are out would let later packets overtake them.
+  std::atomic<uint32_t> puntsOut{0};
 };
 
 // A batch of packets punted up to JS. Allocated by a forwarding thread, freed on the JS thread.
@@ -180,7 +184,11 @@ class Engine {
   uint64_t jsRecvErrors = 0;
   // "" or an error message (bad address, unknown/closed socket).
   // `old`, if given, receives the SRTP counters of the entry replaced or removed.
-  std::string setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* old = nullptr);
+  // With `busy`: refused (*busy = true, nothing changed) while packets of the socket handed up
+  // to JS are not handled yet, so the hand-over to the entry keeps the packets' order.
+  std::string setEntry(uint32_t id, const EntrySpec& spec, EntrySrtpState* old = nullptr, bool* busy = nullptr);
+  // JS thread: a punted batch was dispatched (or dropped): its packets are no longer out.
+  void puntsHandled(const PuntBatch& b);
   bool removeEntry(uint32_t id, EntrySrtpState* old = nullptr);
   // Live SRTP input failures [auth, replay, invalid] of a socket's entry; false if none.
   bool srtpFailures(uint32_t id, uint64_t out[3]) const;
@@ -203,6 +211,7 @@ class Engine {
   void run(Thread* t);
   void handleSocket(Thread* t, uint32_t id, double nowMs);
   void flushPunts(Thread* t);
+  void releasePunts(const PuntBatch& b);
 
   // the epoll set a socket is in: its forwarding thread's, or the JS thread's (0 threads)
   int epfdOf(const Sock& s) const;

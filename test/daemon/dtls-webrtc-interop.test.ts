@@ -200,9 +200,7 @@ describe.each([['JS path', false], ['fast path', true]] as const)('WebRTC intero
     }
   });
 
-  // werift 0.22.9's restart (its candidates re-added by hand, see below) sometimes stalls on a
-  // loaded machine; a retry runs the whole case again, every assertion intact
-  it('ICE restart in a re-INVITE mid-call: new ufrag/pwd re-offered through the daemon, media keeps flowing', { retry: 2 }, async () => {
+  it('ICE restart in a re-INVITE mid-call: new ufrag/pwd re-offered through the daemon, media keeps flowing', async () => {
     const callId = `webrtc-icerestart-${Date.now()}`;
     const web = webrtcPeer();
     const plain = await RtpPeer.open();
@@ -244,6 +242,15 @@ describe.each([['JS path', false], ['fast path', true]] as const)('WebRTC intero
       const toWeb2 = String(reAnswer.sdp);
       expect(toWeb2).toMatch(/a=ice-ufrag:/);
       await web.pc.setRemoteDescription({ type: 'answer', sdp: toWeb2 });
+      // werift 0.22.9 runs no ICE checks of its own after a restart: its connect() skips every
+      // transport whose DTLS is already up. Our checks start with the re-offer, so one reaching
+      // werift before it has our answer is only queued (its early checks, handled by that skipped
+      // connect()); it answers it, the relay (controlled) marks the pair valid and waits for
+      // werift's nomination, which then never comes. werift nominated only when one of our checks
+      // happened to land after its answer: no media for 10 s in about 1 run of 10, always with
+      // a 300 ms delay before this line. Start werift's ICE as a browser does after a restart:
+      // its own checks, its queued ones handled, a new pair nominated.
+      await Promise.all(web.pc.iceTransports.map((t) => t.start()));
       // the relay restarts its side too (RFC 8445 §9): new credentials of its own in the answer
       expect(/a=ice-ufrag:(\S+)/.exec(toWeb2)![1]).not.toBe(/a=ice-ufrag:(\S+)/.exec(toWeb)![1]);
       // werift reports its ICE state 'completed' once gathering ends, not when checks succeed

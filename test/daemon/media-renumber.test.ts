@@ -81,6 +81,17 @@ describe.each([{ fastPath: false }, { fastPath: true }])('payload-type renumberi
     await a.waitFor(1);
     a.clear();
     b.clear();
+    if (fastPath) {
+      // each stream moves to the addon after its learning packet was relayed (asynchronously):
+      // the rounds, all counted as the addon's below, go once both have
+      const end = Date.now() + 3000;
+      for (;;) {
+        const q = await d.ng.request({ command: 'query', 'call-id': callId });
+        if (q.tags.ra.medias[0].streams[0].fastPath.native === 1 && q.tags.rb.medias[0].streams[0].fastPath.native === 1) break;
+        expect(Date.now() < end, 'both streams native within 3 s').toBe(true);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
 
     const rounds = 10;
     const sentA: Buffer[] = [];

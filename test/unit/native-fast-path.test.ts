@@ -421,6 +421,36 @@ describe.runIf(available)('native fast path', () => {
     expect(e.entryStats(a).packets).toBeLessThanOrEqual(total);
   });
 
+  test('setEntryIfIdle: refused while the socket has packets on their way up to JS, installed once JS handled them', async () => {
+    const e = await engine();
+    const punts: Punted[] = [];
+    const a = await sock(e, punts, 'a');
+    const b = await sock(e, punts, 'b');
+    const A = await peer();
+    const B = await peer();
+    const ent = entry(A.source, { rtp: [{ via: b, address: LO, port: B.port }] });
+    expect(e.setEntryIfIdle(a, ent), 'nothing out: installed').not.toBe(false);
+    e.removeEntry(a);
+    await A.send(rtp(1), a); // no entry: the thread hands it up to JS
+    // synchronously, so the JS thread cannot handle the punt meanwhile: until the thread read it
+    const end = Date.now() + 2000;
+    while (e.status().received < 1 && Date.now() < end) {
+      // spin
+    }
+    expect(e.status().received).toBe(1);
+    // an entry now would forward the next packets ahead of packet 1
+    expect(e.setEntryIfIdle(a, ent), 'packet 1 still on its way up').toBe(false);
+    expect(e.nativeLive().entries).toBe(0);
+    expect(await until(() => punts.length === 1)).toBe(true);
+    expect(e.setEntryIfIdle(a, ent), 'JS handled it').not.toBe(false);
+    expect(e.nativeLive().entries).toBe(1);
+    await A.send(rtp(2), a);
+    expect(await until(() => B.got.length === 1)).toBe(true);
+    expect(seqOf(B.got[0]!.data)).toBe(2);
+    expect(punts).toHaveLength(1);
+    // a dropped batch (queue full) is no longer out either: see the punt flood test
+  });
+
   test('removeEntry punts to JS again; fan-out to several destinations', async () => {
     const e = await engine();
     const punts: Punted[] = [];

@@ -66,7 +66,7 @@ describe('publish/subscribe on the call model', () => {
     // one-way: subscribers send nothing to the publisher
     expect(s1.rtp.rtpSinks).toEqual([]);
     expect(s1.rtp.sendable()).toEqual({ address: '198.51.100.9', port: 7000, family: 4 });
-    expect(call.monologueByTag('s1')!.subscriptionKinds.get(call.monologueByTag('pub')!)).toBe('pub/sub');
+    expect(call.monologueByTag('s1')!.subscriptionKind(call.monologueByTag('pub')!)).toBe('pub/sub');
 
     await ci.unsubscribe(ngFlags({ command: 'unsubscribe', 'call-id': 'p1', 'to-tag': 's1' }));
     expect(pub.rtp.rtpSinks.map((k) => k.dst)).toEqual([s2.rtp]);
