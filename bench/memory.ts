@@ -18,8 +18,8 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDaemon, type BenchDaemon } from './lib/daemon.js';
+import { answerMsg, offerMsg } from './lib/one-core.js';
 import { REPO_ROOT, sleep } from './lib/proc.js';
-import { sdpFor } from '../support/sdp.js';
 import { argValue, hasFlag, table } from './lib/stats.js';
 
 const calls = Math.min(Number(argValue('calls') ?? 2000), 4500);
@@ -159,17 +159,6 @@ function summarise(file: string, byOwner: boolean): Map<string, { count: number;
   return by;
 }
 
-const v6 = (i: number) => i % 2 === 1;
-const offerMsg = (callId: string, i: number) => ({
-  command: 'offer', 'call-id': callId, 'from-tag': `a${i}`,
-  sdp: sdpFor({ address: v6(i) ? '::1' : '127.0.0.1', port: 30000 + (i % 5000) * 2 }),
-  'address family': v6(i) ? 'IP6' : 'IP4',
-});
-const answerMsg = (callId: string, i: number) => ({
-  command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`,
-  sdp: sdpFor({ address: v6(i) ? '::1' : '127.0.0.1', port: 40000 + (i % 5000) * 2 }),
-  'address family': v6(i) ? 'IP6' : 'IP4',
-});
 
 async function inFlight(count: number, job: (i: number) => Promise<void>): Promise<number> {
   let next = 0;

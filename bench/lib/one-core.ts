@@ -157,13 +157,15 @@ async function inFlight(count: number, deadline: number, job: (i: number) => Pro
   return { done, errors, firstError };
 }
 
+/** Calls alternate between IPv4 and IPv6 (each family has its own port pool). */
 const v6 = (i: number) => i % 2 === 1;
-const offerMsg = (callId: string, i: number) => ({
+/** The i-th call's offer: plain RTP/AVP with a real caller port, no media. */
+export const offerMsg = (callId: string, i: number) => ({
   command: 'offer', 'call-id': callId, 'from-tag': `a${i}`,
   sdp: sdpFor({ address: v6(i) ? '::1' : '127.0.0.1', port: 30000 + (i % 5000) * 2 }),
   'address family': v6(i) ? 'IP6' : 'IP4',
 });
-const answerMsg = (callId: string, i: number) => ({
+export const answerMsg = (callId: string, i: number) => ({
   command: 'answer', 'call-id': callId, 'from-tag': `a${i}`, 'to-tag': `b${i}`,
   sdp: sdpFor({ address: v6(i) ? '::1' : '127.0.0.1', port: 40000 + (i % 5000) * 2 }),
   'address family': v6(i) ? 'IP6' : 'IP4',

@@ -2,28 +2,12 @@
  * The ng transport over UDP (rtpengine's control_ng.c listener): one datagram is one
  * `<cookie> <body>` message; the reply goes from the listening socket back to the sender.
  */
-import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIP } from 'node:net';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { ListenSpec } from '../config/config.js';
 import { log } from '../log/logger.js';
+import { literalLookup } from '../net/dgram-socket.js';
 import { whenListening } from '../net/listen.js';
 import type { NgDispatcher } from './ng-dispatcher.js';
-
-/**
- * Replies go to the sender's address, always an IP literal: answered on the spot, so send()
- * writes the datagram at once instead of after a dns.lookup and a process.nextTick round per
- * reply (measured: ~1.5 % of the daemon's CPU per offer/answer/delete cycle). Anything else
- * still goes through dns.lookup.
- */
-const literalLookup: NonNullable<SocketOptions['lookup']> = (address, options, callback) => {
-  const family = isIP(address);
-  if (family === 0) {
-    dnsLookup(address, options, callback);
-    return;
-  }
-  callback(null, address, family);
-};
 
 export class NgUdpTransport {
   private readonly sockets: Socket[] = [];

@@ -57,11 +57,12 @@ class DgramMediaSocket implements MediaSocket {
 }
 
 /**
- * Media sockets bind to interface addresses, always IP literals: answered on the spot, so
- * bind() completes (or fails) synchronously instead of after a dns.lookup round through the
- * event loop (two per call side). Anything else still goes through dns.lookup.
+ * Media sockets bind to interface addresses and ng replies go to the sender's address, always IP
+ * literals: answered on the spot, so bind() completes (or fails) synchronously and send() writes
+ * the datagram at once, instead of after a dns.lookup round through the event loop. Anything
+ * else still goes through dns.lookup.
  */
-const literalLookup: NonNullable<SocketOptions['lookup']> = (address, options, callback) => {
+export const literalLookup: NonNullable<SocketOptions['lookup']> = (address, options, callback) => {
   const family = isIP(address);
   if (family === 0) {
     dnsLookup(address, options, callback);
