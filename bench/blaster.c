@@ -65,6 +65,26 @@
 #include <srtp2/srtp.h>
 /* tx: used by the main thread only (sending); rx: by the receiver thread only */
 static srtp_t srtp_tx, srtp_rx;
+
+/* 60 hex digits -> the 30-byte AES_CM_128 master key + salt; 0 if malformed */
+static int parse_key_hex(const char *hex, unsigned char key[30]) {
+	if (strlen(hex) != 60) return 0;
+	for (int i = 0; i < 30; i++) {
+		unsigned int b;
+		if (sscanf(hex + 2 * i, "%2x", &b) != 1) return 0;
+		key[i] = (unsigned char)b;
+	}
+	return 1;
+}
+
+/* AES_CM_128_HMAC_SHA1_80 for RTP and RTCP with that key; the caller sets the SSRC type */
+static void aes_cm_80_policy(srtp_policy_t *pol, unsigned char *key) {
+	memset(pol, 0, sizeof *pol);
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtp);
+	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtcp);
+	pol->key = key;
+	pol->window_size = 1024;
+}
 #endif
 static int use_srtp;
 static int srtp_a_only;
@@ -423,22 +443,14 @@ static const char *cmd_rxkey(const char *args) {
 	unsigned long ssrc;
 	char hex[64];
 	if (!use_srtp) return "error rxkey needs -k";
-	if (sscanf(args, "%lu %63s", &ssrc, hex) != 2 || strlen(hex) != 60) return "error bad rxkey";
+	if (sscanf(args, "%lu %63s", &ssrc, hex) != 2) return "error bad rxkey";
 	static unsigned char keys[MAX_FLOWS][30];
 	static int nkeys;
 	if (nkeys >= MAX_FLOWS) return "error too many rxkeys";
 	unsigned char *key = keys[nkeys];
-	for (int i = 0; i < 30; i++) {
-		unsigned int b;
-		if (sscanf(hex + 2 * i, "%2x", &b) != 1) return "error bad rxkey";
-		key[i] = (unsigned char)b;
-	}
+	if (!parse_key_hex(hex, key)) return "error bad rxkey";
 	srtp_policy_t pol;
-	memset(&pol, 0, sizeof pol);
-	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-	srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-	pol.key = key;
-	pol.window_size = 1024;
+	aes_cm_80_policy(&pol, key);
 	pol.ssrc.type = ssrc_specific;
 	pol.ssrc.value = (uint32_t)ssrc;
 	if (srtp_add_stream(srtp_rx, &pol) != srtp_err_status_ok) return "error srtp_add_stream";
@@ -492,19 +504,10 @@ int main(int argc, char **argv) {
 	if (srtp_key) {
 #ifdef BLASTER_SRTP
 		static unsigned char key[30];
-		if (strlen(srtp_key) != 60) { fprintf(stderr, "blaster: -k wants 60 hex digits\n"); return 2; }
-		for (int i = 0; i < 30; i++) {
-			unsigned int b;
-			if (sscanf(srtp_key + 2 * i, "%2x", &b) != 1) { fprintf(stderr, "blaster: bad -k\n"); return 2; }
-			key[i] = (unsigned char)b;
-		}
+		if (!parse_key_hex(srtp_key, key)) { fprintf(stderr, "blaster: -k wants 60 hex digits\n"); return 2; }
 		if (srtp_init()) { fprintf(stderr, "blaster: srtp_init failed\n"); return 1; }
 		srtp_policy_t pol;
-		memset(&pol, 0, sizeof pol);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol.rtcp);
-		pol.key = key;
-		pol.window_size = 1024;
+		aes_cm_80_policy(&pol, key);
 		pol.ssrc.type = ssrc_any_outbound;
 		if (srtp_create(&srtp_tx, &pol)) { fprintf(stderr, "blaster: srtp_create tx failed\n"); return 1; }
 		pol.ssrc.type = ssrc_any_inbound;
