@@ -37,16 +37,20 @@ OpenResult Engine::open(const std::string& address, uint16_t port, int family, u
     close(fd);
     return res;
   }
-  sockaddr_storage bound;
-  socklen_t blen = sizeof bound;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen) < 0) {
-    res.err = errno;
-    res.what = std::string("getsockname: ") + strerror(errno);
-    close(fd);
-    return res;
+  if (port != 0) {
+    res.port = port;  // bound to exactly this port: nothing to ask the kernel
+  } else {
+    sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen) < 0) {
+      res.err = errno;
+      res.what = std::string("getsockname: ") + strerror(errno);
+      close(fd);
+      return res;
+    }
+    res.port = af == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6&>(bound).sin6_port)
+                              : ntohs(reinterpret_cast<sockaddr_in&>(bound).sin_port);
   }
-  res.port = af == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6&>(bound).sin6_port)
-                            : ntohs(reinterpret_cast<sockaddr_in&>(bound).sin_port);
   int bufsz = 1 << 20;  // best effort; capped by net.core.[rw]mem_max
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof bufsz);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof bufsz);
