@@ -28,7 +28,7 @@ import {
 } from '../net/media-socket.js';
 
 /** The addon ABI this file speaks; must equal the addon's exported ABI_VERSION. */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 export const ADDON_FILE = 'rtpengine_fastpath.node';
 
@@ -87,13 +87,13 @@ export interface LoadFastPathOptions {
 // ------------------------------------------------------------------------------------------
 // The addon's raw API (see kernel/src/addon.cc)
 
-interface RawOpenResult {
-  id?: number;
-  port?: number;
-  slot?: number;
-  code?: string;
-  errno?: number;
-  message?: string;
+/** A failed open (success is the number of sockets opened, described in `openOut`). */
+interface RawOpenError {
+  code: string;
+  errno: number;
+  message: string;
+  /** Which of the sockets asked for failed (the others were closed again). */
+  index: number;
 }
 
 interface RawStatus {
@@ -119,7 +119,7 @@ interface RawStatus {
 }
 
 interface RawEngine {
-  open(address: string, port: number, family: number): RawOpenResult;
+  open(address: string, port: number, family: number, count: number): number | RawOpenError;
   closeSocket(id: number): boolean;
   send(id: number, data: Uint8Array, port: number, address: string): boolean;
   sendBatch(buf: Uint8Array, bytes: number, count: number): number;
@@ -157,7 +157,7 @@ interface RawAddon {
   SLOTS_PER_PAGE: number;
   MAX_THREADS: number;
   Engine: new (
-    options: { threads: number; tos: number; puntQueuePackets?: number; puntQueueBytes?: number; pollMeta?: Uint32Array },
+    options: { threads: number; tos: number; openOut: Uint32Array; puntQueuePackets?: number; puntQueueBytes?: number; pollMeta?: Uint32Array },
     dispatch: Dispatch,
     dispatchPolled?: PolledDispatch,
   ) => RawEngine;
@@ -320,6 +320,7 @@ export class NativeFastPathEngine implements FastPathEngine {
       {
         threads: options.threads,
         tos: options.tos ?? -1,
+        openOut: this.openOut,
         ...(options.puntQueuePackets !== undefined ? { puntQueuePackets: options.puntQueuePackets } : {}),
         ...(options.puntQueueBytes !== undefined ? { puntQueueBytes: options.puntQueueBytes } : {}),
         ...(options.ioOnly ? { pollMeta: this.pollMeta } : {}),
@@ -332,6 +333,8 @@ export class NativeFastPathEngine implements FastPathEngine {
     this.batcher = new SendBatcher((buf, bytes, count) => raw.sendBatch(buf, bytes, count));
   }
 
+  /** Where the addon's open() describes the sockets it opened: id, port, slot each. */
+  private readonly openOut = new Uint32Array(6);
   /** Descriptions of the datagrams of one polled batch (JS-path I/O only), written by the addon. */
   private readonly pollMeta = new Uint32Array(POLL_BATCH * POLL_META_WORDS);
   private readonly pollAddrBytes = new Uint8Array(this.pollMeta.buffer);
@@ -397,23 +400,34 @@ export class NativeFastPathEngine implements FastPathEngine {
     if (this.closed) throw new Error('fast path engine is closed');
     if (family !== 4 && family !== 6) throw new TypeError(`bad address family ${String(family)}`);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad port ${String(port)}`);
-    const r = this.raw.open(address, port, family);
-    if (r.id === undefined || r.port === undefined || r.slot === undefined) {
-      const err = Object.assign(new Error(`cannot open ${address}:${port}: ${r.message ?? 'unknown error'}`), {
-        code: r.code,
-        errno: r.errno,
-      });
-      if (r.code === 'EADDRINUSE') throw new PortInUseError(address, port, { cause: err });
-      throw err;
-    }
-    const page = Math.floor(r.slot / this.slotsPerPage);
+    this.openRaw(address, port, family, 1);
+    return this.adopt(0, family, address, onPacket);
+  }
+
+  /** Opens `count` sockets on port, port + 1, …; throws (nothing left open) if one fails. */
+  private openRaw(address: string, port: number, family: AddressFamily, count: number): void {
+    const r = this.raw.open(address, port, family, count);
+    if (typeof r === 'number') return;
+    const at = port === 0 ? 0 : port + r.index;
+    const err = Object.assign(new Error(`cannot open ${address}:${at}: ${r.message}`), { code: r.code, errno: r.errno });
+    if (r.code === 'EADDRINUSE') throw new PortInUseError(address, at, { cause: err });
+    throw err;
+  }
+
+  /** The socket the last openRaw described at `index` of openOut. */
+  private adopt(index: number, family: AddressFamily, address: string, onPacket: PacketHandler): NativeMediaSocket {
+    const out = this.openOut;
+    const k = index * 3;
+    const id = out[k]!;
+    const slot = out[k + 2]!;
+    const page = Math.floor(slot / this.slotsPerPage);
     if (!this.pages[page]) {
       const ab = this.raw.statsPage(page);
       if (!ab) throw new Error(`fast path stats page ${page} missing`);
       this.pages[page] = new Float64Array(ab);
     }
-    const sock = new NativeMediaSocket(this, r.id, r.slot, family, address, r.port, onPacket);
-    this.byId.set(r.id, sock);
+    const sock = new NativeMediaSocket(this, id, slot, family, address, out[k + 1]!, onPacket);
+    this.byId.set(id, sock);
     return sock;
   }
 

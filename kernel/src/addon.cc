@@ -2,11 +2,13 @@
 //
 // JS API (used only by daemon/kernel/native-fast-path.ts):
 //   ABI_VERSION, MAX_PACKET, SLOT_FIELDS, SLOTS_PER_PAGE
-//   new Engine({ threads, tos, puntQueuePackets?, puntQueueBytes? }, dispatch(buf: Buffer, meta: Uint32Array, addrs: string[]))
+//   new Engine({ threads, tos, openOut: Uint32Array(6), puntQueuePackets?, puntQueueBytes? }, dispatch(buf: Buffer, meta: Uint32Array, addrs: string[]))
 //     meta holds 5 uint32 per punted packet: socketId, offset, length, port, family
-//   new Engine({ tos, pollMeta: Uint32Array }, dispatch, dispatchPolled(buf: Buffer, count))
+//   new Engine({ tos, openOut, pollMeta: Uint32Array }, dispatch, dispatchPolled(buf: Buffer, count))
 //     JS-path I/O only (no forwarding threads): the JS thread polls the sockets (jsio.cc)
-//   .open(address, port, family) -> { id, port, slot } | { code, errno, message }
+//   .open(address, port, family, count = 1) -> count (id, port, slot of socket i in openOut[3i..3i+2];
+//                                                      count 2: ports port, port + 1)
+//                                             | { code, errno, message, index } (nothing left open)
 //   .closeSocket(id) -> boolean
 //   .send(id, data: Uint8Array, port, address) -> boolean
 //   .sendBatch(buf: Uint8Array, bytes, count) -> number   (records: see jsio.cc)
@@ -44,6 +46,8 @@
 namespace {
 
 constexpr uint32_t SLOTS_PER_PAGE = 1024;
+// Sockets one open() call may bind (an RTP/RTCP pair).
+constexpr uint32_t OPEN_MAX = 2;
 // Packets waiting for the JS thread are bounded by count and bytes (not by batches: at low
 // rates a batch may hold a single packet). Beyond either limit new batches are dropped and
 // counted (puntDropped), so a stalled event loop costs memory up to these limits, no more.
@@ -155,6 +159,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
       throw Napi::TypeError::New(env, "Engine(options, dispatch)");
     Napi::Object opts = info[0].As<Napi::Object>();
+    if (!opts.Has("openOut") || !opts.Get("openOut").IsTypedArray() ||
+        opts.Get("openOut").As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+        opts.Get("openOut").As<Napi::Uint32Array>().ElementLength() < 3 * OPEN_MAX)
+      throw Napi::TypeError::New(env, "Engine options: openOut must be a Uint32Array of at least 6 elements");
+    openOutRef_ = Napi::Persistent(opts.Get("openOut").As<Napi::Uint32Array>());
+    openOut_ = openOutRef_.Value().Data();
     int threads = opts.Has("threads") && opts.Get("threads").IsNumber()
                       ? opts.Get("threads").As<Napi::Number>().Int32Value()
                       : 1;
@@ -240,65 +250,80 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return *engine_;
   }
 
+  // The result of a failed open (the rare path; success is a plain number, see Open).
+  static Napi::Object OpenError(Napi::Env env, int err, const std::string& message, uint32_t index) {
+    Napi::Object res = Napi::Object::New(env);
+    res.Set("code", errnoName(err));
+    res.Set("errno", err);
+    res.Set("message", message);
+    res.Set("index", index);
+    return res;
+  }
+
+  uint32_t TakeSlot(Napi::Env env) {
+    if (!freeSlots_.empty()) {
+      uint32_t slot = freeSlots_.back();
+      freeSlots_.pop_back();
+      return slot;
+    }
+    uint32_t slot = nextSlot_++;
+    uint32_t page = slot / SLOTS_PER_PAGE;
+    if (page >= pages_.size()) {
+      Napi::ArrayBuffer ab =
+          Napi::ArrayBuffer::New(env, (size_t)SLOTS_PER_PAGE * fp::SLOT_FIELDS * 8);
+      memset(ab.Data(), 0, ab.ByteLength());
+      pagePtrs_.push_back(static_cast<uint64_t*>(ab.Data()));
+      pages_.push_back(Napi::Persistent(ab));
+    }
+    return slot;
+  }
+
+  // open(address, port, family, count) -> count: sockets opened on port, port + 1, ... (count 2:
+  // an RTP/RTCP pair in one call), socket i's id, port and slot in openOut[3i .. 3i+2]. A failure
+  // returns { code, errno, message, index } (index: the socket that failed) and leaves nothing
+  // open. A number and a shared Uint32Array instead of a result object per socket: the JS side
+  // opens four sockets per call.
   Napi::Value Open(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string addr = info[0].As<Napi::String>().Utf8Value();
     uint32_t port = info[1].As<Napi::Number>().Uint32Value();
     int family = info[2].As<Napi::Number>().Int32Value();
-    Napi::Object res = Napi::Object::New(env);
-    if (closed_ || !engine_) {
-      res.Set("code", "ESHUTDOWN");
-      res.Set("errno", ESHUTDOWN);
-      res.Set("message", "fast path engine is closed");
-      return res;
-    }
-    if (port > 65535 || (family != 4 && family != 6)) {
-      res.Set("code", "EINVAL");
-      res.Set("errno", EINVAL);
-      res.Set("message", "bad port or family");
-      return res;
-    }
-    uint32_t slot;
-    if (!freeSlots_.empty()) {
-      slot = freeSlots_.back();
-      freeSlots_.pop_back();
-    } else {
-      slot = nextSlot_++;
-      uint32_t page = slot / SLOTS_PER_PAGE;
-      if (page >= pages_.size()) {
-        Napi::ArrayBuffer ab =
-            Napi::ArrayBuffer::New(env, (size_t)SLOTS_PER_PAGE * fp::SLOT_FIELDS * 8);
-        memset(ab.Data(), 0, ab.ByteLength());
-        pagePtrs_.push_back(static_cast<uint64_t*>(ab.Data()));
-        pages_.push_back(Napi::Persistent(ab));
+    uint32_t count = info.Length() > 3 ? info[3].As<Napi::Number>().Uint32Value() : 1;
+    if (closed_ || !engine_) return OpenError(env, ESHUTDOWN, "fast path engine is closed", 0);
+    if (port > 65535 || (family != 4 && family != 6) || count < 1 || count > OPEN_MAX ||
+        (count > 1 && (port == 0 || port + count - 1 > 65535)))
+      return OpenError(env, EINVAL, "bad port, family or count", 0);
+    for (uint32_t i = 0; i < count; i++) {
+      uint32_t slot = TakeSlot(env);
+      uint64_t* stats = pagePtrs_[slot / SLOTS_PER_PAGE] + (size_t)(slot % SLOTS_PER_PAGE) * fp::SLOT_FIELDS;
+      fp::OpenResult r = engine_->open(addr, (uint16_t)(port + i), family, stats);
+      if (r.err) {
+        freeSlots_.push_back(slot);
+        for (uint32_t j = 0; j < i; j++) ReleaseSocket(openOut_[3 * j]);
+        return OpenError(env, r.err, r.what, i);
       }
+      slotOf_[r.id] = slot;
+      openOut_[3 * i] = r.id;
+      openOut_[3 * i + 1] = r.port;
+      openOut_[3 * i + 2] = slot;
     }
-    uint64_t* stats = pagePtrs_[slot / SLOTS_PER_PAGE] + (size_t)(slot % SLOTS_PER_PAGE) * fp::SLOT_FIELDS;
-    fp::OpenResult r = engine_->open(addr, (uint16_t)port, family, stats);
-    if (r.err) {
-      freeSlots_.push_back(slot);
-      res.Set("code", errnoName(r.err));
-      res.Set("errno", r.err);
-      res.Set("message", r.what);
-      return res;
-    }
-    slotOf_[r.id] = slot;
-    res.Set("id", r.id);
-    res.Set("port", r.port);
-    res.Set("slot", slot);
-    return res;
+    return Napi::Number::New(env, count);
+  }
+
+  // Closes the socket and frees its slot; false if the id is unknown.
+  bool ReleaseSocket(uint32_t id) {
+    engine_->closeSocket(id);
+    auto it = slotOf_.find(id);
+    if (it == slotOf_.end()) return false;
+    freeSlots_.push_back(it->second);
+    slotOf_.erase(it);
+    return true;
   }
 
   Napi::Value CloseSocket(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (closed_ || !engine_) return Napi::Boolean::New(env, false);
-    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    engine_->closeSocket(id);
-    auto it = slotOf_.find(id);
-    if (it == slotOf_.end()) return Napi::Boolean::New(env, false);
-    freeSlots_.push_back(it->second);
-    slotOf_.erase(it);
-    return Napi::Boolean::New(env, true);
+    return Napi::Boolean::New(env, ReleaseSocket(info[0].As<Napi::Number>().Uint32Value()));
   }
 
   Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -477,6 +502,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
   std::vector<uint32_t> freeSlots_;
   uint32_t nextSlot_ = 0;
   std::unordered_map<uint32_t, uint32_t> slotOf_;
+  // Where open() writes id, port, slot of each socket it opened (JS keeps the array).
+  Napi::Reference<Napi::Uint32Array> openOutRef_;
+  uint32_t* openOut_ = nullptr;
 };
 
 // Node-API has no memory-pressure call: V8's own, on the JS thread (the only caller).

@@ -32,7 +32,7 @@
 namespace fp {
 
 // Bumped whenever the JS <-> addon interface changes; native-fast-path.ts checks it.
-constexpr int ABI_VERSION = 4;
+constexpr int ABI_VERSION = 5;
 // Receive buffer per datagram; anything larger (MSG_TRUNC) is counted as oversized, dropped.
 constexpr size_t MAX_PACKET = 4096;
 // recvmmsg/sendmmsg batch.
