@@ -294,6 +294,13 @@ class NativeSocketFactory implements MediaSocketFactory {
       return Promise.reject(err);
     }
   }
+  openPair(address: string, port: number, family: AddressFamily, onRtp: PacketHandler, onRtcp: PacketHandler): Promise<[MediaSocket, MediaSocket]> {
+    try {
+      return Promise.resolve(this.engine.openPair(address, port, family, onRtp, onRtcp));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
 }
 
 export class NativeFastPathEngine implements FastPathEngine {
@@ -402,6 +409,15 @@ export class NativeFastPathEngine implements FastPathEngine {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`bad port ${String(port)}`);
     this.openRaw(address, port, family, 1);
     return this.adopt(0, family, address, onPacket);
+  }
+
+  /** An RTP/RTCP pair on `port` and `port + 1` in one addon call; if either fails neither stays open. */
+  openPair(address: string, port: number, family: AddressFamily, onRtp: PacketHandler, onRtcp: PacketHandler): [NativeMediaSocket, NativeMediaSocket] {
+    if (this.closed) throw new Error('fast path engine is closed');
+    if (family !== 4 && family !== 6) throw new TypeError(`bad address family ${String(family)}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65534) throw new RangeError(`bad port pair ${String(port)}`);
+    this.openRaw(address, port, family, 2);
+    return [this.adopt(0, family, address, onRtp), this.adopt(1, family, address, onRtcp)];
   }
 
   /** Opens `count` sockets on port, port + 1, …; throws (nothing left open) if one fails. */

@@ -235,8 +235,12 @@ export class InterfaceSet {
       local.pool.reserve(port);
       let rtp: MediaSocket | undefined;
       try {
-        rtp = await factory.open(local.address, port, local.family, onRtp);
-        const rtcp = await factory.open(local.address, port + 1, local.family, onRtcp);
+        let rtcp: MediaSocket;
+        if (factory.openPair) [rtp, rtcp] = await factory.openPair(local.address, port, local.family, onRtp, onRtcp);
+        else {
+          rtp = await factory.open(local.address, port, local.family, onRtp);
+          rtcp = await factory.open(local.address, port + 1, local.family, onRtcp);
+        }
         if (this.allocationPause) await this.allocationPause(`${local.address}:${port}`);
         return { local, port, rtp, rtcp };
       } catch (err) {

@@ -34,4 +34,9 @@ export interface MediaSocketFactory {
   readonly kind: 'dgram' | 'native';
   /** Binds exactly `address:port` (never the wildcard). Rejects with PortInUseError if taken. */
   open(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): Promise<MediaSocket>;
+  /**
+   * Optional: binds `port` and `port + 1` at once (an RTP/RTCP pair), the same as two open()s
+   * — rejects as open() does for whichever port fails, leaving neither open — in one step.
+   */
+  openPair?(address: string, port: number, family: AddressFamily, onRtp: PacketHandler, onRtcp: PacketHandler): Promise<[MediaSocket, MediaSocket]>;
 }

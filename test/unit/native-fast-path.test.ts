@@ -192,6 +192,58 @@ describe.runIf(available)('native fast path', () => {
     again.close();
   });
 
+  test('openPair: RTP/RTCP on port and port + 1 in one call; a taken RTCP port leaves neither open', async () => {
+    const e = await engine();
+    const punts: Punted[] = [];
+    const pairOf = (port: number) =>
+      e.sockets.openPair!(LO, port, 4, (data, from) => punts.push({ data, from, on: 'rtp' }), (data, from) => punts.push({ data, from, on: 'rtcp' }));
+    await expect(pairOf(0)).rejects.toBeInstanceOf(RangeError);
+    await expect(pairOf(65535)).rejects.toBeInstanceOf(RangeError);
+
+    // a free pair: an ephemeral port that was just free, and the one above it
+    let pair: [MediaSocket, MediaSocket] | undefined;
+    for (let i = 0; i < 20 && !pair; i++) {
+      const probe = await e.sockets.open(LO, 0, 4, () => undefined);
+      const port = probe.localPort;
+      probe.close();
+      if (port < 65535) pair = await pairOf(port).catch(() => undefined);
+    }
+    if (!pair) throw new Error('no free port pair found');
+    const [rtp, rtcp] = pair;
+    expect(rtcp.localPort).toBe(rtp.localPort + 1);
+    expect([rtp.localAddress, rtp.family, rtcp.localAddress, rtcp.family]).toEqual([LO, 4, LO, 4]);
+    expect(e.nativeLive().sockets).toBe(2);
+    const P = await peer();
+    await P.send(Buffer.from('to-rtp'), rtp);
+    await P.send(Buffer.from('to-rtcp'), rtcp);
+    expect(await until(() => punts.length === 2)).toBe(true);
+    expect(punts.map((p) => `${p.on}:${p.data.toString()}:${p.from.port}`).sort()).toEqual([`rtcp:to-rtcp:${P.port}`, `rtp:to-rtp:${P.port}`]);
+    rtp.close();
+    rtcp.close();
+    expect(e.nativeLive().sockets).toBe(0);
+
+    // the RTCP port taken (by a socket of ours): PortInUseError names it, the RTP port is free again
+    let checked = false;
+    for (let i = 0; i < 20 && !checked; i++) {
+      const held = await e.sockets.open(LO, 0, 4, () => undefined);
+      const below = held.localPort - 1;
+      const probe = await e.sockets.open(LO, below, 4, () => undefined).catch(() => undefined);
+      if (probe) {
+        probe.close();
+        const err = await pairOf(below).then(() => null, (x: unknown) => x);
+        expect(err).toBeInstanceOf(PortInUseError);
+        expect((err as Error).message).toContain(`${LO}:${held.localPort} `);
+        expect(e.nativeLive().sockets).toBe(1);
+        const again = await e.sockets.open(LO, below, 4, () => undefined);
+        again.close();
+        checked = true;
+      }
+      held.close();
+    }
+    expect(checked).toBe(true);
+    expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0, srtpContexts: 0 });
+  });
+
   test('relay A <-> B byte-exact both ways, stats counted, nothing punted', async () => {
     const { e, punts, a, b, A, B } = await relay(2);
     const toB = [rtp(1), rtp(2, 8, 160), rtp(3, 0, 0)];
