@@ -67,7 +67,7 @@ OpenResult Engine::open(const std::string& address, uint16_t port, int family, u
   epoll_event ev{};
   ev.events = EPOLLIN;
   // the fd rides along (upper half) so the JS thread's poll reads a ready socket without a map
-  // lookup; the socket leaves the epoll set before its fd is closed (closeSocket)
+  // lookup; fdOwner_ tells it whether that fd still is this socket (closeSocket)
   ev.data.u64 = (uint64_t)(uint32_t)fd << 32 | id;
   if (epoll_ctl(epfdOf(*sock), EPOLL_CTL_ADD, fd, &ev) < 0) {
     res.err = errno;
@@ -75,6 +75,8 @@ OpenResult Engine::open(const std::string& address, uint16_t port, int family, u
     socks_.erase(id);  // Sock destructor closes fd
     return res;
   }
+  if ((size_t)fd >= fdOwner_.size()) fdOwner_.resize((size_t)fd + 256, 0);
+  fdOwner_[(size_t)fd] = id;
   res.id = id;
   return res;
 }
@@ -89,7 +91,12 @@ uint64_t* Engine::closeSocket(uint32_t id) {
     WriteLock wl(&lock_);
     socks_.erase(it);
     if (s->fd >= 0) {
-      epoll_ctl(epfdOf(*s), EPOLL_CTL_DEL, s->fd, nullptr);
+      // No EPOLL_CTL_DEL: closing the last descriptor of the socket takes it out of the epoll
+      // set (the addon never dups it; the daemon never forks). Were it still referenced
+      // elsewhere (a fork between fork() and exec() in a host process), events for it would
+      // carry an id that is no longer open: the forwarding threads look ids up (handleSocket),
+      // the JS-path poll checks fdOwner_, so such events are skipped either way.
+      fdOwner_[(size_t)s->fd] = 0;
       close(s->fd);
       s->fd = -1;
     }

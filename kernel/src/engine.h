@@ -216,6 +216,9 @@ class Engine {
   // the epoll set a socket is in: its forwarding thread's, or the JS thread's (0 threads)
   int epfdOf(const Sock& s) const;
   int jsEpfd_ = -1;
+  // fd -> id of the open socket on it, 0 if none (JS thread only): a polled event whose id is
+  // not its fd's owner is stale (its socket was closed) and is skipped.
+  std::vector<uint32_t> fdOwner_;
   pthread_rwlock_t lock_;
   std::unordered_map<uint32_t, std::shared_ptr<Sock>> socks_;  // written by the JS thread only
   std::vector<std::unique_ptr<Thread>> threads_;

@@ -98,11 +98,13 @@ size_t Engine::pollJs(std::vector<uint8_t>& data, uint32_t* meta, size_t maxPack
   bool useHints = ne < maxEvents;
   size_t count = 0;
   for (int e = 0; e < ne && count < maxPackets; e++) {
-    // epoll data: fd << 32 | socket id (openSocket). Only this thread closes sockets, and it
-    // takes them out of the set first, so an event returned here names an open socket.
+    // epoll data: fd << 32 | socket id (open). Only this thread closes sockets; closing the fd
+    // normally takes it out of the set, but an event naming a socket that is no longer open on
+    // that fd (closeSocket) is skipped rather than read from a reused fd.
     uint64_t d = evs[e].data.u64;
     uint32_t id = (uint32_t)d;
     int fd = (int)(uint32_t)(d >> 32);
+    if ((size_t)fd >= fdOwner_.size() || fdOwner_[(size_t)fd] != id) continue;
     if ((size_t)fd >= recvHints.size()) recvHints.resize((size_t)fd + 64);
     RecvHint& hint = recvHints[(size_t)fd];
     unsigned hinted = !useHints || pollRound - hint.round <= 2 ? BATCH : hint.want;
