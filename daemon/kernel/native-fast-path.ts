@@ -255,6 +255,8 @@ class NativeMediaSocket implements MediaSocket {
   lastFrom: Endpoint | null = null;
   /** Counters frozen at close (the slot is reused by later sockets). */
   finalStats: EntryStats | undefined;
+  /** The batcher's generation when a datagram of this socket was last queued. */
+  queuedIn = -1;
 
   constructor(
     readonly engine: NativeFastPathEngine,
@@ -269,7 +271,11 @@ class NativeMediaSocket implements MediaSocket {
   send(data: Buffer, port: number, address: string): boolean {
     if (this.closed) return false;
     // inside a batch of received packets: queued, sent with the batch (native-io.ts)
-    if (this.engine.batcher.queue(this.id, this.family, data, port, address)) return true;
+    const batcher = this.engine.batcher;
+    if (batcher.queue(this.id, this.family, data, port, address)) {
+      this.queuedIn = batcher.generation;
+      return true;
+    }
     return this.engine.rawSend(this.id, data, port, address);
   }
 
@@ -449,7 +455,8 @@ export class NativeFastPathEngine implements FastPathEngine {
 
   closeSocket(sock: NativeMediaSocket): void {
     if (sock.closed) return;
-    this.batcher.flush(); // datagrams queued on it leave before it closes
+    // datagrams queued on it leave before it closes; other sockets' wait for the batch's end
+    if (sock.queuedIn === this.batcher.generation) this.batcher.flush();
     // After closeSocket returns no thread touches the slot; freeze it before it is reused.
     this.raw.closeSocket(sock.id);
     sock.finalStats = this.readSlot(sock.slot);

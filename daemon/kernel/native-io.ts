@@ -99,6 +99,11 @@ export class SendBatcher {
   /** The last destination looked up: most batches send to few peers, often one. */
   private lastAddress = '';
   private lastAddressBytes: Uint8Array | null = null;
+  /**
+   * Bumped whenever the queue is emptied: a sender that notes it after queuing knows, while it
+   * is unchanged, that its datagrams are still queued (closeSocket flushes only then).
+   */
+  generation = 0;
   /** Datagrams the addon could not send at a flush (full buffers, ICMP errors): the caller counts them. */
   onSendErrors: ((n: number) => void) | null = null;
 
@@ -160,6 +165,7 @@ export class SendBatcher {
     const bytes = this.bytes;
     this.count = 0;
     this.bytes = 0;
+    this.generation++;
     const sent = this.sendBatch(this.u8, bytes, count);
     if (sent < count) this.onSendErrors?.(count - sent);
   }

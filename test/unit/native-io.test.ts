@@ -162,6 +162,30 @@ describe('the addon as JS-path I/O (no forwarding thread)', () => {
     });
   }
 
+  it('closing a socket in a batch sends only what it queued itself; the rest leaves at the batch end', async () => {
+    const e = await load();
+    const a = await peer('127.0.0.1');
+    const b = await peer('127.0.0.1');
+    const other = await e.sockets.open('127.0.0.1', 0, 4, () => {});
+    const idle = await e.sockets.open('127.0.0.1', 0, 4, () => {});
+    const busy = await e.sockets.open('127.0.0.1', 0, 4, () => {});
+    const sentAt: number[] = [];
+    const inSock = await e.sockets.open('127.0.0.1', 0, 4, () => {
+      other.send(Buffer.from('other'), b.port, '127.0.0.1');
+      busy.send(Buffer.from('busy'), b.port, '127.0.0.1');
+      sentAt.push(e.status().jsSent);
+      idle.close(); // nothing of its own queued: no flush
+      sentAt.push(e.status().jsSent);
+      busy.close(); // its datagram (and the one queued before it) leave first
+      sentAt.push(e.status().jsSent);
+    });
+    a.sock.send(Buffer.from([0x80]), inSock.localPort, '127.0.0.1');
+    await until(() => b.got.length >= 2);
+    expect(sentAt).toEqual([0, 0, 2]);
+    expect(b.got.map(String)).toEqual(['other', 'busy']);
+    expect(e.nativeLive().sockets).toBe(2);
+  });
+
   it('hands empty and oversized datagrams up empty, and a new source gets a new Endpoint', async () => {
     const e = await load();
     const a = await peer('127.0.0.1');
