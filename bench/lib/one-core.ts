@@ -291,6 +291,8 @@ export function kinds(withFastPath: boolean): TargetKind[] {
   const k: TargetKind[] = ['ts'];
   if (baselineDir) k.push('ts-baseline');
   if (withFastPath) k.push('ts-fast');
+  // --no-reference: only our builds (alternating pairs against --baseline without rtpengine's rounds)
+  if (process.argv.includes('--no-reference')) return k;
   if (referenceBinary()) k.push('rtpengine');
   else console.log(REFERENCE_MISSING);
   return k;

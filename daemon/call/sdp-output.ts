@@ -144,18 +144,30 @@ export function renderSdp(receiver: Monologue, session: SdpSession, medias: read
   });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
-  const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);
+  const inputText = fullOrigin ? first.sessionVersion : session.origin.sessionVersion;
   const last = receiver.lastOutput;
-  let version = inputVersion;
-  const bodyWithout = (text: string) => text.split('\r\n').filter((l) => !l.startsWith('o=')).join('\r\n');
+  // the version as decimal text; BigInt arithmetic only where a version is counted up
+  let version = canonicalVersion(inputText);
   if (flags.replace.has('force-increment-sdp-ver')) {
-    version = (last?.version ?? inputVersion) + 1n;
+    version = String((last ? BigInt(last.version) : safeBigInt(inputText)) + 1n);
   } else if ((flags.replace.has('sdp-version') || fullOrigin) && last) {
-    version = bodyWithout(build(String(last.version))) === last.body ? last.version : last.version + 1n;
+    version = bodyWithout(build(last.version)) === bodyWithout(last.text) ? last.version : String(BigInt(last.version) + 1n);
   }
-  const text = build(String(version));
-  receiver.lastOutput = { body: bodyWithout(text), version };
+  const text = build(version);
+  // the whole text is kept (it is the reply's string anyway); its body without o= is derived
+  // only when a later sdp-version or origin-full compares against it
+  receiver.lastOutput = { text, version };
   return text;
+}
+
+function bodyWithout(text: string): string {
+  return text.split('\r\n').filter((l) => !l.startsWith('o=')).join('\r\n');
+}
+
+/** `text` as the decimal a BigInt would print: itself when it is digits without a leading zero. */
+function canonicalVersion(text: string): string {
+  if (/^(0|[1-9]\d*)$/.test(text)) return text;
+  return String(safeBigInt(text));
 }
 
 function safeBigInt(text: string): bigint {

@@ -150,6 +150,39 @@ export function bencodeEncode(value: Encodable, prefix = ''): Buffer {
   return out;
 }
 
+/**
+ * `{ ...body, [key]: value }` encoded without building that object (a reply's `result: ok` after
+ * the handler's fields): `key` takes the place of `body`'s own `key` if it has one, else comes
+ * last, which is the order the spread would give.
+ */
+export function bencodeEncodeWith(body: { [key: string]: Encodable | undefined }, key: string, value: Encodable, prefix = ''): Buffer {
+  const w = writer;
+  w.pos = 0;
+  if (prefix) w.latin1(prefix);
+  w.byte(0x64 /* d */);
+  let seen = false;
+  for (const k in body) {
+    if (k === key) {
+      seen = true;
+      w.utf8String(k);
+      encodeInto(value, w, 1);
+      continue;
+    }
+    const item = body[k];
+    if (item === undefined || item === null) continue;
+    w.utf8String(k);
+    encodeInto(item, w, 1);
+  }
+  if (!seen) {
+    w.utf8String(key);
+    encodeInto(value, w, 1);
+  }
+  w.byte(0x65 /* e */);
+  const out = Buffer.allocUnsafeSlow(w.pos);
+  w.buf.copy(out, 0, 0, w.pos);
+  return out;
+}
+
 class Writer {
   buf: Buffer = Buffer.allocUnsafeSlow(16 * 1024);
   pos = 0;
@@ -208,23 +241,25 @@ class Writer {
   utf8String(s: string): void {
     const n = s.length;
     if (n <= 64) {
-      let ascii = true;
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) >= 0x80) {
-          ascii = false;
-          break;
-        }
+      // optimistic: length digits, ':' and the characters in one pass; a non-ASCII character
+      // sends the whole string to the UTF-8 path below from where it started
+      const start = this.pos;
+      this.digits(n);
+      this.room(n + 1);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = 0x3a; /* : */
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
       }
-      if (ascii) {
-        this.digits(n);
-        this.room(n + 1);
-        const buf = this.buf;
-        let p = this.pos;
-        buf[p++] = 0x3a; /* : */
-        for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+      if (i === n) {
         this.pos = p;
         return;
       }
+      this.pos = start;
     }
     const bytes = Buffer.byteLength(s, 'utf8');
     this.digits(bytes);
@@ -268,9 +303,10 @@ function encodeInto(value: Encodable, out: Writer, depth: number): void {
     out.byte(0x65 /* e */);
   } else {
     out.byte(0x64 /* d */);
-    const keys = Object.keys(value);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
+    // for-in, not Object.keys: no key array per dictionary. Replies are plain data (object
+    // literals, null-prototype dictionaries, class instances whose methods are not enumerable),
+    // so for-in sees exactly their own keys, in the same order
+    for (const key in value) {
       const item = value[key];
       if (item === undefined || item === null) continue;
       out.utf8String(key);
