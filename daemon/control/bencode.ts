@@ -18,6 +18,16 @@ export class BencodeError extends Error {
 
 const MAX_DEPTH = 64;
 
+/**
+ * Decoded dictionaries: objects whose prototype is an empty null-prototype object. Like
+ * `Object.create(null)` no key is special (`__proto__`, `constructor` are plain keys), but they
+ * start with fast properties: every message repeats the same few keys in the same order, so
+ * they share hidden classes, and adding a key and for-in over them are much cheaper than on
+ * `Object.create(null)`'s hash-table objects.
+ */
+const Dict = function Dict(this: object) {} as unknown as new () => object;
+Dict.prototype = Object.create(null) as object;
+
 export function bencodeDecode(input: Buffer): BencodeValue {
   const decoder = new Decoder(input);
   const value = decoder.value(0);
@@ -50,7 +60,7 @@ class Decoder {
     }
     if (c === 0x64 /* d */) {
       this.pos++;
-      const dict: BencodeDict = Object.create(null) as BencodeDict;
+      const dict = new Dict() as BencodeDict;
       while (this.peek() !== 0x65) {
         const key = this.key();
         dict[key] = this.value(depth + 1);
@@ -135,8 +145,7 @@ class Decoder {
 
 /**
  * Encodes into one scratch buffer shared by every call (encoding is synchronous), then copies
- * the result out once at its exact size: no Buffer per token, and the returned Buffer owns its
- * memory (a small reply does not pin an 8 KiB pool slab while it sits in the cookie cache).
+ * the result out once at its exact size (Writer.result): no Buffer per token.
  * `prefix` (latin1, e.g. the ng cookie and its space) is written before the value, so a reply
  * message is built without a second copy.
  */
@@ -145,9 +154,7 @@ export function bencodeEncode(value: Encodable, prefix = ''): Buffer {
   w.pos = 0;
   if (prefix) w.latin1(prefix);
   encodeInto(value, w, 0);
-  const out = Buffer.allocUnsafeSlow(w.pos);
-  w.buf.copy(out, 0, 0, w.pos);
-  return out;
+  return w.result();
 }
 
 /**
@@ -178,9 +185,7 @@ export function bencodeEncodeWith(body: { [key: string]: Encodable | undefined }
     encodeInto(value, w, 1);
   }
   w.byte(0x65 /* e */);
-  const out = Buffer.allocUnsafeSlow(w.pos);
-  w.buf.copy(out, 0, 0, w.pos);
-  return out;
+  return w.result();
 }
 
 class Writer {
@@ -194,6 +199,17 @@ class Writer {
     const next = Buffer.allocUnsafeSlow(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+
+  /**
+   * The bytes written, copied out at their exact size. A reply lives only until it is sent (the
+   * cookie cache keeps its own copy in its slabs), so small ones come from Node's buffer pool:
+   * no ArrayBuffer and backing store per reply.
+   */
+  result(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
   }
 
   byte(c: number): void {
