@@ -119,7 +119,11 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
  */
 export function renderSdp(receiver: Monologue, session: SdpSession, medias: readonly MediaOutput[], flags: NgFlags): string {
   // legacy OSRTP twins (osrtp-legacy.ts) are written next to the line they pair with
-  const out = medias.flatMap((m) => withLegacyTwin(outputMedia(m, flags), m.relay.legacyOsrtp, m.offerLegacy === true));
+  const out: SdpOutputMedia[] = [];
+  for (const m of medias) {
+    const lines = withLegacyTwin(outputMedia(m, flags), m.relay.legacyOsrtp, m.offerLegacy === true);
+    for (let i = 0; i < lines.length; i++) out.push(lines[i] as SdpOutputMedia);
+  }
   // the relay's (advertised) address on the receiver's side, even when c= carries a hold
   // address or a media-address
   const local = receiver.medias.find((m) => m.ports)?.ports?.local;
