@@ -44,8 +44,7 @@ export function rebuildSinks(call: Call): void {
         decideRtpSink(rtp, media, dst, f, call.ctx.config.comfortNoise);
         adoptCodecHandlers(call, rtp);
         adopt(call, rtp.output, 'TransportHandler');
-        // concat, not push: a list grown by push keeps room for 17 sinks (most streams have 1)
-        media.rtp.rtpSinks = media.rtp.rtpSinks.concat(rtp);
+        media.rtp.rtpSinks = appended(media.rtp.rtpSinks, rtp);
         const rtcpTarget = dst.rtcpTarget();
         addRtcpSink(call, media.rtp, newSink(call, rtcpTarget), dst, f);
         addRtcpSink(call, media.rtcp, newSink(call, rtcpTarget), dst, f);
@@ -76,7 +75,15 @@ function subscriberMedia(medias: readonly CallMedia[], media: CallMedia): CallMe
 function addRtcpSink(call: Call, stream: PacketStream, sink: SinkHandler, dst: CallMedia, f: HandlerFactories): void {
   decideRtcpSink(sink, dst, f);
   adopt(call, sink.output, 'TransportHandler');
-  stream.rtcpSinks = stream.rtcpSinks.concat(sink);
+  stream.rtcpSinks = appended(stream.rtcpSinks, sink);
+}
+
+/**
+ * `list` with `sink` added, at its exact size: not push (a list grown by push keeps room for 17
+ * sinks, most streams have 1), and a literal for the first (concat's generic path costs more).
+ */
+function appended(list: SinkHandler[], sink: SinkHandler): SinkHandler[] {
+  return list.length === 0 ? [sink] : list.concat(sink);
 }
 
 /** `generate RTCP`: starts the call's report generator (once). Sink rebuilds apply it to the streams. */

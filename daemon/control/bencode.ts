@@ -302,15 +302,16 @@ function encodeInto(value: Encodable, out: Writer, depth: number): void {
     out.byte(0x3a);
   } else if (typeof value === 'string') {
     out.utf8String(value);
-  } else if (Buffer.isBuffer(value)) {
-    out.bytes(value);
-  } else if (typeof value === 'bigint') {
-    out.latin1(`i${value}e`);
   } else if (typeof value === 'number') {
+    // the typeof checks first: Buffer.isBuffer is an instanceof walk, and numbers are common
     // NaN/Infinity would produce bytes no decoder accepts: fail here, where the caller can fall back
     const n = Math.trunc(value);
     if (!Number.isSafeInteger(n)) throw new BencodeError(`cannot encode ${value} as an integer`, 0);
     out.integer(n === 0 ? 0 : n); // -0 is written as 0
+  } else if (Buffer.isBuffer(value)) {
+    out.bytes(value);
+  } else if (typeof value === 'bigint') {
+    out.latin1(`i${value}e`);
   } else if (typeof value === 'boolean') {
     out.integer(value ? 1 : 0);
   } else if (Array.isArray(value)) {
