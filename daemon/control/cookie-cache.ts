@@ -15,19 +15,6 @@ const DELTA_MIN = 64;
 const SLAB_BYTES = 64 * 1024;
 /** Numbers kept per entry in `Generation.meta`. */
 const META = 4;
-/**
- * Bits of a generation's cookie filter: 2^19 (64 KiB), ~9 % false positives at the 50,000
- * entries a generation holds at most by default.
- */
-const FILTER_BITS = 19;
-const FILTER_MASK = (1 << FILTER_BITS) - 1;
-
-/** FNV-1a over the cookie's UTF-16 code units, folded to FILTER_BITS bits. */
-export function cookieHash(cookie: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < cookie.length; i++) h = Math.imul(h ^ cookie.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> FILTER_BITS)) & FILTER_MASK;
-}
 
 /**
  * One generation of replies, stored compactly: the bytes of all entries are packed into 64 KiB
@@ -40,12 +27,6 @@ export function cookieHash(cookie: string): number {
 class Generation {
   /** cookie → entry number */
   readonly index = new Map<string, number>();
-  /**
-   * One bit per cookie hash of the entries stored: nearly every command's cookie is new, and a
-   * miss answered here spares a lookup in a map of up to 50,000 entries (cache misses that cost
-   * more than the hash).
-   */
-  private readonly filter = new Int32Array(1 << (FILTER_BITS - 5));
   /** per entry: slab, offset, stored length, reply length; the size class is negative for a whole reply */
   private readonly meta: number[] = [];
   private readonly classes: number[] = [];
@@ -58,12 +39,7 @@ class Generation {
     return this.index.size;
   }
 
-  private mayHold(hash: number): boolean {
-    return ((this.filter[hash >>> 5] as number) & (1 << (hash & 31))) !== 0;
-  }
-
-  get(cookie: string, hash: number): Buffer | undefined {
-    if (!this.mayHold(hash)) return undefined;
+  get(cookie: string): Buffer | undefined {
     const e = this.index.get(cookie);
     if (e === undefined) return undefined;
     const m = this.meta;
@@ -78,9 +54,8 @@ class Generation {
   }
 
   /** Stores `reply` for `cookie`; returns the bytes it takes (the caller's accounting). */
-  set(cookie: string, reply: Buffer, hash: number): number {
-    const previous = this.mayHold(hash) ? this.index.get(cookie) : undefined;
-    this.filter[hash >>> 5] = (this.filter[hash >>> 5] as number) | (1 << (hash & 31));
+  set(cookie: string, reply: Buffer): number {
+    const previous = this.index.get(cookie);
     if (previous !== undefined) this.bytes -= cookie.length + (this.meta[previous * META + 2] as number);
     let data = reply;
     let cls = -1;
@@ -150,8 +125,7 @@ export class CookieCache {
 
   /** The cached reply, the pending one, or null (then the caller executes and calls `run`). */
   lookup(cookie: string): Buffer | Promise<Buffer> | null {
-    const hash = cookieHash(cookie);
-    return this.current.get(cookie, hash) ?? this.old.get(cookie, hash) ?? this.inProgress.get(cookie) ?? null;
+    return this.current.get(cookie) ?? this.old.get(cookie) ?? this.inProgress.get(cookie) ?? null;
   }
 
   /** Executes `fn` for `cookie`, marking it in progress, and caches whatever reply it produced. */
@@ -174,7 +148,7 @@ export class CookieCache {
     const size = cookie.length + reply.length;
     const halfEntries = Math.max(1, Math.floor(this.maxEntries / 2));
     if (this.current.size >= halfEntries || this.current.bytes + size > this.maxBytes / 2) this.rotate();
-    this.current.set(cookie, reply, cookieHash(cookie));
+    this.current.set(cookie, reply);
   }
 
   rotate(): void {
