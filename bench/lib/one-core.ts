@@ -6,7 +6,8 @@
  * only a benchmark reference, never a dependency; without it the reference rows are skipped with
  * a message. Both daemons listen on loopback only, with the benchmarks' port range, and are
  * stopped by the PID this process started. `--baseline=DIR` adds another build (DIR/dist) as a
- * column, so before/after figures come from the same run.
+ * column, so before/after figures come from the same run; `--no-reference` leaves rtpengine out
+ * (alternating rounds of our two builds only).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -291,7 +292,6 @@ export function kinds(withFastPath: boolean): TargetKind[] {
   const k: TargetKind[] = ['ts'];
   if (baselineDir) k.push('ts-baseline');
   if (withFastPath) k.push('ts-fast');
-  // --no-reference: only our builds (alternating pairs against --baseline without rtpengine's rounds)
   if (process.argv.includes('--no-reference')) return k;
   if (referenceBinary()) k.push('rtpengine');
   else console.log(REFERENCE_MISSING);
