@@ -6,7 +6,8 @@
  * only a benchmark reference, never a dependency; without it the reference rows are skipped with
  * a message. Both daemons listen on loopback only, with the benchmarks' port range, and are
  * stopped by the PID this process started. `--baseline=DIR` adds another build (DIR/dist) as a
- * column, so before/after figures come from the same run.
+ * column, so before/after figures come from the same run; `--no-reference` leaves rtpengine out
+ * (alternating rounds of our two builds only).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -306,6 +307,7 @@ export function kinds(withFastPath: boolean): TargetKind[] {
   if (baselineDir) k.push('ts-baseline');
   if (withFastPath) k.push('ts-fast');
   if (hasFlag('floor')) k.push('io-floor');
+  if (hasFlag('no-reference')) return k;
   if (referenceBinary()) k.push('rtpengine');
   else console.log(REFERENCE_MISSING);
   return k;
