@@ -40,14 +40,11 @@ function openPair(family: 4 | 6, into: Sock[]): void {
   for (let tries = 0; tries < (max - min) / 2; tries++) {
     const port = nextPort[family];
     nextPort[family] = port + 2 > max - 1 ? min : port + 2;
-    let rtp: Sock | undefined;
     try {
-      const opened = engine.openSocket(address, port, family, ignore);
-      rtp = opened;
-      into.push(opened, engine.openSocket(address, port + 1, family, ignore));
+      into.push(...engine.openPair(address, port, family, ignore, ignore)); // as the daemon's openPair
       return;
     } catch {
-      if (rtp) engine.closeSocket(rtp);
+      // taken: the next pair (a failed pair leaves neither port open)
     }
   }
   throw new NgCommandError('NO_PORTS');
