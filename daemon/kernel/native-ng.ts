@@ -1,0 +1,150 @@
+/**
+ * The ng UDP listener on the addon's socket (kernel/src/ngio.cc), used whenever the addon is
+ * loaded for media: commands arrive in recvmmsg batches, one JS call per batch; replies are
+ * queued in a send buffer and leave together with sendmmsg.
+ *
+ * When to flush: `handleMessage` is async, so a batch's replies come in microtasks after the
+ * batch's call. The addon runs those (MakeCallback drains the microtask queue) and then calls
+ * once more with count 0: the replies of every command that did not have to wait are queued by
+ * then and leave together. A command that waits (for a call's lock, a file) replies in a later
+ * turn of the event loop; outside a batch a reply is sent at once, as Node's dgram would, so no
+ * reply ever stays queued and replies keep their order with the other transports' (a CLI
+ * `terminate` answered after the offer it waited for). A reply the buffer cannot carry is sent on
+ * its own, after what is queued.
+ */
+import type { AddressFamily, Endpoint } from '../net/endpoint.js';
+import type { DatagramHandler, DatagramListener, DatagramListenerFactory } from '../net/datagram-listener.js';
+import { loadAddon } from './native-fast-path.js';
+import { POLL_META_WORDS, SendBatcher, SourceAddresses } from './native-io.js';
+
+interface RawNgSocket {
+  localPort(): number;
+  sendBatch(buf: Uint8Array, bytes: number, count: number): number;
+  send(data: Uint8Array, port: number, address: string): boolean;
+  close(): void;
+}
+
+type RawNgSocketClass = new (
+  address: string,
+  port: number,
+  family: number,
+  dispatch: (data: Buffer | undefined, count: number) => void,
+  meta: Uint32Array,
+) => RawNgSocket;
+
+/** Bytes of replies queued per turn at most: a few hundred typical replies (a fuller buffer is flushed early). */
+const REPLY_CAPACITY = 256 * 1024;
+
+class NativeNgListener implements DatagramListener {
+  private readonly raw: RawNgSocket;
+  private readonly meta: Uint32Array;
+  private readonly metaBytes: Uint8Array;
+  private readonly batcher: SendBatcher;
+  private readonly sources = new SourceAddresses();
+  /** The last sender (SourceAddresses hands the same Endpoint out again while it repeats). */
+  lastFrom: Endpoint | null = null;
+  /** Between a batch's first round and its end call: replies are queued. */
+  private collecting = false;
+  private closed = false;
+  /** Replies that could not be sent (full send buffer, ICMP error): what a failed dgram send would log. */
+  sendFailures = 0;
+
+  constructor(
+    cls: RawNgSocketClass,
+    batch: number,
+    address: string,
+    port: number,
+    readonly family: AddressFamily,
+    private readonly onDatagram: DatagramHandler,
+  ) {
+    this.meta = new Uint32Array(batch * POLL_META_WORDS);
+    this.metaBytes = new Uint8Array(this.meta.buffer);
+    this.raw = new cls(address, port, family, this.dispatch, this.meta);
+    const raw = this.raw;
+    this.batcher = new SendBatcher((buf, bytes, count) => raw.sendBatch(buf, bytes, count), REPLY_CAPACITY);
+    this.batcher.onSendErrors = (n) => (this.sendFailures += n);
+  }
+
+  /**
+   * One call per recvmmsg round (the datagrams share `data`, each handler gets its own view),
+   * then one with count 0 when the readable event is done: the batch's queued replies leave.
+   */
+  private readonly dispatch = (data: Buffer | undefined, count: number): void => {
+    if (count === 0 || data === undefined) {
+      if (this.collecting) {
+        this.collecting = false;
+        this.batcher.end();
+      }
+      return;
+    }
+    if (this.closed) return;
+    if (!this.collecting) {
+      this.collecting = true;
+      this.batcher.begin();
+    }
+    const meta = this.meta;
+    let firstError: unknown;
+    let failed = false;
+    for (let i = 0; i < count && !this.closed; i++) {
+      const k = i * POLL_META_WORDS;
+      const off = meta[k + 1]!;
+      const pf = meta[k + 3]!;
+      const from = this.sources.endpoint(this, pf >>> 16 === 6 ? 6 : 4, meta, this.metaBytes, k + 4, pf & 0xffff);
+      try {
+        this.onDatagram(data.subarray(off, off + meta[k + 2]!), from, this);
+      } catch (err) {
+        // one faulty handler starves no other command; the error still surfaces (as from a dgram listener)
+        if (!failed) {
+          failed = true;
+          firstError = err;
+        }
+      }
+    }
+    if (failed) {
+      process.nextTick(() => {
+        throw firstError;
+      });
+    }
+  };
+
+  send(data: Buffer, to: Endpoint): boolean {
+    if (this.closed) return false;
+    // queued while a batch is being handled; at once otherwise (queue() refuses outside a batch)
+    if (this.batcher.queue(0, to.family, data, to.port, to.address)) return true;
+    this.batcher.flush(); // what is queued goes first
+    const sent = this.raw.send(data, to.port, to.address);
+    if (!sent) this.sendFailures++;
+    return sent;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.collecting) {
+      this.collecting = false;
+      this.batcher.end(); // replies already queued leave before the socket closes
+    }
+    this.closed = true;
+    this.raw.close();
+  }
+}
+
+/**
+ * The addon's ng listener sockets, or null when the addon (or a build of it with NgSocket)
+ * cannot be loaded: the caller keeps Node's dgram then.
+ */
+export function nativeNgListeners(): DatagramListenerFactory | null {
+  const addon = loadAddon();
+  if ('unavailable' in addon || typeof addon.NgSocket !== 'function' || !addon.NG_BATCH) return null;
+  const cls = addon.NgSocket as RawNgSocketClass;
+  const batch = addon.NG_BATCH;
+  return {
+    kind: 'native',
+    listen(address: string, port: number, onDatagram: DatagramHandler): Promise<DatagramListener> {
+      try {
+        return Promise.resolve(new NativeNgListener(cls, batch, address, port, address.includes(':') ? 6 : 4, onDatagram));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+  };
+}
