@@ -1,17 +1,18 @@
 /**
  * The ng UDP listener on the addon's socket (kernel/src/ngio.cc), used whenever the addon is
- * loaded for media: commands arrive in recvmmsg batches, one JS call per batch; replies are
+ * loaded for media: commands arrive in recvmmsg rounds, one JS call per round; replies are
  * queued in a send buffer and leave together with sendmmsg.
  *
- * When to flush: `handleMessage` is async, so a batch's replies come in microtasks after the
- * batch's call. The addon runs those (MakeCallback drains the microtask queue) and then calls
+ * When to flush: `handleMessage` is async, so a round's replies come in microtasks after the
+ * round's call. The addon runs those (MakeCallback drains the microtask queue) and then calls
  * once more with count 0: the replies of every command that did not have to wait are queued by
  * then and leave together. A command that waits (for a call's lock, a file) replies in a later
- * turn of the event loop; outside a batch a reply is sent at once, as Node's dgram would, so no
+ * turn of the event loop; outside a round a reply is sent at once, as Node's dgram would, so no
  * reply ever stays queued and replies keep their order with the other transports' (a CLI
  * `terminate` answered after the offer it waited for). A reply the buffer cannot carry is sent on
  * its own, after what is queued.
  */
+import { log } from '../log/logger.js';
 import type { AddressFamily, Endpoint } from '../net/endpoint.js';
 import type { DatagramHandler, DatagramListener, DatagramListenerFactory } from '../net/datagram-listener.js';
 import { loadAddon } from './native-fast-path.js';
@@ -32,8 +33,16 @@ type RawNgSocketClass = new (
   meta: Uint32Array,
 ) => RawNgSocket;
 
-/** Bytes of replies queued per turn at most: a few hundred typical replies (a fuller buffer is flushed early). */
-const REPLY_CAPACITY = 256 * 1024;
+/**
+ * Commands per JS call: the round's replies leave when its commands are done (a command's
+ * awaits interleave with the others' in the microtask queue, so they finish together). Bigger
+ * rounds save calls and syscalls but hold the first replies back and leave the proxy idle
+ * meanwhile: measured with the one-core benches (docs/benchmarks.md, "Fourth round").
+ */
+const ROUND = 16;
+
+/** Bytes of replies queued per round at most: a few hundred typical replies (a fuller buffer is flushed early). */
+const REPLY_CAPACITY = 128 * 1024;
 
 class NativeNgListener implements DatagramListener {
   private readonly raw: RawNgSocket;
@@ -43,31 +52,29 @@ class NativeNgListener implements DatagramListener {
   private readonly sources = new SourceAddresses();
   /** The last sender (SourceAddresses hands the same Endpoint out again while it repeats). */
   lastFrom: Endpoint | null = null;
-  /** Between a batch's first round and its end call: replies are queued. */
+  /** Between a round's call and its end call: replies are queued. */
   private collecting = false;
   private closed = false;
-  /** Replies that could not be sent (full send buffer, ICMP error): what a failed dgram send would log. */
-  sendFailures = 0;
 
   constructor(
     cls: RawNgSocketClass,
-    batch: number,
     address: string,
     port: number,
     readonly family: AddressFamily,
     private readonly onDatagram: DatagramHandler,
   ) {
-    this.meta = new Uint32Array(batch * POLL_META_WORDS);
+    this.meta = new Uint32Array(ROUND * POLL_META_WORDS);
     this.metaBytes = new Uint8Array(this.meta.buffer);
     this.raw = new cls(address, port, family, this.dispatch, this.meta);
     const raw = this.raw;
     this.batcher = new SendBatcher((buf, bytes, count) => raw.sendBatch(buf, bytes, count), REPLY_CAPACITY);
-    this.batcher.onSendErrors = (n) => (this.sendFailures += n);
+    // what a dgram listener's 'error' event would log
+    this.batcher.onSendErrors = (n) => log().warn({ replies: n }, 'ng replies not sent (full send buffer or an ICMP error)');
   }
 
   /**
    * One call per recvmmsg round (the datagrams share `data`, each handler gets its own view),
-   * then one with count 0 when the readable event is done: the batch's queued replies leave.
+   * then one with count 0 once the round's microtasks have run: its queued replies leave.
    */
   private readonly dispatch = (data: Buffer | undefined, count: number): void => {
     if (count === 0 || data === undefined) {
@@ -109,12 +116,10 @@ class NativeNgListener implements DatagramListener {
 
   send(data: Buffer, to: Endpoint): boolean {
     if (this.closed) return false;
-    // queued while a batch is being handled; at once otherwise (queue() refuses outside a batch)
+    // queued while a round is being handled; at once otherwise (queue() refuses outside one)
     if (this.batcher.queue(0, to.family, data, to.port, to.address)) return true;
     this.batcher.flush(); // what is queued goes first
-    const sent = this.raw.send(data, to.port, to.address);
-    if (!sent) this.sendFailures++;
-    return sent;
+    return this.raw.send(data, to.port, to.address);
   }
 
   close(): void {
@@ -134,14 +139,13 @@ class NativeNgListener implements DatagramListener {
  */
 export function nativeNgListeners(): DatagramListenerFactory | null {
   const addon = loadAddon();
-  if ('unavailable' in addon || typeof addon.NgSocket !== 'function' || !addon.NG_BATCH) return null;
+  if ('unavailable' in addon || typeof addon.NgSocket !== 'function' || (addon.NG_BATCH ?? 0) < ROUND) return null;
   const cls = addon.NgSocket as RawNgSocketClass;
-  const batch = addon.NG_BATCH;
   return {
     kind: 'native',
     listen(address: string, port: number, onDatagram: DatagramHandler): Promise<DatagramListener> {
       try {
-        return Promise.resolve(new NativeNgListener(cls, batch, address, port, address.includes(':') ? 6 : 4, onDatagram));
+        return Promise.resolve(new NativeNgListener(cls, address, port, address.includes(':') ? 6 : 4, onDatagram));
       } catch (err) {
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }

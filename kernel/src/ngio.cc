@@ -3,17 +3,18 @@
 //
 // Node's dgram costs one libuv read, one Buffer and one 'message' emit per command, and one
 // sendmsg() per reply. Here libuv watches the socket (uv_poll); when it is readable, recvmmsg
-// takes up to NG_BATCH commands at once into one Buffer and JS is called once for all of them.
-// After the last round JS is called once more (count 0): the microtasks of the rounds have run
-// by then, so the replies of every command that did not wait are queued, and they come back in
-// one call and leave with sendmmsg() (daemon/kernel/native-ng.ts). ng commands carry SDP and may be as large as a UDP datagram, so every receive
+// takes a round of commands (up to the round size JS chose) into one Buffer and JS is called
+// once for all of them.
+// After each round JS is called once more (count 0): the round's microtasks have run by then,
+// so the replies of every command that did not wait are queued, and they come back in one call
+// and leave with sendmmsg() (daemon/kernel/native-ng.ts). ng commands carry SDP and may be as large as a UDP datagram, so every receive
 // slot holds a whole one (the slots are allocated once and the kernel only touches what it
 // writes). Independent of the forwarding engine: it works alike with and without threads.
 //
 // JS API:
 //   new NgSocket(address, port, family, dispatch(buf: Buffer, count), meta: Uint32Array)
 //     binds and starts reading; throws an Error with .code / .errno / .syscall when it cannot.
-//     dispatch(undefined, 0) ends each readable event that delivered datagrams.
+//     dispatch(undefined, 0) ends each round.
 //     meta: META_WORDS words per datagram of a round: 0, offset in buf, length,
 //     port | family << 16, then the 16 source address bytes (network order; IPv4 in the first 4)
 //   .localPort() -> the bound port
@@ -32,6 +33,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,12 +44,12 @@ namespace {
 
 constexpr size_t META_WORDS = 8;  // as jsio.h: the JS side reads both with one helper
 constexpr size_t RECORD_HEADER = 28;
-// Commands per recvmmsg round; a busy proxy keeps a few dozen in flight.
+// Commands per recvmmsg round at most (JS picks the round size, up to this).
 constexpr unsigned NG_BATCH = 32;
 // One whole UDP datagram per slot (an ng command with SDP may be tens of KB).
 constexpr size_t NG_SLOT = 65536;
 // Rounds per readable event before libuv gets its turn back (level-triggered: it calls again).
-constexpr int ROUNDS = 4;
+constexpr int ROUNDS = 8;
 
 Napi::Error sysError(Napi::Env env, int err, const char* syscall, const std::string& where) {
   const char* code = uv_err_name(-err);
@@ -98,7 +100,9 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
     int family = info[2].As<Napi::Number>().Int32Value();
     Napi::Uint32Array meta = info[4].As<Napi::Uint32Array>();
     if (port > 65535 || (family != 4 && family != 6)) throw Napi::RangeError::New(env, "NgSocket: bad port or family");
-    if (meta.ElementLength() < NG_BATCH * META_WORDS) throw Napi::RangeError::New(env, "NgSocket: meta too short");
+    // the round size is JS's choice (how many commands per call), up to NG_BATCH
+    round_ = (unsigned)std::min<size_t>(NG_BATCH, meta.ElementLength() / META_WORDS);
+    if (round_ == 0) throw Napi::RangeError::New(env, "NgSocket: meta too short");
     af_ = family == 6 ? AF_INET6 : AF_INET;
     std::string where = (family == 6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 
@@ -180,9 +184,9 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
 
   void allocate() {
     // uninitialised: pages become resident only where the kernel writes datagrams
-    slots_.reset(new uint8_t[(size_t)NG_BATCH * NG_SLOT]);
+    slots_.reset(new uint8_t[(size_t)round_ * NG_SLOT]);
     memset(msgs_, 0, sizeof msgs_);
-    for (unsigned i = 0; i < NG_BATCH; i++) {
+    for (unsigned i = 0; i < round_; i++) {
       iov_[i].iov_base = slots_.get() + (size_t)i * NG_SLOT;
       iov_[i].iov_len = NG_SLOT;
       msgs_[i].msg_hdr.msg_name = &from_[i];
@@ -196,9 +200,8 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     if (!slots_) allocate();
-    bool dispatched = false;
     for (int round = 0; round < ROUNDS && fd_ >= 0; round++) {
-      int r = recvmmsg(fd_, msgs_, NG_BATCH, MSG_DONTWAIT, nullptr);
+      int r = recvmmsg(fd_, msgs_, round_, MSG_DONTWAIT, nullptr);
       if (r <= 0) break;  // EAGAIN; other errors (ICMP reports) are left for the next event
       size_t total = 0;
       for (int i = 0; i < r; i++)
@@ -228,13 +231,13 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
         memcpy(out + off, iov_[i].iov_base, len);
         off += len;
       }
-      dispatched = true;
-      if (!call(env, buf, r)) break;
-      if ((unsigned)r < NG_BATCH) break;
+      bool ok = call(env, buf, r);
+      // The end of the round: MakeCallback has run its microtasks, so the replies of the
+      // commands that finished without waiting are queued; JS sends them together now, and the
+      // proxy works on them while the next round is handled here.
+      if (fd_ >= 0) ok = call(env, env.Undefined(), 0) && ok;
+      if (!ok || (unsigned)r < round_) break;
     }
-    // The end of the batch: MakeCallback has run the microtasks of every round by now, so the
-    // replies of the commands that finished without waiting are queued; JS sends them together.
-    if (dispatched && fd_ >= 0) call(env, env.Undefined(), 0);
   }
 
   bool call(Napi::Env env, Napi::Value buf, int count) {
@@ -333,6 +336,7 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
   int af_ = AF_INET;
   int fd_ = -1;
   uint16_t port_ = 0;
+  unsigned round_ = NG_BATCH;
   uv_poll_t* handle_ = nullptr;
   Napi::FunctionReference dispatch_;
   Napi::Reference<Napi::Uint32Array> metaRef_;
