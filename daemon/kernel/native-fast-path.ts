@@ -166,6 +166,7 @@ export interface RawAddon {
   /** The ng listener's socket (kernel/src/ngio.cc, used by native-ng.ts); absent from older builds. */
   NgSocket?: unknown;
   NG_BATCH?: number;
+  NG_SLOT?: number;
 }
 
 // ------------------------------------------------------------------------------------------

@@ -29,8 +29,9 @@ type RawNgSocketClass = new (
   address: string,
   port: number,
   family: number,
-  dispatch: (data: Buffer | undefined, count: number) => void,
+  dispatch: (count: number) => void,
   meta: Uint32Array,
+  slots: Uint8Array,
 ) => RawNgSocket;
 
 /**
@@ -48,6 +49,8 @@ class NativeNgListener implements DatagramListener {
   private readonly raw: RawNgSocket;
   private readonly meta: Uint32Array;
   private readonly metaBytes: Uint8Array;
+  /** Where the addon's recvmmsg writes a round's commands, one slot each (the addon's NG_SLOT bytes). */
+  private readonly slots: Buffer;
   private readonly batcher: SendBatcher;
   private readonly sources = new SourceAddresses();
   /** The last sender (SourceAddresses hands the same Endpoint out again while it repeats). */
@@ -58,6 +61,7 @@ class NativeNgListener implements DatagramListener {
 
   constructor(
     cls: RawNgSocketClass,
+    slotBytes: number,
     address: string,
     port: number,
     readonly family: AddressFamily,
@@ -65,7 +69,8 @@ class NativeNgListener implements DatagramListener {
   ) {
     this.meta = new Uint32Array(ROUND * POLL_META_WORDS);
     this.metaBytes = new Uint8Array(this.meta.buffer);
-    this.raw = new cls(address, port, family, this.dispatch, this.meta);
+    this.slots = Buffer.alloc(ROUND * slotBytes);
+    this.raw = new cls(address, port, family, this.dispatch, this.meta, this.slots);
     const raw = this.raw;
     this.batcher = new SendBatcher((buf, bytes, count) => raw.sendBatch(buf, bytes, count), REPLY_CAPACITY);
     // what a dgram listener's 'error' event would log
@@ -73,11 +78,12 @@ class NativeNgListener implements DatagramListener {
   }
 
   /**
-   * One call per recvmmsg round (the datagrams share `data`, each handler gets its own view),
-   * then one with count 0 once the round's microtasks have run: its queued replies leave.
+   * One call per recvmmsg round, then one with count 0 once the round's microtasks have run:
+   * its queued replies leave. Each command is copied out of its slot (the next round reuses
+   * the slots; a handler may keep a view of its message, e.g. a `play media` blob).
    */
-  private readonly dispatch = (data: Buffer | undefined, count: number): void => {
-    if (count === 0 || data === undefined) {
+  private readonly dispatch = (count: number): void => {
+    if (count === 0) {
       if (this.collecting) {
         this.collecting = false;
         this.batcher.end();
@@ -98,7 +104,10 @@ class NativeNgListener implements DatagramListener {
       const pf = meta[k + 3]!;
       const from = this.sources.endpoint(this, pf >>> 16 === 6 ? 6 : 4, meta, this.metaBytes, k + 4, pf & 0xffff);
       try {
-        this.onDatagram(data.subarray(off, off + meta[k + 2]!), from, this);
+        const len = meta[k + 2]!;
+        const msg = Buffer.allocUnsafe(len);
+        this.slots.copy(msg, 0, off, off + len);
+        this.onDatagram(msg, from, this);
       } catch (err) {
         // one faulty handler starves no other command; the error still surfaces (as from a dgram listener)
         if (!failed) {
@@ -141,11 +150,13 @@ export function nativeNgListeners(): DatagramListenerFactory | null {
   const addon = loadAddon();
   if ('unavailable' in addon || typeof addon.NgSocket !== 'function' || (addon.NG_BATCH ?? 0) < ROUND) return null;
   const cls = addon.NgSocket as RawNgSocketClass;
+  const slotBytes = addon.NG_SLOT ?? 0;
+  if (slotBytes < 65536) return null;
   return {
     kind: 'native',
     listen(address: string, port: number, onDatagram: DatagramHandler): Promise<DatagramListener> {
       try {
-        return Promise.resolve(new NativeNgListener(cls, address, port, address.includes(':') ? 6 : 4, onDatagram));
+        return Promise.resolve(new NativeNgListener(cls, slotBytes, address, port, address.includes(':') ? 6 : 4, onDatagram));
       } catch (err) {
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }

@@ -3,25 +3,27 @@
 //
 // Node's dgram costs one libuv read, one Buffer and one 'message' emit per command, and one
 // sendmsg() per reply. Here libuv watches the socket (uv_poll); when it is readable, recvmmsg
-// takes a round of commands (up to the round size JS chose) into one Buffer and JS is called
-// once for all of them.
-// After each round JS is called once more (count 0): the round's microtasks have run by then,
-// so the replies of every command that did not wait are queued, and they come back in one call
-// and leave with sendmmsg() (daemon/kernel/native-ng.ts). ng commands carry SDP and may be as large as a UDP datagram, so every receive
-// slot holds a whole one (the slots are allocated once and the kernel only touches what it
-// writes). Independent of the forwarding engine: it works alike with and without threads.
+// takes a round of commands (up to the round size JS chose) straight into slots of a buffer JS
+// owns, and JS is called once for all of them; it copies each command out of its slot before
+// the next round overwrites it. ng commands carry SDP and may be as large as a UDP datagram, so
+// every slot holds a whole one (the kernel only touches the pages it writes). After each round
+// JS is called once more (count 0): the round's microtasks have run by then, so the replies of
+// every command that did not wait are queued, and they come back in one call and leave with
+// sendmmsg() (daemon/kernel/native-ng.ts). Independent of the forwarding engine: it works alike
+// with and without threads.
 //
 // JS API:
-//   new NgSocket(address, port, family, dispatch(buf: Buffer, count), meta: Uint32Array)
+//   new NgSocket(address, port, family, dispatch(count), meta: Uint32Array, slots: Uint8Array)
 //     binds and starts reading; throws an Error with .code / .errno / .syscall when it cannot.
-//     dispatch(undefined, 0) ends each round.
-//     meta: META_WORDS words per datagram of a round: 0, offset in buf, length,
-//     port | family << 16, then the 16 source address bytes (network order; IPv4 in the first 4)
+//     The round size is meta's length / META_WORDS (at most NG_BATCH); slots: NG_SLOT bytes
+//     per datagram of a round. meta: META_WORDS words per datagram: 0, offset in slots,
+//     length, port | family << 16, then the 16 source address bytes (network order; IPv4 in
+//     the first 4). dispatch(0) ends each round.
 //   .localPort() -> the bound port
 //   .sendBatch(buf: Uint8Array, bytes, count) -> datagrams sent (records as in jsio.cc; the
 //     socket id word is ignored: every record leaves through this socket)
-//   .send(data: Uint8Array, port, address, family) -> boolean (one sendto: a reply the batch
-//     cannot carry)
+//   .send(data: Uint8Array, port, address) -> boolean (one sendto: a reply the batch cannot
+//     carry)
 //   .close()   idempotent; the poll handle is closed, then the fd
 #include "ngio.h"
 
@@ -92,9 +94,9 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
 
   NgSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NgSocket>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() ||
-        !info[3].IsFunction() || !info[4].IsTypedArray())
-      throw Napi::TypeError::New(env, "NgSocket(address, port, family, dispatch, meta)");
+    if (info.Length() < 6 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber() ||
+        !info[3].IsFunction() || !info[4].IsTypedArray() || !info[5].IsTypedArray())
+      throw Napi::TypeError::New(env, "NgSocket(address, port, family, dispatch, meta, slots)");
     std::string address = info[0].As<Napi::String>().Utf8Value();
     uint32_t port = info[1].As<Napi::Number>().Uint32Value();
     int family = info[2].As<Napi::Number>().Int32Value();
@@ -103,6 +105,8 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
     // the round size is JS's choice (how many commands per call), up to NG_BATCH
     round_ = (unsigned)std::min<size_t>(NG_BATCH, meta.ElementLength() / META_WORDS);
     if (round_ == 0) throw Napi::RangeError::New(env, "NgSocket: meta too short");
+    Napi::Uint8Array slots = info[5].As<Napi::Uint8Array>();
+    if (slots.ByteLength() < (size_t)round_ * NG_SLOT) throw Napi::RangeError::New(env, "NgSocket: slots too short");
     af_ = family == 6 ? AF_INET6 : AF_INET;
     std::string where = (family == 6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 
@@ -145,6 +149,16 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
     dispatch_ = Napi::Persistent(info[3].As<Napi::Function>());
     metaRef_ = Napi::Persistent(meta);
     meta_ = meta.Data();
+    slotsRef_ = Napi::Persistent(slots);
+    memset(msgs_, 0, sizeof msgs_);
+    for (unsigned i = 0; i < round_; i++) {
+      iov_[i].iov_base = slots.Data() + (size_t)i * NG_SLOT;
+      iov_[i].iov_len = NG_SLOT;
+      msgs_[i].msg_hdr.msg_name = &from_[i];
+      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+    }
     // like a dgram socket, a listening ng socket keeps the process alive until it is closed
     uv_poll_start(handle_, UV_READABLE, &NgSocket::OnReadable);
     hook_ = env.AddCleanupHook(&NgSocket::EnvCleanup, this);
@@ -178,46 +192,27 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
 
   static void OnReadable(uv_poll_t* h, int status, int) {
     auto* self = static_cast<NgSocket*>(h->data);
-    if (!self || status < 0) return;
+    if (!self) return;
+    // libuv stops a poll handle whose fd reports an error (a pending socket error): the
+    // listener must not go deaf, so it watches again; the next recvmmsg takes the error
+    if (status < 0 && uv_poll_start(h, UV_READABLE, &NgSocket::OnReadable) != 0) return;
     self->drain();
-  }
-
-  void allocate() {
-    // uninitialised: pages become resident only where the kernel writes datagrams
-    slots_.reset(new uint8_t[(size_t)round_ * NG_SLOT]);
-    memset(msgs_, 0, sizeof msgs_);
-    for (unsigned i = 0; i < round_; i++) {
-      iov_[i].iov_base = slots_.get() + (size_t)i * NG_SLOT;
-      iov_[i].iov_len = NG_SLOT;
-      msgs_[i].msg_hdr.msg_name = &from_[i];
-      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      msgs_[i].msg_hdr.msg_iov = &iov_[i];
-      msgs_[i].msg_hdr.msg_iovlen = 1;
-    }
   }
 
   void drain() {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
-    if (!slots_) allocate();
     for (int round = 0; round < ROUNDS && fd_ >= 0; round++) {
       int r = recvmmsg(fd_, msgs_, round_, MSG_DONTWAIT, nullptr);
       if (r <= 0) break;  // EAGAIN; other errors (ICMP reports) are left for the next event
-      size_t total = 0;
-      for (int i = 0; i < r; i++)
-        if (!(msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) total += msgs_[i].msg_len;
-      Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, total);
-      uint8_t* out = buf.Data();
-      size_t off = 0;
       for (int i = 0; i < r; i++) {
         mmsghdr& m = msgs_[i];
         m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-        // truncated (not possible below 64 KiB): handed up empty, JS counts it as garbage
-        size_t len = (m.msg_hdr.msg_flags & MSG_TRUNC) ? 0 : m.msg_len;
         uint32_t* w = meta_ + (size_t)i * META_WORDS;
         w[0] = 0;
-        w[1] = (uint32_t)off;
-        w[2] = (uint32_t)len;
+        w[1] = (uint32_t)((size_t)i * NG_SLOT);
+        // truncated (not possible below 64 KiB): handed up empty, JS counts it as garbage
+        w[2] = (m.msg_hdr.msg_flags & MSG_TRUNC) ? 0 : m.msg_len;
         const sockaddr_storage& f = from_[i];
         if (f.ss_family == AF_INET6) {
           auto& sin6 = reinterpret_cast<const sockaddr_in6&>(f);
@@ -228,21 +223,19 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
           w[3] = ntohs(sin.sin_port) | (4u << 16);
           memcpy(&w[4], &sin.sin_addr, 4);
         }
-        memcpy(out + off, iov_[i].iov_base, len);
-        off += len;
       }
-      bool ok = call(env, buf, r);
+      bool ok = call(env, r);
       // The end of the round: MakeCallback has run its microtasks, so the replies of the
       // commands that finished without waiting are queued; JS sends them together now, and the
       // proxy works on them while the next round is handled here.
-      if (fd_ >= 0) ok = call(env, env.Undefined(), 0) && ok;
+      if (fd_ >= 0) ok = call(env, 0) && ok;
       if (!ok || (unsigned)r < round_) break;
     }
   }
 
-  bool call(Napi::Env env, Napi::Value buf, int count) {
+  bool call(Napi::Env env, int count) {
     try {
-      dispatch_.MakeCallback(env.Global(), {buf, Napi::Number::New(env, (double)count)});
+      dispatch_.MakeCallback(env.Global(), {Napi::Number::New(env, (double)count)});
       return true;
     } catch (const Napi::Error& e) {
       napi_fatal_exception(env, e.Value());  // as an uncaught exception from a dgram listener
@@ -329,6 +322,7 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
     stop();
     dispatch_.Reset();
     metaRef_.Reset();
+    slotsRef_.Reset();
     meta_ = nullptr;
     return info.Env().Undefined();
   }
@@ -341,7 +335,7 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
   Napi::FunctionReference dispatch_;
   Napi::Reference<Napi::Uint32Array> metaRef_;
   uint32_t* meta_ = nullptr;
-  std::unique_ptr<uint8_t[]> slots_;
+  Napi::Reference<Napi::Uint8Array> slotsRef_;
   mmsghdr msgs_[NG_BATCH];
   iovec iov_[NG_BATCH];
   sockaddr_storage from_[NG_BATCH];
@@ -357,6 +351,7 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NgSocket", NgSocket::Define(env));
   exports.Set("NG_BATCH", Napi::Number::New(env, NG_BATCH));
+  exports.Set("NG_SLOT", Napi::Number::New(env, (double)NG_SLOT));
 }
 
 }  // namespace ngio
