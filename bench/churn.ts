@@ -16,7 +16,9 @@
  *
  * Usage: node dist/bench/churn.js [--quick] [--cycles=100000] [--window=50] [--packets=3]
  *        [--fast-path] [--max-seconds=900]
- *        node dist/bench/churn.js --one-core [--cycles=20000] [--rounds=2] [--fast-path] [--baseline=DIR] [--max-seconds=120]
+ *        node dist/bench/churn.js --one-core [--cycles=20000] [--rounds=2] [--fast-path] [--floor] [--baseline=DIR] [--max-seconds=120]
+ * --floor adds the I/O floor (bench/lib/io-floor-server.ts) as a column: our ng transport,
+ * dispatcher and media-socket I/O with an empty call model, a lower bound for the daemon.
  */
 import { rateText, runChurn, type LeakCounts } from './lib/churn-load.js';
 import { startDaemon } from './lib/daemon.js';

@@ -16,7 +16,9 @@
  * 4,000), and the ratios ours / rtpengine. See bench/lib/one-core.ts.
  *
  * Usage: node dist/bench/signalling.js [--quick] [--clients=1,10,50] [--seconds=10] [--calls=1000,5000]
- *        node dist/bench/signalling.js --one-core [--rounds=2] [--fast-path] [--baseline=DIR] [--max-seconds=120]
+ *        node dist/bench/signalling.js --one-core [--rounds=2] [--fast-path] [--floor] [--baseline=DIR] [--max-seconds=120]
+ * --floor adds the I/O floor (bench/lib/io-floor-server.ts) as a column: our ng transport,
+ * dispatcher and media-socket I/O with an empty call model, a lower bound for the daemon.
  */
 import { spawnSync } from 'node:child_process';
 import { startDaemon } from './lib/daemon.js';

@@ -6,7 +6,8 @@
  * only a benchmark reference, never a dependency; without it the reference rows are skipped with
  * a message. Both daemons listen on loopback only, with the benchmarks' port range, and are
  * stopped by the PID this process started. `--baseline=DIR` adds another build (DIR/dist) as a
- * column, so before/after figures come from the same run.
+ * column, so before/after figures come from the same run; `--no-reference` leaves rtpengine out
+ * (alternating rounds of our two builds only).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,8 +16,8 @@ import { NgClient } from '../../support/ng-client.js';
 import { freeUdpPort } from '../../support/ports.js';
 import { sdpFor } from '../../support/sdp.js';
 import { BENCH_PORTS, startDaemon } from './daemon.js';
-import { cpuSecondsPrecise, rssKiB, sleep, stopChild, track } from './proc.js';
-import { fmt, percentile, table } from './stats.js';
+import { cpuSecondsPrecise, REPO_ROOT, rssKiB, sleep, stopChild, track } from './proc.js';
+import { fmt, hasFlag, percentile, table } from './stats.js';
 
 export const IN_FLIGHT = 32;
 const DAEMON_CORE = 0;
@@ -30,7 +31,7 @@ export interface Target {
   exited(): boolean;
 }
 
-export type TargetKind = 'ts' | 'ts-fast' | 'ts-baseline' | 'rtpengine';
+export type TargetKind = 'ts' | 'ts-fast' | 'ts-baseline' | 'io-floor' | 'rtpengine';
 
 /** --baseline=DIR: another checkout's build (its dist/daemon/main.js) measured in the same run. */
 const baselineDir = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
@@ -63,12 +64,24 @@ const INTERFACES = ['127.0.0.1', '::1'];
 export async function startReference(bin: string): Promise<Target> {
   const ngPort = await freeUdpPort();
   const [min, max] = BENCH_PORTS;
-  const args = [
+  return startPinged('rtpengine', bin, [
     '--config-file=none', '--foreground', '--log-stderr', '--log-level=4', '--table=-1',
     ...INTERFACES.map((i) => `--interface=${i}`),
     `--listen-ng=127.0.0.1:${ngPort}`, `--port-min=${min}`, `--port-max=${max}`,
     '--delete-delay=0', '--num-threads=1', '--media-num-threads=1',
-  ];
+  ], ngPort);
+}
+
+/** The I/O floor (bench/lib/io-floor-server.ts): our ng and socket I/O with an empty call model. */
+async function startIoFloor(): Promise<Target> {
+  const ngPort = await freeUdpPort();
+  const [min, max] = BENCH_PORTS;
+  return startPinged(KIND_NAME['io-floor'], process.execPath,
+    [path.join(REPO_ROOT, 'dist', 'bench', 'lib', 'io-floor-server.js'), String(ngPort), String(min), String(max)], ngPort);
+}
+
+/** Starts `bin` and waits (15 s at most) until it answers an ng ping on `ngPort`. */
+async function startPinged(name: string, bin: string, args: string[], ngPort: number): Promise<Target> {
   const child: ChildProcess = track(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (c: Buffer) => {
@@ -78,7 +91,7 @@ export async function startReference(bin: string): Promise<Target> {
   const until = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`rtpengine exited at start (${String(child.exitCode ?? child.signalCode)}): ${err.slice(-2000)}`);
+      throw new Error(`${name} exited at start (${String(child.exitCode ?? child.signalCode)}): ${err.slice(-2000)}`);
     }
     try {
       await ng.ok({ command: 'ping' }, { timeoutMs: 300, retries: 0 });
@@ -86,12 +99,12 @@ export async function startReference(bin: string): Promise<Target> {
     } catch {
       if (Date.now() > until) {
         await stopChild(child);
-        throw new Error(`rtpengine did not answer ping in 15 s: ${err.slice(-2000)}`);
+        throw new Error(`${name} did not answer ping in 15 s: ${err.slice(-2000)}`);
       }
     }
   }
   return {
-    name: 'rtpengine',
+    name,
     pid: child.pid!,
     ng,
     exited: () => child.exitCode !== null || child.signalCode !== null,
@@ -109,6 +122,8 @@ export async function startTarget(kind: TargetKind): Promise<Target> {
     const bin = referenceBinary();
     if (!bin) throw new Error(REFERENCE_MISSING);
     t = await startReference(bin);
+  } else if (kind === 'io-floor') {
+    t = await startIoFloor();
   } else {
     const d = await startDaemon({
       fastPath: kind === 'ts-fast', leakCheck: 'summary', extra: INTERFACES.slice(1).flatMap((i) => ['-i', i]),
@@ -291,13 +306,15 @@ export function kinds(withFastPath: boolean): TargetKind[] {
   const k: TargetKind[] = ['ts'];
   if (baselineDir) k.push('ts-baseline');
   if (withFastPath) k.push('ts-fast');
+  if (hasFlag('floor')) k.push('io-floor');
+  if (hasFlag('no-reference')) return k;
   if (referenceBinary()) k.push('rtpengine');
   else console.log(REFERENCE_MISSING);
   return k;
 }
 
 export const KIND_NAME: Record<TargetKind, string> = {
-  ts: 'rtpengine-ts', 'ts-fast': 'rtpengine-ts -t 0', 'ts-baseline': 'baseline', rtpengine: 'rtpengine',
+  ts: 'rtpengine-ts', 'ts-fast': 'rtpengine-ts -t 0', 'ts-baseline': 'baseline', 'io-floor': 'I/O floor', rtpengine: 'rtpengine',
 };
 
 export function header(): void {

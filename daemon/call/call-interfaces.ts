@@ -224,10 +224,10 @@ export class CallInterfaces {
       if (branch && call.monologues.some((m) => m !== branch && m.tag === '')) {
         call.removeMonologue(branch);
         call.rebuildSinks();
-        return { ...stats };
+        return stats;
       }
       this.calls.scheduleDestroy(call, delay);
-      return { ...stats };
+      return stats;
     });
   }
 

@@ -38,22 +38,16 @@ export function rebuildSinks(call: Call): void {
       if (media.rejected) continue;
       for (const subscriber of source.subscribers) {
         if (subscriber.deleted) continue;
-        // the same m= position, or (participants connected later, whose m= lines are in
-        // another order) the first media of the same type
-        const dst = subscriber.medias.find((m) => m.index === media.index && m.type === media.type)
-          ?? subscriber.medias.find((m) => m.type === media.type);
+        const dst = subscriberMedia(subscriber.medias, media);
         if (!dst || dst.rejected) continue;
         const rtp = newSink(call, dst.rtp);
         decideRtpSink(rtp, media, dst, f, call.ctx.config.comfortNoise);
         adoptCodecHandlers(call, rtp);
         adopt(call, rtp.output, 'TransportHandler');
-        // concat, not push: a list grown by push keeps room for 17 sinks (most streams have 1)
-        media.rtp.rtpSinks = media.rtp.rtpSinks.concat(rtp);
-        for (const [stream, sink] of [[media.rtp, newSink(call, dst.rtcpTarget())], [media.rtcp, newSink(call, dst.rtcpTarget())]] as const) {
-          decideRtcpSink(sink, dst, f);
-          adopt(call, sink.output, 'TransportHandler');
-          stream.rtcpSinks = stream.rtcpSinks.concat(sink);
-        }
+        media.rtp.rtpSinks = appended(media.rtp.rtpSinks, rtp);
+        const rtcpTarget = dst.rtcpTarget();
+        addRtcpSink(call, media.rtp, newSink(call, rtcpTarget), dst, f);
+        addRtcpSink(call, media.rtcp, newSink(call, rtcpTarget), dst, f);
       }
     }
   }
@@ -61,6 +55,35 @@ export function rebuildSinks(call: Call): void {
   applyAudioPlayers(call);
   updateStreamControls(call);
   if (call.ctx.kernel) for (const stream of call.streams) call.ctx.kernel.update(stream);
+}
+
+/**
+ * The subscriber's media for `media`: the same m= position, or (participants connected later,
+ * whose m= lines are in another order) the first media of the same type.
+ */
+function subscriberMedia(medias: readonly CallMedia[], media: CallMedia): CallMedia | undefined {
+  let sameType: CallMedia | undefined;
+  for (let i = 0; i < medias.length; i++) {
+    const m = medias[i] as CallMedia;
+    if (m.type !== media.type) continue;
+    if (m.index === media.index) return m;
+    sameType ??= m;
+  }
+  return sameType;
+}
+
+function addRtcpSink(call: Call, stream: PacketStream, sink: SinkHandler, dst: CallMedia, f: HandlerFactories): void {
+  decideRtcpSink(sink, dst, f);
+  adopt(call, sink.output, 'TransportHandler');
+  stream.rtcpSinks = appended(stream.rtcpSinks, sink);
+}
+
+/**
+ * `list` with `sink` added, at its exact size: not push (a list grown by push keeps room for 17
+ * sinks, most streams have 1), and a literal for the first (concat's generic path costs more).
+ */
+function appended(list: SinkHandler[], sink: SinkHandler): SinkHandler[] {
+  return list.length === 0 ? [sink] : list.concat(sink);
 }
 
 /** `generate RTCP`: starts the call's report generator (once). Sink rebuilds apply it to the streams. */

@@ -173,9 +173,8 @@ export class CallHash {
     const engine = this.ctx.kernel?.engine ?? this.ctx.native;
     if (!engine) return;
     const native = engine.nativeLive();
-    const live = this.ctx.leaks.liveCountsByType();
-    const extraEntries = native.entries - (live.NativeEntry ?? 0);
-    const extraSockets = native.sockets - (live.NativeSocket ?? 0);
+    const extraEntries = native.entries - this.ctx.leaks.liveCount('NativeEntry');
+    const extraSockets = native.sockets - this.ctx.leaks.liveCount('NativeSocket');
     if (extraEntries > 0) this.ctx.leaks.recordExternalLeak('NativeEntry', callId, extraEntries, 'addon entry count above the registry after teardown');
     if (extraSockets > 0) this.ctx.leaks.recordExternalLeak('NativeSocket', callId, extraSockets, 'addon socket count above the registry after teardown');
     const kernel = this.ctx.kernel;

@@ -52,7 +52,7 @@ export class Monologue {
   /** The o= of the first SDP we sent this participant, for `replace: username|origin-full`. */
   firstOrigin: SdpOrigin | null = null;
   /** What we last sent to this participant, for `replace: sdp-version`. */
-  lastOutput: { body: string; version: bigint } | null = null;
+  lastOutput: { text: string; version: string } | null = null;
   deleted = false;
   /** `bundle: offer|require` is remembered for later offers toward this participant (`strict` is not). */
   bundleMode: 'offer' | 'require' | null = null;

@@ -139,11 +139,13 @@ function tagDict(call: Call, m: Monologue): Dict {
 
 export function callStats(call: Call): Dict {
   const createdUs = call.created * 1000;
-  const tags: Dict = {};
+  // keyed by the participants' tags: a dictionary from the start (a literal would take a new
+  // hidden class for every tag ever seen, which costs far more than a hash insert)
+  const tags = Object.create(null) as Dict;
   for (const m of call.monologues) tags[m.tag] = tagDict(call, m);
   // per-SSRC entries: which participant sent it and on which media, and the quality its
   // receiver reports about it in RTCP (rtpengine's MOS / round-trip time / jitter / packet loss)
-  const ssrc: Dict = {};
+  const ssrc = Object.create(null) as Dict;
   for (const m of call.monologues) {
     for (const media of m.medias) {
       for (const id of media.rtp.ssrcIn.ssrcs()) ssrc[String(id)] = { tag: m.tag, 'media index': media.index, type: media.type };

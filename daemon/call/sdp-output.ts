@@ -119,7 +119,11 @@ export function outputMedia(m: MediaOutput, flags: NgFlags): SdpOutputMedia {
  */
 export function renderSdp(receiver: Monologue, session: SdpSession, medias: readonly MediaOutput[], flags: NgFlags): string {
   // legacy OSRTP twins (osrtp-legacy.ts) are written next to the line they pair with
-  const out = medias.flatMap((m) => withLegacyTwin(outputMedia(m, flags), m.relay.legacyOsrtp, m.offerLegacy === true));
+  const out: SdpOutputMedia[] = [];
+  for (const m of medias) {
+    const lines = withLegacyTwin(outputMedia(m, flags), m.relay.legacyOsrtp, m.offerLegacy === true);
+    for (let i = 0; i < lines.length; i++) out.push(lines[i] as SdpOutputMedia);
+  }
   // the relay's (advertised) address on the receiver's side, even when c= carries a hold
   // address or a media-address
   const local = receiver.medias.find((m) => m.ports)?.ports?.local;
@@ -144,18 +148,30 @@ export function renderSdp(receiver: Monologue, session: SdpSession, medias: read
   });
   // origin-full keeps the first o= whole, its version following the SDP body like sdp-version
   const fullOrigin = flags.replace.has('origin-full');
-  const inputVersion = safeBigInt(fullOrigin ? first.sessionVersion : session.origin.sessionVersion);
+  const inputText = fullOrigin ? first.sessionVersion : session.origin.sessionVersion;
   const last = receiver.lastOutput;
-  let version = inputVersion;
-  const bodyWithout = (text: string) => text.split('\r\n').filter((l) => !l.startsWith('o=')).join('\r\n');
+  // the version as decimal text; BigInt arithmetic only where a version is counted up
+  let version = canonicalVersion(inputText);
   if (flags.replace.has('force-increment-sdp-ver')) {
-    version = (last?.version ?? inputVersion) + 1n;
+    version = String((last ? BigInt(last.version) : safeBigInt(inputText)) + 1n);
   } else if ((flags.replace.has('sdp-version') || fullOrigin) && last) {
-    version = bodyWithout(build(String(last.version))) === last.body ? last.version : last.version + 1n;
+    version = bodyWithout(build(last.version)) === bodyWithout(last.text) ? last.version : String(BigInt(last.version) + 1n);
   }
-  const text = build(String(version));
-  receiver.lastOutput = { body: bodyWithout(text), version };
+  const text = build(version);
+  // the whole text is kept (it is the reply's string anyway); its body without o= is derived
+  // only when a later sdp-version or origin-full compares against it
+  receiver.lastOutput = { text, version };
   return text;
+}
+
+function bodyWithout(text: string): string {
+  return text.split('\r\n').filter((l) => !l.startsWith('o=')).join('\r\n');
+}
+
+/** `text` as the decimal a BigInt would print: itself when it is digits without a leading zero. */
+function canonicalVersion(text: string): string {
+  if (/^(0|[1-9]\d*)$/.test(text)) return text;
+  return String(safeBigInt(text));
 }
 
 function safeBigInt(text: string): bigint {

@@ -18,6 +18,16 @@ export class BencodeError extends Error {
 
 const MAX_DEPTH = 64;
 
+/**
+ * Decoded dictionaries: objects whose prototype is an empty null-prototype object. Like
+ * `Object.create(null)` no key is special (`__proto__`, `constructor` are plain keys), but they
+ * start with fast properties: every message repeats the same few keys in the same order, so
+ * they share hidden classes, and adding a key and for-in over them are much cheaper than on
+ * `Object.create(null)`'s hash-table objects.
+ */
+const Dict = function Dict(this: object) {} as unknown as new () => object;
+Dict.prototype = Object.create(null) as object;
+
 export function bencodeDecode(input: Buffer): BencodeValue {
   const decoder = new Decoder(input);
   const value = decoder.value(0);
@@ -50,7 +60,7 @@ class Decoder {
     }
     if (c === 0x64 /* d */) {
       this.pos++;
-      const dict: BencodeDict = Object.create(null) as BencodeDict;
+      const dict = new Dict() as BencodeDict;
       while (this.peek() !== 0x65) {
         const key = this.key();
         dict[key] = this.value(depth + 1);
@@ -135,8 +145,7 @@ class Decoder {
 
 /**
  * Encodes into one scratch buffer shared by every call (encoding is synchronous), then copies
- * the result out once at its exact size: no Buffer per token, and the returned Buffer owns its
- * memory (a small reply does not pin an 8 KiB pool slab while it sits in the cookie cache).
+ * the result out once at its exact size (Writer.result): no Buffer per token.
  * `prefix` (latin1, e.g. the ng cookie and its space) is written before the value, so a reply
  * message is built without a second copy.
  */
@@ -145,9 +154,38 @@ export function bencodeEncode(value: Encodable, prefix = ''): Buffer {
   w.pos = 0;
   if (prefix) w.latin1(prefix);
   encodeInto(value, w, 0);
-  const out = Buffer.allocUnsafeSlow(w.pos);
-  w.buf.copy(out, 0, 0, w.pos);
-  return out;
+  return w.result();
+}
+
+/**
+ * `{ ...body, [key]: value }` encoded without building that object (a reply's `result: ok` after
+ * the handler's fields): `key` takes the place of `body`'s own `key` if it has one, else comes
+ * last, which is the order the spread would give.
+ */
+export function bencodeEncodeWith(body: { [key: string]: Encodable | undefined }, key: string, value: Encodable, prefix = ''): Buffer {
+  const w = writer;
+  w.pos = 0;
+  if (prefix) w.latin1(prefix);
+  w.byte(0x64 /* d */);
+  let seen = false;
+  for (const k in body) {
+    if (k === key) {
+      seen = true;
+      w.utf8String(k);
+      encodeInto(value, w, 1);
+      continue;
+    }
+    const item = body[k];
+    if (item === undefined || item === null) continue;
+    w.utf8String(k);
+    encodeInto(item, w, 1);
+  }
+  if (!seen) {
+    w.utf8String(key);
+    encodeInto(value, w, 1);
+  }
+  w.byte(0x65 /* e */);
+  return w.result();
 }
 
 class Writer {
@@ -161,6 +199,17 @@ class Writer {
     const next = Buffer.allocUnsafeSlow(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+
+  /**
+   * The bytes written, copied out at their exact size. A reply lives only until it is sent (the
+   * cookie cache keeps its own copy in its slabs), so small ones come from Node's buffer pool:
+   * no ArrayBuffer and backing store per reply.
+   */
+  result(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
   }
 
   byte(c: number): void {
@@ -208,23 +257,25 @@ class Writer {
   utf8String(s: string): void {
     const n = s.length;
     if (n <= 64) {
-      let ascii = true;
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) >= 0x80) {
-          ascii = false;
-          break;
-        }
+      // optimistic: length digits, ':' and the characters in one pass; a non-ASCII character
+      // sends the whole string to the UTF-8 path below from where it started
+      const start = this.pos;
+      this.digits(n);
+      this.room(n + 1);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = 0x3a; /* : */
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
       }
-      if (ascii) {
-        this.digits(n);
-        this.room(n + 1);
-        const buf = this.buf;
-        let p = this.pos;
-        buf[p++] = 0x3a; /* : */
-        for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+      if (i === n) {
         this.pos = p;
         return;
       }
+      this.pos = start;
     }
     const bytes = Buffer.byteLength(s, 'utf8');
     this.digits(bytes);
@@ -251,15 +302,16 @@ function encodeInto(value: Encodable, out: Writer, depth: number): void {
     out.byte(0x3a);
   } else if (typeof value === 'string') {
     out.utf8String(value);
-  } else if (Buffer.isBuffer(value)) {
-    out.bytes(value);
-  } else if (typeof value === 'bigint') {
-    out.latin1(`i${value}e`);
   } else if (typeof value === 'number') {
+    // the typeof checks first: Buffer.isBuffer is an instanceof walk, and numbers are common
     // NaN/Infinity would produce bytes no decoder accepts: fail here, where the caller can fall back
     const n = Math.trunc(value);
     if (!Number.isSafeInteger(n)) throw new BencodeError(`cannot encode ${value} as an integer`, 0);
     out.integer(n === 0 ? 0 : n); // -0 is written as 0
+  } else if (Buffer.isBuffer(value)) {
+    out.bytes(value);
+  } else if (typeof value === 'bigint') {
+    out.latin1(`i${value}e`);
   } else if (typeof value === 'boolean') {
     out.integer(value ? 1 : 0);
   } else if (Array.isArray(value)) {
@@ -268,9 +320,10 @@ function encodeInto(value: Encodable, out: Writer, depth: number): void {
     out.byte(0x65 /* e */);
   } else {
     out.byte(0x64 /* d */);
-    const keys = Object.keys(value);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as string;
+    // for-in, not Object.keys: no key array per dictionary. Replies are plain data (object
+    // literals, null-prototype dictionaries, class instances whose methods are not enumerable),
+    // so for-in sees exactly their own keys, in the same order
+    for (const key in value) {
       const item = value[key];
       if (item === undefined || item === null) continue;
       out.utf8String(key);

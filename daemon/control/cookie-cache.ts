@@ -91,7 +91,7 @@ class Generation {
       this.slabPos = 0;
     }
     const off = this.slabPos;
-    data.copy(slab, off);
+    slab.set(data, off);
     this.slabPos += data.length;
     return [this.slabs.length - 1, off];
   }
@@ -130,10 +130,15 @@ export class CookieCache {
 
   /** Executes `fn` for `cookie`, marking it in progress, and caches whatever reply it produced. */
   run(cookie: string, fn: () => Promise<Buffer>): Promise<Buffer> {
+    // one reaction for both outcomes (no `finally` promise per command)
     const pending = fn().then((reply) => {
+      this.inProgress.delete(cookie);
       this.store(cookie, reply);
       return reply;
-    }).finally(() => this.inProgress.delete(cookie));
+    }, (err: unknown) => {
+      this.inProgress.delete(cookie);
+      throw err;
+    });
     this.inProgress.set(cookie, pending);
     return pending;
   }

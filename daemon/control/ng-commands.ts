@@ -58,6 +58,13 @@ export interface CommandCounter {
 const MAX_PROXIES = 1000;
 
 /** The proxy of a transport's `from` (`ADDR:PORT`, `[ADDR]:PORT` or a name): its address. */
+function count(c: CommandCounter | undefined, ms: number, failed: boolean): void {
+  if (!c) return;
+  c.count++;
+  c.totalMs += ms;
+  if (failed) c.errors++;
+}
+
 export function proxyAddress(from: string): string {
   // by hand, not with regular expressions (two per command were ~1 % of a command's CPU): the
   // last `:` followed only by digits ends the address; `[…]` around it is dropped
@@ -84,15 +91,23 @@ export class CommandCounters {
     if (failed) proxy.errors++;
     const entry = lookupCommand(name);
     if (!entry) return;
-    for (const c of [this.byCommand.get(entry.name), this.perProxy(proxy, entry.name)]) {
-      if (!c) continue;
-      c.count++;
-      c.totalMs += ms;
-      if (failed) c.errors++;
-    }
+    count(this.byCommand.get(entry.name), ms, failed);
+    count(this.perProxy(proxy, entry.name), ms, failed);
   }
 
+  /** The last source and its counters: a proxy sends command after command from one address. */
+  private lastFrom = '';
+  private lastProxy: { commands: Map<string, CommandCounter>; errors: number } | null = null;
+
   private proxy(from: string): { commands: Map<string, CommandCounter>; errors: number } {
+    if (from === this.lastFrom && this.lastProxy) return this.lastProxy;
+    const p = this.proxyOf(from);
+    this.lastFrom = from;
+    this.lastProxy = p;
+    return p;
+  }
+
+  private proxyOf(from: string): { commands: Map<string, CommandCounter>; errors: number } {
     let key = proxyAddress(from);
     if (!this.byProxy.has(key) && this.byProxy.size >= MAX_PROXIES) key = 'other';
     let p = this.byProxy.get(key);

@@ -12,7 +12,7 @@
 import { NgCommandError, NG_ERROR_REASONS } from '../errors.js';
 import { log } from '../log/logger.js';
 import type { Counters } from '../stats/counters.js';
-import { bencodeDecode, bencodeEncode, type BencodeDict, type BencodeValue, type Encodable } from './bencode.js';
+import { bencodeDecode, bencodeEncode, bencodeEncodeWith, type BencodeDict, type BencodeValue, type Encodable } from './bencode.js';
 import type { Reply } from '../call/reply.js';
 import { parseNgFlags, type NgFlags } from './call-flags.js';
 import { CookieCache } from './cookie-cache.js';
@@ -40,6 +40,16 @@ function jsonToBencode(value: unknown): BencodeValue {
 /** The reply body, after `prefix` (latin1: the cookie and its space), encoded once. */
 function encodeReply(reply: Reply, encoding: Encoding, prefix: string): Buffer {
   if (encoding === 'bencode') return bencodeEncode(reply, prefix);
+  return encodeJson(reply, prefix);
+}
+
+/** A handler's reply with `result: ok` (in the place `{ ...result, result: 'ok' }` gives it). */
+function encodeOk(result: Reply, encoding: Encoding, prefix: string): Buffer {
+  if (encoding === 'bencode') return bencodeEncodeWith(result, 'result', 'ok', prefix);
+  return encodeJson({ ...result, result: 'ok' }, prefix);
+}
+
+function encodeJson(reply: Reply, prefix: string): Buffer {
   const json = Buffer.from(JSON.stringify(reply, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'bigint' ? Number(v) : v)));
   return prefix ? Buffer.concat([Buffer.from(prefix, 'latin1'), json]) : json;
 }
@@ -83,7 +93,9 @@ export class NgDispatcher {
     const started = performance.now();
     let command = '';
     let failed = false;
-    let reply: Reply;
+    // a handler's own reply goes to the encoder as it is, `result: ok` added while encoding
+    let reply: Reply | null = null;
+    let okResult: Reply | null = null;
     let flags: NgFlags | undefined;
     try {
       flags = parseNgFlags(this.decode(body));
@@ -96,7 +108,8 @@ export class NgDispatcher {
       const logger = log();
       if (logger.isLevelEnabled('debug')) logger.debug({ from, command, callId: flags.callId, tag: flags.fromTag }, `Received command '${command}'`);
       const result = await this.handlers[entry.name as SupportedCommand](flags);
-      reply = command === 'ping' ? { result: 'pong' } : { ...result, result: 'ok' };
+      if (command === 'ping') reply = { result: 'pong' };
+      else okResult = result;
       if (command !== 'ping' && command !== 'statistics' && command !== 'list' && logger.isLevelEnabled('info')) {
         logger.info({ from, command, callId: flags.callId, tag: flags.fromTag, ms: +(performance.now() - started).toFixed(3) }, `Replying to '${command}'`);
       }
@@ -107,7 +120,7 @@ export class NgDispatcher {
     }
     this.commandCounters.record(command, performance.now() - started, failed, from);
     try {
-      return encodeReply(reply, encoding, prefix);
+      return okResult !== null ? encodeOk(okResult, encoding, prefix) : encodeReply(reply as Reply, encoding, prefix);
     } catch (err) {
       log().error({ command, err: err instanceof Error ? err.message : String(err) }, 'Could not encode reply');
       return encodeReply({ result: 'error', 'error-reason': NG_ERROR_REASONS.INTERNAL }, encoding, prefix);

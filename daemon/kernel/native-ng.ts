@@ -105,7 +105,9 @@ class NativeNgListener implements DatagramListener {
       const from = this.sources.endpoint(this, pf >>> 16 === 6 ? 6 : 4, meta, this.metaBytes, k + 4, pf & 0xffff);
       try {
         const len = meta[k + 2]!;
-        const msg = Buffer.allocUnsafe(len);
+        // its own memory, as a dgram message has: a pooled slice would pin its 8 KiB pool for
+        // as long as anything holds a view of the message
+        const msg = Buffer.allocUnsafeSlow(len);
         this.slots.copy(msg, 0, off, off + len);
         this.onDatagram(msg, from, this);
       } catch (err) {

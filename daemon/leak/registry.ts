@@ -70,17 +70,24 @@ const stacks = new WeakMap<LeakHandle, string>();
 const TYPE_INDEX = new Map<LeakType, number>(LEAK_TYPES.map((t, i) => [t, i]));
 
 /**
- * A handle in three fields (~25 per call): id, call-id, and type and released packed in one
- * small integer (type index × 2 + released).
+ * A handle in four fields (~25 per call): id, call-id, type and released packed in one small
+ * integer (type index × 2 + released), and its slot in its call's list (swap-removal on
+ * release: no hash set per call, which grew and rehashed a few times per call).
  */
 class Handle implements LeakHandle {
-  private bits: number;
+  bits: number;
+  /** Index in the owning call's handle list while registered. */
+  slot = -1;
   constructor(
     readonly id: number,
-    type: LeakType,
+    typeIndex: number,
     public callId: string,
   ) {
-    this.bits = (TYPE_INDEX.get(type) as number) * 2;
+    this.bits = typeIndex * 2;
+  }
+
+  get typeIndex(): number {
+    return this.bits >> 1;
   }
 
   get type(): LeakType {
@@ -115,8 +122,10 @@ export class LeakRegistry {
   private nextId = 1;
   /** Handles still registered: counted here, held only by their call's set (one map, not two). */
   private liveTotal = 0;
-  private readonly byCall = new Map<string, Set<LeakHandle>>();
-  private readonly liveCounts = new Map<LeakType, number>(LEAK_TYPES.map((t) => [t, 0]));
+  /** Per call, its registered handles in a dense list (each handle knows its slot). */
+  private readonly byCall = new Map<string, Handle[]>();
+  /** Live handles per type index (LEAK_TYPES order). */
+  private readonly liveCounts = new Float64Array(LEAK_TYPES.length);
   private readonly watched = new Map<number, Watched>();
   private readonly finalizer = new FinalizationRegistry<number>((id) => {
     if (this.watched.get(id)?.suspect) this.transientReachable++;
@@ -177,13 +186,16 @@ export class LeakRegistry {
   }
 
   register(type: LeakType, callId: string): LeakHandle {
-    const handle = new Handle(this.nextId++, type, callId);
+    const typeIndex = TYPE_INDEX.get(type);
+    if (typeIndex === undefined) throw new TypeError(`leak registry: unknown type ${String(type)}`);
+    const handle = new Handle(this.nextId++, typeIndex, callId);
     if (this.stackTypes.size > 0 && this.stackTypes.has(type)) stacks.set(handle, captureStack());
     this.liveTotal++;
-    let set = this.byCall.get(callId);
-    if (!set) this.byCall.set(callId, (set = new Set()));
-    set.add(handle);
-    this.liveCounts.set(type, (this.liveCounts.get(type) ?? 0) + 1);
+    let list = this.byCall.get(callId);
+    if (!list) this.byCall.set(callId, (list = []));
+    handle.slot = list.length;
+    list.push(handle);
+    this.liveCounts[typeIndex]++;
     return handle;
   }
 
@@ -196,12 +208,13 @@ export class LeakRegistry {
     if (!from || fromCallId === toCallId) return 0;
     this.byCall.delete(fromCallId);
     let to = this.byCall.get(toCallId);
-    if (!to) this.byCall.set(toCallId, (to = new Set()));
+    if (!to) this.byCall.set(toCallId, (to = []));
     for (const handle of from) {
       handle.callId = toCallId;
-      to.add(handle);
+      handle.slot = to.length;
+      to.push(handle);
     }
-    return from.size;
+    return from.length;
   }
 
   /** Releases `handle`; `obj` is the released object, watched for reachability in full mode. */
@@ -224,13 +237,20 @@ export class LeakRegistry {
   }
 
   private forget(handle: LeakHandle): void {
+    const h = handle as Handle;
     this.liveTotal--;
-    const set = this.byCall.get(handle.callId);
-    if (set) {
-      set.delete(handle);
-      if (set.size === 0) this.byCall.delete(handle.callId);
+    this.liveCounts[h.typeIndex]--;
+    const list = this.byCall.get(h.callId);
+    const slot = h.slot;
+    h.slot = -1;
+    if (!list || list[slot] !== h) return;
+    // swap-remove: the last handle takes the freed slot
+    const last = list.pop() as Handle;
+    if (last !== h) {
+      list[slot] = last;
+      last.slot = slot;
     }
-    this.liveCounts.set(handle.type, (this.liveCounts.get(handle.type) ?? 1) - 1);
+    if (list.length === 0) this.byCall.delete(h.callId);
   }
 
   /**
@@ -240,9 +260,10 @@ export class LeakRegistry {
   auditCall(callId: string): Record<string, number> {
     const left = this.byCall.get(callId);
     const counts: Record<string, number> = {};
-    if (left && left.size > 0) {
+    if (left && left.length > 0) {
       const sites: string[] = [];
-      for (const handle of [...left]) {
+      // registration order (the list's own order changes with swap-removal)
+      for (const handle of [...left].sort((a, b) => a.id - b.id)) {
         counts[handle.type] = (counts[handle.type] ?? 0) + 1;
         this.leaked++;
         this.leakedByType.set(handle.type, (this.leakedByType.get(handle.type) ?? 0) + 1);
@@ -351,7 +372,15 @@ export class LeakRegistry {
   }
 
   liveCountsByType(): Record<string, number> {
-    return Object.fromEntries(this.liveCounts);
+    const out: Record<string, number> = {};
+    for (let i = 0; i < LEAK_TYPES.length; i++) out[LEAK_TYPES[i] as string] = this.liveCounts[i] as number;
+    return out;
+  }
+
+  /** Live handles of one type (the teardown's native audit asks for two after every call). */
+  liveCount(type: LeakType): number {
+    const i = TYPE_INDEX.get(type);
+    return i === undefined ? 0 : (this.liveCounts[i] as number);
   }
 
   sampleGrowth(gauges: Record<string, number>): void {
@@ -389,7 +418,7 @@ export class LeakRegistry {
   /** Objects still registered (in use) — at exit, after every call was torn down, these are leaks. */
   inUse(): LeakRecordView[] {
     const all: LeakHandle[] = [];
-    for (const set of this.byCall.values()) for (const h of set) all.push(h);
+    for (const list of this.byCall.values()) for (const h of list) all.push(h);
     return all.sort((a, b) => a.id - b.id).map(viewOf);
   }
 

@@ -4,6 +4,7 @@ import {
   bencodeDecode,
   bencodeDecodePrefix,
   bencodeEncode,
+  bencodeEncodeWith,
   bencodeToPlain,
   type BencodeDict,
 } from '../../../daemon/control/bencode.js';
@@ -262,6 +263,20 @@ describe('bencode fast paths against a reference encoder', () => {
       const got = bencodeEncode(v);
       expect(got.equals(expected)).toBe(true);
       expect(bencodeToPlain(bencodeDecode(got))).toEqual(v);
+    }
+  });
+
+  it('encodes `{ ...body, result }` without the spread: same bytes, result in the place the spread gives it', () => {
+    for (let i = 0; i < 1000; i++) {
+      const body: { [k: string]: V | undefined | null } = i % 4 === 0 ? (Object.create(null) as { [k: string]: V }) : {};
+      for (let n = rnd(6); n > 0; n--) body[str()] = gen(1);
+      // a handler's own `result` somewhere among its keys, and skipped values
+      if (rnd(3) === 0) body.result = gen(2);
+      if (rnd(3) === 0) body[str()] = rnd(2) ? undefined : null;
+      if (rnd(2)) body[String(rnd(50))] = 'integer-like key';
+      const prefix = rnd(2) ? `${i}_cookie ` : '';
+      const expected = bencodeEncode({ ...body, result: 'ok' } as V, prefix);
+      expect(bencodeEncodeWith(body as { [k: string]: V }, 'result', 'ok', prefix).equals(expected)).toBe(true);
     }
   });
 

@@ -46,6 +46,101 @@ describe('reply delta coding', () => {
   });
 });
 
+/**
+ * The coding as first written (a byte compared at a time, literals copied by Buffer.copy): the
+ * word-at-a-time and byte-loop versions must give exactly its bytes.
+ */
+function oracleEncode(x: Buffer, ref: Buffer): Buffer {
+  // the coder's table: one position (the first) per 12-bit hash of 4 bytes
+  const hash = (b: Buffer, i: number) => Math.imul(b.readInt32LE(i), 0x9e3779b1) >>> 20;
+  const table = new Map<number, number>();
+  for (let i = ref.length - 4; i >= 0; i--) table.set(hash(ref, i), i);
+  const out: number[] = [];
+  const varint = (v: number) => {
+    while (v >= 0x80) {
+      out.push((v & 0x7f) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    out.push(v);
+  };
+  const literal = (from: number, to: number) => {
+    if (to <= from) return;
+    varint((to - from) * 2);
+    for (let k = from; k < to; k++) out.push(x[k] as number);
+  };
+  const same4 = (i: number, j: number) => j >= 0 && j + 4 <= ref.length && x.compare(ref, j, j + 4, i, i + 4) === 0;
+  let i = 0;
+  let litStart = 0;
+  let guess = -1;
+  while (i + 4 <= x.length) {
+    let j = -1;
+    if (guess >= 0 && same4(i, guess)) j = guess;
+    else {
+      const c = table.get(hash(x, i)) ?? -1;
+      if (same4(i, c)) j = c;
+    }
+    if (j < 0) {
+      i++;
+      if (guess >= 0) guess++;
+      continue;
+    }
+    let len = 4;
+    while (i + len < x.length && j + len < ref.length && x[i + len] === ref[j + len]) len++;
+    literal(litStart, i);
+    varint(len * 2 + 1);
+    varint(j);
+    i += len;
+    litStart = i;
+    guess = j + len;
+  }
+  literal(litStart, x.length);
+  return Buffer.from(out);
+}
+
+describe('reply delta coding against the byte-at-a-time oracle', () => {
+  it('codes mutated replies to the same bytes as the plain coding', () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    const base = deleteReply(7);
+    const ref = new DeltaReference(base);
+    for (let round = 0; round < 400; round++) {
+      const x = Buffer.from(deleteReply(round * 13 + 1));
+      // substitutions, insertions and deletions at random places, the end included
+      const edits = rand(12);
+      let y = x;
+      for (let e = 0; e < edits; e++) {
+        const at = rand(y.length + 1);
+        const kind = rand(3);
+        const bytes = randomBytes(1 + rand(9));
+        if (kind === 0) y = Buffer.concat([y.subarray(0, at), bytes, y.subarray(Math.min(y.length, at + bytes.length))]);
+        else if (kind === 1) y = Buffer.concat([y.subarray(0, at), bytes, y.subarray(at)]);
+        else y = Buffer.concat([y.subarray(0, at), y.subarray(Math.min(y.length, at + bytes.length))]);
+      }
+      const coded = Buffer.from(encodeDelta(y, ref));
+      expect(decodeDelta(coded, base, y.length).equals(y)).toBe(true);
+      expect(coded.equals(oracleEncode(y, base))).toBe(true);
+    }
+  });
+
+  it('round trips lengths around the word size at the ends of input and reference', () => {
+    const base = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789');
+    const ref = new DeltaReference(base);
+    for (let from = 0; from < base.length; from++) {
+      for (let to = from; to <= base.length; to++) {
+        for (const tail of ['', 'x', 'xy', 'xyz', 'wxyz!']) {
+          const y = Buffer.concat([base.subarray(from, to), Buffer.from(tail)]);
+          const coded = Buffer.from(encodeDelta(y, ref));
+          expect(decodeDelta(coded, base, y.length).equals(y)).toBe(true);
+          expect(coded.equals(oracleEncode(y, base))).toBe(true);
+        }
+      }
+    }
+  });
+});
+
 describe('CookieCache compact storage', () => {
   it('answers every cookie with its exact reply and holds delete replies in a fraction of their size', async () => {
     const c = new CookieCache({ maxEntries: 100_000 });

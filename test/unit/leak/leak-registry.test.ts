@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LeakRegistry } from '../../../daemon/leak/registry.js';
+import { LeakRegistry, type LeakHandle } from '../../../daemon/leak/registry.js';
+import { LEAK_TYPES, type LeakType } from '../../../daemon/leak/types.js';
 import { initLogger } from '../../../daemon/log/logger.js';
 
 // the registry warns about every leak it finds; keep the test output readable
@@ -8,6 +9,65 @@ beforeAll(() => {
 });
 
 describe('LeakRegistry (summary mode)', () => {
+  it('stays exact under random register/release/transfer/audit against a plain model', () => {
+    const r = new LeakRegistry('summary');
+    let seed = 99;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    // the model: every registered, unreleased handle with its owning call
+    const live = new Map<LeakHandle, string>();
+    const calls = ['c0', 'c1', 'c2', 'c3', 'c4'];
+    let leakedExpected = 0;
+    for (let step = 0; step < 20_000; step++) {
+      const op = rnd(100);
+      if (op < 50) {
+        const type = LEAK_TYPES[rnd(LEAK_TYPES.length)] as LeakType;
+        const callId = calls[rnd(calls.length)] as string;
+        live.set(r.register(type, callId), callId);
+      } else if (op < 90 && live.size > 0) {
+        // release a random live handle (not always the newest: swap-removal must hold)
+        const handles = [...live.keys()];
+        const h = handles[rnd(handles.length)] as LeakHandle;
+        r.release(h);
+        live.delete(h);
+      } else if (op < 95) {
+        const from = calls[rnd(calls.length)] as string;
+        const to = calls[rnd(calls.length)] as string;
+        const moved = [...live].filter(([, c]) => c === from).length;
+        expect(r.transferCall(from, to)).toBe(from === to ? 0 : moved);
+        if (from !== to) for (const [h, c] of live) if (c === from) live.set(h, to);
+      } else {
+        const callId = calls[rnd(calls.length)] as string;
+        const left = [...live].filter(([, c]) => c === callId).map(([h]) => h);
+        const expected: Record<string, number> = {};
+        for (const h of [...left].sort((a, b) => a.id - b.id)) expected[h.type] = (expected[h.type] ?? 0) + 1;
+        const got = r.auditCall(callId);
+        expect(got).toEqual(expected);
+        expect(Object.keys(got)).toEqual(Object.keys(expected));
+        leakedExpected += left.length;
+        for (const h of left) {
+          expect(h.released).toBe(true);
+          live.delete(h);
+        }
+      }
+      if (step % 997 === 0 || step === 19_999) {
+        const counts = r.liveCountsByType();
+        expect(Object.keys(counts)).toEqual([...LEAK_TYPES]);
+        for (const t of LEAK_TYPES) {
+          const n = [...live.keys()].filter((h) => h.type === t).length;
+          expect(counts[t]).toBe(n);
+          expect(r.liveCount(t)).toBe(n);
+        }
+        expect(r.inUse().map((v) => [v.id, v.callId])).toEqual([...live].sort(([a], [b]) => a.id - b.id).map(([h, c]) => [h.id, c]));
+      }
+    }
+    expect(r.leaked).toBe(leakedExpected);
+    expect(r.doubleRelease).toBe(0);
+  });
+
+
   it('register/release and live counts per type', () => {
     const r = new LeakRegistry('summary');
     const a = r.register('Call', 'c1');
