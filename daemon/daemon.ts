@@ -21,6 +21,8 @@ import { NgCommandError } from './errors.js';
 import type { FastPathEngine, FastPathStatus } from './kernel/fast-path.js';
 import { Kernelizer } from './kernel/kernelize.js';
 import { loadFastPath, nativeMemoryHooks, type NativeFastPathStatus } from './kernel/native-fast-path.js';
+import { nativeNgListeners } from './kernel/native-ng.js';
+import { dgramListeners } from './net/datagram-listener.js';
 import { DtlsCertificates } from './crypto/dtls-cert.js';
 import { createLeakRegistry, readLeakInjection } from './leak/inject.js';
 import type { LeakRegistry } from './leak/registry.js';
@@ -134,7 +136,8 @@ export class Daemon {
     };
     this.control = new NgDispatcher(handlers, this.counters);
     this.cliCommands = new CliCommands({ calls: this.calls, config: cfg, leaks: this.leaks, snapshot: () => this.statsSnapshot() });
-    this.ngUdp = new NgUdpTransport(this.control);
+    // with the addon loaded for media, ng over UDP goes through it too (batched reads and replies)
+    this.ngUdp = new NgUdpTransport(this.control, ((this.engine ?? this.mediaIo) && nativeNgListeners()) || dgramListeners);
     await this.ngUdp.listen(cfg.listenNg);
     await this.bindAuxiliary(ci);
     this.growthTimer = setInterval(() => this.sampleGrowth(), cfg.leakSampleInterval * 1000);

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "rtpengine_fastpath",
-      "sources": [ "src/engine.cc", "src/engine-control.cc", "src/addon.cc", "src/dtls.cc", "src/srtp.cc", "src/srtp-addon.cc", "src/jsio.cc" ],
+      "sources": [ "src/engine.cc", "src/engine-control.cc", "src/addon.cc", "src/dtls.cc", "src/srtp.cc", "src/srtp-addon.cc", "src/jsio.cc", "src/ngio.cc" ],
       "include_dirs": [ "<!(node -p \"require('node-addon-api').include_dir\")" ],
       "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE" ],
       "cflags!": [ "-fno-exceptions", "-O3" ],

@@ -1,43 +1,40 @@
 /**
  * The ng transport over UDP (rtpengine's control_ng.c listener): one datagram is one
  * `<cookie> <body>` message; the reply goes from the listening socket back to the sender.
+ * The sockets are the addon's when it is loaded (commands read in recvmmsg batches, replies
+ * sent with sendmmsg: kernel/native-ng.ts), else Node's dgram (net/datagram-listener.ts).
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { ListenSpec } from '../config/config.js';
 import { log } from '../log/logger.js';
-import { literalLookup } from '../net/dgram-socket.js';
-import { whenListening } from '../net/listen.js';
+import type { Endpoint } from '../net/endpoint.js';
+import { dgramListeners, type DatagramListener, type DatagramListenerFactory } from '../net/datagram-listener.js';
 import type { NgDispatcher } from './ng-dispatcher.js';
 
 export class NgUdpTransport {
-  private readonly sockets: Socket[] = [];
+  private readonly listeners: DatagramListener[] = [];
 
-  constructor(private readonly dispatcher: NgDispatcher) {}
+  constructor(
+    private readonly dispatcher: NgDispatcher,
+    private readonly sockets: DatagramListenerFactory = dgramListeners,
+  ) {}
 
   async listen(specs: readonly ListenSpec[]): Promise<void> {
     for (const spec of specs) {
-      const socket = createSocket({ type: spec.address.includes(':') ? 'udp6' : 'udp4', lookup: literalLookup });
-      await whenListening(socket, (done) => socket.bind(spec.port, spec.address, done));
-      socket.on('error', (err) => log().warn({ err: err.message }, 'ng socket error'));
-      socket.on('message', (msg, rinfo) => void this.onDatagram(socket, msg, rinfo));
-      this.sockets.push(socket);
-      log().info({ address: spec.address, port: spec.port }, 'Listening for ng commands (UDP)');
+      const listener = await this.sockets.listen(spec.address, spec.port, (msg, from, via) => void this.onDatagram(via, msg, from));
+      this.listeners.push(listener);
+      log().info({ address: spec.address, port: spec.port, io: this.sockets.kind }, 'Listening for ng commands (UDP)');
     }
   }
 
-  private async onDatagram(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
-    const reply = await this.dispatcher.handleMessage(msg, `${rinfo.address}:${rinfo.port}`);
+  private async onDatagram(listener: DatagramListener, msg: Buffer, from: Endpoint): Promise<void> {
+    const reply = await this.dispatcher.handleMessage(msg, `${from.address}:${from.port}`);
     if (!reply) return;
-    try {
-      socket.send(reply, rinfo.port, rinfo.address);
-    } catch (err) {
-      // a command that finished after shutdown closed the listener (it waited for its call)
-      log().debug({ err: err instanceof Error ? err.message : String(err) }, 'ng reply not sent: listener closed');
-    }
+    // false: a command that finished after shutdown closed the listener (it waited for its call)
+    if (!listener.send(reply, from)) log().debug({ to: `${from.address}:${from.port}` }, 'ng reply not sent: listener closed or send failed');
   }
 
   close(): void {
-    for (const s of this.sockets) s.close();
-    this.sockets.length = 0;
+    for (const l of this.listeners) l.close();
+    this.listeners.length = 0;
   }
 }

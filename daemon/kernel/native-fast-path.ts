@@ -150,7 +150,7 @@ interface RawEngine {
 type Dispatch = (data: Buffer, meta: Uint32Array, addrs: string[]) => void;
 type PolledDispatch = (data: Buffer, count: number) => void;
 
-interface RawAddon {
+export interface RawAddon {
   ABI_VERSION: number;
   MAX_PACKET: number;
   SLOT_FIELDS: number;
@@ -163,6 +163,10 @@ interface RawAddon {
   ) => RawEngine;
   memoryPressure?: () => void;
   mallocTrim?: () => boolean;
+  /** The ng listener's socket (kernel/src/ngio.cc, used by native-ng.ts); absent from older builds. */
+  NgSocket?: unknown;
+  NG_BATCH?: number;
+  NG_SLOT?: number;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -182,7 +186,7 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function loadAddon(addonPath?: string): RawAddon | { unavailable: string } {
+export function loadAddon(addonPath?: string): RawAddon | { unavailable: string } {
   let path = addonPath ?? process.env.RTPENGINE_FASTPATH_ADDON;
   if (!path) {
     const root = packageRoot();

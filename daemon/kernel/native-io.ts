@@ -89,8 +89,8 @@ function ipv6Bytes(address: string): Uint8Array | null {
 }
 
 export class SendBatcher {
-  private readonly u8 = new Uint8Array(CAPACITY);
-  private readonly view = new DataView(this.u8.buffer);
+  private readonly u8: Uint8Array;
+  private readonly view: DataView;
   private bytes = 0;
   private count = 0;
   /** > 0 while a batch of received packets is being handled: sends are queued. */
@@ -107,7 +107,14 @@ export class SendBatcher {
   /** Datagrams the addon could not send at a flush (full buffers, ICMP errors): the caller counts them. */
   onSendErrors: ((n: number) => void) | null = null;
 
-  constructor(private readonly sendBatch: SendBatchFn) {}
+  /** `capacity`: bytes of records queued at most (a fuller buffer is flushed early). */
+  constructor(
+    private readonly sendBatch: SendBatchFn,
+    private readonly capacity = CAPACITY,
+  ) {
+    this.u8 = new Uint8Array(capacity);
+    this.view = new DataView(this.u8.buffer);
+  }
 
   get batching(): boolean {
     return this.depth > 0;
@@ -143,8 +150,8 @@ export class SendBatcher {
     if (addr === null || addr.length !== (family === 4 ? 4 : 16)) return false;
     const len = data.length;
     const need = HEADER + ((len + 3) & ~3);
-    if (need > CAPACITY) return false;
-    if (this.bytes + need > CAPACITY) this.flush();
+    if (need > this.capacity) return false;
+    if (this.bytes + need > this.capacity) this.flush();
     const off = this.bytes;
     const v = this.view;
     v.setUint32(off, socketId, LE);

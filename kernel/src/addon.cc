@@ -28,6 +28,7 @@
 //   memoryPressure()  V8's moderate memory-pressure notification: an incremental GC that
 //                     shrinks the heap (new space included) and returns pages; no long pause
 //   mallocTrim() -> boolean   glibc malloc_trim(0): free heap pages back to the system
+//   NgSocket, NG_BATCH   the ng control listener's socket (ngio.cc)
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -42,6 +43,7 @@
 #include "engine.h"
 #include "srtp-addon.h"
 #include "jsio.h"
+#include "ngio.h"
 
 namespace {
 
@@ -528,6 +530,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("memoryPressure", Napi::Function::New(env, MemoryPressure, "memoryPressure"));
   exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim, "mallocTrim"));
   dtls::Init(env, exports);
+  ngio::Init(env, exports);
   return exports;
 }
 
