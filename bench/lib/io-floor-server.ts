@@ -17,6 +17,7 @@ import { NgDispatcher, type NgHandler, type NgHandlers } from '../../daemon/cont
 import { NgUdpTransport } from '../../daemon/control/ng-udp.js';
 import { NgCommandError } from '../../daemon/errors.js';
 import { loadFastPath } from '../../daemon/kernel/native-fast-path.js';
+import { nativeNgListeners } from '../../daemon/kernel/native-ng.js';
 import { initLogger } from '../../daemon/log/logger.js';
 import { Counters } from '../../daemon/stats/counters.js';
 
@@ -73,7 +74,10 @@ Object.assign(handlers, {
   },
 } satisfies Partial<Record<SupportedCommand, NgHandler>>);
 
-const transport = new NgUdpTransport(new NgDispatcher(handlers, new Counters()));
+// the ng sockets the daemon uses when the addon is loaded (kernel/native-ng.ts)
+const ngListeners = nativeNgListeners();
+if (!ngListeners) throw new Error('the addon has no ng listener');
+const transport = new NgUdpTransport(new NgDispatcher(handlers, new Counters()), ngListeners);
 await transport.listen([{ address: '127.0.0.1', port: ngPort }]);
 process.on('SIGTERM', () => {
   transport.close();
