@@ -4,6 +4,7 @@
  * fast path → leak summary). main.ts owns the process (arguments, signals, exit code).
  */
 import type { Config } from './config/config.js';
+import { AllocationsInFlight } from './call/allocations-in-flight.js';
 import { CallHash } from './call/callhash.js';
 import { CallInterfaces } from './call/call-interfaces.js';
 import type { CallContext, DtlsContext } from './call/context.js';
@@ -95,6 +96,7 @@ export class Daemon {
       sockets: this.engine?.sockets ?? this.mediaIo?.sockets ?? dgramSocketFactory,
       kernel,
       native: this.engine ?? this.mediaIo,
+      allocations: new AllocationsInFlight(),
       dtls: this.startDtls(),
       dtmfLog: new DtmfLogger(cfg.dtmfLogDest, !cfg.dtmfNoLogInjects),
     };

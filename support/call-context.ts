@@ -3,6 +3,7 @@
  * packet-path benchmark: the real config parser, interface set, leak registry, counters and
  * dgram sockets. `args` are daemon command-line options (the interface and port range included).
  */
+import { AllocationsInFlight } from '../daemon/call/allocations-in-flight.js';
 import type { CallContext } from '../daemon/call/context.js';
 import { loadConfig } from '../daemon/config/config.js';
 import { LeakRegistry } from '../daemon/leak/registry.js';
@@ -19,6 +20,7 @@ export function inProcessCallContext(args: string[], overrides: Partial<CallCont
     counters: new Counters(),
     sockets: dgramSocketFactory,
     kernel: null,
+    allocations: new AllocationsInFlight(),
     ...overrides,
   };
 }

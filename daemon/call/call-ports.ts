@@ -32,24 +32,35 @@ export async function allocatePorts(call: Call, media: CallMedia, where: LocalAd
   const onRtp: PacketHandler = (data, from) => { if (rtpFd) streamPacket(rtpFd, data, from, counters); };
   const onRtcp: PacketHandler = (data, from) => { if (rtcpFd) streamPacket(rtcpFd, data, from, counters); };
   const interfaces = call.ctx.interfaces;
-  const pair = where instanceof LocalAddress
-    ? await interfaces.openPair(where, call.ctx.sockets, onRtp, onRtcp)
-    : await interfaces.openFor(where, family, call.ctx.sockets, onRtp, onRtcp, prefer);
-  const local = pair.local;
-  if (call.destroyed) {
-    // nothing of this allocation is registered yet: it gives back what it holds itself
-    pair.rtp.close();
-    pair.rtcp.close();
-    local.pool.release(pair.port);
-    call.log().warn('call torn down while its ports were being allocated; command stopped');
-    throw new NgCommandError('UNKNOWN_CALL');
+  const allocations = call.ctx.allocations;
+  // from the open to the register the addon counts sockets the registry does not hold yet
+  allocations.begin();
+  let fds: ReturnType<typeof adoptPair>;
+  let local: LocalAddress;
+  let port: number;
+  try {
+    const pair = where instanceof LocalAddress
+      ? await interfaces.openPair(where, call.ctx.sockets, onRtp, onRtcp)
+      : await interfaces.openFor(where, family, call.ctx.sockets, onRtp, onRtcp, prefer);
+    local = pair.local;
+    port = pair.port;
+    if (call.destroyed) {
+      // nothing of this allocation is registered yet: it gives back what it holds itself
+      pair.rtp.close();
+      pair.rtcp.close();
+      local.pool.release(pair.port);
+      call.log().warn('call torn down while its ports were being allocated; command stopped');
+      throw new NgCommandError('UNKNOWN_CALL');
+    }
+    fds = adoptPair(call, media, pair);
+  } finally {
+    allocations.end();
   }
-  const fds = adoptPair(call, media, pair);
   rtpFd = fds.rtpFd;
   rtcpFd = fds.rtcpFd;
   media.rtp.selectedFd = rtpFd;
   media.rtcp.selectedFd = rtcpFd;
-  media.ports = { local, port: pair.port, leak: fds.leak };
+  media.ports = { local, port, leak: fds.leak };
 }
 
 /** An opened pair becomes the call's: registered StreamFds of `media`'s streams and a port reservation. */

@@ -160,7 +160,8 @@ export class CallHash {
     this.ctx.counters.add('relayedRtcpBytes', totals.RTCP.bytes);
     this.ctx.counters.add('relayedRtcpErrors', totals.RTCP.errors);
     const leaked = call.destroy();
-    this.auditNative(call.callId);
+    // once every pair opened by a concurrent command is registered (or closed): see allocations-in-flight.ts
+    this.ctx.allocations.whenIdle(() => this.auditNative(call.callId));
     this.ctx.counters.add(TEARDOWN_COUNTER[reason]);
     call.log().info({ reason, durationMs: Date.now() - call.created, leaked: Object.keys(leaked).length ? leaked : undefined }, 'Call torn down');
   }

@@ -9,6 +9,7 @@ import type { CodecHandlerFactory } from '../codec/codec-handler.js';
 import type { TransportHandlerFactory } from '../crypto/transport-handler.js';
 import type { DtlsCertificates } from '../crypto/dtls-cert.js';
 import type { DtmfLogger } from '../log/dtmf-log.js';
+import type { AllocationsInFlight } from './allocations-in-flight.js';
 
 export interface CallContext {
   config: Config;
@@ -19,6 +20,8 @@ export interface CallContext {
   kernel: Kernelizer | null;
   /** The addon when it owns the media sockets (fast path or JS-path I/O): its live counts are audited per teardown. */
   native?: { nativeLive(): { sockets: number; entries: number } } | null;
+  /** Port allocations opened but not yet registered: the addon's audit waits for them (allocations-in-flight.ts). */
+  allocations: AllocationsInFlight;
   /** DTMF event logging (--dtmf-log-dest); absent: events are only logged. */
   dtmfLog?: DtmfLogger;
   /** The handler factories the chain decision asks; default: the codec and crypto rooms' registries. */

@@ -150,6 +150,42 @@ describe.each(NG_IO)('ng UDP listener on %s sockets: a burst of commands', (io) 
     for (const id of callIds) expect((list.calls as string[]).filter((c) => c === id), `${id} set up once`).toHaveLength(1);
   });
 
+  it('keeps the teardown audit exact when deletes and offers arrive in one burst', async () => {
+    // Commands of one burst run interleaved (their awaits share the microtask queue): a delete's
+    // teardown audit of the addon's socket count must not count the pairs that offers of the
+    // same burst have opened but not registered yet (call/allocations-in-flight.ts).
+    const p = await Proxy.open({ address: '127.0.0.1', port: d.ngPort });
+    proxies.push(p);
+    const old: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const callId = uniqueCallId(`mix-old-${io}-${i}`);
+      old.push(callId);
+      await d.ng.ok({ command: 'offer', 'call-id': callId, 'from-tag': 'f', sdp: sdpFor({ address: '127.0.0.1', port: 32000 + i * 2 }) });
+    }
+    const before = (await d.ng.request({ command: 'statistics' })).leaks as { leaked: number };
+    const datagrams: Buffer[] = [];
+    const fresh: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const callId = uniqueCallId(`mix-new-${io}-${i}`);
+      fresh.push(callId);
+      callIds.push(callId);
+      datagrams.push(message(`m${i}o`, { command: 'offer', 'call-id': callId, 'from-tag': 'f', sdp: sdpFor({ address: '127.0.0.1', port: 33000 + i * 2 }) }));
+      datagrams.push(message(`m${i}d`, { command: 'delete', 'call-id': old[i]!, 'delete-delay': 0 }));
+    }
+    p.burst(datagrams);
+    await until('every reply', () => p.replies.length >= datagrams.length);
+    const got = p.byCookie();
+    for (let i = 0; i < 12; i++) {
+      expect(decode(got.get(`m${i}o`)!).result, `offer ${i}`).toBe('ok');
+      expect(decode(got.get(`m${i}d`)!).result, `delete ${i}`).toBe('ok');
+    }
+    const after = (await d.ng.request({ command: 'statistics' })).leaks as { leaked: number };
+    expect(after.leaked - before.leaked, 'teardowns audited as leaking').toBe(0);
+    const list = (await d.ng.request({ command: 'list', limit: 1000 })).calls as string[];
+    for (const id of old) expect(list, `${id} deleted`).not.toContain(id);
+    for (const id of fresh) expect(list, `${id} set up`).toContain(id);
+  });
+
   it('carries a command and a reply of tens of KB (far above a media packet)', async () => {
     const p = await Proxy.open({ address: '127.0.0.1', port: d.ngPort });
     proxies.push(p);
