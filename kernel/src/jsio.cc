@@ -20,6 +20,7 @@
 #include "jsio.h"
 
 #include "engine-internal.h"
+#include "recv-slots.h"
 
 namespace fp {
 
@@ -51,17 +52,7 @@ struct RecvScratch {
   mmsghdr msgs[BATCH];
   iovec iov[BATCH];
   sockaddr_storage from[BATCH];
-  RecvScratch() {
-    memset(msgs, 0, sizeof msgs);
-    for (int i = 0; i < BATCH; i++) {
-      iov[i].iov_base = buf.data() + (size_t)i * MAX_PACKET;
-      iov[i].iov_len = MAX_PACKET;
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-  }
+  RecvScratch() { pointRecvHeaders(msgs, iov, from, BATCH, buf.data(), MAX_PACKET); }
 };
 thread_local RecvScratch* recvScratch = nullptr;
 

@@ -26,6 +26,7 @@
 //     carry)
 //   .close()   idempotent; the poll handle is closed, then the fd
 #include "ngio.h"
+#include "recv-slots.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -150,15 +151,7 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
     metaRef_ = Napi::Persistent(meta);
     meta_ = meta.Data();
     slotsRef_ = Napi::Persistent(slots);
-    memset(msgs_, 0, sizeof msgs_);
-    for (unsigned i = 0; i < round_; i++) {
-      iov_[i].iov_base = slots.Data() + (size_t)i * NG_SLOT;
-      iov_[i].iov_len = NG_SLOT;
-      msgs_[i].msg_hdr.msg_name = &from_[i];
-      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-      msgs_[i].msg_hdr.msg_iov = &iov_[i];
-      msgs_[i].msg_hdr.msg_iovlen = 1;
-    }
+    pointRecvHeaders(msgs_, iov_, from_, round_, slots.Data(), NG_SLOT);
     // like a dgram socket, a listening ng socket keeps the process alive until it is closed
     uv_poll_start(handle_, UV_READABLE, &NgSocket::OnReadable);
     hook_ = env.AddCleanupHook(&NgSocket::EnvCleanup, this);
