@@ -117,16 +117,7 @@ size_t Engine::pollJs(std::vector<uint8_t>& data, uint32_t* meta, size_t maxPack
       w[0] = id;
       w[1] = (uint32_t)data.size();
       w[2] = (uint32_t)len;
-      const sockaddr_storage& f = rs.from[i];
-      if (f.ss_family == AF_INET6) {
-        auto& sin6 = reinterpret_cast<const sockaddr_in6&>(f);
-        w[3] = ntohs(sin6.sin6_port) | (6u << 16);
-        memcpy(&w[4], &sin6.sin6_addr, 16);
-      } else {
-        auto& sin = reinterpret_cast<const sockaddr_in&>(f);
-        w[3] = ntohs(sin.sin_port) | (4u << 16);
-        memcpy(&w[4], &sin.sin_addr, 4);
-      }
+      writeSender(&w[3], rs.from[i]);
       const uint8_t* p = static_cast<const uint8_t*>(rs.iov[i].iov_base);
       data.insert(data.end(), p, p + len);
       count++;

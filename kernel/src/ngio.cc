@@ -206,16 +206,7 @@ class NgSocket : public Napi::ObjectWrap<NgSocket> {
         w[1] = (uint32_t)((size_t)i * NG_SLOT);
         // truncated (not possible below 64 KiB): handed up empty, JS counts it as garbage
         w[2] = (m.msg_hdr.msg_flags & MSG_TRUNC) ? 0 : m.msg_len;
-        const sockaddr_storage& f = from_[i];
-        if (f.ss_family == AF_INET6) {
-          auto& sin6 = reinterpret_cast<const sockaddr_in6&>(f);
-          w[3] = ntohs(sin6.sin6_port) | (6u << 16);
-          memcpy(&w[4], &sin6.sin6_addr, 16);
-        } else {
-          auto& sin = reinterpret_cast<const sockaddr_in&>(f);
-          w[3] = ntohs(sin.sin_port) | (4u << 16);
-          memcpy(&w[4], &sin.sin_addr, 4);
-        }
+        writeSender(&w[3], from_[i]);
       }
       bool ok = call(env, r);
       // The end of the round: MakeCallback has run its microtasks, so the replies of the

@@ -1,6 +1,9 @@
-// rtpengine-ts native addon: recvmmsg headers over fixed receive slots (jsio.cc, ngio.cc).
+// rtpengine-ts native addon: recvmmsg over fixed receive slots, shared by the JS-path poll
+// (jsio.cc) and the ng socket (ngio.cc): the headers, and the sender as JS reads it.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -21,5 +24,19 @@ inline void pointRecvHeaders(mmsghdr* msgs, iovec* iov, sockaddr_storage* from, 
     msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+// A received datagram's sender in the meta words JS reads (kernel/native-io.ts): w[0] the port
+// with the address family (4 or 6) above it, w[1..] the address bytes (4 or 16).
+inline void writeSender(uint32_t* w, const sockaddr_storage& from) {
+  if (from.ss_family == AF_INET6) {
+    auto& sin6 = reinterpret_cast<const sockaddr_in6&>(from);
+    w[0] = ntohs(sin6.sin6_port) | (6u << 16);
+    memcpy(&w[1], &sin6.sin6_addr, 16);
+  } else {
+    auto& sin = reinterpret_cast<const sockaddr_in&>(from);
+    w[0] = ntohs(sin.sin_port) | (4u << 16);
+    memcpy(&w[1], &sin.sin_addr, 4);
   }
 }
