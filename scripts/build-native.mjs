@@ -2,7 +2,7 @@
 // Builds the native fast path (kernel/ -> kernel/build/Release/rtpengine_fastpath.node).
 // Run by `npm install` and `npm run build:native`. A failed build is not fatal: the daemon
 // then runs every packet through JS. We print one line saying why and leave the reason in
-// kernel/build-failed.txt (native-fast-path.ts reports it as the "unavailable" reason).
+// kernel/build-failed.txt (native-addon.ts reports it as the "unavailable" reason).
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,13 +1,9 @@
 /**
- * The native fast path: loads the C++ addon (`kernel/`, built by scripts/build-native.mjs) and
- * wraps it as a `FastPathEngine`. Addon-owned sockets are the engine's `MediaSocketFactory`;
+ * The native fast path: wraps the C++ addon (`kernel/`, loaded by native-addon.ts) as a
+ * `FastPathEngine`. Addon-owned sockets are the engine's `MediaSocketFactory`;
  * forwarding threads relay packets that match an entry and punt everything else up to the
  * socket's PacketHandler. See docs/fast-path.md.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../net/endpoint.js';
 import type {
   EntrySrtpState,
@@ -18,7 +14,8 @@ import type {
   ForwardingEntry,
   NativeSrtpSpec,
 } from './fast-path.js';
-import { POLL_BATCH, POLL_META_WORDS, SendBatcher, SourceAddresses } from './native-io.js';
+import { errorMessage, loadAddon, type Dispatch, type PolledDispatch, type RawAddon, type RawEngine } from './native-addon.js';
+import { BatchErrors, POLL_BATCH, POLL_META_WORDS, SendBatcher, SourceAddresses } from './native-io.js';
 import {
   PortInUseError,
   type AddressFamily,
@@ -26,11 +23,6 @@ import {
   type MediaSocketFactory,
   type PacketHandler,
 } from '../net/media-socket.js';
-
-/** The addon ABI this file speaks; must equal the addon's exported ABI_VERSION. */
-export const NATIVE_ABI_VERSION = 5;
-
-export const ADDON_FILE = 'rtpengine_fastpath.node';
 
 /** FastPathStatus with the engine's own counters (all cumulative since the engine started). */
 export interface NativeFastPathStatus extends FastPathStatus {
@@ -84,171 +76,17 @@ export interface LoadFastPathOptions {
   ioOnly?: boolean;
 }
 
-// ------------------------------------------------------------------------------------------
-// The addon's raw API (see kernel/src/addon.cc)
-
-/** A failed open (success is the number of sockets opened, described in `openOut`). */
-interface RawOpenError {
-  code: string;
-  errno: number;
-  message: string;
-  /** Which of the sockets asked for failed (the others were closed again). */
-  index: number;
-}
-
-interface RawStatus {
-  threads: number;
-  sockets: number;
-  entries: number;
-  received: number;
-  packets: number;
-  bytes: number;
-  sent: number;
-  punted: number;
-  puntDropped: number;
-  errors: number;
-  oversized: number;
-  empty: number;
-  noDestination: number;
-  sendErrors: number;
-  recvErrors: number;
-  srtpDropped: number;
-  jsSent: number;
-  jsSendErrors: number;
-  cpuSeconds: number;
-}
-
-interface RawEngine {
-  open(address: string, port: number, family: number, count: number): number | RawOpenError;
-  closeSocket(id: number): boolean;
-  send(id: number, data: Uint8Array, port: number, address: string): boolean;
-  sendBatch(buf: Uint8Array, bytes: number, count: number): number;
-  setTos(id: number, tos: number): boolean;
-  setEntry(
-    id: number,
-    sourceAddress: string,
-    sourcePort: number,
-    rtp: (number | string)[],
-    rtcp: (number | string)[],
-    isRtcpSocket: boolean,
-    rtcpMux: boolean,
-    payloadTypes: number[],
-    rtpPtMaps: (number[] | null)[],
-    srtpIn: NativeSrtpSpec | null,
-    rtpSrtp: (NativeSrtpSpec | null)[],
-    rtcpSrtp: (NativeSrtpSpec | null)[],
-    ifIdle?: boolean,
-  ): EntrySrtpState | false | undefined;
-  removeEntry(id: number): EntrySrtpState | false;
-  srtpFailures(id: number): [number, number, number] | null;
-  statsPage(index: number): ArrayBuffer | undefined;
-  status(): RawStatus;
-  live(): { sockets: number; entries: number; srtpContexts: number };
-  close(done: () => void): boolean;
-}
-
-type Dispatch = (data: Buffer, meta: Uint32Array, addrs: string[]) => void;
-type PolledDispatch = (data: Buffer, count: number) => void;
-
-export interface RawAddon {
-  ABI_VERSION: number;
-  MAX_PACKET: number;
-  SLOT_FIELDS: number;
-  SLOTS_PER_PAGE: number;
-  MAX_THREADS: number;
-  Engine: new (
-    options: { threads: number; tos: number; openOut: Uint32Array; puntQueuePackets?: number; puntQueueBytes?: number; pollMeta?: Uint32Array },
-    dispatch: Dispatch,
-    dispatchPolled?: PolledDispatch,
-  ) => RawEngine;
-  memoryPressure?: () => void;
-  mallocTrim?: () => boolean;
-  /** The ng listener's socket (kernel/src/ngio.cc, used by native-ng.ts); absent from older builds. */
-  NgSocket?: unknown;
-  NG_BATCH?: number;
-  NG_SLOT?: number;
-}
-
-// ------------------------------------------------------------------------------------------
-
-/** The package root: the nearest ancestor holding kernel/binding.gyp (works from daemon/ and dist/daemon/). */
-function packageRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'kernel', 'binding.gyp'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-export function loadAddon(addonPath?: string): RawAddon | { unavailable: string } {
-  let path = addonPath ?? process.env.RTPENGINE_FASTPATH_ADDON;
-  if (!path) {
-    const root = packageRoot();
-    if (!root) return { unavailable: 'cannot find the package root (kernel/binding.gyp) to load the fast path addon from' };
-    path = join(root, 'kernel', 'build', 'Release', ADDON_FILE);
-    if (!existsSync(path)) {
-      const failedFile = join(root, 'kernel', 'build-failed.txt');
-      let why = 'run `npm run build:native`';
-      if (existsSync(failedFile)) {
-        try {
-          why = `build failed: ${readFileSync(failedFile, 'utf8').trim()}`;
-        } catch {
-          // keep the generic hint
-        }
-      }
-      return { unavailable: `fast path addon not built (${path} missing; ${why})` };
-    }
-  }
-  let addon: RawAddon;
-  try {
-    addon = createRequire(import.meta.url)(path) as RawAddon;
-  } catch (err) {
-    return { unavailable: `cannot load fast path addon ${path}: ${errorMessage(err)}` };
-  }
-  if (addon.ABI_VERSION !== NATIVE_ABI_VERSION) {
-    return {
-      unavailable: `fast path addon ABI mismatch: ${path} has ABI ${String(addon.ABI_VERSION)}, this daemon expects ${NATIVE_ABI_VERSION} (rebuild with \`npm run build:native\`)`,
-    };
-  }
-  return addon;
-}
-
 /**
- * V8's memory-pressure notification and glibc's malloc_trim, from the addon (Node has neither):
- * what the daemon uses to give memory back once calls have gone (leak/memory-return.ts). Null
- * without the addon.
+ * Flushes a batch's queued sends; the first error of the batch (a handler's, else the flush's)
+ * surfaces after it (BatchErrors).
  */
-export function nativeMemoryHooks(): { memoryPressure: () => void; mallocTrim: () => boolean } | null {
-  const addon = loadAddon();
-  if ('unavailable' in addon || !addon.memoryPressure || !addon.mallocTrim) return null;
-  return { memoryPressure: addon.memoryPressure, mallocTrim: addon.mallocTrim };
-}
-
-/**
- * Flushes a batch's queued sends. The first error of the batch (a handler's, else the flush's)
- * surfaces as an uncaught exception, as it would from a dgram 'message' listener; it is thrown
- * only after the whole batch was delivered, so one faulty handler starves no other socket.
- */
-function endBatch(batcher: SendBatcher, failed: boolean, firstError: unknown): void {
+function endBatch(batcher: SendBatcher, errors: BatchErrors): void {
   try {
     batcher.end();
   } catch (err) {
-    if (!failed) {
-      failed = true;
-      firstError = err;
-    }
+    errors.note(err);
   }
-  if (failed) {
-    process.nextTick(() => {
-      throw firstError;
-    });
-  }
+  errors.surface();
 }
 
 const ZERO_STATS: EntryStats = { packets: 0, bytes: 0, errors: 0, lastPacketMs: 0 };
@@ -317,6 +155,7 @@ export class NativeFastPathEngine implements FastPathEngine {
   readonly sockets: MediaSocketFactory;
   /** JS-path sends queued while a batch of received packets is handled (native-io.ts). */
   readonly batcher: SendBatcher;
+  private readonly batchErrors = new BatchErrors();
   private readonly raw: RawEngine;
   private readonly byId = new Map<number, NativeMediaSocket>();
   private readonly pages: Float64Array[] = [];
@@ -362,8 +201,6 @@ export class NativeFastPathEngine implements FastPathEngine {
    * sockets (kernel/src/jsio.cc); sends made meanwhile leave together at the end.
    */
   private readonly dispatchPolled: PolledDispatch = (data, count) => {
-    let firstError: unknown;
-    let failed = false;
     const meta = this.pollMeta;
     const batcher = this.batcher;
     batcher.begin();
@@ -377,19 +214,14 @@ export class NativeFastPathEngine implements FastPathEngine {
       try {
         sock.onPacket(data.subarray(off, off + meta[k + 2]!), from);
       } catch (err) {
-        if (!failed) {
-          failed = true;
-          firstError = err;
-        }
+        this.batchErrors.note(err);
       }
     }
-    endBatch(batcher, failed, firstError);
+    endBatch(batcher, this.batchErrors);
   };
 
   /** Delivers a batch of punted packets, in order, to their sockets' handlers. */
   private readonly dispatch: Dispatch = (data, meta, addrs) => {
-    let firstError: unknown;
-    let failed = false;
     const n = addrs.length;
     const batcher = this.batcher;
     batcher.begin();
@@ -402,15 +234,10 @@ export class NativeFastPathEngine implements FastPathEngine {
       try {
         sock.onPacket(data.subarray(off, off + meta[k + 2]!), { address: addrs[i]!, port: meta[k + 3]!, family });
       } catch (err) {
-        // One faulty handler must not starve the rest of the batch; the error still surfaces
-        // as an uncaught exception, as it would from a dgram 'message' listener.
-        if (!failed) {
-          failed = true;
-          firstError = err;
-        }
+        this.batchErrors.note(err);
       }
     }
-    endBatch(batcher, failed, firstError);
+    endBatch(batcher, this.batchErrors);
   };
 
   openSocket(address: string, port: number, family: AddressFamily, onPacket: PacketHandler): NativeMediaSocket {

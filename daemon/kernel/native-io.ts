@@ -251,3 +251,31 @@ export class SourceAddresses {
     return from;
   }
 }
+
+/**
+ * The first error of a batch of deliveries (a round of datagrams handed to their handlers): a
+ * faulty handler starves no other datagram of the batch, and its error still surfaces as an
+ * uncaught exception, as it would from a dgram 'message' listener, on the next tick, once the
+ * whole batch was delivered. One per dispatcher, reused from batch to batch.
+ */
+export class BatchErrors {
+  private failed = false;
+  private first: unknown;
+
+  note(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.first = err;
+  }
+
+  /** Throws the batch's first error on the next tick, if it had one, and starts afresh. */
+  surface(): void {
+    if (!this.failed) return;
+    const err = this.first;
+    this.failed = false;
+    this.first = undefined;
+    process.nextTick(() => {
+      throw err;
+    });
+  }
+}

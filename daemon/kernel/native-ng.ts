@@ -15,8 +15,8 @@
 import { log } from '../log/logger.js';
 import type { AddressFamily, Endpoint } from '../net/endpoint.js';
 import type { DatagramHandler, DatagramListener, DatagramListenerFactory } from '../net/datagram-listener.js';
-import { loadAddon } from './native-fast-path.js';
-import { POLL_META_WORDS, SendBatcher, SourceAddresses } from './native-io.js';
+import { loadAddon } from './native-addon.js';
+import { BatchErrors, POLL_META_WORDS, SendBatcher, SourceAddresses } from './native-io.js';
 
 interface RawNgSocket {
   localPort(): number;
@@ -52,6 +52,7 @@ class NativeNgListener implements DatagramListener {
   /** Where the addon's recvmmsg writes a round's commands, one slot each (the addon's NG_SLOT bytes). */
   private readonly slots: Buffer;
   private readonly batcher: SendBatcher;
+  private readonly batchErrors = new BatchErrors();
   private readonly sources = new SourceAddresses();
   /** The last sender (SourceAddresses hands the same Endpoint out again while it repeats). */
   lastFrom: Endpoint | null = null;
@@ -96,8 +97,6 @@ class NativeNgListener implements DatagramListener {
       this.batcher.begin();
     }
     const meta = this.meta;
-    let firstError: unknown;
-    let failed = false;
     for (let i = 0; i < count && !this.closed; i++) {
       const k = i * POLL_META_WORDS;
       const off = meta[k + 1]!;
@@ -111,18 +110,10 @@ class NativeNgListener implements DatagramListener {
         this.slots.copy(msg, 0, off, off + len);
         this.onDatagram(msg, from, this);
       } catch (err) {
-        // one faulty handler starves no other command; the error still surfaces (as from a dgram listener)
-        if (!failed) {
-          failed = true;
-          firstError = err;
-        }
+        this.batchErrors.note(err);
       }
     }
-    if (failed) {
-      process.nextTick(() => {
-        throw firstError;
-      });
-    }
+    this.batchErrors.surface();
   };
 
   send(data: Buffer, to: Endpoint): boolean {

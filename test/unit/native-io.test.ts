@@ -8,7 +8,7 @@ import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadFastPath, type NativeFastPathEngine } from '../../daemon/kernel/native-fast-path.js';
-import { addressBytes, formatIpv6, SendBatcher } from '../../daemon/kernel/native-io.js';
+import { addressBytes, BatchErrors, formatIpv6, SendBatcher } from '../../daemon/kernel/native-io.js';
 import type { Endpoint } from '../../daemon/net/endpoint.js';
 import type { MediaSocket } from '../../daemon/net/media-socket.js';
 import { sleep } from '../../support/sleep.js';
@@ -235,5 +235,33 @@ describe('the addon as JS-path I/O (no forwarding thread)', () => {
     engine = null;
     expect(e.nativeLive()).toEqual({ sockets: 0, entries: 0, srtpContexts: 0 });
     expect(s.send(Buffer.from('x'), a.port, '127.0.0.1')).toBe(false);
+  });
+});
+
+describe('BatchErrors', () => {
+  it('surfaces only the first error of a batch, on the next tick, and starts afresh', async () => {
+    const seen: unknown[] = [];
+    const listeners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', (err) => seen.push(err));
+    try {
+      const errors = new BatchErrors();
+      const first = new Error('first');
+      errors.note(first);
+      errors.note(new Error('second'));
+      errors.surface();
+      expect(seen, 'not thrown inside the batch').toEqual([]);
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual([first]);
+      errors.surface();
+      const third = new Error('third');
+      errors.note(third);
+      errors.surface();
+      await new Promise((r) => setImmediate(r));
+      expect(seen, 'a clean batch surfaces nothing; the next batch its own first error').toEqual([first, third]);
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const l of listeners) process.on('uncaughtException', l);
+    }
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { MemoryReturn, type MemoryHooks } from '../../../daemon/leak/memory-return.js';
 import { LeakRegistry } from '../../../daemon/leak/registry.js';
-import { nativeMemoryHooks } from '../../../daemon/kernel/native-fast-path.js';
+import { nativeMemoryHooks } from '../../../daemon/kernel/native-addon.js';
 
 function recorder(): MemoryHooks & { calls: string[] } {
   const calls: string[] = [];
